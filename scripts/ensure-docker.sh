@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Makes a Docker engine available for the demo and the tests, without disturbing one that runs.
+#  - An engine already answers (DOCKER_HOST or the default socket): use it, change nothing.
+#  - Otherwise, as root on Debian: install docker.io, docker-compose (v1, used by tests to make
+#    genuine Compose stacks) and busybox-static (the test image's root filesystem) when missing,
+#    start dockerd in the background, and wait for its socket.
+# Idempotent: running it again with the engine up only reports that it is up.
+set -euo pipefail
+
+say() { echo "ensure-docker: $*" >&2; }
+engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+need_pkgs=()
+command -v docker >/dev/null 2>&1 || need_pkgs+=(docker.io)
+command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need_pkgs+=(docker-compose)
+if ! [ -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then need_pkgs+=(busybox-static); fi
+
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    say "missing: ${need_pkgs[*]}; install them (Debian: apt-get install ${need_pkgs[*]}) and re-run"
+    exit 1
+  fi
+  say "installing ${need_pkgs[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  # The packages' own service start fails without systemd; that is expected, dockerd is started below.
+  apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need_pkgs[@]}" | sort -u) >/dev/null
+fi
+
+if engine_up; then
+  say "engine up: $(docker version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}') at ${DOCKER_HOST:-unix:///var/run/docker.sock}"
+  exit 0
+fi
+
+if [ -n "${DOCKER_HOST:-}" ] && [ "${DOCKER_HOST}" != "unix:///var/run/docker.sock" ]; then
+  say "DOCKER_HOST=${DOCKER_HOST} does not answer; not starting a local engine in its place"
+  exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+  say "no engine answers at /var/run/docker.sock and starting dockerd needs root"
+  exit 1
+fi
+
+log=/var/log/doom-ops-dockerd.log
+say "starting dockerd in the background (log: $log)"
+# A stale pid file from a killed dockerd would stop a new one from starting.
+if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then rm -f /var/run/docker.pid; fi
+nohup dockerd >"$log" 2>&1 &
+for _ in $(seq 1 60); do
+  if engine_up; then
+    say "engine up: $(docker version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}')"
+    exit 0
+  fi
+  sleep 1
+done
+say "dockerd did not answer within 60 s; last log lines:"
+tail -n 20 "$log" >&2 || true
+exit 1

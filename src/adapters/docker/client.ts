@@ -1,0 +1,384 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Docker from 'dockerode';
+import { mapLimit } from '../../util/concurrency.js';
+import { Demuxer } from './demux.js';
+import { describeEngine, engineError } from './endpoint.js';
+import { composeIdentity, containerName, LABEL } from './labels.js';
+import { LineSplitter, splitTimestamp } from './line-splitter.js';
+import { secretEnvValues } from './secret-env.js';
+import type { RawStats } from './stats-math.js';
+import type { ContainerDetail, EngineEvent, ExecResult, LogLine, StackContainer } from './types.js';
+
+export interface DockerAdapterOptions {
+  /** Each Engine API call (or whole log/event read) gives up after this long. */
+  timeoutMs: number;
+  docker?: Docker;
+}
+
+export interface LogReadOptions {
+  tail?: number;
+  /** Unix seconds. */
+  since?: number;
+  until?: number;
+  tty?: boolean;
+  signal?: AbortSignal;
+}
+
+const INSPECT_CONCURRENCY = 16;
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/**
+ * The only code that talks to the Docker Engine. Every call has a deadline and honours the
+ * caller's abort signal; failures become ToolErrors naming the engine and what to check.
+ */
+export class DockerAdapter {
+  readonly docker: Docker;
+  readonly timeoutMs: number;
+  private apiVersion: Promise<string> | undefined;
+
+  constructor(options: DockerAdapterOptions) {
+    this.timeoutMs = options.timeoutMs;
+    // dockerode reads DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH itself, as the docker CLI does.
+    this.docker = options.docker ?? new Docker();
+  }
+
+  get engine(): string {
+    return describeEngine();
+  }
+
+  /** Runs `fn` with a signal that fires on the caller's abort or on the deadline. */
+  async call<T>(
+    what: string,
+    signal: AbortSignal | undefined,
+    fn: (signal: AbortSignal) => Promise<T>,
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    let onAbort: (() => void) | undefined;
+    // Race the abort as well: a library that ignores the signal must not hold the caller past its deadline.
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(combined.reason);
+      if (combined.aborted) onAbort();
+      else combined.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([fn(combined), aborted]);
+    } catch (err) {
+      throw engineError(err, what, {
+        timeoutMs,
+        timedOut: deadline.aborted,
+        cancelled: Boolean(signal?.aborted),
+      });
+    } finally {
+      if (onAbort) combined.removeEventListener('abort', onAbort);
+      aborted.catch(() => {});
+    }
+  }
+
+  async version(signal?: AbortSignal): Promise<{ version: string; apiVersion: string }> {
+    const v = await this.call('read the engine version', signal, (s) =>
+      (this.docker.version as (o: object) => Promise<Docker.DockerVersion>)({ abortSignal: s }),
+    );
+    return { version: v.Version, apiVersion: v.ApiVersion };
+  }
+
+  private async engineApiVersion(signal?: AbortSignal): Promise<string> {
+    this.apiVersion ??= this.version(signal).then((v) => v.apiVersion);
+    try {
+      return await this.apiVersion;
+    } catch (err) {
+      this.apiVersion = undefined;
+      throw err;
+    }
+  }
+
+  /** Every container Compose created for `project` (all states), one-off `run` containers included. */
+  async listStack(project: string, signal?: AbortSignal): Promise<StackContainer[]> {
+    const list = await this.call('list containers', signal, (s) =>
+      this.docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL.project}=${project}`] },
+        abortSignal: s,
+      }),
+    );
+    const containers: StackContainer[] = [];
+    for (const c of list) {
+      const id = composeIdentity(c.Labels);
+      if (!id) continue;
+      containers.push({
+        id: c.Id,
+        name: containerName(c.Names),
+        project: id.project,
+        service: id.service,
+        number: id.number,
+        oneoff: id.oneoff,
+        state: c.State,
+        status: c.Status,
+        image: c.Image,
+        createdAt: new Date(c.Created * 1000).toISOString(),
+        labels: c.Labels ?? {},
+      });
+    }
+    return containers.sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
+  }
+
+  async inspect(id: string, signal?: AbortSignal): Promise<ContainerDetail> {
+    const info = await this.call(`inspect container ${id.slice(0, 12)}`, signal, (s) =>
+      this.docker.getContainer(id).inspect({ abortSignal: s }),
+    );
+    const st = info.State;
+    const hc = info.Config.Healthcheck as
+      | { Test?: string[]; Interval?: number; StartPeriod?: number; Retries?: number }
+      | undefined;
+    const identity = composeIdentity(info.Config.Labels);
+    const health = st.Health as
+      | {
+          Status: string;
+          FailingStreak: number;
+          Log?: Array<{ Start: string; End: string; ExitCode: number; Output: string }>;
+        }
+      | undefined;
+    return {
+      id: info.Id,
+      name: containerName(info.Name),
+      service: identity?.service,
+      number: identity?.number ?? 0,
+      image: info.Config.Image,
+      createdAt: info.Created,
+      state: {
+        status: st.Status,
+        running: st.Running,
+        restarting: st.Restarting,
+        paused: st.Paused,
+        oomKilled: st.OOMKilled,
+        exitCode: st.ExitCode,
+        error: st.Error ?? '',
+        startedAt: st.StartedAt && st.StartedAt !== ZERO_TIME ? st.StartedAt : null,
+        finishedAt: st.FinishedAt && st.FinishedAt !== ZERO_TIME ? st.FinishedAt : null,
+        pid: st.Pid,
+      },
+      health: health
+        ? {
+            status: health.Status,
+            failingStreak: health.FailingStreak,
+            log: (health.Log ?? []).map((p) => ({
+              start: p.Start,
+              end: p.End,
+              exitCode: p.ExitCode,
+              output: p.Output,
+            })),
+          }
+        : null,
+      healthcheck:
+        hc?.Test && hc.Test[0] !== 'NONE'
+          ? {
+              test: hc.Test,
+              intervalNs: hc.Interval ?? 0,
+              startPeriodNs: hc.StartPeriod ?? 0,
+              retries: hc.Retries ?? 0,
+            }
+          : null,
+      restartCount: info.RestartCount,
+      restartPolicy: {
+        name: info.HostConfig.RestartPolicy?.Name || 'no',
+        maximumRetryCount: info.HostConfig.RestartPolicy?.MaximumRetryCount ?? 0,
+      },
+      memoryLimitBytes: info.HostConfig.Memory ? info.HostConfig.Memory : null,
+      nanoCpus: info.HostConfig.NanoCpus ? info.HostConfig.NanoCpus : null,
+      tty: Boolean(info.Config.Tty),
+      user: info.Config.User ?? '',
+      secretValues: secretEnvValues(info.Config.Env),
+      labels: info.Config.Labels ?? {},
+    };
+  }
+
+  inspectMany(ids: readonly string[], signal?: AbortSignal): Promise<ContainerDetail[]> {
+    return mapLimit(ids, INSPECT_CONCURRENCY, (id) => this.inspect(id, signal));
+  }
+
+  /**
+   * One stats reading. The engine publishes stats once per collector tick (1 s), so CPU % needs
+   * two ticks: `withCpu` asks for the classic sample (engine primes precpu, ~1-2 s); without it,
+   * API >= 1.41 `one-shot` returns the next tick's reading alone (memory, IO, PIDs; <= ~1 s).
+   */
+  async statsSample(id: string, options: { withCpu: boolean; signal?: AbortSignal }): Promise<RawStats> {
+    const oneShot = !options.withCpu && compareApi(await this.engineApiVersion(options.signal), '1.41') >= 0;
+    const sample = await this.call(`read stats of ${id.slice(0, 12)}`, options.signal, (s) =>
+      (this.docker.getContainer(id).stats as (o: object) => Promise<Docker.ContainerStats>)({
+        stream: false,
+        ...(oneShot ? { 'one-shot': true } : {}),
+        abortSignal: s,
+      }),
+    );
+    return sample as unknown as RawStats;
+  }
+
+  /**
+   * Streams a container's log as lines, demultiplexed, without buffering the whole log (dockerode's
+   * own logs() buffers everything when not following). Stops at `until`, or when the consumer stops.
+   */
+  async *logLines(id: string, options: LogReadOptions = {}): AsyncGenerator<LogLine> {
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const query: Record<string, unknown> = { stdout: true, stderr: true, timestamps: true, follow: false };
+    if (options.tail !== undefined) query.tail = options.tail;
+    if (options.since !== undefined) query.since = options.since;
+    if (options.until !== undefined) query.until = options.until;
+    const res = await this.call(
+      `read logs of ${id.slice(0, 12)}`,
+      options.signal,
+      () =>
+        new Promise<IncomingMessage>((resolve, reject) => {
+          this.docker.modem.dial(
+            {
+              path: `/containers/${id}/logs?`,
+              method: 'GET',
+              isStream: true,
+              abortSignal: signal,
+              statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+              options: query,
+            },
+            (err: unknown, stream: unknown) => (err ? reject(err) : resolve(stream as IncomingMessage)),
+          );
+        }),
+    );
+    const demux = options.tty ? undefined : new Demuxer();
+    const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
+    const emit = (stream: 'stdout' | 'stderr', raw: string): LogLine => ({ stream, ...splitTimestamp(raw) });
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        const frames = demux ? demux.push(chunk) : [{ stream: 'stdout' as const, data: chunk }];
+        for (const frame of frames) {
+          const stream = frame.stream === 'stderr' ? 'stderr' : 'stdout';
+          for (const raw of splitters[stream].push(frame.data)) yield emit(stream, raw);
+        }
+      }
+      for (const stream of ['stdout', 'stderr'] as const)
+        for (const raw of splitters[stream].flush()) yield emit(stream, raw);
+    } catch (err) {
+      throw engineError(err, `read logs of ${id.slice(0, 12)}`, {
+        timeoutMs: this.timeoutMs,
+        timedOut: deadline.aborted,
+        cancelled: Boolean(options.signal?.aborted),
+      });
+    } finally {
+      res.destroy();
+    }
+  }
+
+  /** Engine events in a closed window (since/until in unix seconds), at most `max` of them. */
+  async events(options: {
+    since: number;
+    until: number;
+    filters?: Record<string, string[]>;
+    max?: number;
+    signal?: AbortSignal;
+  }): Promise<EngineEvent[]> {
+    const max = options.max ?? 5000;
+    return this.call('read engine events', options.signal, async (s) => {
+      const stream = (await this.docker.getEvents({
+        since: options.since,
+        until: options.until,
+        filters: options.filters ?? {},
+        abortSignal: s,
+      })) as unknown as IncomingMessage;
+      const events: EngineEvent[] = [];
+      const splitter = new LineSplitter(65_536);
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          for (const line of splitter.push(chunk)) {
+            if (!line.trim()) continue;
+            const e = JSON.parse(line) as {
+              Type?: string;
+              Action?: string;
+              Actor?: { ID?: string; Attributes?: Record<string, string> };
+              time?: number;
+              timeNano?: number;
+            };
+            const attributes = e.Actor?.Attributes ?? {};
+            events.push({
+              time: new Date(e.timeNano ? e.timeNano / 1e6 : (e.time ?? 0) * 1000).toISOString(),
+              type: e.Type ?? '',
+              action: e.Action ?? '',
+              id: e.Actor?.ID ?? '',
+              name: attributes.name,
+              attributes,
+            });
+            if (events.length >= max) return events;
+          }
+        }
+      } finally {
+        stream.destroy();
+      }
+      return events;
+    });
+  }
+
+  /** Runs argv inside a running container (no shell), capturing at most `maxOutput` bytes per stream. */
+  async exec(
+    id: string,
+    argv: string[],
+    options: { signal?: AbortSignal; timeoutMs?: number; maxOutput?: number; user?: string } = {},
+  ): Promise<ExecResult> {
+    const maxOutput = options.maxOutput ?? 65_536;
+    return this.call(
+      `exec in ${id.slice(0, 12)}`,
+      options.signal,
+      async (s) => {
+        const exec = await this.docker.getContainer(id).exec({
+          Cmd: argv,
+          AttachStdout: true,
+          AttachStderr: true,
+          ...(options.user ? { User: options.user } : {}),
+          abortSignal: s,
+        });
+        const stream = (await exec.start({
+          hijack: true,
+          stdin: false,
+          abortSignal: s,
+        })) as unknown as Duplex;
+        const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+        const size = { stdout: 0, stderr: 0 };
+        let truncated = false;
+        const demux = new Demuxer();
+        s.addEventListener('abort', () => stream.destroy(), { once: true });
+        await new Promise<void>((resolve, reject) => {
+          stream.on('data', (chunk: Buffer) => {
+            for (const f of demux.push(chunk)) {
+              const key = f.stream === 'stderr' ? 'stderr' : 'stdout';
+              const room = maxOutput - size[key];
+              if (room <= 0) {
+                truncated = true;
+                continue;
+              }
+              const piece = f.data.length > room ? f.data.subarray(0, room) : f.data;
+              truncated ||= piece.length < f.data.length;
+              out[key].push(Buffer.from(piece));
+              size[key] += piece.length;
+            }
+          });
+          stream.on('end', resolve);
+          stream.on('close', resolve);
+          stream.on('error', reject);
+        });
+        const info = await exec.inspect({ abortSignal: s });
+        return {
+          exitCode: info.ExitCode ?? null,
+          stdout: Buffer.concat(out.stdout).toString('utf8'),
+          stderr: Buffer.concat(out.stderr).toString('utf8'),
+          truncated,
+        };
+      },
+      options.timeoutMs ?? this.timeoutMs,
+    );
+  }
+}
+
+/** Compares Engine API versions ("1.41" vs "1.9"): negative, zero or positive. */
+export function compareApi(a: string, b: string): number {
+  const [am = 0, an = 0] = a.split('.').map(Number);
+  const [bm = 0, bn = 0] = b.split('.').map(Number);
+  return am - bm || an - bn;
+}

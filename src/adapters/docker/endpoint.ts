@@ -1,0 +1,73 @@
+import { ToolError } from '../../errors.js';
+
+/** Which engine we talk to, in the words a user would check (DOCKER_HOST or the socket path). */
+export function describeEngine(env: NodeJS.ProcessEnv = process.env): string {
+  const host = env.DOCKER_HOST;
+  return host ? `${host} (from DOCKER_HOST)` : 'unix:///var/run/docker.sock (default; DOCKER_HOST is unset)';
+}
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EACCES',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+]);
+
+function hintFor(code: string | undefined, engine: string): string {
+  switch (code) {
+    case 'ENOENT':
+      return `no socket there: is dockerd running? Start it (e.g. \`npm run engine\` on a dev machine) or set DOCKER_HOST. Tried ${engine}`;
+    case 'EACCES':
+      return `permission denied on the socket: run as root or a member of the docker group. Tried ${engine}`;
+    case 'ECONNREFUSED':
+      return `nothing listens there: is dockerd running and is DOCKER_HOST right? Tried ${engine}`;
+    default:
+      return `check that dockerd is running and DOCKER_HOST is right. Tried ${engine}`;
+  }
+}
+
+/**
+ * Turns a dockerode / socket error into a ToolError that names the engine and what to check.
+ * `what` says which call failed ("list containers").
+ */
+export function engineError(
+  err: unknown,
+  what: string,
+  opts: { timeoutMs: number; timedOut: boolean; cancelled: boolean },
+): ToolError {
+  const engine = describeEngine();
+  if (err instanceof ToolError) return err;
+  if (opts.cancelled) return new ToolError('cancelled', `${what}: cancelled`, { cause: err });
+  if (opts.timedOut) {
+    return new ToolError(
+      'timeout',
+      `Docker engine at ${engine} did not answer "${what}" within ${opts.timeoutMs} ms`,
+      {
+        hint: 'the engine may be overloaded or DOCKER_HOST may point at something that is not a Docker engine; raise DOOM_OPS_DOCKER_TIMEOUT if it is just slow',
+        cause: err,
+      },
+    );
+  }
+  const e = err as { code?: string; statusCode?: number; message?: string; json?: { message?: string } };
+  if (e.code && UNREACHABLE.has(e.code)) {
+    return new ToolError(
+      'upstream_unavailable',
+      `cannot reach the Docker engine at ${engine}: ${e.code} while trying to ${what}`,
+      {
+        hint: hintFor(e.code, engine),
+        cause: err,
+      },
+    );
+  }
+  const detail = e.json?.message ?? e.message ?? String(err);
+  if (e.statusCode === 404) return new ToolError('not_found', `${what}: ${detail}`, { cause: err });
+  if (e.statusCode === 409) return new ToolError('conflict', `${what}: ${detail}`, { cause: err });
+  return new ToolError('upstream_unavailable', `Docker engine at ${engine} failed to ${what}: ${detail}`, {
+    hint: 'see the engine log (journalctl -u docker or dockerd output) for details',
+    cause: err,
+  });
+}

@@ -1,0 +1,77 @@
+/** The stack as the Docker adapter reports it; plain data, no dockerode types leak past here. */
+export interface StackContainer {
+  id: string;
+  name: string;
+  project: string;
+  service: string;
+  number: number;
+  oneoff: boolean;
+  /** Engine state: created | running | paused | restarting | removing | exited | dead */
+  state: string;
+  /** Engine status text, e.g. "Up 5 minutes (healthy)". */
+  status: string;
+  image: string;
+  createdAt: string;
+  labels: Record<string, string>;
+}
+
+export interface HealthProbe {
+  start: string;
+  end: string;
+  exitCode: number;
+  output: string;
+}
+
+export interface ContainerDetail {
+  id: string;
+  name: string;
+  service: string | undefined;
+  number: number;
+  image: string;
+  createdAt: string;
+  state: {
+    status: string;
+    running: boolean;
+    restarting: boolean;
+    paused: boolean;
+    oomKilled: boolean;
+    exitCode: number;
+    error: string;
+    startedAt: string | null;
+    finishedAt: string | null;
+    pid: number;
+  };
+  health: { status: string; failingStreak: number; log: HealthProbe[] } | null;
+  healthcheck: { test: string[]; intervalNs: number; startPeriodNs: number; retries: number } | null;
+  restartCount: number;
+  restartPolicy: { name: string; maximumRetryCount: number };
+  memoryLimitBytes: number | null;
+  nanoCpus: number | null;
+  tty: boolean;
+  user: string;
+  /** Values of environment variables whose names look secret: redacted wherever they appear. */
+  secretValues: string[];
+  labels: Record<string, string>;
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  time: string | undefined;
+  text: string;
+}
+
+export interface EngineEvent {
+  time: string;
+  type: string;
+  action: string;
+  id: string;
+  name: string | undefined;
+  attributes: Record<string, string>;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+}

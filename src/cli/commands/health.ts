@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { stackHealth } from '../../tools/stack-health.js';
+import { renderHealth } from '../render/health.js';
+import { type CommonOptions, EXIT, runToolCommand } from '../runtime.js';
+import { common } from './common.js';
+
+export function healthCommand(program: Command): void {
+  common(
+    program
+      .command('health')
+      .description('health of every expected service, with one verdict (exit 1 unless healthy)')
+      .argument('[service]', 'only this service')
+      .option('--no-deep', 'skip the configured deep checks'),
+  ).action(async (service: string | undefined, opts: CommonOptions & { deep: boolean }) => {
+    process.exitCode = await runToolCommand(
+      stackHealth,
+      { service, deep: opts.deep },
+      opts,
+      renderHealth,
+      (out) => (out.verdict === 'healthy' ? EXIT.ok : EXIT.failed),
+    );
+  });
+}

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { serviceStats } from '../../tools/service-stats.js';
+import { renderStats } from '../render/stats.js';
+import { type CommonOptions, num, runToolCommand } from '../runtime.js';
+import { common } from './common.js';
+
+export function statsCommand(program: Command): void {
+  common(
+    program
+      .command('stats')
+      .description(
+        'CPU, memory (used / limit), network and block IO, PIDs per running container; top consumers',
+      )
+      .argument('[service]', 'only this service')
+      .option('--sort <by>', 'order top consumers by memory or cpu', 'memory')
+      .option('--top <n>', 'how many top consumers to name', '5')
+      .option('--no-cpu', 'skip CPU % (one engine sample: about 1 s instead of 2)'),
+  ).action(
+    async (
+      service: string | undefined,
+      opts: CommonOptions & { sort: string; top: string; cpu: boolean },
+    ) => {
+      process.exitCode = await runToolCommand(
+        serviceStats,
+        { service, sortBy: opts.sort, top: num(opts.top), cpu: opts.cpu },
+        opts,
+        renderStats,
+      );
+    },
+  );
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { demoCommand } from './commands/demo.js';
+import { healthCommand } from './commands/health.js';
+import { logsCommand } from './commands/logs.js';
+import { statsCommand } from './commands/stats.js';
+import { EXIT } from './runtime.js';
+
+const program = new Command('doom-ops')
+  .description('day-2 operations for the clau-doom Docker Compose stack')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // Usage errors (unknown option, missing argument) are "could not run", not "check failed".
+    process.exit(err.exitCode === 0 ? 0 : EXIT.error);
+  });
+
+healthCommand(program);
+statsCommand(program);
+logsCommand(program);
+demoCommand(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,30 @@
+import type { z } from 'zod';
+import type { serviceStats } from '../../tools/service-stats.js';
+import { formatBytes } from '../../util/duration.js';
+import { table } from './table.js';
+
+type Stats = z.output<typeof serviceStats.output>;
+
+export function renderStats(s: Stats): string {
+  const pct = (n: number | null): string => (n === null ? '-' : `${n.toFixed(2)}%`);
+  const rows = s.containers.map((c) => [
+    c.name,
+    pct(c.cpuPercent),
+    `${formatBytes(c.memory.usedBytes)} / ${c.memory.configuredLimitBytes ? formatBytes(c.memory.configuredLimitBytes) : 'unlimited'}`,
+    pct(c.memory.percent),
+    `${formatBytes(c.net.rxBytes)} / ${formatBytes(c.net.txBytes)}`,
+    `${formatBytes(c.block.readBytes)} / ${formatBytes(c.block.writeBytes)}`,
+    c.pids,
+  ]);
+  const out = [
+    table(['CONTAINER', 'CPU', 'MEM USED / LIMIT', 'MEM %', 'NET RX / TX', 'BLOCK R / W', 'PIDS'], rows),
+  ];
+  if (s.top.length)
+    out.push(
+      '',
+      `top consumers: ${s.top.map((t) => `${t.name} (${formatBytes(t.memoryUsedBytes)}, ${pct(t.cpuPercent)} CPU)`).join(', ')}`,
+    );
+  if (s.notRunning.length)
+    out.push(`not running: ${s.notRunning.map((c) => `${c.name} (${c.state})`).join(', ')}`);
+  return out.join('\n');
+}

@@ -1,0 +1,96 @@
+import { userInfo } from 'node:os';
+import type { z } from 'zod';
+import { DockerAdapter } from '../adapters/docker/client.js';
+import { loadConfig } from '../config/load.js';
+import { isToolError, newErrorRef } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import type { ToolContext } from '../tools/context.js';
+import type { AnyTool } from '../tools/define-tool.js';
+import { invokeTool } from '../tools/invoke.js';
+
+export interface CommonOptions {
+  project?: string;
+  json?: boolean;
+}
+
+/** Exit codes: 0 ok, 1 the check itself failed (e.g. stack not healthy), 2 the command could not run. */
+export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
+
+export function cliContext(opts: CommonOptions, signal: AbortSignal, logger: Logger): ToolContext {
+  const config = loadConfig({ project: opts.project });
+  return {
+    docker: new DockerAdapter({ timeoutMs: config.docker.timeout }),
+    config,
+    project: config.project,
+    principal: { id: `cli:${safeUser()}`, surface: 'cli', display: safeUser() },
+    signal,
+    progress: (p) => {
+      if (process.stderr.isTTY && !opts.json)
+        process.stderr.write(`\r${p.message ?? ''} ${p.total ? `${p.progress}/${p.total}` : ''}   `);
+    },
+    logger,
+  };
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Ctrl-C aborts the running tool cleanly instead of killing mid-stream. */
+export function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort(new Error('interrupted')));
+  process.once('SIGTERM', () => controller.abort(new Error('terminated')));
+  return controller.signal;
+}
+
+/**
+ * Runs one tool for a CLI command: JSON or human output on stdout, errors on stderr (and as JSON
+ * on stdout with --json), never a stack trace for an expected failure.
+ */
+export async function runToolCommand<T extends AnyTool>(
+  tool: T,
+  input: Record<string, unknown>,
+  opts: CommonOptions,
+  render: (out: z.output<T['output']>) => string,
+  exitFor: (out: z.output<T['output']>) => number = () => EXIT.ok,
+): Promise<number> {
+  const logger = createLogger();
+  try {
+    const ctx = cliContext(opts, interruptSignal(), logger);
+    const out = await invokeTool(tool, ctx, stripUndefined(input));
+    process.stdout.write(`${opts.json ? JSON.stringify(out, null, 2) : render(out)}\n`);
+    return exitFor(out);
+  } catch (err) {
+    return reportError(err, opts, logger);
+  }
+}
+
+export function reportError(err: unknown, opts: CommonOptions, logger: Logger): number {
+  if (isToolError(err)) {
+    process.stderr.write(`doom-ops: ${err.message}\n${err.hint ? `  next: ${err.hint}\n` : ''}`);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
+    return EXIT.error;
+  }
+  const ref = newErrorRef();
+  logger.error({ err, ref }, 'internal error');
+  process.stderr.write(`doom-ops: internal error (ref ${ref})\n`);
+  if (opts.json)
+    process.stdout.write(
+      `${JSON.stringify({ error: { code: 'internal', message: `internal error (ref ${ref})` } })}\n`,
+    );
+  return EXIT.error;
+}
+
+function stripUndefined(input: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+}
+
+/** Commander gives strings; numbers are converted here and validated by the tool's schema. */
+export function num(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
+}

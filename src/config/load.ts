@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ToolError } from '../errors.js';
+import { type Config, configSchema } from './schema.js';
+
+export type { Config } from './schema.js';
+
+/** config/default.yaml ships next to dist/ and src/ alike. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      readFileSync(join(dir, 'package.json'));
+      return dir;
+    } catch {
+      dir = dirname(dir);
+    }
+  }
+  throw new Error('doom-ops: cannot find the package root (package.json) above its own files');
+}
+
+function readYaml(path: string, what: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ToolError('config_invalid', `cannot read ${what} ${path}: ${(err as Error).message}`, {
+      hint: 'check DOOM_OPS_CONFIG points to a readable YAML file',
+    });
+  }
+  try {
+    const value = parseYaml(text) ?? {};
+    if (typeof value !== 'object' || Array.isArray(value)) throw new Error('top level must be a mapping');
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new ToolError('config_invalid', `${what} ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+}
+
+function envBool(name: string, value: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off|)$/i.test(value)) return false;
+  throw new ToolError('config_invalid', `${name}="${value}" is not a boolean (use 1/0, true/false)`);
+}
+
+/** Every problem in one message, each naming its key, so a bad config is fixed in one pass. */
+export function formatIssues(source: string, issues: z.core.$ZodIssue[]): string {
+  const lines = issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
+  return `invalid configuration (${source}):\n${lines.join('\n')}`;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** --project from the command line: wins over COMPOSE_PROJECT_NAME and the file. */
+  project?: string;
+}
+
+/** Loads defaults, the DOOM_OPS_CONFIG file, then environment overrides; validates once. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const defaults = readYaml(join(packageRoot(), 'config', 'default.yaml'), 'default config');
+  const file = env.DOOM_OPS_CONFIG ? readYaml(env.DOOM_OPS_CONFIG, 'config file') : {};
+  const raw: Record<string, unknown> = { ...defaults, ...file };
+  for (const key of ['docker', 'logs'] as const) {
+    if (isObject(defaults[key]) && isObject(file[key])) raw[key] = { ...defaults[key], ...file[key] };
+  }
+
+  if (env.COMPOSE_PROJECT_NAME) raw.project = env.COMPOSE_PROJECT_NAME;
+  if (options.project) raw.project = options.project;
+  if (env.DOOM_OPS_DOCKER_TIMEOUT)
+    raw.docker = { ...(raw.docker as object), timeout: env.DOOM_OPS_DOCKER_TIMEOUT };
+  if (env.DOOM_OPS_READ_ONLY !== undefined)
+    raw.readOnly = envBool('DOOM_OPS_READ_ONLY', env.DOOM_OPS_READ_ONLY);
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const source = env.DOOM_OPS_CONFIG
+      ? `defaults + ${env.DOOM_OPS_CONFIG} + environment`
+      : 'defaults + environment';
+    throw new ToolError('config_invalid', formatIssues(source, parsed.error.issues), {
+      hint: 'fix the keys listed above; see the configuration reference in the README',
+    });
+  }
+  return parsed.data;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

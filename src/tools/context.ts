@@ -1,0 +1,27 @@
+import type { DockerAdapter } from '../adapters/docker/client.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+
+/** Who is asking, and from where: audit and permission checks key on this. */
+export interface Principal {
+  id: string;
+  surface: 'cli' | 'mcp' | 'slack' | 'internal';
+  display?: string;
+}
+
+export interface Progress {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+export interface ToolContext {
+  docker: DockerAdapter;
+  config: Config;
+  /** The Compose project being operated (config.project after --project / COMPOSE_PROJECT_NAME). */
+  project: string;
+  principal: Principal;
+  signal: AbortSignal;
+  progress(update: Progress): void;
+  logger: Logger;
+}

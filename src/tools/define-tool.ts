@@ -1,0 +1,31 @@
+import type { z } from 'zod';
+import type { ToolContext } from './context.js';
+
+export type Risk = 'read' | 'write' | 'destructive';
+
+/**
+ * One tool, one shape (design.md §3). `input` is a flat zod object whose fields all carry a
+ * description; `output` is what `run` returns, parsed before it leaves the registry.
+ */
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {
+  name: string;
+  title: string;
+  /** Written for a model: when to use it, what it returns, what to call first. */
+  description: string;
+  risk: Risk;
+  /** Same input always gives the same effect (MCP idempotentHint). */
+  idempotent: boolean;
+  input: I;
+  output: O;
+  run(ctx: ToolContext, input: z.output<I>): Promise<z.output<O>>;
+}
+
+/** Identity helper so each tool file gets full inference from its schemas. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodType>(
+  def: ToolDefinition<I, O>,
+): ToolDefinition<I, O> {
+  return def;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds tools of every schema
+export type AnyTool = ToolDefinition<any, any>;

@@ -1,0 +1,60 @@
+import type { DeepCheck } from '../../config/schema.js';
+import { isToolError } from '../../errors.js';
+import { redact } from '../../safety/redact.js';
+import type { ToolContext } from '../context.js';
+
+export interface DeepCheckResult {
+  kind: 'http' | 'exec';
+  ok: boolean;
+  detail: string;
+  durationMs: number;
+}
+
+/**
+ * A check beyond Docker's own healthcheck, from config: an HTTP GET (from doom-ops' side, e.g. a
+ * port published on 127.0.0.1) or a command exec'd inside a running replica.
+ */
+export async function runDeepCheck(
+  ctx: ToolContext,
+  check: DeepCheck,
+  containerId: string | undefined,
+  secrets: string[],
+): Promise<DeepCheckResult> {
+  const started = Date.now();
+  const done = (kind: DeepCheckResult['kind'], ok: boolean, detail: string): DeepCheckResult => ({
+    kind,
+    ok,
+    detail: redact(detail, secrets).slice(0, 500),
+    durationMs: Date.now() - started,
+  });
+  if (check.http) {
+    try {
+      const res = await fetch(check.http, {
+        signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(check.timeout)]),
+      });
+      await res.body?.cancel();
+      return done('http', res.ok, `GET ${check.http} -> ${res.status}`);
+    } catch (err) {
+      const e = err as Error;
+      const why =
+        e.name === 'TimeoutError'
+          ? `no answer within ${check.timeout} ms`
+          : ((e.cause as Error | undefined)?.message ?? e.message);
+      return done('http', false, `GET ${check.http} failed: ${why}`);
+    }
+  }
+  const argv = check.exec ?? [];
+  if (!containerId) return done('exec', false, 'no running replica to run the check in');
+  try {
+    const r = await ctx.docker.exec(containerId, argv, { signal: ctx.signal, timeoutMs: check.timeout });
+    const output = (r.stdout + r.stderr).trim();
+    return done(
+      'exec',
+      r.exitCode === 0,
+      `${argv.join(' ')} -> exit ${r.exitCode}${output ? `: ${output}` : ''}`,
+    );
+  } catch (err) {
+    if (!isToolError(err)) throw err;
+    return done('exec', false, `${argv.join(' ')} failed: ${err.message}`);
+  }
+}

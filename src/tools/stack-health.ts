@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { serviceName } from '../config/schema.js';
+import { redact } from '../safety/redact.js';
+import { defineTool } from './define-tool.js';
+import { runDeepCheck } from './lib/deep-check.js';
+import { containerHealth, overallVerdict, SERVICE_STATUSES, serviceHealth } from './lib/service-status.js';
+import { stackReplicas } from './lib/stack.js';
+
+const status = z.enum(SERVICE_STATUSES);
+
+const containerOut = z.object({
+  name: z.string(),
+  id: z.string(),
+  number: z.number(),
+  status,
+  state: z.string(),
+  health: z.string().nullable(),
+  restartCount: z.number(),
+  restartPolicy: z.string(),
+  policyExhausted: z.boolean(),
+  startedAt: z.string().nullable(),
+  uptimeSeconds: z.number().nullable(),
+  oomKilled: z.boolean(),
+  lastExit: z
+    .object({
+      code: z.number().nullable(),
+      signal: z.string().nullable(),
+      meaning: z.string(),
+      oomKilled: z.boolean(),
+      finishedAt: z.string().nullable(),
+    })
+    .nullable(),
+  lastHealthOutput: z.string().nullable(),
+});
+
+const serviceOut = z.object({
+  service: z.string(),
+  expected: z.boolean().describe('listed in the configured expected services'),
+  critical: z.boolean(),
+  status,
+  ok: z.boolean(),
+  replicas: z.object({ running: z.number(), total: z.number() }),
+  problems: z.array(z.string()),
+  deepCheck: z
+    .object({ kind: z.enum(['http', 'exec']), ok: z.boolean(), detail: z.string(), durationMs: z.number() })
+    .nullable(),
+  containers: z.array(containerOut),
+});
+
+export const stackHealth = defineTool({
+  name: 'stack_health',
+  title: 'Stack health',
+  description:
+    'Health of every expected service of the Compose stack: state, Docker health, restart count, uptime, ' +
+    'OOMKilled, last exit code with its meaning, restart policy (and whether it is exhausted), configured deep ' +
+    'checks, and one overall verdict (healthy | starting | degraded | down). Services that are expected but have ' +
+    'no container are reported as missing. Call this first when asked whether the stack is OK.',
+  risk: 'read',
+  idempotent: true,
+  input: z.object({
+    service: serviceName
+      .optional()
+      .describe('Only this service (default: all expected and running services)'),
+    deep: z
+      .boolean()
+      .default(true)
+      .describe('Run the deep checks configured for services (HTTP or exec probes)'),
+  }),
+  output: z.object({
+    project: z.string(),
+    engine: z.string(),
+    checkedAt: z.string(),
+    verdict: z.enum(['healthy', 'starting', 'degraded', 'down']),
+    summary: z.string(),
+    services: z.array(serviceOut),
+  }),
+  async run(ctx, input) {
+    const now = Date.now();
+    const replicas = await stackReplicas(ctx);
+    const details = await ctx.docker.inspectMany(
+      replicas.map((c) => c.id),
+      ctx.signal,
+    );
+    const names = new Set(
+      [...Object.keys(ctx.config.services), ...details.map((d) => d.service ?? '')].filter(Boolean),
+    );
+    if (input.service) for (const n of [...names]) if (n !== input.service) names.delete(n);
+
+    const services = await Promise.all(
+      [...names].sort(serviceOrder(Object.keys(ctx.config.services))).map(async (service) => {
+        const expected = ctx.config.services[service];
+        const mine = details.filter((d) => d.service === service).sort((a, b) => a.number - b.number);
+        const secrets = mine.flatMap((d) => d.secretValues);
+        const containers = mine.map((d) => {
+          const h = containerHealth(d, expected?.startPeriod ?? 0, now);
+          return {
+            ...h,
+            lastHealthOutput: h.lastHealthOutput === null ? null : redact(h.lastHealthOutput, secrets),
+          };
+        });
+        const summary = serviceHealth(expected, containers);
+        let deepCheck = null;
+        if (input.deep && expected?.deepCheck && mine.length > 0) {
+          const target = mine.find((d) => d.state.running);
+          deepCheck = await runDeepCheck(ctx, expected.deepCheck, target?.id, secrets);
+          if (!deepCheck.ok) summary.problems.push(`deep check failed: ${deepCheck.detail}`);
+        }
+        const ok = summary.ok && (deepCheck?.ok ?? true);
+        return {
+          service,
+          expected: Boolean(expected),
+          critical: expected?.critical ?? false,
+          status:
+            summary.status === 'healthy' && deepCheck && !deepCheck.ok
+              ? ('unhealthy' as const)
+              : summary.status,
+          ok,
+          replicas: { running: summary.running, total: containers.length },
+          problems: summary.problems,
+          deepCheck,
+          containers,
+        };
+      }),
+    );
+
+    const verdict = overallVerdict(services);
+    const bad = services.filter((s) => !s.ok);
+    const summary =
+      bad.length === 0
+        ? `${services.length} services OK`
+        : `${verdict}: ${bad.map((s) => `${s.service} ${s.status}`).join(', ')} (${services.length - bad.length}/${services.length} OK)`;
+    return {
+      project: ctx.project,
+      engine: ctx.docker.engine,
+      checkedAt: new Date(now).toISOString(),
+      verdict,
+      summary,
+      services,
+    };
+  },
+});
+
+/** Configured services in config order (the handbook's startup order), then the rest by name. */
+function serviceOrder(configured: string[]): (a: string, b: string) => number {
+  const rank = (s: string): number => {
+    const i = configured.indexOf(s);
+    return i === -1 ? configured.length : i;
+  };
+  return (a, b) => rank(a) - rank(b) || a.localeCompare(b);
+}

@@ -1,0 +1,33 @@
+import { resolve } from 'node:path';
+import { execa } from 'execa';
+
+export const CLI = resolve('dist/src/cli/main.js');
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  json: <T = Record<string, unknown>>() => T;
+}
+
+/** Runs the built CLI as a user would (argument array, no shell). */
+export async function cli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 60_000,
+): Promise<CliResult> {
+  const started = Date.now();
+  const r = await execa('node', [CLI, ...args], {
+    reject: false,
+    env: { ...process.env, ...env },
+    timeout: timeoutMs,
+  });
+  return {
+    exitCode: r.exitCode ?? -1,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    ms: Date.now() - started,
+    json: <T>() => JSON.parse(r.stdout) as T,
+  };
+}

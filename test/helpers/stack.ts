@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+
+export const COMPOSE_FILE = resolve('test/stack/docker-compose.yml');
+export const docker = new Docker();
+
+export interface TestStack {
+  project: string;
+  env: Record<string, string>;
+  down(): Promise<void>;
+}
+
+/** A unique project name, so parallel runs and leftovers never collide. */
+export function uniqueProject(prefix = 'dotest'): string {
+  return `${prefix}${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Brings the test stack up with the real docker-compose tool (v1 on this machine kind), so
+ * containers carry exactly the labels Compose gives them. `services` limits what is started.
+ */
+export async function upStack(
+  options: { env?: Record<string, string>; services?: string[]; project?: string } = {},
+): Promise<TestStack> {
+  const project = options.project ?? uniqueProject();
+  const env = { ...options.env };
+  await execa(
+    'docker-compose',
+    ['-p', project, '-f', COMPOSE_FILE, 'up', '-d', ...(options.services ?? [])],
+    {
+      env: { ...process.env, ...env },
+    },
+  );
+  return {
+    project,
+    env,
+    down: async () => {
+      await execa(
+        'docker-compose',
+        ['-p', project, '-f', COMPOSE_FILE, 'down', '-v', '--remove-orphans', '-t', '1'],
+        {
+          env: { ...process.env, ...env },
+          reject: false,
+        },
+      );
+    },
+  };
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export async function containerOf(
+  project: string,
+  service: string,
+  number = 1,
+): Promise<Docker.ContainerInspectInfo> {
+  const list = await docker.listContainers({
+    all: true,
+    filters: {
+      label: [
+        `com.docker.compose.project=${project}`,
+        `com.docker.compose.service=${service}`,
+        `com.docker.compose.container-number=${number}`,
+      ],
+    },
+  });
+  if (!list[0]) throw new Error(`no ${service}_${number} in ${project}`);
+  return docker.getContainer(list[0].Id).inspect();
+}
+
+/** Waits until the OOM-looping orchestrator has used up on-failure:5 and stays exited. */
+export function orchestratorExhausted(project: string): Promise<Docker.ContainerInspectInfo> {
+  return waitFor(
+    'orchestrator to exhaust on-failure:5',
+    async () => {
+      const c = await containerOf(project, 'orchestrator');
+      return c.State.Status === 'exited' && c.RestartCount === 5 ? c : undefined;
+    },
+    90_000,
+  );
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the test stack's image locally (no registry is reachable): a root filesystem made of
+# Debian's busybox-static plus the stand-in service scripts, imported with `docker import`.
+# Rebuilds only when the inputs change (their hash is stored as an image label).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+image=${DOOM_OPS_TEST_IMAGE:-doom-ops-test/base:latest}
+busybox=$(command -v busybox || true)
+[ -x /bin/busybox ] && busybox=/bin/busybox
+if [ -z "$busybox" ] || ! "$busybox" --list >/dev/null 2>&1; then
+  echo "build-images: busybox not found; install Debian's busybox-static" >&2
+  exit 1
+fi
+if ldd "$busybox" >/dev/null 2>&1; then
+  echo "build-images: $busybox is dynamically linked; install Debian's busybox-static" >&2
+  exit 1
+fi
+
+hash=$(cat "$busybox" "$here"/rootfs-files/* "$0" | sha256sum | cut -c1-16)
+current=$(docker image inspect --format '{{ index .Config.Labels "doom-ops.hash" }}' "$image" 2>/dev/null || true)
+if [ "$current" = "$hash" ]; then
+  echo "build-images: $image is up to date ($hash)"
+  exit 0
+fi
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,opt/doom,data,www,root,home/doom}
+cp "$busybox" "$root/bin/busybox"
+"$busybox" --list-full | while read -r applet; do
+  [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$root/$applet"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\ndoom:x:1000:1000:doom:/home/doom:/bin/sh\n' > "$root/etc/passwd"
+printf 'root:x:0:\ndoom:x:1000:\n' > "$root/etc/group"
+chmod 1777 "$root/tmp"
+chown 1000:1000 "$root/home/doom"
+install -m 0755 "$here"/rootfs-files/*.sh "$root/opt/doom/"
+
+tar -C "$root" -c . | docker import \
+  --change 'CMD ["/bin/sh", "/opt/doom/svc.sh"]' \
+  --change "LABEL doom-ops.hash=$hash" \
+  - "$image" >/dev/null
+echo "build-images: built $image ($hash)"

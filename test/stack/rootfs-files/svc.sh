@@ -1,0 +1,48 @@
+#!/bin/sh
+# Behaviour of every clau-doom stand-in service in the test stack, chosen by environment:
+#   SERVICE  name written into each JSON log line
+#   MODE     normal | oom (log, then allocate past the memory limit) | crash (log an error, exit 1)
+#   OOM_AFTER seconds before allocating (oom mode), OOM_BYTES how much to allocate
+#   HTTP_PORT  when set, busybox httpd serves /www on it (nats monitoring, dashboard)
+# Lines are JSON with a level so log filtering can be tested; the TERM trap keeps stops fast.
+SERVICE=${SERVICE:-svc}
+MODE=${MODE:-normal}
+
+log() { # level msg [extra json fields]
+  printf '{"ts":"%s","level":"%s","service":"%s","msg":"%s"%s}\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" "$SERVICE" "$2" "${3:+,$3}"
+}
+
+trap 'log info "received SIGTERM, shutting down"; exit 0' TERM INT
+
+log info "starting" "\"mode\":\"$MODE\",\"pid\":$$"
+[ -n "$API_TOKEN" ] && log info "registered with dashboard api_token=$API_TOKEN"
+if [ -n "$HTTP_PORT" ]; then
+  mkdir -p /www/api && echo ok > /www/healthz && echo '{"status":"ok"}' > /www/api/health
+  httpd -p "$HTTP_PORT" -h /www
+fi
+[ -n "$STARTUP_LINES" ] && for l in $STARTUP_LINES; do log "$l" "startup check $l"; done
+
+case "$MODE" in
+  oom)
+    log warn "loading replay buffer into memory" "\"bytes\":\"${OOM_BYTES:-256M}\""
+    log error "connecting to mongodb failed, retrying" "\"uri\":\"mongodb://admin:${MONGO_PASSWORD:-hunter2}@mongodb:27017/clau-doom\""
+    sleep "${OOM_AFTER:-1}"
+    # dd fills one buffer of OOM_BYTES, so the cgroup's OOM killer takes PID 1 (exit 137).
+    exec dd if=/dev/zero of=/dev/null bs="${OOM_BYTES:-256M}" count=1
+    ;;
+  crash)
+    sleep "${CRASH_AFTER:-1}"
+    log error "${CRASH_MESSAGE:-fatal: cannot open episode queue}" "\"error_type\":\"fatal\""
+    exit 1
+    ;;
+esac
+
+log info "ready"
+n=0
+while :; do
+  n=$((n + 1))
+  log info "episode complete" "\"episode\":$n,\"latency_ms\":$((n % 7 * 10 + 20))"
+  sleep "${LOG_INTERVAL:-5}" &
+  wait $!
+done

@@ -1,0 +1,102 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.js';
+import { containerOf, docker, type TestStack, upStack, waitFor } from '../helpers/stack.js';
+
+let stack: TestStack;
+let configPath = '';
+
+interface Health {
+  verdict: string;
+  services: Array<{
+    service: string;
+    status: string;
+    ok: boolean;
+    problems: string[];
+    deepCheck: { kind: string; ok: boolean; detail: string } | null;
+    containers: Array<{ lastHealthOutput: string | null }>;
+  }>;
+}
+
+beforeAll(async () => {
+  stack = await upStack({ services: ['nats', 'dashboard'], env: { ORCHESTRATOR_MODE: 'normal' } });
+  const port = (await containerOf(stack.project, 'dashboard')).NetworkSettings.Ports['3000/tcp']?.[0]
+    ?.HostPort;
+  configPath = join(mkdtempSync(join(tmpdir(), 'doomcfg-')), 'config.yaml');
+  writeFileSync(
+    configPath,
+    [
+      'services:',
+      '  nats: { critical: true, startPeriod: 1s, deepCheck: { exec: ["wget", "-qO-", "http://127.0.0.1:8222/healthz"] } }',
+      `  dashboard: { critical: false, startPeriod: 1s, deepCheck: { http: "http://127.0.0.1:${port}/api/health", timeout: 2s } }`,
+      '  vizdoom: { critical: false, startPeriod: 1s, optional: true }',
+      '',
+    ].join('\n'),
+  );
+  await waitFor('both healthy', async () => {
+    const [n, d] = await Promise.all([
+      containerOf(stack.project, 'nats'),
+      containerOf(stack.project, 'dashboard'),
+    ]);
+    return n.State.Health?.Status === 'healthy' && d.State.Health?.Status === 'healthy';
+  });
+});
+
+afterAll(async () => {
+  await stack?.down();
+});
+
+const health = async (): Promise<{ code: number; h: Health }> => {
+  const r = await cli(['health', '--json', '--project', stack.project], { DOOM_OPS_CONFIG: configPath });
+  return { code: r.exitCode, h: r.json<Health>() };
+};
+
+describe('health scenarios on the real engine', () => {
+  it('all configured services healthy, deep checks pass: verdict healthy, exit 0; an optional absent service is fine', async () => {
+    const { code, h } = await health();
+    expect(h.verdict).toBe('healthy');
+    expect(code).toBe(0);
+    const nats = h.services.find((s) => s.service === 'nats')!;
+    expect(nats.deepCheck).toMatchObject({ kind: 'exec', ok: true });
+    expect(h.services.find((s) => s.service === 'dashboard')?.deepCheck).toMatchObject({
+      kind: 'http',
+      ok: true,
+      detail: expect.stringMatching(/-> 200/),
+    });
+    expect(h.services.find((s) => s.service === 'vizdoom')).toMatchObject({ status: 'absent', ok: true });
+  });
+
+  it('a service made unhealthy on demand is reported unhealthy with its health check output', async () => {
+    const dash = await containerOf(stack.project, 'dashboard');
+    const exec = await docker
+      .getContainer(dash.Id)
+      .exec({ Cmd: ['sh', '-c', 'echo "dashboard build cache corrupt" > /tmp/unhealthy'] });
+    await exec.start({});
+    await waitFor(
+      'dashboard unhealthy',
+      async () => (await containerOf(stack.project, 'dashboard')).State.Health?.Status === 'unhealthy',
+      30_000,
+    );
+    const { code, h } = await health();
+    const d = h.services.find((s) => s.service === 'dashboard')!;
+    expect(d.status).toBe('unhealthy');
+    expect(d.containers[0]!.lastHealthOutput).toMatch(/dashboard build cache corrupt/);
+    expect(d.problems.join(' ')).toMatch(/health check failing/);
+    expect(h.verdict).toBe('degraded'); // dashboard is not critical here
+    expect(code).toBe(1);
+  });
+
+  it('a failing deep check makes a healthy-looking service unhealthy', async () => {
+    const nats = await containerOf(stack.project, 'nats');
+    // Stop nats' monitoring endpoint; Docker's own check will follow, but the deep check sees it now.
+    const exec = await docker.getContainer(nats.Id).exec({ Cmd: ['sh', '-c', 'rm /www/healthz'] });
+    await exec.start({});
+    const { h } = await health();
+    const n = h.services.find((s) => s.service === 'nats')!;
+    expect(n.deepCheck).toMatchObject({ kind: 'exec', ok: false });
+    expect(n.ok).toBe(false);
+    expect(h.verdict).toBe('down'); // nats is critical
+  });
+});

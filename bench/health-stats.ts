@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { invokeTool } from '../src/tools/invoke.js';
 import { serviceStats } from '../src/tools/service-stats.js';
 import { stackHealth } from '../src/tools/stack-health.js';
-import { alternate, context, makeStack, median, removeAll, round, writeResult } from './lib.js';
+import { alternate, context, makeStack, median, removeAll, round } from './lib.js';
 
 /**
  * design.md §11: stack_health on 200 containers no slower than `docker ps` with the same label
@@ -26,7 +26,8 @@ export async function benchHealthStats(): Promise<Record<string, unknown>> {
     console.error('health: doom-ops health CLI process vs docker ps (7 runs)…');
     const healthCli = await alternate(
       7,
-      () => execa('node', ['dist/src/cli/main.js', 'health', '--json', '--project', project], { reject: false }),
+      () =>
+        execa('node', ['dist/src/cli/main.js', 'health', '--json', '--project', project], { reject: false }),
       () => execa('docker', ['ps', '-a', '--filter', filter]),
     );
 
@@ -52,9 +53,20 @@ export async function benchHealthStats(): Promise<Record<string, unknown>> {
     });
     return {
       stack_health_200_vs_docker_ps: { ...summary(health), target: 'ratio <= 1', met: health.ratio <= 1 },
-      doom_ops_health_cli_200_vs_docker_ps: { ...summary(healthCli), note: 'whole CLI process incl. Node start-up' },
-      service_stats_50_vs_docker_stats_no_stream: { ...summary(stats), target: 'ratio <= 0.5', met: stats.ratio <= 0.5 },
-      service_stats_50_no_cpu_vs_docker_stats_no_stream: { ...summary(statsNoCpu), target: 'ratio <= 0.5', met: statsNoCpu.ratio <= 0.5 },
+      doom_ops_health_cli_200_vs_docker_ps: {
+        ...summary(healthCli),
+        note: 'whole CLI process incl. Node start-up',
+      },
+      service_stats_50_vs_docker_stats_no_stream: {
+        ...summary(stats),
+        target: 'ratio <= 0.5',
+        met: stats.ratio <= 0.5,
+      },
+      service_stats_50_no_cpu_vs_docker_stats_no_stream: {
+        ...summary(statsNoCpu),
+        target: 'ratio <= 0.5',
+        met: statsNoCpu.ratio <= 0.5,
+      },
     };
   } finally {
     await removeAll(ids);

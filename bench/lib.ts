@@ -24,7 +24,11 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** Alternates A and B `runs` times; the ratio is the median of per-pair A/B ratios. */
-export async function alternate(runs: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<{ aMs: number[]; bMs: number[]; ratio: number }> {
+export async function alternate(
+  runs: number,
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+): Promise<{ aMs: number[]; bMs: number[]; ratio: number }> {
   const aMs: number[] = [];
   const bMs: number[] = [];
   for (let i = 0; i < runs; i++) {

@@ -8,11 +8,20 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
 };
 
 const wanted = process.argv.slice(2);
-const engine = (await execa('docker', ['version', '--format', '{{.Server.Version}} (API {{.Server.APIVersion}})'])).stdout;
+const engine = (
+  await execa('docker', ['version', '--format', '{{.Server.Version}} (API {{.Server.APIVersion}})'])
+).stdout;
 for (const [name, run] of Object.entries(benches)) {
   if (wanted.length && !wanted.includes(name)) continue;
   const started = new Date().toISOString();
   const results = await run();
-  const path = writeResult(name, { bench: name, started, engine, node: process.version, cpus: (await import('node:os')).cpus().length, results });
+  const path = writeResult(name, {
+    bench: name,
+    started,
+    engine,
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+    results,
+  });
   console.log(`${name}: ${JSON.stringify(results, null, 2)}\n(written to ${path})`);
 }

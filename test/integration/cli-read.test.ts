@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../helpers/cli.js';
+import { cli, cliOk } from '../helpers/cli.js';
 import { containerOf, orchestratorExhausted, type TestStack, upStack, waitFor } from '../helpers/stack.js';
 
 interface HealthJson {
@@ -38,7 +38,7 @@ afterAll(async () => {
 
 describe('doom-ops health', () => {
   it('lists every expected service; the OOM loop shows OOMKilled, 137 explained, and the engine restart count', async () => {
-    const r = await cli(['health', '--json', '--project', stack.project]);
+    const r = await cliOk(['health', '--json', '--project', stack.project]);
     expect(r.exitCode).toBe(1); // not healthy: orchestrator is down and ollama missing
     const h = r.json<HealthJson>();
     const names = h.services.map((s) => s.service);
@@ -72,7 +72,7 @@ describe('doom-ops health', () => {
   });
 
   it('renders a table for people, naming missing and OOM-killed services', async () => {
-    const r = await cli(['health', '--project', stack.project]);
+    const r = await cliOk(['health', '--project', stack.project]);
     expect(r.stdout).toMatch(/ollama\s+FAIL\s+missing/);
     expect(r.stdout).toMatch(/orchestrator\s+FAIL\s+exited\s+0\/1\s+5\s+yes\s+137 SIGKILL/);
     expect(r.stdout).toMatch(/137: SIGKILL from the kernel OOM killer/);
@@ -81,7 +81,7 @@ describe('doom-ops health', () => {
 
 describe('doom-ops stats', () => {
   it('reports the memory limit set in the Compose file', async () => {
-    const r = await cli(['stats', '--json', '--project', stack.project]);
+    const r = await cliOk(['stats', '--json', '--project', stack.project]);
     expect(r.exitCode).toBe(0);
     const s = r.json<{
       containers: Array<{
@@ -100,7 +100,7 @@ describe('doom-ops stats', () => {
   });
 
   it('--no-cpu answers without CPU %', async () => {
-    const r = await cli(['stats', 'vizdoom', '--no-cpu', '--json', '--project', stack.project]);
+    const r = await cliOk(['stats', 'vizdoom', '--no-cpu', '--json', '--project', stack.project]);
     const s = r.json<{
       containers: Array<{ cpuPercent: number | null; memory: { configuredLimitBytes: number } }>;
     }>();
@@ -112,7 +112,7 @@ describe('doom-ops stats', () => {
 
 describe('doom-ops logs', () => {
   it('--level error --tail 50 returns only error-level lines, with the password redacted', async () => {
-    const r = await cli([
+    const r = await cliOk([
       'logs',
       'orchestrator',
       '--level',
@@ -136,7 +136,7 @@ describe('doom-ops logs', () => {
   });
 
   it('a token value in a plain log line comes back masked', async () => {
-    const r = await cli([
+    const r = await cliOk([
       'logs',
       'orchestrator',
       '--grep',
@@ -154,7 +154,7 @@ describe('doom-ops logs', () => {
   });
 
   it('grep cannot find a secret by its value', async () => {
-    const r = await cli([
+    const r = await cliOk([
       'logs',
       'orchestrator',
       '--grep',
@@ -167,7 +167,7 @@ describe('doom-ops logs', () => {
   });
 
   it('tail without filters uses the engine tail', async () => {
-    const r = await cli(['logs', 'orchestrator', '--tail', '3', '--json', '--project', stack.project]);
+    const r = await cliOk(['logs', 'orchestrator', '--tail', '3', '--json', '--project', stack.project]);
     const l = r.json<{ lines: Array<{ text: string }>; scannedLines: number }>();
     expect(l.lines).toHaveLength(3);
     expect(l.scannedLines).toBe(3);

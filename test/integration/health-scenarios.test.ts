@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../helpers/cli.js';
+import { cliOk } from '../helpers/cli.js';
 import { containerOf, docker, type TestStack, upStack, waitFor } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -49,7 +49,7 @@ afterAll(async () => {
 });
 
 const health = async (): Promise<{ code: number; h: Health }> => {
-  const r = await cli(['health', '--json', '--project', stack.project], { DOOM_OPS_CONFIG: configPath });
+  const r = await cliOk(['health', '--json', '--project', stack.project], { DOOM_OPS_CONFIG: configPath });
   return { code: r.exitCode, h: r.json<Health>() };
 };
 

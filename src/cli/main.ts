@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { demoCommand } from './commands/demo.js';
 import { healthCommand } from './commands/health.js';
 import { logsCommand } from './commands/logs.js';
+import { mcpCommand } from './commands/mcp.js';
+import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
 import { EXIT } from './runtime.js';
 
@@ -18,6 +20,8 @@ const program = new Command('doom-ops')
 healthCommand(program);
 statsCommand(program);
 logsCommand(program);
+mcpCommand(program);
+serveCommand(program);
 demoCommand(program);
 
 await program.parseAsync(process.argv);

@@ -4,7 +4,8 @@ import { DockerAdapter } from '../adapters/docker/client.js';
 import { loadConfig } from '../config/load.js';
 import { isToolError, newErrorRef } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
-import type { ToolContext } from '../tools/context.js';
+import type { McpDeps } from '../mcp/server.js';
+import type { Principal, ToolContext } from '../tools/context.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { invokeTool } from '../tools/invoke.js';
 
@@ -15,6 +16,21 @@ export interface CommonOptions {
 
 /** Exit codes: 0 ok, 1 the check itself failed (e.g. stack not healthy), 2 the command could not run. */
 export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
+
+/** What a long-running surface (MCP, later Slack) needs: config, engine adapter, logger. */
+export function surfaceDeps(opts: CommonOptions, principal: Principal): McpDeps {
+  const config = loadConfig({ project: opts.project });
+  return {
+    config,
+    docker: new DockerAdapter({ timeoutMs: config.docker.timeout }),
+    logger: createLogger(),
+    principal,
+  };
+}
+
+export function cliUser(): string {
+  return safeUser();
+}
 
 export function cliContext(opts: CommonOptions, signal: AbortSignal, logger: Logger): ToolContext {
   const config = loadConfig({ project: opts.project });

@@ -64,7 +64,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const defaults = readYaml(join(packageRoot(), 'config', 'default.yaml'), 'default config');
   const file = env.DOOM_OPS_CONFIG ? readYaml(env.DOOM_OPS_CONFIG, 'config file') : {};
   const raw: Record<string, unknown> = { ...defaults, ...file };
-  for (const key of ['docker', 'logs'] as const) {
+  for (const key of ['docker', 'logs', 'http'] as const) {
     if (isObject(defaults[key]) && isObject(file[key])) raw[key] = { ...defaults[key], ...file[key] };
   }
 
@@ -72,6 +72,15 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (options.project) raw.project = options.project;
   if (env.DOOM_OPS_DOCKER_TIMEOUT)
     raw.docker = { ...(raw.docker as object), timeout: env.DOOM_OPS_DOCKER_TIMEOUT };
+  if (env.DOOM_OPS_HTTP_HOST || env.DOOM_OPS_HTTP_PORT) {
+    const http: Record<string, unknown> = { ...(raw.http as object) };
+    if (env.DOOM_OPS_HTTP_HOST) http.host = env.DOOM_OPS_HTTP_HOST;
+    if (env.DOOM_OPS_HTTP_PORT)
+      http.port = /^\d+$/.test(env.DOOM_OPS_HTTP_PORT)
+        ? Number(env.DOOM_OPS_HTTP_PORT)
+        : env.DOOM_OPS_HTTP_PORT;
+    raw.http = http;
+  }
   if (env.DOOM_OPS_READ_ONLY !== undefined)
     raw.readOnly = envBool('DOOM_OPS_READ_ONLY', env.DOOM_OPS_READ_ONLY);
 

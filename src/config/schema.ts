@@ -62,6 +62,17 @@ export const configSchema = z
       .strict()
       .default({ defaultTail: 100, maxTail: 5000, scanLines: 20_000, maxBytes: 262_144 }),
     readOnly: z.boolean().default(false),
+    http: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(7801),
+        /** Extra Host header values (host:port) accepted on /mcp, e.g. behind a reverse proxy. */
+        allowedHosts: z.array(z.string()).default([]),
+        /** Browser Origins allowed on /mcp; none by default (DNS-rebinding protection). */
+        allowedOrigins: z.array(z.string()).default([]),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 7801, allowedHosts: [], allowedOrigins: [] }),
   })
   .strict();
 

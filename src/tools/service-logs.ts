@@ -8,6 +8,9 @@ import { defineTool } from './define-tool.js';
 import { capBytes, lineMatcher, Ring } from './lib/log-filter.js';
 import { containersOf, stackReplicas } from './lib/stack.js';
 
+/** Long scans report progress this often (only to callers that asked for progress). */
+const PROGRESS_EVERY = 5000;
+
 const timePoint = z
   .string()
   .max(40)
@@ -126,6 +129,8 @@ export const serviceLogs = defineTool({
           signal: ctx.signal,
         })) {
           count++;
+          if (count % PROGRESS_EVERY === 0)
+            ctx.progress({ progress: count, message: `${d.name}: scanned ${count} lines` });
           // Match on redacted text, so grep cannot be used to probe for a secret's value.
           const before = redactor.count;
           const text = redactor(l.text);

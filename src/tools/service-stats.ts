@@ -32,7 +32,7 @@ export const serviceStats = defineTool({
   name: 'service_stats',
   title: 'Service resource usage',
   description:
-    "Live resource usage of the stack's running containers (like `docker stats --no-stream`, but faster): CPU %, " +
+    "Live resource usage of the stack's running containers (like `docker stats --no-stream`): CPU %, " +
     'memory used / limit / %, the configured memory limit, network and block IO, PIDs, plus the top consumers. ' +
     'Use it for "who is using the most memory/CPU" and before changing limits. Stopped containers are listed in notRunning.',
   risk: 'read',

@@ -3,14 +3,14 @@ import { execa } from 'execa';
 import { compose } from '../../adapters/compose/cli.js';
 import { packageRoot } from '../../config/load.js';
 import { createLogger } from '../../logger.js';
+import { renderHealth } from '../../render/health.js';
+import { renderLogs } from '../../render/logs.js';
+import { renderStats } from '../../render/stats.js';
 import { invokeTool } from '../../tools/invoke.js';
 import { serviceLogs } from '../../tools/service-logs.js';
 import { serviceStats } from '../../tools/service-stats.js';
 import { stackHealth } from '../../tools/stack-health.js';
 import { sleep } from '../../util/concurrency.js';
-import { renderHealth } from '../render/health.js';
-import { renderLogs } from '../render/logs.js';
-import { renderStats } from '../render/stats.js';
 import { cliContext, EXIT, interruptSignal, reportError } from '../runtime.js';
 
 export async function runDemo(opts: { project: string; down?: boolean }): Promise<number> {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { renderHealth } from '../../render/health.js';
 import { stackHealth } from '../../tools/stack-health.js';
-import { renderHealth } from '../render/health.js';
 import { type CommonOptions, EXIT, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { renderLogs } from '../../render/logs.js';
 import { serviceLogs } from '../../tools/service-logs.js';
-import { renderLogs } from '../render/logs.js';
 import { type CommonOptions, num, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 

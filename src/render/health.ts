@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { stackHealth } from '../../tools/stack-health.js';
-import { formatDuration } from '../../util/duration.js';
+import type { stackHealth } from '../tools/stack-health.js';
+import { formatDuration } from '../util/duration.js';
 import { table } from './table.js';
 
 type Health = z.output<typeof stackHealth.output>;

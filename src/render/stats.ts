@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { serviceStats } from '../../tools/service-stats.js';
-import { formatBytes } from '../../util/duration.js';
+import type { serviceStats } from '../tools/service-stats.js';
+import { formatBytes } from '../util/duration.js';
 import { table } from './table.js';
 
 type Stats = z.output<typeof serviceStats.output>;

@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { createLogger } from '../../logger.js';
+import { cliUser, EXIT, reportError, surfaceDeps } from '../runtime.js';
+
+export function mcpCommand(program: Command): void {
+  program
+    .command('mcp')
+    .description(
+      'serve the tools over MCP on stdio (for Claude Code: `claude mcp add doom-ops -- doom-ops mcp`)',
+    )
+    .option(
+      '-p, --project <name>',
+      'Compose project (default: COMPOSE_PROJECT_NAME, then config, then clau-doom)',
+    )
+    .action(async (opts: { project?: string }) => {
+      try {
+        const { serveStdio } = await import('../../mcp/stdio.js');
+        await serveStdio(
+          surfaceDeps(opts, { id: `mcp:stdio:${cliUser()}`, surface: 'mcp', display: cliUser() }),
+        );
+        process.exitCode = EXIT.ok;
+      } catch (err) {
+        process.exitCode = reportError(err, {}, createLogger());
+      }
+    });
+}

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { ToolError } from '../../errors.js';
+import { createLogger } from '../../logger.js';
+import { isLoopback } from '../../mcp/http-guard.js';
+import { reportError, surfaceDeps } from '../runtime.js';
+
+interface ServeOptions {
+  project?: string;
+  host?: string;
+  port?: string;
+  auth: boolean;
+  allowOrigin: string[];
+  allowHost: string[];
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function serveCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve MCP over Streamable HTTP at /mcp (bearer token from DOOM_OPS_MCP_TOKEN) and /healthz')
+    .option(
+      '-p, --project <name>',
+      'Compose project (default: COMPOSE_PROJECT_NAME, then config, then clau-doom)',
+    )
+    .option('--host <host>', 'address to bind (default DOOM_OPS_HTTP_HOST or 127.0.0.1)')
+    .option('--port <port>', 'port (default DOOM_OPS_HTTP_PORT or 7801; 0 picks a free one)')
+    .option('--no-auth', 'serve /mcp without a token (refused unless bound to a loopback address)')
+    .option('--allow-origin <origin>', 'also accept this browser Origin on /mcp (repeatable)', collect, [])
+    .option(
+      '--allow-host <host:port>',
+      'also accept this Host header, e.g. behind a proxy (repeatable)',
+      collect,
+      [],
+    )
+    .action(async (opts: ServeOptions) => {
+      const logger = createLogger(process.env.DOOM_OPS_LOG_LEVEL ?? 'info');
+      try {
+        const deps = { ...surfaceDeps(opts, { id: 'mcp:http', surface: 'mcp' as const }), logger };
+        const host = opts.host ?? deps.config.http.host;
+        const port = opts.port === undefined ? deps.config.http.port : Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new ToolError('invalid_input', `--port: "${opts.port}" is not a port number`);
+        const token = process.env.DOOM_OPS_MCP_TOKEN || undefined;
+        if (opts.auth && !token) {
+          throw new ToolError(
+            'config_invalid',
+            'DOOM_OPS_MCP_TOKEN is not set: refusing to serve /mcp without authentication',
+            {
+              hint: 'set DOOM_OPS_MCP_TOKEN to a long random value (e.g. `openssl rand -hex 32`), or pass --no-auth to serve unauthenticated on a loopback address only',
+            },
+          );
+        }
+        if (!opts.auth && !isLoopback(host)) {
+          throw new ToolError('not_allowed', `--no-auth is only allowed on a loopback address, not ${host}`, {
+            hint: 'bind to 127.0.0.1, or set DOOM_OPS_MCP_TOKEN',
+          });
+        }
+        const { serveHttp } = await import('../../mcp/http.js');
+        const running = await serveHttp(deps, {
+          host,
+          port,
+          token: opts.auth ? token : undefined,
+          allowedHosts: [...deps.config.http.allowedHosts, ...opts.allowHost],
+          allowedOrigins: [...deps.config.http.allowedOrigins, ...opts.allowOrigin],
+        });
+        // Tests and supervisors read this line to find the port.
+        process.stderr.write(
+          `doom-ops: serving ${running.url}/mcp and ${running.url}/healthz (project ${deps.config.project}${opts.auth ? '' : ', NO AUTH'})\n`,
+        );
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await running.close();
+      } catch (err) {
+        process.exitCode = reportError(err, {}, logger);
+      }
+    });
+}

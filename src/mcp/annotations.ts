@@ -1,0 +1,17 @@
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { AnyTool } from '../tools/define-tool.js';
+
+/**
+ * Hints derived from a tool's risk, every one set explicitly. They are labels for clients; the
+ * server enforces read-only mode and approvals itself.
+ */
+export function annotationsFor(tool: AnyTool): ToolAnnotations {
+  return {
+    title: tool.title,
+    readOnlyHint: tool.risk === 'read',
+    destructiveHint: tool.risk === 'destructive',
+    idempotentHint: tool.idempotent,
+    // Every tool acts on one configured Docker stack, not an open-ended outside world.
+    openWorldHint: false,
+  };
+}

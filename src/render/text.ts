@@ -1,0 +1,23 @@
+import { renderHealth } from './health.js';
+import { renderLogs } from './logs.js';
+import { renderStats } from './stats.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: each renderer takes its own tool's output
+const RENDERERS: Record<string, (out: any) => string> = {
+  stack_health: renderHealth,
+  service_stats: renderStats,
+  service_logs: renderLogs,
+};
+
+/**
+ * The human text for a tool's structured output: the CLI prints it, MCP sends it as the text
+ * content beside structuredContent. Tools without a renderer fall back to indented JSON.
+ */
+export function renderText(tool: string, output: unknown): string {
+  const render = RENDERERS[tool];
+  return render ? render(output) : JSON.stringify(output, null, 2);
+}
+
+export function hasRenderer(tool: string): boolean {
+  return tool in RENDERERS;
+}

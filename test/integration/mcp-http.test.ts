@@ -1,0 +1,155 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, cli } from '../helpers/cli.js';
+import { expectMatchesSchema } from '../helpers/mcp.js';
+import { containerOf, type TestStack, upStack, waitFor } from '../helpers/stack.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+let stack: TestStack;
+let proc: ChildProcess;
+let base = '';
+
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+
+function post(headers: Record<string, string>): Promise<Response> {
+  return fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body: JSON.stringify(INIT),
+  });
+}
+
+/** fetch() drops a custom Host header (forbidden header), so send this one with node:http. */
+function postWithHost(host: string): Promise<number> {
+  const url = new URL(`${base}/mcp`);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: '/mcp',
+        method: 'POST',
+        headers: {
+          Host: host,
+          Authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(INIT));
+  });
+}
+
+async function connect(): Promise<Client> {
+  const client = new Client({ name: 'doom-ops-http-test', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+    }),
+  );
+  return client;
+}
+
+beforeAll(async () => {
+  stack = await upStack({ services: ['nats', 'vizdoom'] });
+  await waitFor(
+    'vizdoom healthy',
+    async () => (await containerOf(stack.project, 'vizdoom')).State.Health?.Status === 'healthy',
+  );
+  proc = spawn('node', [CLI, 'serve', '--port', '0', '--project', stack.project], {
+    env: { ...process.env, DOOM_OPS_MCP_TOKEN: TOKEN },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  base = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /serving (http:\/\/127\.0\.0\.1:\d+)\/mcp/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    proc.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+});
+
+afterAll(async () => {
+  proc?.kill('SIGTERM');
+  await stack?.down();
+});
+
+describe('MCP over Streamable HTTP (doom-ops serve)', () => {
+  it('answers /healthz without auth', async () => {
+    const r = await fetch(`${base}/healthz`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ status: 'ok' });
+  });
+
+  it('401 without a token or with a wrong one', async () => {
+    const none = await post({});
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/Bearer/);
+    expect((await post({ Authorization: 'Bearer wrong' })).status).toBe(401);
+  });
+
+  it('403 for a foreign Origin or Host, even with the token (DNS-rebinding protection)', async () => {
+    expect((await post({ Authorization: `Bearer ${TOKEN}`, Origin: 'http://evil.example' })).status).toBe(
+      403,
+    );
+    expect(await postWithHost('evil.example')).toBe(403);
+    expect(await postWithHost(`evil.example:${new URL(base).port}`)).toBe(403);
+    expect((await post({ Authorization: `Bearer ${TOKEN}`, Origin: base })).status).toBe(200);
+  });
+
+  it('with the token a real Client calls stack_health', async () => {
+    const client = await connect();
+    const { tools } = await client.listTools();
+    const result = await client.callTool({ name: 'stack_health', arguments: {} });
+    expectMatchesSchema(
+      tools.find((t) => t.name === 'stack_health')!.outputSchema!,
+      result.structuredContent,
+    );
+    expect((result.structuredContent as { project: string }).project).toBe(stack.project);
+    await client.close();
+  });
+
+  it('serves 100 concurrent read calls with no errors', async () => {
+    const client = await connect();
+    const calls = Array.from({ length: 100 }, (_, i) =>
+      i % 2
+        ? client.callTool({ name: 'stack_health', arguments: { deep: false } })
+        : client.callTool({ name: 'service_logs', arguments: { service: 'nats', tail: 5 } }),
+    );
+    const results = await Promise.all(calls);
+    expect(results.filter((r) => r.isError)).toEqual([]);
+    expect(results).toHaveLength(100);
+    await client.close();
+  }, 120_000);
+
+  it('refuses to start without a token, and --no-auth off loopback', async () => {
+    const noToken = await cli(['serve', '--port', '0'], { DOOM_OPS_MCP_TOKEN: '' });
+    expect(noToken.exitCode).toBe(2);
+    expect(noToken.stderr).toMatch(/DOOM_OPS_MCP_TOKEN is not set/);
+    const open = await cli(['serve', '--port', '0', '--no-auth', '--host', '0.0.0.0'], {
+      DOOM_OPS_MCP_TOKEN: '',
+    });
+    expect(open.exitCode).toBe(2);
+    expect(open.stderr).toMatch(/only allowed on a loopback address/);
+  });
+});

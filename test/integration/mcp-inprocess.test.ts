@@ -1,0 +1,166 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DockerAdapter, type LogReadOptions } from '../../src/adapters/docker/client.js';
+import type { LogLine } from '../../src/adapters/docker/types.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { createLogger } from '../../src/logger.js';
+import { createMcpServer } from '../../src/mcp/server.js';
+import { defineTool } from '../../src/tools/define-tool.js';
+import { registry } from '../../src/tools/registry.js';
+import { docker, uniqueProject, waitFor } from '../helpers/stack.js';
+
+const LINES = 400_000;
+const project = uniqueProject('domcp');
+let containerId = '';
+
+/** The real adapter, watched: how many log lines were read and how the read ended. */
+class WatchedAdapter extends DockerAdapter {
+  linesRead = 0;
+  ended: { error: unknown } | undefined;
+  override async *logLines(id: string, options: LogReadOptions = {}): AsyncGenerator<LogLine> {
+    try {
+      for await (const line of super.logLines(id, options)) {
+        this.linesRead++;
+        yield line;
+      }
+      this.ended = { error: undefined };
+    } catch (err) {
+      this.ended = { error: err };
+      throw err;
+    }
+  }
+}
+
+async function connect(config: Config, adapter: DockerAdapter, tools = registry): Promise<Client> {
+  const server = createMcpServer({
+    config,
+    docker: adapter,
+    logger: createLogger('silent'),
+    principal: { id: 'test', surface: 'mcp' },
+    registry: tools,
+  });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: 'in-process', version: '1' });
+  await client.connect(clientSide);
+  return client;
+}
+
+beforeAll(async () => {
+  const c = await docker.createContainer({
+    name: `${project}-vizdoom-1`,
+    Image: 'doom-ops-test/base:latest',
+    Cmd: ['sh', '-c', `seq 1 ${LINES}; sleep 600`],
+    Labels: {
+      'com.docker.compose.project': project,
+      'com.docker.compose.service': 'vizdoom',
+      'com.docker.compose.container-number': '1',
+      'com.docker.compose.oneoff': 'False',
+    },
+  });
+  containerId = c.id;
+  await c.start();
+  const probe = new DockerAdapter({ timeoutMs: 10_000 });
+  await waitFor('all lines logged', async () => {
+    for await (const l of probe.logLines(containerId, { tail: 1 })) return l.text === String(LINES);
+    return false;
+  });
+});
+
+afterAll(async () => {
+  await docker
+    .getContainer(containerId)
+    .remove({ force: true })
+    .catch(() => {});
+});
+
+describe('MCP long calls', () => {
+  it('reports progress to a caller that asked, and a cancelled call stops its log stream; the server keeps serving', async () => {
+    const base = loadConfig({ env: {}, project });
+    const config = { ...base, logs: { ...base.logs, scanLines: 1_000_000 } };
+    const adapter = new WatchedAdapter({ timeoutMs: 60_000 });
+    const client = await connect(config, adapter);
+
+    const controller = new AbortController();
+    const progress: Array<{ progress: number; message?: string }> = [];
+    const call = client.callTool(
+      { name: 'service_logs', arguments: { service: 'vizdoom', grep: 'never-matches', tail: 10 } },
+      undefined,
+      {
+        signal: controller.signal,
+        onprogress: (p) => {
+          progress.push(p);
+          if (progress.length === 2) controller.abort(new Error('user pressed stop'));
+        },
+      },
+    );
+    await expect(call).rejects.toThrow();
+    expect(progress[0]!.message).toMatch(/scanned 5000 lines/);
+
+    // The server saw notifications/cancelled: its engine log stream ends, far short of the log.
+    await waitFor('log stream to end', async () => adapter.ended, 10_000, 20);
+    expect(adapter.ended?.error).toMatchObject({ code: 'cancelled' });
+    const stoppedAt = adapter.linesRead;
+    expect(stoppedAt).toBeLessThan(LINES);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(adapter.linesRead).toBe(stoppedAt);
+
+    const after = await client.callTool({ name: 'service_logs', arguments: { service: 'vizdoom', tail: 2 } });
+    expect(after.isError).toBeFalsy();
+    expect((after.structuredContent as { lines: Array<{ text: string }> }).lines.map((l) => l.text)).toEqual([
+      String(LINES - 1),
+      String(LINES),
+    ]);
+    await client.close();
+  });
+});
+
+describe('read-only mode', () => {
+  let ran = false;
+  const writeTool = defineTool({
+    name: 'test_write',
+    title: 'Test write',
+    description:
+      'A write tool that exists only in this test, to prove the read-only gate at list and call time.',
+    risk: 'write',
+    idempotent: false,
+    input: z.object({ n: z.number().describe('anything') }),
+    output: z.object({ done: z.boolean() }),
+    async run() {
+      ran = true;
+      return { done: true };
+    },
+  });
+
+  it('a non-read tool is neither listed nor callable', async () => {
+    const config = { ...loadConfig({ env: {}, project }), readOnly: true };
+    const client = await connect(config, new DockerAdapter({ timeoutMs: 10_000 }), [...registry, writeTool]);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).not.toContain('test_write');
+    expect(tools.map((t) => t.name)).toContain('stack_health');
+    const r = await client.callTool({ name: 'test_write', arguments: { n: 1 } });
+    expect(r.isError).toBe(true);
+    expect((r.content as Array<{ text: string }>)[0]!.text).toMatch(/not_allowed.*read-only/);
+    expect(ran).toBe(false);
+    await client.close();
+  });
+
+  it('outside read-only mode the same tool is listed and runs (the gate is what differs)', async () => {
+    const client = await connect(loadConfig({ env: {}, project }), new DockerAdapter({ timeoutMs: 10_000 }), [
+      ...registry,
+      writeTool,
+    ]);
+    expect((await client.listTools()).tools.find((t) => t.name === 'test_write')?.annotations).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: false,
+    });
+    expect((await client.callTool({ name: 'test_write', arguments: { n: 1 } })).structuredContent).toEqual({
+      done: true,
+    });
+    expect(ran).toBe(true);
+    await client.close();
+  });
+});

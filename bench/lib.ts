@@ -1,10 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { DockerAdapter } from '../src/adapters/docker/client.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/logger.js';
+import { createSafety } from '../src/safety/index.js';
 import type { ToolContext } from '../src/tools/context.js';
 import { mapLimit } from '../src/util/concurrency.js';
 
@@ -50,8 +52,9 @@ export function round(n: number, digits = 3): number {
 }
 
 export function context(project: string): ToolContext {
-  const config = loadConfig({ env: {}, project });
+  const config = loadConfig({ env: { DOOM_OPS_STATE_DIR: join(tmpdir(), 'doom-ops-bench') }, project });
   return {
+    safety: createSafety(config),
     docker: new DockerAdapter({ timeoutMs: 60_000 }),
     config,
     project,

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'upstream_unavailable'
   | 'timeout'
   | 'cancelled'
+  | 'approval_required'
   | 'config_invalid';
 
 export class ToolError extends Error {

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { isToolError, newErrorRef } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { McpDeps } from '../mcp/server.js';
+import { createSafety } from '../safety/index.js';
 import type { Principal, ToolContext } from '../tools/context.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { invokeTool } from '../tools/invoke.js';
@@ -21,6 +22,7 @@ export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
 export function surfaceDeps(opts: CommonOptions, principal: Principal): McpDeps {
   const config = loadConfig({ project: opts.project });
   return {
+    safety: createSafety(config),
     config,
     docker: new DockerAdapter({ timeoutMs: config.docker.timeout }),
     logger: createLogger(),
@@ -35,6 +37,7 @@ export function cliUser(): string {
 export function cliContext(opts: CommonOptions, signal: AbortSignal, logger: Logger): ToolContext {
   const config = loadConfig({ project: opts.project });
   return {
+    safety: createSafety(config),
     docker: new DockerAdapter({ timeoutMs: config.docker.timeout }),
     config,
     project: config.project,

@@ -64,7 +64,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const defaults = readYaml(join(packageRoot(), 'config', 'default.yaml'), 'default config');
   const file = env.DOOM_OPS_CONFIG ? readYaml(env.DOOM_OPS_CONFIG, 'config file') : {};
   const raw: Record<string, unknown> = { ...defaults, ...file };
-  for (const key of ['docker', 'logs', 'http'] as const) {
+  for (const key of ['docker', 'logs', 'http', 'approvals', 'roles', 'scaling'] as const) {
     if (isObject(defaults[key]) && isObject(file[key])) raw[key] = { ...defaults[key], ...file[key] };
   }
 
@@ -81,6 +81,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
         : env.DOOM_OPS_HTTP_PORT;
     raw.http = http;
   }
+  if (env.DOOM_OPS_STATE_DIR) raw.stateDir = env.DOOM_OPS_STATE_DIR;
   if (env.DOOM_OPS_READ_ONLY !== undefined)
     raw.readOnly = envBool('DOOM_OPS_READ_ONLY', env.DOOM_OPS_READ_ONLY);
 

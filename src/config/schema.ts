@@ -44,6 +44,36 @@ const expectedService = z
   })
   .strict();
 
+export const ROLES = ['viewer', 'operator', 'approver'] as const;
+const role = z.enum(ROLES);
+
+const execStep = z
+  .object({
+    /** Service whose first running replica runs the command (e.g. the orchestrator). */
+    service: serviceName,
+    /** argv; {container}, {service}, {number} and {project} are replaced for the replica being drained. */
+    command: z.array(z.string()).min(1),
+  })
+  .strict();
+
+const scaledService = z
+  .object({
+    min: z.number().int().min(0).default(0),
+    max: z.number().int().min(1).default(50),
+    /** Run before a replica is removed; its failure or timeout stops the scale-down unless forced. */
+    drain: z
+      .object({
+        exec: execStep,
+        /** Polled until it exits 0 (the replica finished its in-flight work), up to timeout. */
+        wait: execStep.optional(),
+        timeout: durationMs.default(60_000),
+        pollEvery: durationMs.default(1000),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     project: projectName.default('clau-doom'),
@@ -62,6 +92,40 @@ export const configSchema = z
       .strict()
       .default({ defaultTail: 100, maxTail: 5000, scanLines: 20_000, maxBytes: 262_144 }),
     readOnly: z.boolean().default(false),
+    /** Audit log, approvals and locks live here (DOOM_OPS_STATE_DIR overrides). */
+    stateDir: z.string().min(1).default('.doom-ops'),
+    roles: z
+      .object({
+        /** Role of a principal not listed below, by surface: local CLI users already hold the Docker socket. */
+        defaults: z
+          .object({
+            cli: role.default('approver'),
+            mcp: role.default('operator'),
+            slack: role.default('viewer'),
+            internal: role.default('approver'),
+          })
+          .strict()
+          .default({ cli: 'approver', mcp: 'operator', slack: 'viewer', internal: 'approver' }),
+        /** Principal id (cli:alice, mcp:http, slack:U123…) to role. */
+        principals: z.record(z.string(), role).default({}),
+      })
+      .strict()
+      .default({
+        defaults: { cli: 'approver', mcp: 'operator', slack: 'viewer', internal: 'approver' },
+        principals: {},
+      }),
+    approvals: z
+      .object({ ttl: durationMs.default(300_000), elicitationTimeout: durationMs.default(300_000) })
+      .strict()
+      .default({ ttl: 300_000, elicitationTimeout: 300_000 }),
+    scaling: z
+      .object({
+        /** The service scale_agents acts on, with the handbook's AGENT_POOL_MIN/MAX as bounds. */
+        agentService: serviceName.default('agent'),
+        services: z.record(serviceName, scaledService).default({}),
+      })
+      .strict()
+      .default({ agentService: 'agent', services: {} }),
     http: z
       .object({
         host: z.string().min(1).default('127.0.0.1'),
@@ -79,3 +143,6 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema>;
 export type ExpectedService = z.output<typeof expectedService>;
 export type DeepCheck = z.output<typeof deepCheck>;
+export type Role = (typeof ROLES)[number];
+export type ScaledService = z.output<typeof scaledService>;
+export type ExecStep = z.output<typeof execStep>;

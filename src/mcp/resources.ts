@@ -43,6 +43,7 @@ export function registerResources(mcp: McpServer, deps: McpDeps, registry: reado
             principal: deps.principal,
             signal: extra.signal,
             logger: deps.logger,
+            safety: deps.safety,
             progress: () => {},
           },
           {},

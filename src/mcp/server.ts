@@ -11,6 +11,7 @@ import type { Config } from '../config/schema.js';
 import { isToolError, newErrorRef, ToolError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { renderText } from '../render/text.js';
+import type { Safety } from '../safety/index.js';
 import type { Principal, ToolContext } from '../tools/context.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { invokeTool } from '../tools/invoke.js';
@@ -26,6 +27,7 @@ export interface McpDeps {
   docker: DockerAdapter;
   logger: Logger;
   principal: Principal;
+  safety: Safety;
   registry?: readonly AnyTool[];
   version?: string;
 }
@@ -85,6 +87,7 @@ export function createMcpServer(deps: McpDeps): McpServer {
         principal: deps.principal,
         signal: extra.signal,
         logger: deps.logger,
+        safety: deps.safety,
         progress: (p) => {
           // Only when the caller asked for progress (it sent a token).
           if (progressToken === undefined) return;

@@ -1,6 +1,8 @@
 import type { DockerAdapter } from '../adapters/docker/client.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
+import type { Approver } from '../safety/approver.js';
+import type { Safety } from '../safety/index.js';
 
 /** Who is asking, and from where: audit and permission checks key on this. */
 export interface Principal {
@@ -24,4 +26,7 @@ export interface ToolContext {
   signal: AbortSignal;
   progress(update: Progress): void;
   logger: Logger;
+  safety: Safety;
+  /** How this surface obtains a human's approval for a destructive call; none = refuse (fail closed). */
+  approver?: Approver;
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Plan } from '../safety/approvals.js';
 import type { ToolContext } from './context.js';
 
 export type Risk = 'read' | 'write' | 'destructive';
@@ -18,6 +19,13 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   input: I;
   output: O;
   run(ctx: ToolContext, input: z.output<I>): Promise<z.output<O>>;
+  /** Risk of this particular call when it depends on the input (e.g. scaling down with force). */
+  effectiveRisk?(input: z.output<I>): Risk;
+  /**
+   * The exact steps a destructive call would take, shown to the human who approves it and built
+   * again just before execution: a changed fingerprint means the plan went stale.
+   */
+  plan?(ctx: ToolContext, input: z.output<I>): Promise<Plan>;
 }
 
 /** Identity helper so each tool file gets full inference from its schemas. */

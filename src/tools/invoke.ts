@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { ToolError } from '../errors.js';
 import type { ToolContext } from './context.js';
-import type { AnyTool } from './define-tool.js';
+import type { AnyTool, Risk } from './define-tool.js';
+import { runMutation } from './mutate.js';
 
 /** "tail: must be a positive number; service: required": every bad field, named. */
 export function describeIssues(issues: z.core.$ZodIssue[]): string {
@@ -23,8 +24,9 @@ export function parseInput<T extends AnyTool>(tool: T, raw: unknown): z.output<T
 }
 
 /**
- * The one way every surface runs a tool: validate input (nothing runs on bad input), run, then
- * check the output against the advertised schema so callers can trust structured results.
+ * The one way every surface runs a tool: validate input (nothing runs on bad input); read calls
+ * run directly, every other call goes through runMutation (roles, approval, lock, audit); the
+ * output is checked against the advertised schema so callers can trust structured results.
  */
 export async function invokeTool<T extends AnyTool>(
   tool: T,
@@ -33,13 +35,21 @@ export async function invokeTool<T extends AnyTool>(
 ): Promise<z.output<T['output']>> {
   const input = parseInput(tool, raw);
   if (ctx.signal.aborted) throw new ToolError('cancelled', `${tool.name}: cancelled before it started`);
-  const result = await tool.run(ctx, input);
-  const checked = tool.output.safeParse(result);
-  if (!checked.success) {
-    // A programming error, not a user one: surfaces log it and show a reference id.
-    throw new Error(
-      `${tool.name} produced output that does not match its schema: ${describeIssues(checked.error.issues)}`,
-    );
-  }
-  return checked.data;
+  const run = async (): Promise<z.output<T['output']>> => {
+    const result = await tool.run(ctx, input);
+    const checked = tool.output.safeParse(result);
+    if (!checked.success) {
+      // A programming error, not a user one: surfaces log it and show a reference id.
+      throw new Error(
+        `${tool.name} produced output that does not match its schema: ${describeIssues(checked.error.issues)}`,
+      );
+    }
+    return checked.data;
+  };
+  const risk = effectiveRisk(tool, input);
+  return risk === 'read' ? run() : runMutation(tool, ctx, input, risk, run);
+}
+
+export function effectiveRisk<T extends AnyTool>(tool: T, input: z.output<T['input']>): Risk {
+  return tool.effectiveRisk?.(input) ?? tool.risk;
 }

@@ -1,10 +1,18 @@
 import type { AnyTool } from './define-tool.js';
+import { scaleAgents } from './scale-agents.js';
+import { scaleService } from './scale-service.js';
 import { serviceLogs } from './service-logs.js';
 import { serviceStats } from './service-stats.js';
 import { stackHealth } from './stack-health.js';
 
 /** Every tool, in the order surfaces list them. Adding a tool here serves it on MCP, Slack and the CLI. */
-export const registry: readonly AnyTool[] = [stackHealth, serviceStats, serviceLogs];
+export const registry: readonly AnyTool[] = [
+  stackHealth,
+  serviceStats,
+  serviceLogs,
+  scaleService,
+  scaleAgents,
+];
 
 export function findTool(name: string): AnyTool | undefined {
   return registry.find((t) => t.name === name);

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,11 +11,13 @@ import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { createMcpServer } from '../../src/mcp/server.js';
+import { createSafety } from '../../src/safety/index.js';
 import { defineTool } from '../../src/tools/define-tool.js';
 import { registry } from '../../src/tools/registry.js';
 import { docker, uniqueProject, waitFor } from '../helpers/stack.js';
 
 const LINES = 400_000;
+const stateDir = mkdtempSync(join(tmpdir(), 'doomstate-'));
 const project = uniqueProject('domcp');
 let containerId = '';
 
@@ -37,6 +42,7 @@ class WatchedAdapter extends DockerAdapter {
 async function connect(config: Config, adapter: DockerAdapter, tools = registry): Promise<Client> {
   const server = createMcpServer({
     config,
+    safety: createSafety(config),
     docker: adapter,
     logger: createLogger('silent'),
     principal: { id: 'test', surface: 'mcp' },
@@ -79,7 +85,7 @@ afterAll(async () => {
 
 describe('MCP long calls', () => {
   it('reports progress to a caller that asked, and a cancelled call stops its log stream; the server keeps serving', async () => {
-    const base = loadConfig({ env: {}, project });
+    const base = loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir }, project });
     const config = { ...base, logs: { ...base.logs, scanLines: 1_000_000 } };
     const adapter = new WatchedAdapter({ timeoutMs: 60_000 });
     const client = await connect(config, adapter);
@@ -136,7 +142,7 @@ describe('read-only mode', () => {
   });
 
   it('a non-read tool is neither listed nor callable', async () => {
-    const config = { ...loadConfig({ env: {}, project }), readOnly: true };
+    const config = { ...loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir }, project }), readOnly: true };
     const client = await connect(config, new DockerAdapter({ timeoutMs: 10_000 }), [...registry, writeTool]);
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).not.toContain('test_write');
@@ -149,10 +155,11 @@ describe('read-only mode', () => {
   });
 
   it('outside read-only mode the same tool is listed and runs (the gate is what differs)', async () => {
-    const client = await connect(loadConfig({ env: {}, project }), new DockerAdapter({ timeoutMs: 10_000 }), [
-      ...registry,
-      writeTool,
-    ]);
+    const client = await connect(
+      loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir }, project }),
+      new DockerAdapter({ timeoutMs: 10_000 }),
+      [...registry, writeTool],
+    );
     expect((await client.listTools()).tools.find((t) => t.name === 'test_write')?.annotations).toMatchObject({
       readOnlyHint: false,
       destructiveHint: false,

@@ -49,6 +49,7 @@ function detail(
     nanoCpus: null,
     tty: false,
     user: '',
+    stopTimeoutS: null,
     secretValues: [],
     labels: {},
   };

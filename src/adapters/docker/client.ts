@@ -189,6 +189,7 @@ export class DockerAdapter {
       nanoCpus: info.HostConfig.NanoCpus ? info.HostConfig.NanoCpus : null,
       tty: Boolean(info.Config.Tty),
       user: info.Config.User ?? '',
+      stopTimeoutS: (info.Config as { StopTimeout?: number }).StopTimeout ?? null,
       secretValues: secretEnvValues(info.Config.Env),
       labels: info.Config.Labels ?? {},
     };

@@ -49,6 +49,8 @@ export interface ContainerDetail {
   nanoCpus: number | null;
   tty: boolean;
   user: string;
+  /** Seconds `docker stop` waits before SIGKILL (Compose's stop_grace_period); null = engine default. */
+  stopTimeoutS: number | null;
   /** Values of environment variables whose names look secret: redacted wherever they appear. */
   secretValues: string[];
   labels: Record<string, string>;

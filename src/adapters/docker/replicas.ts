@@ -1,0 +1,106 @@
+import type Docker from 'dockerode';
+import type { DockerAdapter } from './client.js';
+import { composeIdentity, containerName, LABEL } from './labels.js';
+
+/**
+ * Creates replica `number` of a service from an existing replica, the way Compose does: same
+ * configuration and labels (config hash included, so Compose treats it as up to date), the
+ * container number label and name changed (v1 `proj_svc_N` or v2 `proj-svc-N`, following the
+ * source), the same networks with the service's aliases, the same volumes (named volumes shared,
+ * anonymous ones fresh, as Compose gives a new replica), the same limits and restart policy.
+ */
+export async function cloneReplica(
+  adapter: DockerAdapter,
+  sourceId: string,
+  number: number,
+  signal?: AbortSignal,
+): Promise<{ id: string; name: string }> {
+  const docker = adapter.docker;
+  const src = await adapter.call(`inspect ${sourceId.slice(0, 12)}`, signal, (s) =>
+    docker.getContainer(sourceId).inspect({ abortSignal: s }),
+  );
+  const id = composeIdentity(src.Config.Labels);
+  if (!id) throw new Error(`container ${sourceId} is not a Compose replica`);
+  const srcName = containerName(src.Name);
+  const sep = srcName === `${id.project}_${id.service}_${id.number}` ? '_' : '-';
+  const name = [id.project, id.service, number].join(sep);
+  const shortId = src.Id.slice(0, 12);
+
+  const config: Record<string, unknown> = {
+    ...src.Config,
+    Labels: { ...src.Config.Labels, [LABEL.number]: String(number) },
+  };
+  // The engine defaults the hostname to the container's short id: a copy would impersonate the source.
+  if (src.Config.Hostname === shortId) delete config.Hostname;
+  const aliases = (list: string[] | null | undefined): string[] => [
+    ...new Set([
+      id.service,
+      ...(list ?? []).filter((a) => a !== shortId && a !== src.Config.Hostname && a !== srcName),
+    ]),
+  ];
+  const networks = Object.entries(src.NetworkSettings.Networks ?? {});
+  const [first, ...rest] = networks;
+  const options = {
+    ...config,
+    name,
+    HostConfig: src.HostConfig,
+    // Older APIs accept one network at create; the others are connected below.
+    NetworkingConfig: first
+      ? { EndpointsConfig: { [first[0]]: { Aliases: aliases(first[1].Aliases) } } }
+      : undefined,
+    abortSignal: undefined as AbortSignal | undefined,
+  };
+  const created = await adapter.call(`create ${name}`, signal, (s) =>
+    docker.createContainer({ ...options, abortSignal: s } as Docker.ContainerCreateOptions),
+  );
+  try {
+    for (const [net, endpoint] of rest) {
+      await adapter.call(`connect ${name} to ${net}`, signal, (s) =>
+        withOptions(docker.getNetwork(net), 'connect', {
+          Container: created.id,
+          EndpointConfig: { Aliases: aliases(endpoint.Aliases) },
+          abortSignal: s,
+        }),
+      );
+    }
+    await adapter.call(`start ${name}`, signal, (s) => withOptions(created, 'start', { abortSignal: s }));
+  } catch (err) {
+    // Never leave a half-made replica behind for Compose to trip over.
+    await docker
+      .getContainer(created.id)
+      .remove({ force: true })
+      .catch(() => {});
+    throw err;
+  }
+  return { id: created.id, name };
+}
+
+/** Graceful stop (the container's own stop timeout, as Compose uses), then removal; volumes are kept. */
+export async function stopAndRemove(
+  adapter: DockerAdapter,
+  id: string,
+  stopTimeoutS: number | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  const c = adapter.docker.getContainer(id);
+  const t = stopTimeoutS ?? 10;
+  await adapter.call(
+    `stop ${id.slice(0, 12)}`,
+    signal,
+    (s) => withOptions(c, 'stop', { t, abortSignal: s }).catch(notModified),
+    (t + 15) * 1000,
+  );
+  await adapter.call(`remove ${id.slice(0, 12)}`, signal, (s) =>
+    withOptions(c, 'remove', { v: false, abortSignal: s }),
+  );
+}
+
+/** 304 from stop means it was already stopped: fine. */
+function notModified(err: { statusCode?: number }): void {
+  if (err.statusCode !== 304) throw err;
+}
+
+/** Calls a dockerode method in its promise form with an options object (its typings pick the callback overload). */
+function withOptions<T extends object>(target: T, method: keyof T, options: object): Promise<unknown> {
+  return (target[method] as unknown as (o: object) => Promise<unknown>).call(target, options);
+}

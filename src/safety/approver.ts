@@ -1,0 +1,73 @@
+import type { Principal } from '../tools/context.js';
+import type { ApprovalRecord, Plan } from './approvals.js';
+
+export interface ApprovalRequest {
+  tool: string;
+  input: Record<string, unknown>;
+  plan: Plan;
+  principal: Principal;
+  project: string;
+}
+
+export type ApprovalDecision =
+  | { approved: true; approver: string; approvalId?: string }
+  | {
+      approved: false;
+      reason: string;
+      code?: 'not_allowed' | 'approval_required' | 'conflict';
+      hint?: string;
+    };
+
+/** A surface's way to ask a human. It must never take the caller's own arguments as consent. */
+export type Approver = (request: ApprovalRequest) => Promise<ApprovalDecision>;
+
+/** Canonical JSON (sorted keys) so an approval binds to the input, not to its key order. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Executes exactly what a human approved out of band: same tool, same normalized input, same
+ * requester, same plan. Anything else is refused.
+ */
+export function preApproved(record: ApprovalRecord): Approver {
+  return async (req) => {
+    if (record.status !== 'approved')
+      return { approved: false, reason: `approval ${record.id} is ${record.status}` };
+    if (
+      req.tool !== record.tool ||
+      canonical(req.input) !== canonical(record.input) ||
+      req.principal.id !== record.requester ||
+      req.project !== record.project
+    ) {
+      return {
+        approved: false,
+        reason: `approval ${record.id} was given for a different request`,
+        code: 'not_allowed',
+      };
+    }
+    if (req.plan.fingerprint !== record.plan.fingerprint) {
+      return {
+        approved: false,
+        code: 'conflict',
+        reason: `the plan approved in ${record.id} is stale: the stack changed since it was approved`,
+        hint: 'make the request again to get a fresh plan',
+      };
+    }
+    return { approved: true, approver: record.decidedBy ?? 'unknown', approvalId: record.id };
+  };
+}
+
+/** For contexts with no human in reach: fail closed. */
+export const refuseAll: Approver = async () => ({
+  approved: false,
+  code: 'approval_required',
+  reason: 'this action is destructive and needs a human approval, which this surface cannot ask for',
+});

@@ -1,0 +1,203 @@
+import { z } from 'zod';
+import { cloneReplica, stopAndRemove } from '../../adapters/docker/replicas.js';
+import type { StackContainer } from '../../adapters/docker/types.js';
+import type { ExecStep, ScaledService } from '../../config/schema.js';
+import { isToolError, ToolError } from '../../errors.js';
+import type { Plan } from '../../safety/approvals.js';
+import { canonical } from '../../safety/approver.js';
+import { sleep } from '../../util/concurrency.js';
+import type { ToolContext } from '../context.js';
+import { stackReplicas } from './stack.js';
+
+export const scaleOutput = z.object({
+  project: z.string(),
+  service: z.string(),
+  before: z.number(),
+  after: z.number(),
+  created: z.array(z.string()),
+  removed: z.array(z.string()),
+  drained: z.array(
+    z.object({ container: z.string(), ok: z.boolean(), detail: z.string(), seconds: z.number() }),
+  ),
+  replicas: z.array(z.object({ name: z.string(), number: z.number(), state: z.string() })),
+});
+export type ScaleOutput = z.output<typeof scaleOutput>;
+
+const DEFAULT_BOUNDS: ScaledService = { min: 0, max: 50 };
+
+export function boundsFor(ctx: ToolContext, service: string): ScaledService {
+  return ctx.config.scaling.services[service] ?? DEFAULT_BOUNDS;
+}
+
+async function replicasOf(ctx: ToolContext, service: string): Promise<StackContainer[]> {
+  return (await stackReplicas(ctx)).filter((c) => c.service === service).sort((a, b) => a.number - b.number);
+}
+
+/** Exactly which containers would be created or drained and removed. */
+export async function scalePlan(
+  ctx: ToolContext,
+  service: string,
+  target: number,
+  force: boolean,
+): Promise<Plan> {
+  const current = await replicasOf(ctx, service);
+  const removing = current.slice(target).reverse();
+  const next = Math.max(0, ...current.map((c) => c.number)) + 1;
+  const creating = Array.from({ length: Math.max(0, target - current.length) }, (_, i) => next + i);
+  const steps = [
+    ...creating.map(
+      (n) => `create and start ${service} replica ${n} from ${current[0]?.name ?? '(no replica)'}`,
+    ),
+    ...removing.map(
+      (c) =>
+        `${force ? 'drain (removed even if the drain fails)' : 'drain'}, stop gracefully and remove ${c.name}`,
+    ),
+  ];
+  return {
+    summary: `scale ${service} in ${ctx.project} from ${current.length} to ${target}`,
+    steps: steps.length ? steps : ['nothing to do'],
+    dataAtRisk: removing.map(
+      (c) => `in-flight work of ${c.name}${force ? ' (not waited for if its drain fails)' : ''}`,
+    ),
+    fingerprint: canonical({ target, containers: current.map((c) => c.id).sort() }),
+  };
+}
+
+function fill(argv: string[], c: StackContainer, project: string): string[] {
+  return argv.map((a) =>
+    a
+      .replaceAll('{container}', c.name)
+      .replaceAll('{service}', c.service)
+      .replaceAll('{number}', String(c.number))
+      .replaceAll('{project}', project),
+  );
+}
+
+async function execIn(
+  ctx: ToolContext,
+  step: ExecStep,
+  target: StackContainer,
+  all: StackContainer[],
+): Promise<{ exitCode: number | null; output: string }> {
+  const host = all.find((c) => c.service === step.service && c.state === 'running');
+  if (!host)
+    throw new ToolError('conflict', `drain hook needs a running ${step.service} replica and there is none`);
+  const r = await ctx.docker.exec(host.id, fill(step.command, target, ctx.project), {
+    signal: ctx.signal,
+    timeoutMs: 30_000,
+  });
+  return { exitCode: r.exitCode, output: (r.stdout + r.stderr).trim().slice(0, 300) };
+}
+
+/** The configured drain: tell the orchestrator, then poll until the replica's work is done. */
+async function drain(
+  ctx: ToolContext,
+  cfg: NonNullable<ScaledService['drain']>,
+  c: StackContainer,
+  all: StackContainer[],
+): Promise<{ ok: boolean; detail: string }> {
+  try {
+    const told = await execIn(ctx, cfg.exec, c, all);
+    if (told.exitCode !== 0)
+      return {
+        ok: false,
+        detail: `drain command exited ${told.exitCode}${told.output ? `: ${told.output}` : ''}`,
+      };
+    if (!cfg.wait) return { ok: true, detail: 'drain command succeeded' };
+    const deadline = Date.now() + cfg.timeout;
+    for (;;) {
+      const w = await execIn(ctx, cfg.wait, c, all);
+      if (w.exitCode === 0) return { ok: true, detail: 'drained: in-flight work finished' };
+      if (Date.now() >= deadline)
+        return {
+          ok: false,
+          detail: `drain timed out after ${cfg.timeout} ms (wait check still exits ${w.exitCode})`,
+        };
+      await sleep(cfg.pollEvery, ctx.signal);
+    }
+  } catch (err) {
+    if (!isToolError(err)) throw err;
+    return { ok: false, detail: err.message };
+  }
+}
+
+export async function scale(
+  ctx: ToolContext,
+  service: string,
+  target: number,
+  force: boolean,
+): Promise<ScaleOutput> {
+  const bounds = boundsFor(ctx, service);
+  if (target < bounds.min || target > bounds.max) {
+    throw new ToolError(
+      'invalid_input',
+      `replicas: ${service} may run between ${bounds.min} and ${bounds.max} replicas (config scaling.services.${service}); ${target} asked`,
+    );
+  }
+  const all = await stackReplicas(ctx);
+  const current = all.filter((c) => c.service === service).sort((a, b) => a.number - b.number);
+  if (current.length === 0) {
+    throw new ToolError('not_found', `service "${service}" has no replica in ${ctx.project} to scale from`, {
+      hint: 'create the first one with Compose (docker compose up -d SERVICE), which knows its configuration',
+    });
+  }
+  const created: string[] = [];
+  const removed: string[] = [];
+  const drained: ScaleOutput['drained'] = [];
+
+  if (target > current.length) {
+    const template = current.find((c) => c.state === 'running') ?? current[0]!;
+    let next = Math.max(...current.map((c) => c.number)) + 1;
+    for (let i = current.length; i < target; i++, next++) {
+      ctx.progress({
+        progress: created.length,
+        total: target - current.length,
+        message: `creating ${service} replica ${next}`,
+      });
+      created.push((await cloneReplica(ctx.docker, template.id, next, ctx.signal)).name);
+    }
+  } else if (target < current.length) {
+    const removing = current.slice(target).reverse(); // highest numbers first, as Compose does
+    const cfg = boundsFor(ctx, service).drain;
+    if (cfg) {
+      for (const c of removing) {
+        const started = Date.now();
+        ctx.progress({ progress: drained.length, total: removing.length, message: `draining ${c.name}` });
+        const r = await drain(ctx, cfg, c, all);
+        drained.push({ container: c.name, ...r, seconds: Math.round((Date.now() - started) / 100) / 10 });
+      }
+      const failed = drained.filter((d) => !d.ok);
+      if (failed.length && !force) {
+        throw new ToolError(
+          'conflict',
+          `drain failed for ${failed.map((d) => `${d.container} (${d.detail})`).join(', ')}; nothing was removed`,
+          {
+            hint: 'retry later, or repeat with force: true to remove them anyway (destructive: needs a human approval)',
+          },
+        );
+      }
+    }
+    const details = await ctx.docker.inspectMany(
+      removing.map((c) => c.id),
+      ctx.signal,
+    );
+    for (const [i, c] of removing.entries()) {
+      ctx.progress({ progress: removed.length, total: removing.length, message: `stopping ${c.name}` });
+      await stopAndRemove(ctx.docker, c.id, details[i]?.stopTimeoutS ?? undefined, ctx.signal);
+      removed.push(c.name);
+    }
+  }
+  const after = (await stackReplicas(ctx))
+    .filter((c) => c.service === service)
+    .sort((a, b) => a.number - b.number);
+  return {
+    project: ctx.project,
+    service,
+    before: current.length,
+    after: after.length,
+    created,
+    removed,
+    drained,
+    replicas: after.map((c) => ({ name: c.name, number: c.number, state: c.state })),
+  };
+}

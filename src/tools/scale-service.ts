@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { serviceName } from '../config/schema.js';
+import { defineTool } from './define-tool.js';
+import { scale, scaleOutput, scalePlan } from './lib/scale.js';
+
+export const scaleService = defineTool({
+  name: 'scale_service',
+  title: 'Scale a service',
+  description:
+    "Set the number of replicas of a Compose service, through the Engine API and following Compose's own " +
+    'conventions (new replicas are copies of an existing one with the next numbers; Compose keeps recognising them). ' +
+    'Scaling down removes the highest-numbered replicas after the configured drain hook and a graceful stop. ' +
+    'If a drain fails the call refuses; force: true removes anyway and needs a human approval. For agents prefer scale_agents.',
+  risk: 'write',
+  idempotent: true,
+  input: z.object({
+    service: serviceName.describe('Compose service name, e.g. agent'),
+    replicas: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .describe('Wanted number of replicas (within the configured min/max)'),
+    force: z
+      .boolean()
+      .default(false)
+      .describe('Remove replicas even if their drain fails (destructive: needs human approval)'),
+  }),
+  output: scaleOutput,
+  effectiveRisk: (input) => (input.force ? 'destructive' : 'write'),
+  plan: (ctx, input) => scalePlan(ctx, input.service, input.replicas, input.force),
+  run: (ctx, input) => scale(ctx, input.service, input.replicas, input.force),
+});

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { approvalCommands } from './commands/approvals.js';
 import { demoCommand } from './commands/demo.js';
 import { healthCommand } from './commands/health.js';
 import { logsCommand } from './commands/logs.js';
 import { mcpCommand } from './commands/mcp.js';
+import { mutationCommands } from './commands/mutations.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
 import { EXIT } from './runtime.js';
@@ -20,6 +22,8 @@ const program = new Command('doom-ops')
 healthCommand(program);
 statsCommand(program);
 logsCommand(program);
+mutationCommands(program);
+approvalCommands(program);
 mcpCommand(program);
 serveCommand(program);
 demoCommand(program);

@@ -9,10 +9,13 @@ import { createSafety } from '../safety/index.js';
 import type { Principal, ToolContext } from '../tools/context.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { invokeTool } from '../tools/invoke.js';
+import { cliApprover } from './approver.js';
 
 export interface CommonOptions {
   project?: string;
   json?: boolean;
+  /** Approve a destructive action's plan without the interactive prompt (operators' scripts). */
+  yes?: boolean;
 }
 
 /** Exit codes: 0 ok, 1 the check itself failed (e.g. stack not healthy), 2 the command could not run. */
@@ -43,6 +46,7 @@ export function cliContext(opts: CommonOptions, signal: AbortSignal, logger: Log
     project: config.project,
     principal: { id: `cli:${safeUser()}`, surface: 'cli', display: safeUser() },
     signal,
+    approver: cliApprover(config, Boolean(opts.yes)),
     progress: (p) => {
       if (process.stderr.isTTY && !opts.json)
         process.stderr.write(`\r${p.message ?? ''} ${p.total ? `${p.progress}/${p.total}` : ''}   `);

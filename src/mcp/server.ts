@@ -17,6 +17,7 @@ import type { AnyTool } from '../tools/define-tool.js';
 import { invokeTool } from '../tools/invoke.js';
 import { registry as defaultRegistry } from '../tools/registry.js';
 import { annotationsFor } from './annotations.js';
+import { mcpApprover } from './approver.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
 import { jsonSchemas } from './schemas.js';
@@ -88,6 +89,7 @@ export function createMcpServer(deps: McpDeps): McpServer {
         signal: extra.signal,
         logger: deps.logger,
         safety: deps.safety,
+        approver: mcpApprover(server, extra.requestId, deps.config, deps.safety),
         progress: (p) => {
           // Only when the caller asked for progress (it sent a token).
           if (progressToken === undefined) return;
@@ -115,7 +117,9 @@ export function createMcpServer(deps: McpDeps): McpServer {
 /** Expected failures become isError results a model can act on; anything else hides behind a ref. */
 export function errorResult(err: unknown, tool: string, logger: Logger): CallToolResult {
   if (isToolError(err)) {
-    const text = `${tool} failed (${err.code}): ${err.message}${err.hint ? `\nnext: ${err.hint}` : ''}`;
+    const head =
+      err.code === 'approval_required' ? err.message : `${tool} failed (${err.code}): ${err.message}`;
+    const text = `${head}${err.hint ? `\nnext: ${err.hint}` : ''}`;
     return { isError: true, content: [{ type: 'text', text }] };
   }
   const ref = newErrorRef();

@@ -1,5 +1,6 @@
 import { renderHealth } from './health.js';
 import { renderLogs } from './logs.js';
+import { renderAudit, renderRestart, renderScale } from './mutations.js';
 import { renderStats } from './stats.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each renderer takes its own tool's output
@@ -7,6 +8,10 @@ const RENDERERS: Record<string, (out: any) => string> = {
   stack_health: renderHealth,
   service_stats: renderStats,
   service_logs: renderLogs,
+  scale_service: renderScale,
+  scale_agents: renderScale,
+  restart_service: renderRestart,
+  audit_log: renderAudit,
 };
 
 /**

@@ -1,4 +1,7 @@
+import { auditLog } from './audit-log.js';
 import type { AnyTool } from './define-tool.js';
+import { getApproval } from './get-approval.js';
+import { restartService } from './restart-service.js';
 import { scaleAgents } from './scale-agents.js';
 import { scaleService } from './scale-service.js';
 import { serviceLogs } from './service-logs.js';
@@ -12,6 +15,9 @@ export const registry: readonly AnyTool[] = [
   serviceLogs,
   scaleService,
   scaleAgents,
+  restartService,
+  getApproval,
+  auditLog,
 ];
 
 export function findTool(name: string): AnyTool | undefined {

@@ -104,3 +104,19 @@ function notModified(err: { statusCode?: number }): void {
 function withOptions<T extends object>(target: T, method: keyof T, options: object): Promise<unknown> {
   return (target[method] as unknown as (o: object) => Promise<unknown>).call(target, options);
 }
+
+/** `docker restart` with the given stop timeout (seconds) before SIGKILL. */
+export async function restartContainer(
+  adapter: DockerAdapter,
+  id: string,
+  stopTimeoutS: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const c = adapter.docker.getContainer(id);
+  await adapter.call(
+    `restart ${id.slice(0, 12)}`,
+    signal,
+    (s) => withOptions(c, 'restart', { t: stopTimeoutS, abortSignal: s }),
+    (stopTimeoutS + 15) * 1000,
+  );
+}

@@ -1,0 +1,38 @@
+import { createInterface } from 'node:readline/promises';
+import type { Config } from '../config/schema.js';
+import { isToolError } from '../errors.js';
+import { planText } from '../mcp/approver.js';
+import type { Approver } from '../safety/approver.js';
+import { assertRole } from '../safety/roles.js';
+
+/**
+ * A human at a terminal approves by typing "yes" after reading the plan; `--yes` is the scripted
+ * operator's explicit approval. Either way the CLI user must hold the approver role. Without a
+ * terminal and without --yes, nothing destructive runs.
+ */
+export function cliApprover(config: Config, yes: boolean): Approver {
+  return async (req) => {
+    try {
+      assertRole(config, req.principal, 'approver', `approving ${req.tool}`);
+    } catch (err) {
+      if (!isToolError(err)) throw err;
+      return { approved: false, code: 'not_allowed', reason: err.message, hint: err.hint };
+    }
+    process.stderr.write(`${planText(req)}\n`);
+    if (yes) return { approved: true, approver: `${req.principal.id} (--yes)` };
+    if (!process.stdin.isTTY) {
+      return {
+        approved: false,
+        code: 'not_allowed',
+        reason: `${req.tool} is destructive and there is no terminal to confirm on; nothing was done`,
+        hint: 'run it in a terminal, or pass --yes to approve the plan above',
+      };
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question('Type "yes" to approve: ');
+    rl.close();
+    return answer.trim() === 'yes'
+      ? { approved: true, approver: `${req.principal.id} (terminal)` }
+      : { approved: false, code: 'not_allowed', reason: 'not approved; nothing was done' };
+  };
+}

@@ -1,0 +1,99 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Config } from '../config/schema.js';
+import type { Approver } from '../safety/approver.js';
+import type { Safety } from '../safety/index.js';
+
+/** The plan as a human reads it in an approval dialog or a terminal. */
+export function planText(req: {
+  tool: string;
+  plan: { summary: string; steps: string[]; dataAtRisk: string[] };
+  principal: { id: string };
+}): string {
+  return [
+    `${req.principal.id} asks to run ${req.tool}: ${req.plan.summary}`,
+    'Steps:',
+    ...req.plan.steps.map((s) => `  - ${s}`),
+    ...(req.plan.dataAtRisk.length ? ['At risk:', ...req.plan.dataAtRisk.map((s) => `  - ${s}`)] : []),
+  ].join('\n');
+}
+
+/** Form elicitation is what the client declared (an empty elicitation object means form, per spec). */
+function supportsFormElicitation(server: Server): boolean {
+  const e = server.getClientCapabilities()?.elicitation as Record<string, unknown> | undefined;
+  if (!e) return false;
+  return Object.keys(e).length === 0 || 'form' in e;
+}
+
+/**
+ * MCP approvals (design.md §6): ask the human through the client (elicitation, on the same request
+ * so it reaches the client over HTTP too); a client that cannot ask gets approval_required with an
+ * approval id a human decides out of band. Nothing in the tool arguments counts as consent.
+ */
+export function mcpApprover(
+  server: Server,
+  requestId: string | number,
+  config: Config,
+  safety: Safety,
+): Approver {
+  return async (req) => {
+    if (supportsFormElicitation(server)) {
+      const client = server.getClientVersion()?.name ?? 'client';
+      try {
+        const answer = await server.elicitInput(
+          {
+            message: `${planText(req)}\n\nApprove this action?`,
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                approve: { type: 'boolean', title: 'Approve', description: 'Run exactly the steps above' },
+              },
+              required: ['approve'],
+            },
+          },
+          { relatedRequestId: requestId, timeout: config.approvals.elicitationTimeout },
+        );
+        if (answer.action === 'accept' && answer.content?.approve === true) {
+          return { approved: true, approver: `human via ${client} (elicitation)` };
+        }
+        return {
+          approved: false,
+          code: 'not_allowed',
+          reason: `${req.tool} was not approved (${answer.action === 'accept' ? 'approve unchecked' : answer.action}); nothing was done`,
+        };
+      } catch (err) {
+        return {
+          approved: false,
+          code: 'not_allowed',
+          reason: `no approval answer (${(err as Error).message}); nothing was done`,
+        };
+      }
+    }
+    const record = safety.approvals.create(
+      {
+        tool: req.tool,
+        input: req.input,
+        project: req.project,
+        requester: req.principal.id,
+        requesterSurface: req.principal.surface,
+        plan: req.plan,
+      },
+      config.approvals.ttl,
+    );
+    safety.audit.append({
+      event: 'approval_requested',
+      principal: req.principal.id,
+      surface: req.principal.surface,
+      tool: req.tool,
+      input: req.input,
+      plan: req.plan,
+      approvalId: record.id,
+      project: req.project,
+    });
+    return {
+      approved: false,
+      code: 'approval_required',
+      reason: `approval_required: ${req.tool} is destructive and waits for a human. Approval id ${record.id} (expires ${record.expiresAt}). Plan: ${req.plan.summary}`,
+      hint: `a human with the approver role runs \`doom-ops approve ${record.id}\`; then call get_approval with id ${record.id} for the outcome. Re-sending the request or setting confirm does not approve it.`,
+    };
+  };
+}

@@ -1,0 +1,123 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ApprovalStore } from '../../src/safety/approvals.js';
+import { canonical, preApproved } from '../../src/safety/approver.js';
+import { JsonlAuditStore } from '../../src/safety/audit.js';
+import { StackLock } from '../../src/safety/lock.js';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'doomsafety-'));
+const plan = { summary: 's', steps: ['x'], dataAtRisk: [], fingerprint: 'f1' };
+
+describe('StackLock', () => {
+  it('serializes, names the holder, and is free again after release', async () => {
+    const lock = new StackLock(dir());
+    const release = await lock.acquire('p', 'scale_service', 'cli:alice');
+    await expect(lock.acquire('p', 'restart_service', 'cli:bob')).rejects.toMatchObject({
+      code: 'busy',
+      message: expect.stringMatching(/scale_service by cli:alice is running since/),
+    });
+    await expect(lock.acquire('other', 'x', 'y')).resolves.toBeTypeOf('function');
+    release();
+    await expect(lock.acquire('p', 'restart_service', 'cli:bob')).resolves.toBeTypeOf('function');
+  });
+
+  it('takes over a lock whose process died, or that is too old', async () => {
+    const d = dir();
+    writeFileSync(
+      join(d, 'p.lock'),
+      JSON.stringify({
+        pid: 2 ** 22 + 7,
+        host: hostname(),
+        operation: 'x',
+        principal: 'ghost',
+        since: new Date().toISOString(),
+      }),
+    );
+    await expect(new StackLock(d).acquire('p', 'y', 'me')).resolves.toBeTypeOf('function');
+    writeFileSync(
+      join(d, 'q.lock'),
+      JSON.stringify({
+        pid: process.pid,
+        host: 'elsewhere',
+        operation: 'x',
+        principal: 'old',
+        since: '2020-01-01T00:00:00Z',
+      }),
+    );
+    await expect(new StackLock(d).acquire('q', 'y', 'me')).resolves.toBeTypeOf('function');
+  });
+});
+
+describe('approvals', () => {
+  it('are single use and expire', () => {
+    const store = new ApprovalStore(dir());
+    const r = store.create(
+      { tool: 't', input: {}, project: 'p', requester: 'mcp:a', requesterSurface: 'mcp', plan },
+      60_000,
+    );
+    expect(store.decide(r.id, 'cli:b', true).status).toBe('approved');
+    expect(() => store.decide(r.id, 'cli:b', true)).toThrow(/used once/);
+    const old = store.create(
+      { tool: 't', input: {}, project: 'p', requester: 'mcp:a', requesterSurface: 'mcp', plan },
+      -1,
+    );
+    expect(store.get(old.id).status).toBe('expired');
+    expect(() => store.decide(old.id, 'cli:b', true)).toThrow(/expired/);
+    expect(() => store.get('../../etc/passwd')).toThrow(/not an approval id/);
+  });
+
+  it('bind to tool, normalized input, requester, project and plan', async () => {
+    const record = {
+      id: 'apr_000000000000',
+      tool: 'scale_agents',
+      input: { replicas: 2, force: true },
+      project: 'p',
+      requester: 'mcp:a',
+      requesterSurface: 'mcp',
+      plan,
+      status: 'approved' as const,
+      createdAt: '',
+      expiresAt: '',
+      decidedBy: 'cli:b',
+    };
+    const approve = preApproved(record);
+    const req = {
+      tool: 'scale_agents',
+      input: { force: true, replicas: 2 },
+      plan,
+      principal: { id: 'mcp:a', surface: 'mcp' as const },
+      project: 'p',
+    };
+    expect(await approve(req)).toMatchObject({ approved: true, approver: 'cli:b' });
+    expect(await approve({ ...req, input: { force: true, replicas: 1 } })).toMatchObject({ approved: false });
+    expect(await approve({ ...req, principal: { id: 'mcp:other', surface: 'mcp' } })).toMatchObject({
+      approved: false,
+    });
+    expect(await approve({ ...req, tool: 'restart_service' })).toMatchObject({ approved: false });
+    expect(await approve({ ...req, plan: { ...plan, fingerprint: 'f2' } })).toMatchObject({
+      approved: false,
+      code: 'conflict',
+    });
+    expect(canonical({ b: 1, a: [1, { d: 2, c: undefined }] })).toBe('{"a":[1,{"d":2}],"b":1}');
+  });
+});
+
+describe('audit log', () => {
+  it('appends redacted JSON lines and queries them', async () => {
+    const path = join(dir(), 'audit.jsonl');
+    const audit = new JsonlAuditStore(path);
+    audit.append({
+      event: 'requested',
+      principal: 'cli:a',
+      surface: 'cli',
+      tool: 'restore',
+      input: { uri: 'mongodb://u:hunter22@db/x' },
+    });
+    audit.append({ event: 'succeeded', principal: 'cli:a', surface: 'cli', tool: 'restore' });
+    expect(readFileSync(path, 'utf8')).not.toContain('hunter22');
+    expect((await audit.query({ tool: 'restore' })).map((e) => e.event)).toEqual(['requested', 'succeeded']);
+    expect(await new JsonlAuditStore(join(dir(), 'none.jsonl')).query()).toEqual([]);
+  });
+});

@@ -1,10 +1,12 @@
 import { execa } from 'execa';
 import { benchHealthStats } from './health-stats.js';
 import { writeResult } from './lib.js';
+import { benchScale } from './scale.js';
 
 /** `npm run bench [name…]`: runs the benchmarks and writes bench/results/<name>.json. */
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   'health-stats': benchHealthStats,
+  scale: benchScale,
 };
 
 const wanted = process.argv.slice(2);

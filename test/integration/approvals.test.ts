@@ -164,6 +164,27 @@ describe('MCP without elicitation: approval_required, then a human approves out 
   });
 });
 
+describe('CLI confirmation', () => {
+  it('without a terminal and without --yes nothing runs; --yes runs it and is audited with the approver', async () => {
+    const before = await started();
+    const refused = await cli(['restart', 'vizdoom', '--project', stack.project], env());
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/restart 1 replica\(s\) of vizdoom/); // the plan is shown
+    expect(refused.stderr).toMatch(/no terminal to confirm on/);
+    expect(await started()).toBe(before);
+    const ok = await cli(['restart', 'vizdoom', '--yes', '--project', stack.project, '--json'], env());
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(await started()).not.toBe(before);
+    const audit = await cli(
+      ['audit', '--tool', 'restart_service', '--limit', '3', '--project', stack.project, '--json'],
+      env(),
+    );
+    expect(
+      audit.json<{ entries: Array<{ event: string; approver?: string }> }>().entries.map((e) => e.event),
+    ).toEqual(['approved', 'started', 'succeeded']);
+  });
+});
+
 describe('locks and audit', () => {
   it('two concurrent scale operations: one runs, the other is busy; the audit log has both', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'doomstate-'));

@@ -5,7 +5,7 @@ import type { ExecStep, ScaledService } from '../../config/schema.js';
 import { isToolError, ToolError } from '../../errors.js';
 import type { Plan } from '../../safety/approvals.js';
 import { canonical } from '../../safety/approver.js';
-import { sleep } from '../../util/concurrency.js';
+import { mapLimit, sleep } from '../../util/concurrency.js';
 import type { ToolContext } from '../context.js';
 import { stackReplicas } from './stack.js';
 
@@ -24,6 +24,7 @@ export const scaleOutput = z.object({
 export type ScaleOutput = z.output<typeof scaleOutput>;
 
 const DEFAULT_BOUNDS: ScaledService = { min: 0, max: 50 };
+const PARALLEL = 5;
 
 export function boundsFor(ctx: ToolContext, service: string): ScaledService {
   return ctx.config.scaling.services[service] ?? DEFAULT_BOUNDS;
@@ -144,18 +145,19 @@ export async function scale(
   const created: string[] = [];
   const removed: string[] = [];
   const drained: ScaleOutput['drained'] = [];
+  let done = 0;
 
   if (target > current.length) {
     const template = current.find((c) => c.state === 'running') ?? current[0]!;
-    let next = Math.max(...current.map((c) => c.number)) + 1;
-    for (let i = current.length; i < target; i++, next++) {
-      ctx.progress({
-        progress: created.length,
-        total: target - current.length,
-        message: `creating ${service} replica ${next}`,
-      });
-      created.push((await cloneReplica(ctx.docker, template.id, next, ctx.signal)).name);
-    }
+    const first = Math.max(...current.map((c) => c.number)) + 1;
+    const numbers = Array.from({ length: target - current.length }, (_, i) => first + i);
+    // In parallel, as Compose does; bounded so a 2-core engine is not flooded.
+    const names = await mapLimit(numbers, PARALLEL, async (n) => {
+      const made = await cloneReplica(ctx.docker, template.id, n, ctx.signal);
+      ctx.progress({ progress: ++done, total: numbers.length, message: `created ${made.name}` });
+      return made.name;
+    });
+    created.push(...names);
   } else if (target < current.length) {
     const removing = current.slice(target).reverse(); // highest numbers first, as Compose does
     const cfg = boundsFor(ctx, service).drain;
@@ -181,11 +183,11 @@ export async function scale(
       removing.map((c) => c.id),
       ctx.signal,
     );
-    for (const [i, c] of removing.entries()) {
-      ctx.progress({ progress: removed.length, total: removing.length, message: `stopping ${c.name}` });
+    await mapLimit(removing, PARALLEL, async (c, i) => {
       await stopAndRemove(ctx.docker, c.id, details[i]?.stopTimeoutS ?? undefined, ctx.signal);
-      removed.push(c.name);
-    }
+      ctx.progress({ progress: ++done, total: removing.length, message: `removed ${c.name}` });
+    });
+    removed.push(...removing.map((c) => c.name));
   }
   const after = (await stackReplicas(ctx))
     .filter((c) => c.service === service)

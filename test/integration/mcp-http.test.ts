@@ -1,7 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cli } from '../helpers/cli.js';
 import { expectMatchesSchema } from '../helpers/mcp.js';
@@ -75,7 +79,11 @@ beforeAll(async () => {
     async () => (await containerOf(stack.project, 'vizdoom')).State.Health?.Status === 'healthy',
   );
   proc = spawn('node', [CLI, 'serve', '--port', '0', '--project', stack.project], {
-    env: { ...process.env, DOOM_OPS_MCP_TOKEN: TOKEN },
+    env: {
+      ...process.env,
+      DOOM_OPS_MCP_TOKEN: TOKEN,
+      DOOM_OPS_STATE_DIR: mkdtempSync(join(tmpdir(), 'doomstate-')),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   base = await new Promise<string>((resolve, reject) => {
@@ -141,6 +149,32 @@ describe('MCP over Streamable HTTP (doom-ops serve)', () => {
     expect(results).toHaveLength(100);
     await client.close();
   }, 120_000);
+
+  it('a destructive call asks the human over HTTP (elicitation on the same request) and runs after accept', async () => {
+    const client = new Client(
+      { name: 'doom-ops-http-elicit', version: '1.0.0' },
+      { capabilities: { elicitation: { form: {} } } },
+    );
+    const asked: string[] = [];
+    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+      asked.push(req.params.message);
+      return { action: 'accept', content: { approve: true } };
+    });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+      }),
+    );
+    const before = (await containerOf(stack.project, 'vizdoom')).State.StartedAt;
+    const r = await client.callTool({
+      name: 'restart_service',
+      arguments: { service: 'vizdoom', waitHealthy: 30 },
+    });
+    expect(r.isError).toBeFalsy();
+    expect(asked[0]).toMatch(/restart 1 replica\(s\) of vizdoom/);
+    expect((await containerOf(stack.project, 'vizdoom')).State.StartedAt).not.toBe(before);
+    await client.close();
+  }, 60_000);
 
   it('refuses to start without a token, and --no-auth off loopback', async () => {
     const noToken = await cli(['serve', '--port', '0'], { DOOM_OPS_MCP_TOKEN: '' });

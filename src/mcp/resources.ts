@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { invokeTool } from '../tools/invoke.js';
 import { stackHealth } from '../tools/stack-health.js';
-import type { McpDeps } from './server.js';
+import { type McpDeps, toolContext } from './server.js';
 import { visibleTools } from './visible.js';
 
 const json = (uri: URL, value: unknown) => ({
@@ -31,24 +31,7 @@ export function registerResources(mcp: McpServer, deps: McpDeps, registry: reado
       description: 'A fresh stack_health result (same as calling the tool with defaults)',
       mimeType: 'application/json',
     },
-    async (uri, extra) =>
-      json(
-        uri,
-        await invokeTool(
-          stackHealth,
-          {
-            docker: deps.docker,
-            config: deps.config,
-            project: deps.config.project,
-            principal: deps.principal,
-            signal: extra.signal,
-            logger: deps.logger,
-            safety: deps.safety,
-            progress: () => {},
-          },
-          {},
-        ),
-      ),
+    async (uri, extra) => json(uri, await invokeTool(stackHealth, toolContext(deps, extra.signal), {})),
   );
 
   mcp.registerResource(

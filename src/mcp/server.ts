@@ -8,7 +8,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { DockerAdapter } from '../adapters/docker/client.js';
 import type { Config } from '../config/schema.js';
-import { isToolError, newErrorRef, ToolError } from '../errors.js';
+import { isToolError, newErrorRef } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { renderText } from '../render/text.js';
 import type { Safety } from '../safety/index.js';
@@ -70,25 +70,9 @@ export function createMcpServer(deps: McpDeps): McpServer {
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${request.params.name}`);
     const started = Date.now();
     try {
-      // Annotations are labels; this is the gate (design.md §6).
-      if (deps.config.readOnly && tool.risk !== 'read') {
-        throw new ToolError(
-          'not_allowed',
-          `${tool.name} is not available: this doom-ops runs in read-only mode`,
-          {
-            hint: 'ask an operator to run it, or unset DOOM_OPS_READ_ONLY on a server allowed to change the stack',
-          },
-        );
-      }
+      // Read-only mode and roles are enforced in invokeTool (runMutation) for every surface alike.
       const progressToken = request.params._meta?.progressToken;
-      const ctx: ToolContext = {
-        docker: deps.docker,
-        config: deps.config,
-        project: deps.config.project,
-        principal: deps.principal,
-        signal: extra.signal,
-        logger: deps.logger,
-        safety: deps.safety,
+      const ctx = toolContext(deps, extra.signal, {
         approver: mcpApprover(server, extra.requestId, deps.config, deps.safety),
         progress: (p) => {
           // Only when the caller asked for progress (it sent a token).
@@ -97,7 +81,7 @@ export function createMcpServer(deps: McpDeps): McpServer {
             .sendNotification({ method: 'notifications/progress', params: { progressToken, ...p } })
             .catch(() => {});
         },
-      };
+      });
       const output = await invokeTool(tool, ctx, request.params.arguments ?? {});
       deps.logger.debug({ tool: tool.name, ms: Date.now() - started }, 'tool call done');
       return {
@@ -112,6 +96,25 @@ export function createMcpServer(deps: McpDeps): McpServer {
   registerResources(mcp, deps, registry);
   registerPrompts(mcp, registry);
   return mcp;
+}
+
+/** The context a tool call made through this surface runs with. */
+export function toolContext(
+  deps: McpDeps,
+  signal: AbortSignal,
+  extra: Partial<Pick<ToolContext, 'approver' | 'progress'>> = {},
+): ToolContext {
+  return {
+    docker: deps.docker,
+    config: deps.config,
+    project: deps.config.project,
+    principal: deps.principal,
+    signal,
+    logger: deps.logger,
+    safety: deps.safety,
+    progress: () => {},
+    ...extra,
+  };
 }
 
 /** Expected failures become isError results a model can act on; anything else hides behind a ref. */

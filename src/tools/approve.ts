@@ -18,7 +18,6 @@ export async function decideApproval(
 ): Promise<ApprovalRecord> {
   assertRole(ctx.config, ctx.principal, 'approver', approve ? 'approving' : 'denying');
   const store = ctx.safety.approvals;
-  const pending = store.get(id);
   const record = store.decide(id, ctx.principal.id, approve);
   ctx.safety.audit.append({
     event: approve ? 'approved' : 'denied',
@@ -43,7 +42,7 @@ export async function decideApproval(
       tool,
       {
         ...ctx,
-        project: pending.project,
+        project: record.project,
         principal: {
           id: record.requester,
           surface: record.requesterSurface as ToolContext['principal']['surface'],

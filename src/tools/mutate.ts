@@ -28,11 +28,15 @@ export async function runMutation<T extends AnyTool>(
   const started = Date.now();
   audit.append({ ...base, event: 'requested', outcome: risk });
   try {
-    if (ctx.config.readOnly)
+    if (ctx.config.readOnly) {
       throw new ToolError(
         'not_allowed',
         `${tool.name} is not available: this doom-ops runs in read-only mode`,
+        {
+          hint: 'ask an operator to run it, or unset DOOM_OPS_READ_ONLY on a server allowed to change the stack',
+        },
       );
+    }
     assertRole(ctx.config, ctx.principal, requiredRole(risk), tool.name);
   } catch (err) {
     audit.append({ ...base, event: 'refused', outcome: (err as Error).message });

@@ -1,21 +1,16 @@
 import { z } from 'zod';
 import { restartContainer } from '../adapters/docker/replicas.js';
-import { serviceName } from '../config/schema.js';
 import { ToolError } from '../errors.js';
 import { canonical } from '../safety/approver.js';
 import { sleep } from '../util/concurrency.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
+import { replicaField, serviceField } from './lib/fields.js';
 import { containersOf, stackReplicas } from './lib/stack.js';
 
 const input = z.object({
-  service: serviceName.describe('Compose service name, e.g. orchestrator'),
-  replica: z
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .describe('Only this replica number (default: every replica)'),
+  service: serviceField,
+  replica: replicaField,
   stopTimeout: z
     .number()
     .int()

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { serviceName } from '../config/schema.js';
 import { ToolError } from '../errors.js';
 import { LEVELS } from '../knowledge/log-levels.js';
 import { createRedactor } from '../safety/redact.js';
 import { parseTimePoint } from '../util/duration.js';
 import { defineTool } from './define-tool.js';
+import { replicaField, serviceField } from './lib/fields.js';
 import { capBytes, lineMatcher, Ring } from './lib/log-filter.js';
 import { containersOf, stackReplicas } from './lib/stack.js';
 
@@ -38,13 +38,8 @@ export const serviceLogs = defineTool({
   risk: 'read',
   idempotent: true,
   input: z.object({
-    service: serviceName.describe('Compose service name, e.g. orchestrator'),
-    replica: z
-      .number()
-      .int()
-      .positive()
-      .optional()
-      .describe('Only this replica number (default: all replicas)'),
+    service: serviceField,
+    replica: replicaField,
     tail: z
       .number()
       .int()

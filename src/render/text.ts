@@ -1,3 +1,4 @@
+import { renderWhy } from './diagnosis.js';
 import { renderHealth } from './health.js';
 import { renderLogs } from './logs.js';
 import { renderAudit, renderRestart, renderScale } from './mutations.js';
@@ -8,6 +9,7 @@ const RENDERERS: Record<string, (out: any) => string> = {
   stack_health: renderHealth,
   service_stats: renderStats,
   service_logs: renderLogs,
+  explain_restarts: renderWhy,
   scale_service: renderScale,
   scale_agents: renderScale,
   restart_service: renderRestart,

@@ -1,5 +1,7 @@
 import { auditLog } from './audit-log.js';
 import type { AnyTool } from './define-tool.js';
+import { diagnoseOom } from './diagnose-oom.js';
+import { explainRestarts } from './explain-restarts.js';
 import { getApproval } from './get-approval.js';
 import { restartService } from './restart-service.js';
 import { scaleAgents } from './scale-agents.js';
@@ -13,6 +15,8 @@ export const registry: readonly AnyTool[] = [
   stackHealth,
   serviceStats,
   serviceLogs,
+  explainRestarts,
+  diagnoseOom,
   scaleService,
   scaleAgents,
   restartService,

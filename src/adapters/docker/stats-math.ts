@@ -10,7 +10,7 @@ export interface RawStats {
     online_cpus?: number;
   };
   precpu_stats?: RawStats['cpu_stats'];
-  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
+  memory_stats?: { usage?: number; max_usage?: number; limit?: number; stats?: Record<string, number> };
   networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
   blkio_stats?: { io_service_bytes_recursive?: Array<{ op?: string; value?: number }> | null };
   pids_stats?: { current?: number };

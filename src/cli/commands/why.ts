@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { renderText } from '../../render/text.js';
+import { diagnoseOom } from '../../tools/diagnose-oom.js';
+import { explainRestarts } from '../../tools/explain-restarts.js';
+import { type CommonOptions, runToolCommand } from '../runtime.js';
+import { common } from './common.js';
+
+export function whyCommand(program: Command): void {
+  common(
+    program
+      .command('why')
+      .description('why did a service restart or die? verdict with evidence from inspect, events and logs')
+      .argument('<service>', 'Compose service name')
+      .option('--since <when>', 'event window start: 24h (default), 30m, RFC 3339'),
+  ).action(async (service: string, opts: CommonOptions & { since?: string }) => {
+    process.exitCode = await runToolCommand(explainRestarts, { service, since: opts.since }, opts, (o) =>
+      renderText('explain_restarts', o),
+    );
+  });
+}
+
+export function oomCommand(program: Command): void {
+  common(
+    program
+      .command('oom')
+      .description(
+        'OOM kills across the stack or one service: limit vs peak, suggested new limit and where to set it',
+      )
+      .argument('[service]', 'only this service')
+      .option('--since <when>', 'window start: 24h (default), 30m, RFC 3339'),
+  ).action(async (service: string | undefined, opts: CommonOptions & { since?: string }) => {
+    process.exitCode = await runToolCommand(diagnoseOom, { service, since: opts.since }, opts, (o) =>
+      [
+        o.summary,
+        ...o.services.flatMap((s) => [``, `${s.service}: ${s.reasoning}`, `  set it in: ${s.whereToSet}`]),
+      ].join('\n'),
+    );
+  });
+}

@@ -1,0 +1,21 @@
+import type { z } from 'zod';
+import type { explainRestarts } from '../tools/explain-restarts.js';
+
+export function renderWhy(w: z.output<typeof explainRestarts.output>): string {
+  const out = [
+    `${w.service}: ${w.verdict.kind.toUpperCase()}`,
+    w.verdict.summary,
+    '',
+    'evidence:',
+    ...w.verdict.evidence.map((e) => `  - ${e}`),
+  ];
+  const withLogs = w.deaths.filter((d) => d.logBefore.length).slice(-1);
+  for (const d of withLogs)
+    out.push(
+      '',
+      `log lines before ${d.container} died at ${d.time} (exit ${d.exitCode ?? '?'}):`,
+      ...d.logBefore.map((l) => `  ${l}`),
+    );
+  out.push('', 'next steps:', ...w.verdict.nextSteps.map((s) => `  - ${s}`));
+  return out.join('\n');
+}

@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { serviceName } from '../config/schema.js';
+import { isToolError } from '../errors.js';
+import { formatBytes, parseTimePoint } from '../util/duration.js';
+import { defineTool } from './define-tool.js';
+import { containerHealth } from './lib/service-status.js';
+import { stackReplicas } from './lib/stack.js';
+
+const MIB = 1024 * 1024;
+/** Suggested limits are rounded up to this step, as limits are usually written (64M, 128M…). */
+const STEP = 64 * MIB;
+const HEADROOM = 1.5;
+
+export const diagnoseOom = defineTool({
+  name: 'diagnose_oom',
+  title: 'Diagnose OOM kills',
+  description:
+    'OOM kills across the stack (or one service) in a time window: how often and when, the memory limit vs the ' +
+    'observed peak (cgroup max usage, or the limit itself when the container was killed at it), restart consequences ' +
+    '(restart count, exhausted policy), and a suggested new limit with the reasoning and where to set it ' +
+    '(deploy.resources.limits.memory; for OpenSearch the JVM heap at half the limit). oomKills counts the oom ' +
+    'events the engine still holds (it keeps only its last 256 events).',
+  risk: 'read',
+  idempotent: true,
+  input: z.object({
+    service: serviceName.optional().describe('Only this service (default: the whole stack)'),
+    since: z
+      .string()
+      .max(40)
+      .default('24h')
+      .refine(
+        (v) => parseTimePoint(v) !== undefined,
+        'must be a duration ago (10m, 24h), an RFC 3339 time or unix seconds',
+      )
+      .describe('Start of the window: 24h (default), 30m, an RFC 3339 time or unix seconds'),
+  }),
+  output: z.object({
+    project: z.string(),
+    window: z.object({ since: z.string(), until: z.string() }),
+    summary: z.string(),
+    services: z.array(
+      z.object({
+        service: z.string(),
+        containers: z.array(z.string()),
+        oomKills: z.number().describe('engine oom events in the window'),
+        lastOomAt: z.string().nullable(),
+        memoryLimitBytes: z.number().nullable(),
+        observedPeakBytes: z.number().nullable(),
+        peakSource: z.string(),
+        restartCount: z.number(),
+        policyExhausted: z.boolean(),
+        suggestedLimitBytes: z.number().nullable(),
+        suggestedLimit: z
+          .string()
+          .nullable()
+          .describe('the suggestion as written in a Compose file, e.g. 64M'),
+        reasoning: z.string(),
+        whereToSet: z.string(),
+      }),
+    ),
+  }),
+  async run(ctx, input) {
+    const now = Date.now();
+    const since = parseTimePoint(input.since, now)!;
+    const until = Math.ceil(now / 1000);
+    const replicas = (await stackReplicas(ctx)).filter((c) => !input.service || c.service === input.service);
+    const labels = [
+      `com.docker.compose.project=${ctx.project}`,
+      ...(input.service ? [`com.docker.compose.service=${input.service}`] : []),
+    ];
+    const [details, events] = await Promise.all([
+      ctx.docker.inspectMany(
+        replicas.map((c) => c.id),
+        ctx.signal,
+      ),
+      ctx.docker.events({
+        since,
+        until,
+        filters: { type: ['container'], event: ['oom'], label: labels },
+        max: 5000,
+        signal: ctx.signal,
+      }),
+    ]);
+    const services = [
+      ...new Set([
+        ...details.map((d) => d.service ?? ''),
+        ...events.map((e) => e.attributes['com.docker.compose.service'] ?? ''),
+      ]),
+    ]
+      .filter(Boolean)
+      .sort();
+
+    const result = [];
+    for (const service of services) {
+      const mine = details.filter((d) => d.service === service);
+      const ooms = events.filter((e) => e.attributes['com.docker.compose.service'] === service);
+      if (ooms.length === 0 && !mine.some((d) => d.state.oomKilled)) continue;
+      const limit = mine.map((d) => d.memoryLimitBytes).find((l) => l !== null) ?? null;
+      // A running replica's cgroup remembers its peak; one killed at the limit peaked at the limit.
+      let peak: number | null = null;
+      let peakSource = 'unknown';
+      for (const d of mine.filter((x) => x.state.running)) {
+        try {
+          const s = await ctx.docker.statsSample(d.id, { withCpu: false, signal: ctx.signal });
+          const max = s.memory_stats?.max_usage ?? s.memory_stats?.usage;
+          if (max !== undefined && (peak === null || max > peak)) {
+            peak = max;
+            peakSource =
+              s.memory_stats?.max_usage !== undefined
+                ? 'cgroup max_usage of the running replica'
+                : 'current usage (this engine reports no max)';
+          }
+        } catch (err) {
+          if (!isToolError(err)) throw err;
+        }
+      }
+      if (
+        limit !== null &&
+        (peak === null || peak < limit) &&
+        (ooms.length > 0 || mine.some((d) => d.state.oomKilled))
+      ) {
+        peak = limit;
+        peakSource = 'reached the limit (the kernel OOM killer fired at it)';
+      }
+      const base = Math.max(limit ?? 0, peak ?? 0);
+      const suggested = limit === null ? null : Math.ceil((base * HEADROOM) / STEP) * STEP;
+      const restartCount = mine.reduce((n, d) => n + d.restartCount, 0);
+      const policyExhausted = mine.some((d) => containerHealth(d, 0, now).policyExhausted);
+      const heap =
+        service === 'opensearch' && suggested
+          ? ` and keep the JVM heap at half: ES_JAVA_OPTS=-Xms${Math.floor(suggested / 2 / MIB)}m -Xmx${Math.floor(suggested / 2 / MIB)}m`
+          : '';
+      result.push({
+        service,
+        containers: mine.map((d) => d.name),
+        oomKills: ooms.length,
+        lastOomAt: ooms.at(-1)?.time ?? null,
+        memoryLimitBytes: limit,
+        observedPeakBytes: peak,
+        peakSource,
+        restartCount,
+        policyExhausted,
+        suggestedLimitBytes: suggested,
+        suggestedLimit: suggested === null ? null : `${Math.round(suggested / MIB)}M`,
+        reasoning:
+          limit === null
+            ? 'no memory limit is set: the host ran out of memory; set a limit so one service cannot take the host down'
+            : `peak ${formatBytes(peak)} (${peakSource}) against a limit of ${formatBytes(limit)}; ${HEADROOM}x headroom over the larger, rounded up to 64 MiB, gives ${formatBytes(suggested)}${policyExhausted ? '; its restart policy is exhausted, so it stays down until recreated' : ''}`,
+        whereToSet: `services.${service}.deploy.resources.limits.memory in docker-compose.prod.yml${heap}, then recreate the service (docker compose up -d ${service})`,
+      });
+    }
+    return {
+      project: ctx.project,
+      window: { since: new Date(since * 1000).toISOString(), until: new Date(until * 1000).toISOString() },
+      summary: result.length
+        ? result
+            .map(
+              (r) =>
+                `${r.service}: ${r.oomKills} OOM kill(s), limit ${formatBytes(r.memoryLimitBytes)}, suggest ${r.suggestedLimit ?? 'setting a limit'}`,
+            )
+            .join('; ')
+        : `no OOM kills in ${input.service ?? 'the stack'} since ${new Date(since * 1000).toISOString()}`,
+      services: result,
+    };
+  },
+});

@@ -8,7 +8,7 @@ import { mcpCommand } from './commands/mcp.js';
 import { mutationCommands } from './commands/mutations.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
-import { oomCommand, whyCommand } from './commands/why.js';
+import { lintCommand, oomCommand, whyCommand } from './commands/why.js';
 import { EXIT } from './runtime.js';
 
 const program = new Command('doom-ops')
@@ -25,6 +25,7 @@ statsCommand(program);
 logsCommand(program);
 whyCommand(program);
 oomCommand(program);
+lintCommand(program);
 mutationCommands(program);
 approvalCommands(program);
 mcpCommand(program);

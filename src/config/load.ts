@@ -64,7 +64,16 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const defaults = readYaml(join(packageRoot(), 'config', 'default.yaml'), 'default config');
   const file = env.DOOM_OPS_CONFIG ? readYaml(env.DOOM_OPS_CONFIG, 'config file') : {};
   const raw: Record<string, unknown> = { ...defaults, ...file };
-  for (const key of ['docker', 'logs', 'http', 'approvals', 'roles', 'scaling'] as const) {
+  for (const key of [
+    'docker',
+    'logs',
+    'http',
+    'approvals',
+    'roles',
+    'scaling',
+    'compose',
+    'backup',
+  ] as const) {
     if (isObject(defaults[key]) && isObject(file[key])) raw[key] = { ...defaults[key], ...file[key] };
   }
 

@@ -126,6 +126,22 @@ export const configSchema = z
       })
       .strict()
       .default({ agentService: 'agent', services: {} }),
+    compose: z
+      .object({
+        /** Where the stack's Compose files live; lint_compose reads only files under it. */
+        dir: z.string().min(1).default('.'),
+        /** Base plus production overrides, in Compose's merge order. */
+        files: z.array(z.string()).default(['docker-compose.yml', 'docker-compose.prod.yml']),
+      })
+      .strict()
+      .default({ dir: '.', files: ['docker-compose.yml', 'docker-compose.prod.yml'] }),
+    backup: z
+      .object({
+        /** Named volumes a backup job covers (lint_compose flags stateful volumes missing here). */
+        volumes: z.array(z.string()).default([]),
+      })
+      .strict()
+      .default({ volumes: [] }),
     http: z
       .object({
         host: z.string().min(1).default('127.0.0.1'),

@@ -3,6 +3,7 @@ import type { AnyTool } from './define-tool.js';
 import { diagnoseOom } from './diagnose-oom.js';
 import { explainRestarts } from './explain-restarts.js';
 import { getApproval } from './get-approval.js';
+import { lintComposeTool } from './lint-compose.js';
 import { restartService } from './restart-service.js';
 import { scaleAgents } from './scale-agents.js';
 import { scaleService } from './scale-service.js';
@@ -17,6 +18,7 @@ export const registry: readonly AnyTool[] = [
   serviceLogs,
   explainRestarts,
   diagnoseOom,
+  lintComposeTool,
   scaleService,
   scaleAgents,
   restartService,

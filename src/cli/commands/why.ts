@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { renderText } from '../../render/text.js';
 import { diagnoseOom } from '../../tools/diagnose-oom.js';
 import { explainRestarts } from '../../tools/explain-restarts.js';
+import { lintComposeTool } from '../../tools/lint-compose.js';
 import { type CommonOptions, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 
@@ -34,6 +35,33 @@ export function oomCommand(program: Command): void {
         o.summary,
         ...o.services.flatMap((s) => [``, `${s.service}: ${s.reasoning}`, `  set it in: ${s.whereToSet}`]),
       ].join('\n'),
+    );
+  });
+}
+
+export function lintCommand(program: Command): void {
+  common(
+    program
+      .command('lint')
+      .description("the handbook's Compose anti-patterns in the stack's files (exit 1 when there are errors)")
+      .argument(
+        '[files...]',
+        'Compose files under compose.dir, in merge order (default: config compose.files)',
+      ),
+  ).action(async (files: string[], opts: CommonOptions) => {
+    process.exitCode = await runToolCommand(
+      lintComposeTool,
+      { files: files.length ? files : undefined },
+      opts,
+      (o) =>
+        [
+          o.summary,
+          ...o.findings.map(
+            (f) =>
+              `${f.file}:${f.line ?? '?'} ${f.severity} ${f.rule} [${f.service}] ${f.message}\n    fix: ${f.fix}`,
+          ),
+        ].join('\n'),
+      (o) => (o.findings.some((f) => f.severity === 'error') ? 1 : 0),
     );
   });
 }

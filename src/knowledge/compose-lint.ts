@@ -1,0 +1,191 @@
+import { isMap, isSeq, LineCounter, parseDocument, type YAMLMap } from 'yaml';
+
+export type LintRule =
+  | 'no_healthcheck'
+  | 'no_memory_limit'
+  | 'no_cpu_limit'
+  | 'restart_always_managed'
+  | 'debug_port_in_production'
+  | 'stateful_volume_without_backup';
+
+export interface LintFinding {
+  rule: LintRule;
+  severity: 'error' | 'warning' | 'info';
+  file: string;
+  service: string;
+  line: number | null;
+  message: string;
+  fix: string;
+}
+
+export interface LintOptions {
+  /** Services whose lifecycle the orchestrator manages (restart: always fights it). */
+  managedServices: string[];
+  /** Named volumes a backup job covers. */
+  backedUpVolumes: string[];
+}
+
+/** Debuggers whose ports must not be published outside development (delve, node, JVM, debugpy). */
+const DEBUG_PORTS = new Set([2345, 9229, 9230, 5005, 5678, 40000]);
+/** Services that keep state, per the handbook's volume section. */
+const STATEFUL = /opensearch|elastic|mongo|postgres|mysql|redis|nats|ollama|duckdb|data/i;
+
+interface FileDoc {
+  file: string;
+  services: Map<string, { node: YAMLMap; line: number | null }>;
+  dev: boolean;
+}
+
+function parse(file: string, text: string): FileDoc {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const services = new Map<string, { node: YAMLMap; line: number | null }>();
+  const root = doc.contents;
+  const svcs = isMap(root) ? root.get('services', true) : undefined;
+  if (isMap(svcs)) {
+    for (const pair of svcs.items) {
+      const name = String((pair.key as { value?: unknown })?.value ?? pair.key);
+      const keyRange = (pair.key as { range?: [number, number, number] })?.range;
+      if (isMap(pair.value))
+        services.set(name, {
+          node: pair.value as YAMLMap,
+          line: keyRange ? lineCounter.linePos(keyRange[0]).line : null,
+        });
+    }
+  }
+  return { file, services, dev: /(^|[./_-])dev([./_-]|$)/i.test(file.split('/').pop() ?? file) };
+}
+
+const get = (node: YAMLMap, path: string[]): unknown => node.getIn(path);
+
+function publishedPorts(node: YAMLMap): number[] {
+  const ports = node.get('ports', true);
+  if (!isSeq(ports)) return [];
+  const out: number[] = [];
+  for (const item of ports.items) {
+    const v = (item as { toJSON?: () => unknown }).toJSON?.() ?? item;
+    if (typeof v === 'string' || typeof v === 'number') {
+      // "127.0.0.1:2345:2345", "2345:2345", "2345": the host side is the second-last field
+      const parts = String(v).split('/')[0]!.split(':');
+      const host = parts.length >= 2 ? parts[parts.length - 2] : parts[0];
+      const n = Number(host || parts[parts.length - 1]);
+      if (Number.isInteger(n)) out.push(n);
+    } else if (v && typeof v === 'object') {
+      const n = Number(
+        (v as { published?: unknown; target?: unknown }).published ?? (v as { target?: unknown }).target,
+      );
+      if (Number.isInteger(n)) out.push(n);
+    }
+  }
+  return out;
+}
+
+function namedVolumes(node: YAMLMap): string[] {
+  const vols = node.get('volumes', true);
+  if (!isSeq(vols)) return [];
+  const names: string[] = [];
+  for (const item of vols.items) {
+    const v = (item as { toJSON?: () => unknown }).toJSON?.() ?? item;
+    const source =
+      typeof v === 'string'
+        ? v.includes(':')
+          ? v.split(':')[0]
+          : undefined
+        : (v as { type?: string; source?: string })?.type === 'volume'
+          ? (v as { source?: string }).source
+          : undefined;
+    // Named volumes only: bind mounts start with . / ~ or $
+    if (source && !/^[./~$]/.test(source)) names.push(source);
+  }
+  return names;
+}
+
+/**
+ * The handbook's "Anti-Patterns to Avoid", checked over the merged view of the files (base first,
+ * overrides after, as Compose merges them): each finding names file, service, line and the fix.
+ */
+export function lintCompose(
+  files: Array<{ file: string; text: string }>,
+  options: LintOptions,
+): LintFinding[] {
+  const docs = files.map((f) => parse(f.file, f.text));
+  const findings: LintFinding[] = [];
+  const names = [...new Set(docs.flatMap((d) => [...d.services.keys()]))];
+  for (const service of names) {
+    const where = docs.filter((d) => d.services.has(service));
+    const first = where[0]!;
+    const at = { file: first.file, service, line: first.services.get(service)!.line };
+    const any = (path: string[]) => where.some((d) => get(d.services.get(service)!.node, path) !== undefined);
+    const last = (path: string[]) =>
+      where
+        .map((d) => get(d.services.get(service)!.node, path))
+        .filter((v) => v !== undefined)
+        .at(-1);
+
+    const hc = last(['healthcheck']);
+    if (hc === undefined || (hc as { toJSON?: () => { disable?: boolean } })?.toJSON?.()?.disable === true) {
+      findings.push({
+        rule: 'no_healthcheck',
+        severity: 'error',
+        ...at,
+        message: `${service} has no healthcheck: failures are silent`,
+        fix: 'add a healthcheck (test, interval 10-30s, timeout 5-10s, retries 3-5, start_period for slow starters)',
+      });
+    }
+    if (!any(['deploy', 'resources', 'limits', 'memory']) && !any(['mem_limit'])) {
+      findings.push({
+        rule: 'no_memory_limit',
+        severity: 'error',
+        ...at,
+        message: `${service} has no memory limit: one runaway container can starve the host`,
+        fix: 'set deploy.resources.limits.memory (docker-compose.prod.yml)',
+      });
+    }
+    if (!any(['deploy', 'resources', 'limits', 'cpus']) && !any(['cpus'])) {
+      findings.push({
+        rule: 'no_cpu_limit',
+        severity: 'warning',
+        ...at,
+        message: `${service} has no CPU limit`,
+        fix: 'set deploy.resources.limits.cpus',
+      });
+    }
+    if (options.managedServices.includes(service) && last(['restart']) === 'always') {
+      const d = where.findLast((x) => get(x.services.get(service)!.node, ['restart']) !== undefined)!;
+      findings.push({
+        rule: 'restart_always_managed',
+        severity: 'error',
+        file: d.file,
+        service,
+        line: d.services.get(service)!.line,
+        message: `${service} is managed by the orchestrator but has restart: always, which fights its lifecycle`,
+        fix: 'restart: "no"',
+      });
+    }
+    for (const d of where.filter((x) => !x.dev)) {
+      for (const port of publishedPorts(d.services.get(service)!.node).filter((p) => DEBUG_PORTS.has(p))) {
+        findings.push({
+          rule: 'debug_port_in_production',
+          severity: 'error',
+          file: d.file,
+          service,
+          line: d.services.get(service)!.line,
+          message: `${service} publishes debug port ${port} in ${d.file}, which production uses`,
+          fix: 'move the port to docker-compose.dev.yml',
+        });
+      }
+    }
+    for (const vol of [...new Set(where.flatMap((d) => namedVolumes(d.services.get(service)!.node)))]) {
+      if ((STATEFUL.test(service) || STATEFUL.test(vol)) && !options.backedUpVolumes.includes(vol)) {
+        findings.push({
+          rule: 'stateful_volume_without_backup',
+          severity: 'warning',
+          ...at,
+          message: `volume ${vol} of ${service} holds state and no backup covers it`,
+          fix: `add ${vol} to backup.volumes in the doom-ops config (scheduled, verified backups with retention 7 daily / 4 weekly)`,
+        });
+      }
+    }
+  }
+  return findings;
+}

@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { z } from 'zod';
+import { ToolError } from '../errors.js';
+import { lintCompose } from '../knowledge/compose-lint.js';
+import { defineTool } from './define-tool.js';
+
+const RULES = [
+  'no_healthcheck',
+  'no_memory_limit',
+  'no_cpu_limit',
+  'restart_always_managed',
+  'debug_port_in_production',
+  'stateful_volume_without_backup',
+] as const;
+
+export const lintComposeTool = defineTool({
+  name: 'lint_compose',
+  title: 'Lint Compose files',
+  description:
+    "Checks the stack's Compose files (base plus overrides, merged as Compose merges them) for the handbook's " +
+    'anti-patterns: no healthcheck, no memory/CPU limits, restart: always on orchestrator-managed agents, debug ports ' +
+    'published in a production file, stateful volumes no backup covers. Each finding has file, service, line and fix. ' +
+    'Files are read only from the configured compose.dir.',
+  risk: 'read',
+  idempotent: true,
+  input: z.object({
+    files: z
+      .array(
+        z
+          .string()
+          .max(200)
+          .regex(/^[\w./-]+\.ya?ml$/, 'must be a .yml/.yaml path'),
+      )
+      .max(10)
+      .optional()
+      .describe('Compose files relative to compose.dir, in merge order (default: config compose.files)'),
+  }),
+  output: z.object({
+    files: z.array(z.string()),
+    findings: z.array(
+      z.object({
+        rule: z.enum(RULES),
+        severity: z.enum(['error', 'warning', 'info']),
+        file: z.string(),
+        service: z.string(),
+        line: z.number().nullable(),
+        message: z.string(),
+        fix: z.string(),
+      }),
+    ),
+    summary: z.string(),
+  }),
+  async run(ctx, input) {
+    const dir = resolve(ctx.config.compose.dir);
+    const names = input.files ?? ctx.config.compose.files;
+    const files = await Promise.all(
+      names.map(async (name) => {
+        const path = resolve(dir, name);
+        const rel = relative(dir, path);
+        // Only files under compose.dir: a caller must not turn this into a file reader.
+        if (rel.startsWith('..') || isAbsolute(rel))
+          throw new ToolError('not_allowed', `${name} is outside compose.dir (${dir})`);
+        try {
+          return { file: rel, text: await readFile(path, 'utf8') };
+        } catch {
+          throw new ToolError('not_found', `cannot read ${rel} in ${dir}`, {
+            hint: 'set compose.dir / compose.files in the config, or pass files',
+          });
+        }
+      }),
+    );
+    const findings = lintCompose(files, {
+      managedServices: [ctx.config.scaling.agentService],
+      backedUpVolumes: ctx.config.backup.volumes,
+    });
+    const errors = findings.filter((f) => f.severity === 'error').length;
+    return {
+      files: files.map((f) => f.file),
+      findings,
+      summary: findings.length
+        ? `${findings.length} finding(s), ${errors} error(s) in ${files.map((f) => f.file).join(' + ')}`
+        : `no anti-patterns found in ${files.map((f) => f.file).join(' + ')}`,
+    };
+  },
+});

@@ -1,0 +1,129 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type LintRule, lintCompose } from '../../src/knowledge/compose-lint.js';
+import { invokeTool } from '../../src/tools/invoke.js';
+import { lintComposeTool } from '../../src/tools/lint-compose.js';
+import { testContext } from '../helpers/context.js';
+
+const OPTS = { managedServices: ['agent'], backedUpVolumes: [] as string[] };
+const lint = (text: string, file = 'docker-compose.yml', opts = OPTS) => lintCompose([{ file, text }], opts);
+const rules = (text: string, file?: string, opts = OPTS) => lint(text, file, opts).map((f) => f.rule);
+
+// The handbook's "Anti-Patterns to Avoid", wrong and correct, as it writes them (deployment-ops.md).
+const HANDBOOK: Array<{ rule: LintRule; wrong: string; correct: string; file?: string; opts?: typeof OPTS }> =
+  [
+    {
+      rule: 'no_healthcheck',
+      wrong: 'services:\n  orchestrator:\n    image: clau-doom-orchestrator\n    # No healthcheck\n',
+      correct:
+        'services:\n  orchestrator:\n    image: clau-doom-orchestrator\n    healthcheck:\n      test: ["CMD", "grpc_health_probe", "-addr=:50051"]\n      interval: 10s\n      timeout: 5s\n      retries: 3\n',
+    },
+    {
+      rule: 'no_memory_limit',
+      wrong: 'services:\n  vizdoom:\n    image: clau-doom-vizdoom\n    # No resource limits\n',
+      correct:
+        'services:\n  vizdoom:\n    image: clau-doom-vizdoom\n    deploy:\n      resources:\n        limits:\n          cpus: "2.0"\n          memory: 2G\n',
+    },
+    {
+      rule: 'no_cpu_limit',
+      wrong: 'services:\n  vizdoom:\n    image: clau-doom-vizdoom\n',
+      correct:
+        'services:\n  vizdoom:\n    image: clau-doom-vizdoom\n    deploy:\n      resources:\n        limits:\n          cpus: "2.0"\n          memory: 2G\n',
+    },
+    {
+      rule: 'restart_always_managed',
+      wrong:
+        'services:\n  agent:\n    restart: always  # Interferes with orchestrator lifecycle management\n',
+      correct: 'services:\n  agent:\n    restart: "no"  # Orchestrator manages agent lifecycle\n',
+    },
+    {
+      rule: 'debug_port_in_production',
+      wrong:
+        '# docker-compose.yml (used in production)\nservices:\n  orchestrator:\n    ports:\n      - "2345:2345"  # Delve debugger port exposed\n',
+      correct:
+        '# docker-compose.dev.yml (development only)\nservices:\n  orchestrator:\n    ports:\n      - "2345:2345"  # Debug port only in dev\n',
+    },
+    {
+      // Same YAML in the handbook; "correct" adds a scheduled, verified backup, which doom-ops knows from its config.
+      rule: 'stateful_volume_without_backup',
+      wrong: 'services:\n  mongodb:\n    volumes:\n      - mongodb-data:/data/db\n',
+      correct: 'services:\n  mongodb:\n    volumes:\n      - mongodb-data:/data/db\n',
+      opts: { managedServices: ['agent'], backedUpVolumes: ['mongodb-data'] },
+    },
+  ];
+
+describe('lint_compose on the handbook examples', () => {
+  it.each(HANDBOOK.map((h) => [h.rule, h] as const))(
+    '%s: reported on the wrong example, not on the correct one',
+    (rule, h) => {
+      expect(rules(h.wrong)).toContain(rule);
+      const correctFile =
+        rule === 'debug_port_in_production' ? 'docker-compose.dev.yml' : 'docker-compose.yml';
+      expect(rules(h.correct, correctFile, h.opts ?? OPTS)).not.toContain(rule);
+    },
+  );
+
+  it('the handbook correct examples combined into one service report nothing at all', () => {
+    const all =
+      'services:\n  agent:\n    image: clau-doom-agent\n    restart: "no"\n    healthcheck:\n      test: ["CMD", "grpc_health_probe", "-addr=:50052"]\n    deploy:\n      resources:\n        limits: { cpus: "0.5", memory: 512M }\n    volumes:\n      - mongodb-data:/data\n';
+    expect(
+      lint(all, 'docker-compose.yml', { managedServices: ['agent'], backedUpVolumes: ['mongodb-data'] }),
+    ).toEqual([]);
+  });
+
+  it('merges overrides: limits in docker-compose.prod.yml satisfy the base; findings carry file, service, line and fix', () => {
+    const base = 'services:\n  nats:\n    image: nats\n    healthcheck:\n      test: ["CMD", "true"]\n';
+    const prod =
+      'services:\n  nats:\n    deploy:\n      resources:\n        limits: { memory: 512M, cpus: "1" }\n    restart: unless-stopped\n';
+    expect(
+      lintCompose(
+        [
+          { file: 'docker-compose.yml', text: base },
+          { file: 'docker-compose.prod.yml', text: prod },
+        ],
+        OPTS,
+      ),
+    ).toEqual([]);
+    const [f] = lintCompose(
+      [
+        {
+          file: 'docker-compose.yml',
+          text: '\n\nservices:\n  x:\n    image: y\n    healthcheck: { test: ["CMD", "true"] }\n    cpus: 1\n',
+        },
+      ],
+      OPTS,
+    );
+    expect(f).toMatchObject({
+      rule: 'no_memory_limit',
+      file: 'docker-compose.yml',
+      service: 'x',
+      line: 4,
+      fix: expect.stringMatching(/deploy\.resources\.limits\.memory/),
+    });
+  });
+});
+
+describe('lint_compose tool', () => {
+  it('lints the test stack file and refuses paths outside compose.dir', async () => {
+    const ctx = testContext('lintproj', undefined, {
+      compose: { dir: 'test/stack', files: ['docker-compose.yml'] },
+    });
+    const out = await invokeTool(lintComposeTool, ctx, {});
+    expect(out.findings.map((f) => f.rule)).toContain('no_cpu_limit'); // the test stack sets memory limits only
+    expect(out.findings.filter((f) => f.rule === 'no_memory_limit')).toEqual([]);
+    await expect(invokeTool(lintComposeTool, ctx, { files: ['../../package.json'] })).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
+    await expect(invokeTool(lintComposeTool, ctx, { files: ['../../../etc/x.yml'] })).rejects.toMatchObject({
+      code: 'not_allowed',
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'doomlint-'));
+    writeFileSync(join(dir, 'docker-compose.yml'), 'services:\n  agent:\n    restart: always\n');
+    const mine = testContext('lintproj', undefined, { compose: { dir, files: ['docker-compose.yml'] } });
+    expect((await invokeTool(lintComposeTool, mine, {})).findings.map((f) => f.rule)).toContain(
+      'restart_always_managed',
+    );
+  });
+});

@@ -3,6 +3,7 @@ import { serviceName } from '../config/schema.js';
 import { isToolError } from '../errors.js';
 import { formatBytes, parseTimePoint } from '../util/duration.js';
 import { defineTool } from './define-tool.js';
+import { windowSinceField } from './lib/fields.js';
 import { containerHealth } from './lib/service-status.js';
 import { stackReplicas } from './lib/stack.js';
 
@@ -24,15 +25,7 @@ export const diagnoseOom = defineTool({
   idempotent: true,
   input: z.object({
     service: serviceName.optional().describe('Only this service (default: the whole stack)'),
-    since: z
-      .string()
-      .max(40)
-      .default('24h')
-      .refine(
-        (v) => parseTimePoint(v) !== undefined,
-        'must be a duration ago (10m, 24h), an RFC 3339 time or unix seconds',
-      )
-      .describe('Start of the window: 24h (default), 30m, an RFC 3339 time or unix seconds'),
+    since: windowSinceField,
   }),
   output: z.object({
     project: z.string(),

@@ -4,7 +4,7 @@ import { classifyDeaths, verdictKind } from '../knowledge/restart-analysis.js';
 import { createRedactor } from '../safety/redact.js';
 import { formatBytes, parseTimePoint } from '../util/duration.js';
 import { defineTool } from './define-tool.js';
-import { serviceField } from './lib/fields.js';
+import { serviceField, windowSinceField } from './lib/fields.js';
 import { containerHealth } from './lib/service-status.js';
 import { stackReplicas } from './lib/stack.js';
 
@@ -45,15 +45,7 @@ export const explainRestarts = defineTool({
   idempotent: true,
   input: z.object({
     service: serviceField,
-    since: z
-      .string()
-      .max(40)
-      .default('24h')
-      .refine(
-        (v) => parseTimePoint(v) !== undefined,
-        'must be a duration ago (10m, 24h), an RFC 3339 time or unix seconds',
-      )
-      .describe('Start of the event window: 24h (default), 30m, an RFC 3339 time or unix seconds'),
+    since: windowSinceField,
   }),
   output: z.object({
     project: z.string(),

@@ -4,20 +4,12 @@ import { LEVELS } from '../knowledge/log-levels.js';
 import { createRedactor } from '../safety/redact.js';
 import { parseTimePoint } from '../util/duration.js';
 import { defineTool } from './define-tool.js';
-import { replicaField, serviceField } from './lib/fields.js';
+import { replicaField, serviceField, timePoint } from './lib/fields.js';
 import { capBytes, lineMatcher, Ring } from './lib/log-filter.js';
 import { containersOf, stackReplicas } from './lib/stack.js';
 
 /** Long scans report progress this often (only to callers that asked for progress). */
 const PROGRESS_EVERY = 5000;
-
-const timePoint = z
-  .string()
-  .max(40)
-  .refine(
-    (v) => parseTimePoint(v) !== undefined,
-    'must be a duration ago (10m, 2h), an RFC 3339 time or unix seconds',
-  );
 
 const line = z.object({
   container: z.string(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { serviceName } from '../../config/schema.js';
+import { parseTimePoint } from '../../util/duration.js';
 
 /** Input fields several tools share, so their wording and rules stay the same everywhere. */
 export const serviceField = serviceName.describe('Compose service name, e.g. orchestrator');
@@ -9,3 +10,17 @@ export const replicaField = z
   .positive()
   .optional()
   .describe('Only this replica number (default: every replica)');
+
+/** A point in time as users type it: a duration ago, an RFC 3339 time or unix seconds. */
+export const timePoint = z
+  .string()
+  .max(40)
+  .refine(
+    (v) => parseTimePoint(v) !== undefined,
+    'must be a duration ago (10m, 24h), an RFC 3339 time or unix seconds',
+  );
+
+/** Start of an engine-event window for the diagnosis tools. */
+export const windowSinceField = timePoint
+  .default('24h')
+  .describe('Start of the event window: 24h (default), 30m, an RFC 3339 time or unix seconds');

@@ -8,7 +8,7 @@ import { mcpCommand } from './commands/mcp.js';
 import { mutationCommands } from './commands/mutations.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
-import { lintCommand, oomCommand, whyCommand } from './commands/why.js';
+import { lintCommand, oomCommand, runbookCommands, whyCommand } from './commands/why.js';
 import { EXIT } from './runtime.js';
 
 const program = new Command('doom-ops')
@@ -26,6 +26,7 @@ logsCommand(program);
 whyCommand(program);
 oomCommand(program);
 lintCommand(program);
+runbookCommands(program);
 mutationCommands(program);
 approvalCommands(program);
 mcpCommand(program);

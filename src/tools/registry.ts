@@ -5,6 +5,7 @@ import { explainRestarts } from './explain-restarts.js';
 import { getApproval } from './get-approval.js';
 import { lintComposeTool } from './lint-compose.js';
 import { restartService } from './restart-service.js';
+import { listRunbooks, runRunbook } from './run-runbook.js';
 import { scaleAgents } from './scale-agents.js';
 import { scaleService } from './scale-service.js';
 import { serviceLogs } from './service-logs.js';
@@ -19,6 +20,8 @@ export const registry: readonly AnyTool[] = [
   explainRestarts,
   diagnoseOom,
   lintComposeTool,
+  listRunbooks,
+  runRunbook,
   scaleService,
   scaleAgents,
   restartService,

@@ -135,6 +135,32 @@ describe('explain_restarts on real scenarios', () => {
     expect(w.verdict.summary).toMatch(/next\.js build missing/);
   });
 
+  it('runbooks: restart-loop concludes critical OOM, unhealthy-service quotes the failing check, all through read tools', async () => {
+    const loop = (
+      await cliOk(['runbook', 'restart-loop', 'orchestrator', '--json', '--project', oomStack.project])
+    ).json<{
+      steps: Array<{ tool: string; ok: boolean }>;
+      findings: Array<{ severity: string; title: string }>;
+      actions: string[];
+    }>();
+    expect(loop.steps).toEqual([{ tool: 'explain_restarts', ok: true, error: null }]);
+    expect(loop.findings[0]).toMatchObject({ severity: 'critical', title: 'orchestrator: oom_killed' });
+    expect(loop.actions.join(' ')).toMatch(/limits\.memory/);
+    const sick = (
+      await cliOk(['runbook', 'unhealthy-service', 'dashboard', '--json', '--project', oomStack.project])
+    ).json<{ findings: Array<{ severity: string; explanation: string }> }>();
+    expect(sick.findings[0]).toMatchObject({
+      severity: 'critical',
+      explanation: expect.stringMatching(/next\.js build missing/),
+    });
+    const oom = (await cliOk(['runbook', 'oom-kill', '--json', '--project', oomStack.project])).json<{
+      findings: Array<{ title: string }>;
+    }>();
+    expect(oom.findings[0]!.title).toMatch(/^orchestrator OOM-killed/);
+    const missing = await cli(['runbook', 'restart-loop', '--project', oomStack.project]);
+    expect(missing.stderr).toMatch(/service: required by runbook restart-loop/);
+  });
+
   it('unknown service: a clear not-found answer, not an empty one', async () => {
     const r = await cli(['why', 'nosuchservice', '--project', oomStack.project]);
     expect(r.exitCode).toBe(2);

@@ -3,6 +3,7 @@ import { renderText } from '../../render/text.js';
 import { diagnoseOom } from '../../tools/diagnose-oom.js';
 import { explainRestarts } from '../../tools/explain-restarts.js';
 import { lintComposeTool } from '../../tools/lint-compose.js';
+import { listRunbooks, runRunbook } from '../../tools/run-runbook.js';
 import { type CommonOptions, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 
@@ -62,6 +63,34 @@ export function lintCommand(program: Command): void {
           ),
         ].join('\n'),
       (o) => (o.findings.some((f) => f.severity === 'error') ? 1 : 0),
+    );
+  });
+}
+
+export function runbookCommands(program: Command): void {
+  common(program.command('runbooks').description('the troubleshooting runbooks')).action(
+    async (opts: CommonOptions) => {
+      process.exitCode = await runToolCommand(listRunbooks, {}, opts, (o) =>
+        o.runbooks.map((r) => `${r.id.padEnd(20)} ${r.title}: ${r.description}`).join('\n'),
+      );
+    },
+  );
+  common(
+    program
+      .command('runbook')
+      .description('run a troubleshooting runbook: findings with evidence and recommended actions')
+      .argument('<id>', 'runbook id (doom-ops runbooks)')
+      .argument('[service]', 'the service to investigate'),
+  ).action(async (id: string, service: string | undefined, opts: CommonOptions) => {
+    process.exitCode = await runToolCommand(runRunbook, { id, service }, opts, (o) =>
+      [
+        `runbook ${o.runbook}${o.service ? ` on ${o.service}` : ''}: ${o.steps.map((s) => `${s.tool} ${s.ok ? 'ok' : 'FAILED'}`).join(', ')}`,
+        ...o.findings.flatMap((f) => [
+          `[${f.severity}] ${f.title}: ${f.explanation}`,
+          ...f.evidence.map((e) => `    ${e}`),
+        ]),
+        ...(o.actions.length ? ['actions:', ...o.actions.map((a) => `  - ${a}`)] : []),
+      ].join('\n'),
     );
   });
 }

@@ -1,0 +1,44 @@
+import type { Runbook } from './types.js';
+
+interface Oom {
+  summary: string;
+  services: Array<{
+    service: string;
+    oomKills: number;
+    reasoning: string;
+    whereToSet: string;
+    suggestedLimit: string | null;
+    policyExhausted: boolean;
+  }>;
+}
+
+export const oomKill: Runbook = {
+  id: 'oom-kill',
+  title: 'OOM kills',
+  description:
+    'Containers exit with 137 or OOMKilled is true: compare limits with peaks and size the new limit.',
+  needsService: false,
+  async run(call, service) {
+    const o = (await call('diagnose_oom', service ? { service } : {})) as unknown as Oom;
+    if (o.services.length === 0)
+      return [
+        {
+          tool: 'diagnose_oom',
+          findings: [{ severity: 'info', title: 'no OOM kills', explanation: o.summary, evidence: [] }],
+          actions: [],
+        },
+      ];
+    return [
+      {
+        tool: 'diagnose_oom',
+        findings: o.services.map((s) => ({
+          severity: s.policyExhausted ? ('critical' as const) : ('warning' as const),
+          title: `${s.service} OOM-killed ${s.oomKills} time(s)`,
+          explanation: s.reasoning,
+          evidence: [`suggested limit ${s.suggestedLimit ?? 'set one'}`],
+        })),
+        actions: o.services.map((s) => `set ${s.suggestedLimit ?? 'a memory limit'} in ${s.whereToSet}`),
+      },
+    ];
+  },
+};

@@ -1,0 +1,39 @@
+import type { Runbook } from './types.js';
+
+interface Why {
+  verdict: {
+    kind: string;
+    summary: string;
+    evidence: string[];
+    nextSteps: string[];
+    policyExhausted: boolean;
+    serviceDown: boolean;
+  };
+}
+
+export const restartLoop: Runbook = {
+  id: 'restart-loop',
+  title: 'Restart loop',
+  description:
+    'A service keeps restarting or is in "restarting" state: find out from Docker\'s records why it dies.',
+  needsService: true,
+  async run(call, service) {
+    const w = (await call('explain_restarts', { service })) as unknown as Why;
+    const v = w.verdict;
+    const severity =
+      v.policyExhausted || v.serviceDown
+        ? 'critical'
+        : v.kind === 'no_restarts' || v.kind === 'operator_restart'
+          ? 'info'
+          : 'warning';
+    return [
+      {
+        tool: 'explain_restarts',
+        findings: [
+          { severity, title: `${service}: ${v.kind}`, explanation: v.summary, evidence: v.evidence },
+        ],
+        actions: v.nextSteps,
+      },
+    ];
+  },
+};

@@ -110,3 +110,16 @@ export function writeResult(name: string, result: unknown): string {
   writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
   return path;
 }
+
+/** Anonymous volumes left by removed replicas (kept on purpose, as Compose does): the bench's own, created since it started. */
+export async function removeAnonymousVolumesSince(sinceMs: number): Promise<void> {
+  const { Volumes } = await docker.listVolumes({ filters: { dangling: ['true'] } });
+  for (const v of Volumes ?? []) {
+    const created = Date.parse((v as { CreatedAt?: string }).CreatedAt ?? '');
+    if (/^[0-9a-f]{64}$/.test(v.Name) && created >= sinceMs)
+      await docker
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => {});
+  }
+}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import Docker from 'dockerode';
 import { execa } from 'execa';
+import { removeAnonymousVolumesSince } from '../../bench/lib.js';
 
 export const COMPOSE_FILE = resolve('test/stack/docker-compose.yml');
 export const docker = new Docker();
@@ -26,6 +27,7 @@ export async function upStack(
 ): Promise<TestStack> {
   const project = options.project ?? uniqueProject();
   const env = { ...options.env };
+  const since = Date.now() - 1000;
   await execa(
     'docker-compose',
     ['-p', project, '-f', COMPOSE_FILE, 'up', '-d', ...(options.services ?? [])],
@@ -45,6 +47,9 @@ export async function upStack(
           reject: false,
         },
       );
+      // Replicas removed by a scale-down keep their anonymous volumes (as Compose does); compose down -v
+      // cannot see those, so remove the ones created during this stack's life that nothing uses.
+      await removeAnonymousVolumesSince(since);
     },
   };
 }

@@ -44,8 +44,11 @@ export function classifyDeaths(events: EngineEvent[]): Death[] {
     if (oom) cause = 'oom';
     else if (byOperator) cause = 'operator';
     else if (kill) cause = 'signal';
+    // SIGKILL is never self-inflicted: with no oom event (the engine may have dropped it) and no API
+    // kill, it came from outside Docker's API (the kernel or a host `kill -9`), not from the app.
+    else if (code === 137) cause = 'signal';
     else cause = code === 0 ? 'clean_exit' : 'app_error';
-    const signalNum = kill?.attributes.signal;
+    const signalNum = kill?.attributes.signal ?? (cause === 'signal' && code === 137 ? '9' : undefined);
     deaths.push({
       time: e.time,
       container: e.name ?? e.id.slice(0, 12),

@@ -39,6 +39,12 @@ describe('classifyDeaths', () => {
     ]);
   });
 
+  it('die 137 with neither an oom nor an API kill event is a SIGKILL from outside, not an app error', () => {
+    expect(classifyDeaths([ev('start'), ev('die', { exitCode: '137' })])).toMatchObject([
+      { cause: 'signal', signal: 'SIGKILL' },
+    ]);
+  });
+
   it('die 1 alone is an application error; the latest failure decides the verdict', () => {
     const d = classifyDeaths([
       ev('oom'),

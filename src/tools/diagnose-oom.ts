@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { serviceName } from '../config/schema.js';
 import { isToolError } from '../errors.js';
-import { formatBytes, parseTimePoint } from '../util/duration.js';
+import { formatBytes } from '../util/duration.js';
 import { defineTool } from './define-tool.js';
+import { gatherEvidence } from './lib/evidence.js';
 import { windowSinceField } from './lib/fields.js';
 import { containerHealth } from './lib/service-status.js';
-import { stackReplicas } from './lib/stack.js';
 
 const MIB = 1024 * 1024;
 /** Suggested limits are rounded up to this step, as limits are usually written (64M, 128M…). */
@@ -53,27 +53,12 @@ export const diagnoseOom = defineTool({
     ),
   }),
   async run(ctx, input) {
-    const now = Date.now();
-    const since = parseTimePoint(input.since, now)!;
-    const until = Math.ceil(now / 1000);
-    const replicas = (await stackReplicas(ctx)).filter((c) => !input.service || c.service === input.service);
-    const labels = [
-      `com.docker.compose.project=${ctx.project}`,
-      ...(input.service ? [`com.docker.compose.service=${input.service}`] : []),
-    ];
-    const [details, events] = await Promise.all([
-      ctx.docker.inspectMany(
-        replicas.map((c) => c.id),
-        ctx.signal,
-      ),
-      ctx.docker.events({
-        since,
-        until,
-        filters: { type: ['container'], event: ['oom'], label: labels },
-        max: 5000,
-        signal: ctx.signal,
-      }),
-    ]);
+    const { now, since, until, details, events } = await gatherEvidence(ctx, {
+      service: input.service,
+      since: input.since,
+      actions: ['oom'],
+      max: 5000,
+    });
     const services = [
       ...new Set([
         ...details.map((d) => d.service ?? ''),

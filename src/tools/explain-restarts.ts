@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { ToolError } from '../errors.js';
 import { classifyDeaths, verdictKind } from '../knowledge/restart-analysis.js';
 import { createRedactor } from '../safety/redact.js';
-import { formatBytes, parseTimePoint } from '../util/duration.js';
+import { formatBytes } from '../util/duration.js';
 import { defineTool } from './define-tool.js';
+import { gatherEvidence } from './lib/evidence.js';
 import { serviceField, windowSinceField } from './lib/fields.js';
 import { containerHealth } from './lib/service-status.js';
-import { stackReplicas } from './lib/stack.js';
 
 const VERDICTS = [
   'oom_killed',
@@ -89,27 +89,12 @@ export const explainRestarts = defineTool({
     }),
   }),
   async run(ctx, input) {
-    const now = Date.now();
-    const since = parseTimePoint(input.since, now)!;
-    const until = Math.ceil(now / 1000);
-    const replicas = (await stackReplicas(ctx)).filter((c) => c.service === input.service);
-    const [details, events] = await Promise.all([
-      ctx.docker.inspectMany(
-        replicas.map((c) => c.id),
-        ctx.signal,
-      ),
-      ctx.docker.events({
-        since,
-        until,
-        filters: {
-          type: ['container'],
-          event: EVENT_ACTIONS,
-          label: [`com.docker.compose.project=${ctx.project}`, `com.docker.compose.service=${input.service}`],
-        },
-        max: 2000,
-        signal: ctx.signal,
-      }),
-    ]);
+    const { now, since, until, details, events } = await gatherEvidence(ctx, {
+      service: input.service,
+      since: input.since,
+      actions: EVENT_ACTIONS,
+      max: 2000,
+    });
     if (details.length === 0 && events.length === 0) {
       throw new ToolError(
         'not_found',

@@ -2,13 +2,13 @@
 import { Command } from 'commander';
 import { approvalCommands } from './commands/approvals.js';
 import { demoCommand } from './commands/demo.js';
+import { lintCommand, oomCommand, runbookCommands, whyCommand } from './commands/diagnosis.js';
 import { healthCommand } from './commands/health.js';
 import { logsCommand } from './commands/logs.js';
 import { mcpCommand } from './commands/mcp.js';
 import { mutationCommands } from './commands/mutations.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
-import { lintCommand, oomCommand, runbookCommands, whyCommand } from './commands/why.js';
 import { EXIT } from './runtime.js';
 
 const program = new Command('doom-ops')

@@ -58,12 +58,15 @@ function parse(file: string, text: string): FileDoc {
 
 const get = (node: YAMLMap, path: string[]): unknown => node.getIn(path);
 
+/** The plain values of a sequence under `key` (ports, volumes), or none when it is not a list. */
+function listOf(node: YAMLMap, key: string): unknown[] {
+  const seq = node.get(key, true);
+  return isSeq(seq) ? seq.items.map((item) => (item as { toJSON?: () => unknown }).toJSON?.() ?? item) : [];
+}
+
 function publishedPorts(node: YAMLMap): number[] {
-  const ports = node.get('ports', true);
-  if (!isSeq(ports)) return [];
   const out: number[] = [];
-  for (const item of ports.items) {
-    const v = (item as { toJSON?: () => unknown }).toJSON?.() ?? item;
+  for (const v of listOf(node, 'ports')) {
     if (typeof v === 'string' || typeof v === 'number') {
       // "127.0.0.1:2345:2345", "2345:2345", "2345": the host side is the second-last field
       const parts = String(v).split('/')[0]!.split(':');
@@ -81,11 +84,8 @@ function publishedPorts(node: YAMLMap): number[] {
 }
 
 function namedVolumes(node: YAMLMap): string[] {
-  const vols = node.get('volumes', true);
-  if (!isSeq(vols)) return [];
   const names: string[] = [];
-  for (const item of vols.items) {
-    const v = (item as { toJSON?: () => unknown }).toJSON?.() ?? item;
+  for (const v of listOf(node, 'volumes')) {
     const source =
       typeof v === 'string'
         ? v.includes(':')

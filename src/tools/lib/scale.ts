@@ -160,7 +160,7 @@ export async function scale(
     created.push(...names);
   } else if (target < current.length) {
     const removing = current.slice(target).reverse(); // highest numbers first, as Compose does
-    const cfg = boundsFor(ctx, service).drain;
+    const cfg = bounds.drain;
     if (cfg) {
       for (const c of removing) {
         const started = Date.now();

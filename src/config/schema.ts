@@ -1,7 +1,17 @@
 import { z } from 'zod';
-import { parseDurationMs } from '../util/duration.js';
+import { parseBytes, parseDurationMs } from '../util/duration.js';
 
 /** "30s", "2m" or a number of milliseconds, as milliseconds. */
+export const byteSize = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const bytes = parseBytes(value);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a size (use e.g. 512MiB, 20GiB, 50GB)` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
 export const durationMs = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value;
   const ms = parseDurationMs(value);
@@ -41,6 +51,8 @@ const expectedService = z
     /** No container at all is fine (e.g. a service scaled to zero on purpose). */
     optional: z.boolean().default(false),
     deepCheck: deepCheck.optional(),
+    /** Services that must be healthy before this one can work (the handbook's startup DAG). */
+    dependsOn: z.array(serviceName).default([]),
   })
   .strict();
 
@@ -142,6 +154,27 @@ export const configSchema = z
       })
       .strict()
       .default({ volumes: [] }),
+    disk: z
+      .object({
+        /** Size thresholds of named volumes (the Compose volume key, e.g. opensearch-data). */
+        volumes: z.record(z.string(), byteSize).default({}),
+        /** DuckDB play logs inside each agent (the handbook's monitor_duckdb.sh). */
+        playLogs: z
+          .object({
+            service: serviceName.default('agent'),
+            dir: z.string().startsWith('/').default('/data/duckdb'),
+            /** File name suffix of a play log. */
+            suffix: z.string().default('.duckdb'),
+            threshold: byteSize.default(50 * 1024 ** 3),
+          })
+          .strict()
+          .default({ service: 'agent', dir: '/data/duckdb', suffix: '.duckdb', threshold: 50 * 1024 ** 3 }),
+      })
+      .strict()
+      .default({
+        volumes: {},
+        playLogs: { service: 'agent', dir: '/data/duckdb', suffix: '.duckdb', threshold: 50 * 1024 ** 3 },
+      }),
     http: z
       .object({
         host: z.string().min(1).default('127.0.0.1'),

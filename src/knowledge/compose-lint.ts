@@ -6,7 +6,8 @@ export type LintRule =
   | 'no_cpu_limit'
   | 'restart_always_managed'
   | 'debug_port_in_production'
-  | 'stateful_volume_without_backup';
+  | 'stateful_volume_without_backup'
+  | 'volume_without_disk_monitoring';
 
 export interface LintFinding {
   rule: LintRule;
@@ -23,6 +24,8 @@ export interface LintOptions {
   managedServices: string[];
   /** Named volumes a backup job covers. */
   backedUpVolumes: string[];
+  /** Named volumes with a disk-usage threshold. */
+  monitoredVolumes: string[];
 }
 
 /** Debuggers whose ports must not be published outside development (delve, node, JVM, debugpy). */
@@ -33,6 +36,8 @@ const STATEFUL = /opensearch|elastic|mongo|postgres|mysql|redis|nats|ollama|duck
 interface FileDoc {
   file: string;
   services: Map<string, { node: YAMLMap; line: number | null }>;
+  /** Top-level named volume declarations and their lines. */
+  volumes: Map<string, number | null>;
   dev: boolean;
 }
 
@@ -53,7 +58,18 @@ function parse(file: string, text: string): FileDoc {
         });
     }
   }
-  return { file, services, dev: /(^|[./_-])dev([./_-]|$)/i.test(file.split('/').pop() ?? file) };
+  const volumes = new Map<string, number | null>();
+  const vols = isMap(root) ? root.get('volumes', true) : undefined;
+  if (isMap(vols)) {
+    for (const pair of vols.items) {
+      const keyRange = (pair.key as { range?: [number, number, number] })?.range;
+      volumes.set(
+        String((pair.key as { value?: unknown })?.value ?? pair.key),
+        keyRange ? lineCounter.linePos(keyRange[0]).line : null,
+      );
+    }
+  }
+  return { file, services, volumes, dev: /(^|[./_-])dev([./_-]|$)/i.test(file.split('/').pop() ?? file) };
 }
 
 const get = (node: YAMLMap, path: string[]): unknown => node.getIn(path);
@@ -111,6 +127,7 @@ export function lintCompose(
   const docs = files.map((f) => parse(f.file, f.text));
   const findings: LintFinding[] = [];
   const names = [...new Set(docs.flatMap((d) => [...d.services.keys()]))];
+  const unmonitoredReported = new Set<string>();
   for (const service of names) {
     const where = docs.filter((d) => d.services.has(service));
     const first = where[0]!;
@@ -185,6 +202,33 @@ export function lintCompose(
           fix: `add ${vol} to backup.volumes in the doom-ops config (scheduled, verified backups with retention 7 daily / 4 weekly)`,
         });
       }
+      if ((STATEFUL.test(service) || STATEFUL.test(vol)) && !options.monitoredVolumes.includes(vol)) {
+        unmonitoredReported.add(vol);
+        findings.push({
+          rule: 'volume_without_disk_monitoring',
+          severity: 'warning',
+          ...at,
+          message: `data volume ${vol} of ${service} has no disk monitoring: it can grow until the disk is full`,
+          fix: `add a threshold for ${vol} under disk.volumes in the doom-ops config (checked by disk_usage and the disk-usage runbook)`,
+        });
+      }
+    }
+  }
+  // Declared data volumes no service mounts here (e.g. used by an overlay) still need watching.
+  for (const d of docs) {
+    for (const [vol, line] of d.volumes) {
+      if (!STATEFUL.test(vol) || options.monitoredVolumes.includes(vol) || unmonitoredReported.has(vol))
+        continue;
+      unmonitoredReported.add(vol);
+      findings.push({
+        rule: 'volume_without_disk_monitoring',
+        severity: 'warning',
+        file: d.file,
+        service: '(volumes)',
+        line,
+        message: `data volume ${vol} has no disk monitoring: it can grow until the disk is full`,
+        fix: `add a threshold for ${vol} under disk.volumes in the doom-ops config (checked by disk_usage and the disk-usage runbook)`,
+      });
     }
   }
   return findings;

@@ -19,3 +19,20 @@ export function renderWhy(w: z.output<typeof explainRestarts.output>): string {
   out.push('', 'next steps:', ...w.verdict.nextSteps.map((s) => `  - ${s}`));
   return out.join('\n');
 }
+
+export function renderRunbook(o: {
+  runbook: string;
+  service: string | null;
+  steps: Array<{ tool: string; ok: boolean }>;
+  findings: Array<{ severity: string; title: string; explanation: string; evidence: string[] }>;
+  actions: string[];
+}): string {
+  return [
+    `runbook ${o.runbook}${o.service ? ` on ${o.service}` : ''}: ${o.steps.map((s) => `${s.tool} ${s.ok ? 'ok' : 'FAILED'}`).join(', ')}`,
+    ...o.findings.flatMap((f) => [
+      `[${f.severity}] ${f.title}: ${f.explanation}`,
+      ...f.evidence.map((e) => `    ${e}`),
+    ]),
+    ...(o.actions.length ? ['actions:', ...o.actions.map((a) => `  - ${a}`)] : []),
+  ].join('\n');
+}

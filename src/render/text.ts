@@ -1,4 +1,4 @@
-import { renderWhy } from './diagnosis.js';
+import { renderRunbook, renderWhy } from './diagnosis.js';
 import { renderHealth } from './health.js';
 import { renderLogs } from './logs.js';
 import { renderAudit, renderRestart, renderScale } from './mutations.js';
@@ -10,6 +10,7 @@ const RENDERERS: Record<string, (out: any) => string> = {
   service_stats: renderStats,
   service_logs: renderLogs,
   explain_restarts: renderWhy,
+  run_runbook: renderRunbook,
   scale_service: renderScale,
   scale_agents: renderScale,
   restart_service: renderRestart,

@@ -9,6 +9,12 @@ export interface Finding {
 /** Calls a tool of the registry by name (runbooks never reach the adapters directly). */
 export type CallTool = (name: string, input: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
+/** Extra inputs some runbooks take (the connectivity runbook's target). */
+export interface RunbookOptions {
+  target?: string;
+  port?: number;
+}
+
 export interface StepResult {
   tool: string;
   findings: Finding[];
@@ -21,5 +27,5 @@ export interface Runbook {
   /** When to run it (the handbook symptom). */
   description: string;
   needsService: boolean;
-  run(call: CallTool, service: string | undefined): Promise<StepResult[]>;
+  run(call: CallTool, service: string | undefined, options: RunbookOptions): Promise<StepResult[]>;
 }

@@ -12,6 +12,7 @@ const RULES = [
   'restart_always_managed',
   'debug_port_in_production',
   'stateful_volume_without_backup',
+  'volume_without_disk_monitoring',
 ] as const;
 
 export const lintComposeTool = defineTool({
@@ -20,7 +21,7 @@ export const lintComposeTool = defineTool({
   description:
     "Checks the stack's Compose files (base plus overrides, merged as Compose merges them) for the handbook's " +
     'anti-patterns: no healthcheck, no memory/CPU limits, restart: always on orchestrator-managed agents, debug ports ' +
-    'published in a production file, stateful volumes no backup covers. Each finding has file, service, line and fix. ' +
+    'published in a production file, stateful volumes no backup covers or no disk threshold watches. Each finding has file, service, line and fix. ' +
     'Files are read only from the configured compose.dir.',
   risk: 'read',
   idempotent: true,
@@ -73,6 +74,7 @@ export const lintComposeTool = defineTool({
     const findings = lintCompose(files, {
       managedServices: [ctx.config.scaling.agentService],
       backedUpVolumes: ctx.config.backup.volumes,
+      monitoredVolumes: Object.keys(ctx.config.disk.volumes),
     });
     const errors = findings.filter((f) => f.severity === 'error').length;
     return {

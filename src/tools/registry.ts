@@ -1,6 +1,11 @@
 import { auditLog } from './audit-log.js';
+import { checkConnectivity } from './check-connectivity.js';
+import { checkDependencies } from './check-dependencies.js';
+import { checkPorts } from './check-ports.js';
+import { checkVolumePermissions } from './check-volume-permissions.js';
 import type { AnyTool } from './define-tool.js';
 import { diagnoseOom } from './diagnose-oom.js';
+import { diskUsage } from './disk-usage.js';
 import { explainRestarts } from './explain-restarts.js';
 import { getApproval } from './get-approval.js';
 import { lintComposeTool } from './lint-compose.js';
@@ -19,6 +24,11 @@ export const registry: readonly AnyTool[] = [
   serviceLogs,
   explainRestarts,
   diagnoseOom,
+  checkPorts,
+  checkVolumePermissions,
+  checkConnectivity,
+  checkDependencies,
+  diskUsage,
   lintComposeTool,
   listRunbooks,
   runRunbook,

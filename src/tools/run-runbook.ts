@@ -4,6 +4,7 @@ import { ToolError } from '../errors.js';
 import { runbooks } from '../runbooks/index.js';
 import { defineTool } from './define-tool.js';
 import { invokeTool } from './invoke.js';
+import { hostField } from './lib/fields.js';
 import { findTool } from './registry.js';
 
 const finding = z.object({
@@ -50,6 +51,18 @@ export const runRunbook = defineTool({
   input: z.object({
     id: z.string().max(64).describe('Runbook id from list_runbooks, e.g. restart-loop'),
     service: serviceName.optional().describe('The service to investigate (required by most runbooks)'),
+    target: hostField
+      .optional()
+      .describe(
+        'network-connectivity only: the service or host the service should reach (default: its dependencies)',
+      ),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe('network-connectivity only: TCP port of the target'),
   }),
   output: z.object({
     runbook: z.string(),
@@ -83,7 +96,7 @@ export const runRunbook = defineTool({
         throw err;
       }
     };
-    const results = await rb.run(call, input.service);
+    const results = await rb.run(call, input.service, { target: input.target, port: input.port });
     return {
       runbook: rb.id,
       service: input.service ?? null,

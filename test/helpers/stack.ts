@@ -10,6 +10,8 @@ export const docker = new Docker();
 export interface TestStack {
   project: string;
   env: Record<string, string>;
+  /** Runs docker-compose on this stack without throwing on failure (for scenarios that must fail). */
+  compose(args: string[]): Promise<{ exitCode?: number; stdout: string; stderr: string }>;
   down(): Promise<void>;
 }
 
@@ -23,25 +25,27 @@ export function uniqueProject(prefix = 'dotest'): string {
  * containers carry exactly the labels Compose gives them. `services` limits what is started.
  */
 export async function upStack(
-  options: { env?: Record<string, string>; services?: string[]; project?: string } = {},
+  options: { env?: Record<string, string>; services?: string[]; project?: string; file?: string } = {},
 ): Promise<TestStack> {
   const project = options.project ?? uniqueProject();
+  const file = options.file ?? COMPOSE_FILE;
   const env = { ...options.env };
   const since = Date.now() - 1000;
-  await execa(
-    'docker-compose',
-    ['-p', project, '-f', COMPOSE_FILE, 'up', '-d', ...(options.services ?? [])],
-    {
-      env: { ...process.env, ...env },
-    },
-  );
+  await execa('docker-compose', ['-p', project, '-f', file, 'up', '-d', ...(options.services ?? [])], {
+    env: { ...process.env, ...env },
+  });
   return {
     project,
     env,
+    compose: (args) =>
+      execa('docker-compose', ['-p', project, '-f', file, ...args], {
+        env: { ...process.env, ...env },
+        reject: false,
+      }),
     down: async () => {
       await execa(
         'docker-compose',
-        ['-p', project, '-f', COMPOSE_FILE, 'down', '-v', '--remove-orphans', '-t', '1'],
+        ['-p', project, '-f', file, 'down', '-v', '--remove-orphans', '-t', '1'],
         {
           env: { ...process.env, ...env },
           reject: false,

@@ -7,7 +7,11 @@ import { invokeTool } from '../../src/tools/invoke.js';
 import { lintComposeTool } from '../../src/tools/lint-compose.js';
 import { testContext } from '../helpers/context.js';
 
-const OPTS = { managedServices: ['agent'], backedUpVolumes: [] as string[] };
+const OPTS = {
+  managedServices: ['agent'],
+  backedUpVolumes: [] as string[],
+  monitoredVolumes: [] as string[],
+};
 const lint = (text: string, file = 'docker-compose.yml', opts = OPTS) => lintCompose([{ file, text }], opts);
 const rules = (text: string, file?: string, opts = OPTS) => lint(text, file, opts).map((f) => f.rule);
 
@@ -50,7 +54,18 @@ const HANDBOOK: Array<{ rule: LintRule; wrong: string; correct: string; file?: s
       rule: 'stateful_volume_without_backup',
       wrong: 'services:\n  mongodb:\n    volumes:\n      - mongodb-data:/data/db\n',
       correct: 'services:\n  mongodb:\n    volumes:\n      - mongodb-data:/data/db\n',
-      opts: { managedServices: ['agent'], backedUpVolumes: ['mongodb-data'] },
+      opts: { managedServices: ['agent'], backedUpVolumes: ['mongodb-data'], monitoredVolumes: [] },
+    },
+    {
+      // "Correct" in the handbook is a monitoring script; doom-ops monitors the volumes given thresholds in config.
+      rule: 'volume_without_disk_monitoring',
+      wrong: '# No monitoring, volumes grow unbounded\nvolumes:\n  duckdb-data:\n  opensearch-data:\n',
+      correct: 'volumes:\n  duckdb-data:\n  opensearch-data:\n',
+      opts: {
+        managedServices: ['agent'],
+        backedUpVolumes: [],
+        monitoredVolumes: ['duckdb-data', 'opensearch-data'],
+      },
     },
   ];
 
@@ -69,7 +84,11 @@ describe('lint_compose on the handbook examples', () => {
     const all =
       'services:\n  agent:\n    image: clau-doom-agent\n    restart: "no"\n    healthcheck:\n      test: ["CMD", "grpc_health_probe", "-addr=:50052"]\n    deploy:\n      resources:\n        limits: { cpus: "0.5", memory: 512M }\n    volumes:\n      - mongodb-data:/data\n';
     expect(
-      lint(all, 'docker-compose.yml', { managedServices: ['agent'], backedUpVolumes: ['mongodb-data'] }),
+      lint(all, 'docker-compose.yml', {
+        managedServices: ['agent'],
+        backedUpVolumes: ['mongodb-data'],
+        monitoredVolumes: ['mongodb-data'],
+      }),
     ).toEqual([]);
   });
 

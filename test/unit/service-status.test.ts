@@ -52,6 +52,11 @@ function detail(
     stopTimeoutS: null,
     secretValues: [],
     labels: {},
+    mounts: [],
+    portBindings: [],
+    publishedPorts: [],
+    exposedPorts: [],
+    networks: [],
   };
 }
 
@@ -119,11 +124,15 @@ describe('serviceHealth and verdict', () => {
   );
 
   it('missing unless optional', () => {
-    expect(serviceHealth({ critical: true, startPeriod: 0, optional: false }, [])).toMatchObject({
+    expect(
+      serviceHealth({ critical: true, startPeriod: 0, optional: false, dependsOn: [] }, []),
+    ).toMatchObject({
       status: 'missing',
       ok: false,
     });
-    expect(serviceHealth({ critical: true, startPeriod: 0, optional: true }, [])).toMatchObject({
+    expect(
+      serviceHealth({ critical: true, startPeriod: 0, optional: true, dependsOn: [] }, []),
+    ).toMatchObject({
       status: 'absent',
       ok: true,
     });

@@ -9,6 +9,7 @@ import { LineSplitter, splitTimestamp } from './line-splitter.js';
 import { secretEnvValues } from './secret-env.js';
 import type { RawStats } from './stats-math.js';
 import type { ContainerDetail, EngineEvent, ExecResult, LogLine, StackContainer } from './types.js';
+import { wiring } from './wiring.js';
 
 export interface DockerAdapterOptions {
   /** Each Engine API call (or whole log/event read) gives up after this long. */
@@ -192,6 +193,7 @@ export class DockerAdapter {
       stopTimeoutS: (info.Config as { StopTimeout?: number }).StopTimeout ?? null,
       secretValues: secretEnvValues(info.Config.Env),
       labels: info.Config.Labels ?? {},
+      ...wiring(info),
     };
   }
 

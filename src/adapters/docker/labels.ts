@@ -8,6 +8,8 @@ export const LABEL = {
   configFiles: 'com.docker.compose.project.config_files',
   workingDir: 'com.docker.compose.project.working_dir',
   version: 'com.docker.compose.version',
+  /** Compose v2 only: the service's depends_on as name:condition:restart,... */
+  dependsOn: 'com.docker.compose.depends_on',
 } as const;
 
 export interface ComposeIdentity {

@@ -54,6 +54,29 @@ export interface ContainerDetail {
   /** Values of environment variables whose names look secret: redacted wherever they appear. */
   secretValues: string[];
   labels: Record<string, string>;
+  mounts: MountInfo[];
+  /** Ports the container asks to publish (HostConfig), whether or not it is running. */
+  portBindings: PortBinding[];
+  /** Ports the engine actually published (only while running). */
+  publishedPorts: PortBinding[];
+  /** Container ports the image or Compose exposes, e.g. "4222/tcp". */
+  exposedPorts: string[];
+  networks: Array<{ name: string; aliases: string[] }>;
+}
+
+export interface MountInfo {
+  type: string;
+  /** Volume name for volumes, null for binds. */
+  name: string | null;
+  source: string;
+  destination: string;
+  rw: boolean;
+}
+
+export interface PortBinding {
+  containerPort: string;
+  hostIp: string;
+  hostPort: number;
 }
 
 export interface LogLine {

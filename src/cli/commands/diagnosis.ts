@@ -80,17 +80,21 @@ export function runbookCommands(program: Command): void {
       .command('runbook')
       .description('run a troubleshooting runbook: findings with evidence and recommended actions')
       .argument('<id>', 'runbook id (doom-ops runbooks)')
-      .argument('[service]', 'the service to investigate'),
-  ).action(async (id: string, service: string | undefined, opts: CommonOptions) => {
-    process.exitCode = await runToolCommand(runRunbook, { id, service }, opts, (o) =>
-      [
-        `runbook ${o.runbook}${o.service ? ` on ${o.service}` : ''}: ${o.steps.map((s) => `${s.tool} ${s.ok ? 'ok' : 'FAILED'}`).join(', ')}`,
-        ...o.findings.flatMap((f) => [
-          `[${f.severity}] ${f.title}: ${f.explanation}`,
-          ...f.evidence.map((e) => `    ${e}`),
-        ]),
-        ...(o.actions.length ? ['actions:', ...o.actions.map((a) => `  - ${a}`)] : []),
-      ].join('\n'),
-    );
-  });
+      .argument('[service]', 'the service to investigate')
+      .option('--target <name>', 'network-connectivity: the service or host to reach')
+      .option('--port <port>', 'network-connectivity: TCP port of the target', (v) => Number(v)),
+  ).action(
+    async (
+      id: string,
+      service: string | undefined,
+      opts: CommonOptions & { target?: string; port?: number },
+    ) => {
+      process.exitCode = await runToolCommand(
+        runRunbook,
+        { id, service, target: opts.target, port: opts.port },
+        opts,
+        (o) => renderText('run_runbook', o),
+      );
+    },
+  );
 }

@@ -24,3 +24,9 @@ export const timePoint = z
 export const windowSinceField = timePoint
   .default('24h')
   .describe('Start of the event window: 24h (default), 30m, an RFC 3339 time or unix seconds');
+
+export const hostField = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a service or host name');

@@ -2,6 +2,7 @@
 # Behaviour of every clau-doom stand-in service in the test stack, chosen by environment:
 #   SERVICE  name written into each JSON log line
 #   MODE     normal | oom (log, then allocate past the memory limit) | crash (log an error, exit 1)
+#            | write (touch WRITE_TO, log the error and exit 1 when that fails)
 #   OOM_AFTER seconds before allocating (oom mode), OOM_BYTES how much to allocate
 #   HTTP_PORT  when set, busybox httpd serves /www on it (nats monitoring, dashboard)
 # Lines are JSON with a level so log filtering can be tested; the TERM trap keeps stops fast.
@@ -30,6 +31,13 @@ case "$MODE" in
     sleep "${OOM_AFTER:-1}"
     # dd fills one buffer of OOM_BYTES, so the cgroup's OOM killer takes PID 1 (exit 137).
     exec dd if=/dev/zero of=/dev/null bs="${OOM_BYTES:-256M}" count=1
+    ;;
+  write)
+    # A service that must write its data directory at startup (permission scenarios).
+    if ! err=$(touch "${WRITE_TO:-/data/out}" 2>&1); then
+      log error "cannot write ${WRITE_TO:-/data/out}: ${err##*: }" "\"error_type\":\"io\""
+      exit 1
+    fi
     ;;
   crash)
     sleep "${CRASH_AFTER:-1}"

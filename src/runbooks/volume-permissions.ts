@@ -1,0 +1,66 @@
+import type { z } from 'zod';
+import type { checkVolumePermissions } from '../tools/check-volume-permissions.js';
+import type { Finding, Runbook } from './types.js';
+
+type Perms = z.output<typeof checkVolumePermissions.output>;
+interface Logs {
+  lines: Array<{ text: string }>;
+}
+
+const DENIED = /permission denied|read-only file system|operation not permitted|EACCES|EROFS/i;
+
+export const volumePermissions: Runbook = {
+  id: 'volume-permissions',
+  title: 'Volume permissions',
+  description:
+    'A service fails with "permission denied" on its data directory: owner and mode of each mount vs the user the container runs as.',
+  needsService: true,
+  async run(call, service) {
+    const r = (await call('check_volume_permissions', { service })) as Perms;
+    const findings: Finding[] = r.mounts
+      .filter((m) => m.rw && m.writable !== true)
+      .map((m) => ({
+        severity: m.writable === false ? ('critical' as const) : ('warning' as const),
+        title: `${m.container} ${m.writable === false ? 'cannot write to' : 'may not be able to write to'} ${m.destination}`,
+        explanation: m.reason,
+        evidence: [
+          `${m.type} ${m.volume ?? m.source} mounted at ${m.destination} (${m.rw ? 'rw' : 'ro'})`,
+          m.owner ? `owner ${m.owner.uid}:${m.owner.gid}, mode ${m.owner.mode}` : 'owner unknown',
+          `runs as ${m.user.spec} (uid ${m.user.uid ?? '?'}, gid ${m.user.gid ?? '?'})`,
+        ],
+      }));
+    const actions = r.mounts
+      .filter((m) => m.rw && m.writable === false)
+      .map((m) =>
+        m.type === 'bind'
+          ? `on the host: sudo chown -R ${m.user.uid}:${m.user.gid ?? m.user.uid} ${m.source}`
+          : `docker run --rm -v ${m.volume}:/data <image> chown -R ${m.user.uid}:${m.user.gid ?? m.user.uid} /data (or run ${service} as the owner, uid ${m.owner?.uid})`,
+      );
+    if (findings.length === 0)
+      findings.push({
+        severity: 'info',
+        title: `${service} can write to all its writable mounts`,
+        explanation: `${r.mounts.length} mount(s) checked`,
+        evidence: r.mounts.map((m) => `${m.destination}: ${m.reason}`),
+      });
+    const logs = (await call('service_logs', { service, grep: 'denied', tail: 5 })) as unknown as Logs;
+    const denied = logs.lines.filter((l) => DENIED.test(l.text));
+    return [
+      { tool: 'check_volume_permissions', findings, actions },
+      {
+        tool: 'service_logs',
+        findings: denied.length
+          ? [
+              {
+                severity: 'info',
+                title: 'permission errors in the logs',
+                explanation: `${denied.length} recent line(s) mention denied access`,
+                evidence: denied.map((l) => l.text),
+              },
+            ]
+          : [],
+        actions: [],
+      },
+    ];
+  },
+};

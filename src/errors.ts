@@ -12,7 +12,9 @@ export type ErrorCode =
   | 'timeout'
   | 'cancelled'
   | 'approval_required'
-  | 'config_invalid';
+  | 'config_invalid'
+  /** The operation ran and did not succeed (a command exited non-zero, a check failed). */
+  | 'failed';
 
 export class ToolError extends Error {
   override readonly name = 'ToolError';

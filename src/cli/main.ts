@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { approvalCommands } from './commands/approvals.js';
+import { backupCommands } from './commands/backups.js';
 import { demoCommand } from './commands/demo.js';
 import { lintCommand, oomCommand, runbookCommands, whyCommand } from './commands/diagnosis.js';
 import { healthCommand } from './commands/health.js';
 import { logsCommand } from './commands/logs.js';
 import { mcpCommand } from './commands/mcp.js';
 import { mutationCommands } from './commands/mutations.js';
+import { recordCommand } from './commands/record.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
 import { EXIT } from './runtime.js';
@@ -28,9 +30,11 @@ oomCommand(program);
 lintCommand(program);
 runbookCommands(program);
 mutationCommands(program);
+backupCommands(program);
 approvalCommands(program);
 mcpCommand(program);
 serveCommand(program);
+recordCommand(program);
 demoCommand(program);
 
 await program.parseAsync(process.argv);

@@ -91,6 +91,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     raw.http = http;
   }
   if (env.DOOM_OPS_STATE_DIR) raw.stateDir = env.DOOM_OPS_STATE_DIR;
+  if (env.DOOM_OPS_BACKUP_DIR) raw.backup = { ...(raw.backup as object), dir: env.DOOM_OPS_BACKUP_DIR };
   if (env.DOOM_OPS_READ_ONLY !== undefined)
     raw.readOnly = envBool('DOOM_OPS_READ_ONLY', env.DOOM_OPS_READ_ONLY);
 

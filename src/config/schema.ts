@@ -149,11 +149,67 @@ export const configSchema = z
       .default({ dir: '.', files: ['docker-compose.yml', 'docker-compose.prod.yml'] }),
     backup: z
       .object({
-        /** Named volumes a backup job covers (lint_compose flags stateful volumes missing here). */
+        /** Where backups are written (DOOM_OPS_BACKUP_DIR overrides; relative = cwd). */
+        dir: z.string().min(1).default('backups'),
+        /** Named volumes (Compose volume keys, e.g. nats-data) the volumes component archives. */
         volumes: z.array(z.string()).default([]),
+        /** The handbook's policy: newest backup of each of the last N days / ISO weeks. */
+        retention: z
+          .object({ daily: z.number().int().min(0).default(7), weekly: z.number().int().min(0).default(4) })
+          .strict()
+          .default({ daily: 7, weekly: 4 }),
+        /** gzip level of volume archives (1 fastest .. 9 smallest). */
+        gzipLevel: z.number().int().min(1).max(9).default(6),
+        mongodb: z
+          .object({
+            service: serviceName.default('mongodb'),
+            /** As seen from inside the mongodb container; a password here is redacted everywhere. */
+            uri: z.string().default('mongodb://localhost:27017'),
+          })
+          .strict()
+          .default({ service: 'mongodb', uri: 'mongodb://localhost:27017' }),
+        opensearch: z
+          .object({
+            service: serviceName.default('opensearch'),
+            /** REST endpoint as doom-ops reaches it (a published port on 127.0.0.1). */
+            url: z.string().url().default('http://127.0.0.1:9200'),
+            repository: z.string().default('backup'),
+            /** Filesystem path of the fs repository inside OpenSearch (must be in path.repo). */
+            location: z.string().default('/mnt/backup/opensearch'),
+          })
+          .strict()
+          .default({
+            service: 'opensearch',
+            url: 'http://127.0.0.1:9200',
+            repository: 'backup',
+            location: '/mnt/backup/opensearch',
+          }),
+        duckdb: z
+          .object({
+            service: serviceName.default('agent'),
+            /** The play log inside each agent container. */
+            file: z.string().startsWith('/').default('/data/play_logs.duckdb'),
+            /** Run in the agent before copying ({file} is replaced); [] skips the checkpoint. */
+            checkpoint: z.array(z.string()).default(['duckdb', '{file}', '-c', 'CHECKPOINT;']),
+          })
+          .strict()
+          .default({
+            service: 'agent',
+            file: '/data/play_logs.duckdb',
+            checkpoint: ['duckdb', '{file}', '-c', 'CHECKPOINT;'],
+          }),
       })
       .strict()
-      .default({ volumes: [] }),
+      .prefault({}),
+    recorder: z
+      .object({
+        /** `doom-ops serve` records the project's container events (doom-ops record always does). */
+        enabled: z.boolean().default(true),
+        /** The event log rotates past this size (one previous file kept). */
+        maxBytes: byteSize.default(16 * 1024 ** 2),
+      })
+      .strict()
+      .default({ enabled: true, maxBytes: 16 * 1024 ** 2 }),
     disk: z
       .object({
         /** Size thresholds of named volumes (the Compose volume key, e.g. opensearch-data). */

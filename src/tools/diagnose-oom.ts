@@ -20,7 +20,7 @@ export const diagnoseOom = defineTool({
     'observed peak (cgroup max usage, or the limit itself when the container was killed at it), restart consequences ' +
     '(restart count, exhausted policy), and a suggested new limit with the reasoning and where to set it ' +
     '(deploy.resources.limits.memory; for OpenSearch the JVM heap at half the limit). oomKills counts the oom ' +
-    'events the engine still holds (it keeps only its last 256 events).',
+    "events the engine still holds (it keeps only its last 256 events) plus the event recorder's history when one runs.",
   risk: 'read',
   idempotent: true,
   input: z.object({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ToolError } from '../errors.js';
 import { classifyDeaths, verdictKind } from '../knowledge/restart-analysis.js';
+import { RECORDED_ACTIONS } from '../recorder/recorder.js';
 import { createRedactor } from '../safety/redact.js';
 import { formatBytes } from '../util/duration.js';
 import { defineTool } from './define-tool.js';
@@ -17,17 +18,8 @@ const VERDICTS = [
   'clean_exit',
   'no_restarts',
 ] as const;
-const EVENT_ACTIONS = [
-  'create',
-  'start',
-  'die',
-  'oom',
-  'kill',
-  'stop',
-  'restart',
-  'destroy',
-  'health_status',
-];
+/** The lifecycle events the recorder keeps are exactly the ones a restart explanation reads. */
+const EVENT_ACTIONS = RECORDED_ACTIONS;
 /** Log lines quoted before each death, and how many deaths get them. */
 const LINES_BEFORE = 5;
 const DEATHS_WITH_LOGS = 3;
@@ -40,7 +32,7 @@ export const explainRestarts = defineTool({
     'health log), the restart policy and whether it is exhausted, the memory limit, engine events in a window (oom, ' +
     'kill, die, stop, restart, health_status) and the log lines just before each death. Returns a timeline and a ' +
     'verdict (oom_killed, app_error, operator_restart, killed_by_signal, unhealthy, clean_exit, no_restarts) with its ' +
-    'evidence and next steps. The engine keeps only its last 256 events in memory, so on a busy engine older deaths may be missing from the timeline; inspect state (RestartCount, OOMKilled) is always complete.',
+    'evidence and next steps. The engine keeps only its last 256 events in memory; when the event recorder runs (doom-ops serve, doom-ops record) its history fills the timeline, otherwise older deaths may be missing. Inspect state (RestartCount, OOMKilled) is always complete.',
   risk: 'read',
   idempotent: true,
   input: z.object({
@@ -50,7 +42,13 @@ export const explainRestarts = defineTool({
   output: z.object({
     project: z.string(),
     service: z.string(),
-    window: z.object({ since: z.string(), until: z.string() }),
+    window: z.object({
+      since: z.string(),
+      until: z.string(),
+      fromRecorder: z
+        .number()
+        .describe("events only the event recorder still had (the engine's memory had dropped them)"),
+    }),
     containers: z.array(
       z.object({
         name: z.string(),
@@ -89,7 +87,7 @@ export const explainRestarts = defineTool({
     }),
   }),
   async run(ctx, input) {
-    const { now, since, until, details, events } = await gatherEvidence(ctx, {
+    const { now, since, until, details, events, recorded } = await gatherEvidence(ctx, {
       service: input.service,
       since: input.since,
       actions: EVENT_ACTIONS,
@@ -151,7 +149,11 @@ export const explainRestarts = defineTool({
     return {
       project: ctx.project,
       service: input.service,
-      window: { since: new Date(since * 1000).toISOString(), until: new Date(until * 1000).toISOString() },
+      window: {
+        since: new Date(since * 1000).toISOString(),
+        until: new Date(until * 1000).toISOString(),
+        fromRecorder: recorded,
+      },
       containers,
       timeline: events.map((e) => ({
         time: e.time,

@@ -1,4 +1,5 @@
 import { auditLog } from './audit-log.js';
+import { backupTool } from './backup.js';
 import { checkConnectivity } from './check-connectivity.js';
 import { checkDependencies } from './check-dependencies.js';
 import { checkPorts } from './check-ports.js';
@@ -9,13 +10,17 @@ import { diskUsage } from './disk-usage.js';
 import { explainRestarts } from './explain-restarts.js';
 import { getApproval } from './get-approval.js';
 import { lintComposeTool } from './lint-compose.js';
+import { listBackups } from './list-backups.js';
+import { pruneBackups } from './prune-backups.js';
 import { restartService } from './restart-service.js';
+import { restoreTool } from './restore.js';
 import { listRunbooks, runRunbook } from './run-runbook.js';
 import { scaleAgents } from './scale-agents.js';
 import { scaleService } from './scale-service.js';
 import { serviceLogs } from './service-logs.js';
 import { serviceStats } from './service-stats.js';
 import { stackHealth } from './stack-health.js';
+import { verifyBackup } from './verify-backup.js';
 
 /** Every tool, in the order surfaces list them. Adding a tool here serves it on MCP, Slack and the CLI. */
 export const registry: readonly AnyTool[] = [
@@ -35,6 +40,11 @@ export const registry: readonly AnyTool[] = [
   scaleService,
   scaleAgents,
   restartService,
+  backupTool,
+  listBackups,
+  verifyBackup,
+  restoreTool,
+  pruneBackups,
   getApproval,
   auditLog,
 ];

@@ -25,7 +25,7 @@ fi
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,opt/doom,data,www,root,home/doom}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,opt/doom,data,data/db,www,root,home/doom}
 cp "$busybox" "$root/bin/busybox"
 "$busybox" --list-full | while read -r applet; do
   [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$root/$applet"
@@ -35,6 +35,12 @@ printf 'root:x:0:\ndoom:x:1000:\n' > "$root/etc/group"
 chmod 1777 "$root/tmp"
 chown 1000:1000 "$root/home/doom"
 install -m 0755 "$here"/rootfs-files/*.sh "$root/opt/doom/"
+# Stand-ins for the database tools doom-ops runs inside containers (see each script's header).
+mkdir -p "$root/usr/local/bin"
+for f in "$here"/rootfs-files/standin-*.sh; do
+  name=$(basename "$f" .sh)
+  install -m 0755 "$f" "$root/usr/local/bin/${name#standin-}"
+done
 
 tar -C "$root" -c . | docker import \
   --change 'CMD ["/bin/sh", "/opt/doom/svc.sh"]' \

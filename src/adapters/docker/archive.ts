@@ -91,3 +91,38 @@ async function getArchive(
     throw err;
   }
 }
+
+/** The tar stream of a path in a container (GET /containers/{id}/archive); the caller consumes it. */
+export async function readArchive(
+  adapter: DockerAdapter,
+  id: string,
+  path: string,
+  signal?: AbortSignal,
+): Promise<Readable> {
+  // The deadline covers getting the response; the body streams for as long as it takes (the
+  // request carries only the caller's signal, so the deadline cannot cut a large archive short).
+  const request = signal ?? new AbortController().signal;
+  const archive = await adapter.call(`read ${path} from ${id.slice(0, 12)}`, signal, () =>
+    getArchive(adapter, id, path, request),
+  );
+  if (!archive) throw new Error(`${path} does not exist in container ${id.slice(0, 12)}`);
+  signal?.addEventListener('abort', () => archive.destroy(new Error('cancelled')), { once: true });
+  return archive;
+}
+
+/** Extracts a tar stream into a directory of a container (PUT /containers/{id}/archive). */
+export async function writeArchive(
+  adapter: DockerAdapter,
+  id: string,
+  path: string,
+  tar: Readable,
+  signal?: AbortSignal,
+): Promise<void> {
+  // No deadline: a large archive takes as long as it takes; the caller's signal still cancels.
+  await adapter.call(
+    `write into ${path} of ${id.slice(0, 12)}`,
+    signal,
+    (s) => adapter.docker.getContainer(id).putArchive(tar, { path, abortSignal: s } as { path: string }),
+    2 ** 31 - 1,
+  );
+}

@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import { mapLimit } from '../../util/concurrency.js';
 import { Demuxer } from './demux.js';
 import { describeEngine, engineError } from './endpoint.js';
+import { parseEvent } from './event-stream.js';
 import { composeIdentity, containerName, LABEL } from './labels.js';
 import { LineSplitter, splitTimestamp } from './line-splitter.js';
 import { secretEnvValues } from './secret-env.js';
@@ -293,22 +294,7 @@ export class DockerAdapter {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           for (const line of splitter.push(chunk)) {
             if (!line.trim()) continue;
-            const e = JSON.parse(line) as {
-              Type?: string;
-              Action?: string;
-              Actor?: { ID?: string; Attributes?: Record<string, string> };
-              time?: number;
-              timeNano?: number;
-            };
-            const attributes = e.Actor?.Attributes ?? {};
-            events.push({
-              time: new Date(e.timeNano ? e.timeNano / 1e6 : (e.time ?? 0) * 1000).toISOString(),
-              type: e.Type ?? '',
-              action: e.Action ?? '',
-              id: e.Actor?.ID ?? '',
-              name: attributes.name,
-              attributes,
-            });
+            events.push(parseEvent(line));
             if (events.length >= max) return events;
           }
         }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ToolError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { isLoopback } from '../../mcp/http-guard.js';
+import { startRecorder } from '../../recorder/start.js';
 import { reportError, surfaceDeps } from '../runtime.js';
 
 interface ServeOptions {
@@ -11,6 +12,7 @@ interface ServeOptions {
   auth: boolean;
   allowOrigin: string[];
   allowHost: string[];
+  record: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -33,6 +35,7 @@ export function serveCommand(program: Command): void {
       collect,
       [],
     )
+    .option('--no-record', 'do not record engine events (default: recorder.enabled in config)')
     .action(async (opts: ServeOptions) => {
       const logger = createLogger(process.env.DOOM_OPS_LOG_LEVEL ?? 'info');
       try {
@@ -64,15 +67,16 @@ export function serveCommand(program: Command): void {
           allowedHosts: [...deps.config.http.allowedHosts, ...opts.allowHost],
           allowedOrigins: [...deps.config.http.allowedOrigins, ...opts.allowOrigin],
         });
+        const recorder = opts.record && deps.config.recorder.enabled ? await startRecorder(deps) : undefined;
         // Tests and supervisors read this line to find the port.
         process.stderr.write(
-          `doom-ops: serving ${running.url}/mcp and ${running.url}/healthz (project ${deps.config.project}${opts.auth ? '' : ', NO AUTH'})\n`,
+          `doom-ops: serving ${running.url}/mcp and ${running.url}/healthz (project ${deps.config.project}${opts.auth ? '' : ', NO AUTH'}${recorder ? ', recording events' : ''})\n`,
         );
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
         });
-        await running.close();
+        await Promise.all([running.close(), recorder?.stop()]);
       } catch (err) {
         process.exitCode = reportError(err, {}, logger);
       }

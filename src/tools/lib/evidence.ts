@@ -1,4 +1,5 @@
 import type { ContainerDetail, EngineEvent } from '../../adapters/docker/types.js';
+import { EventStore, eventKey } from '../../recorder/event-store.js';
 import { parseTimePoint } from '../../util/duration.js';
 import type { ToolContext } from '../context.js';
 import { stackReplicas } from './stack.js';
@@ -10,12 +11,13 @@ export interface Evidence {
   until: number;
   details: ContainerDetail[];
   events: EngineEvent[];
+  /** Events only the recorder still had (the engine had forgotten them). */
+  recorded: number;
 }
 
 /**
  * What the diagnosis tools read: the replicas (of one service, or all) inspected, and the engine's
- * container events for them in the window. One place, so a recorder that keeps events beyond the
- * engine's 256-event memory can be added here for every diagnosis.
+ * container events for them in the window, merged with the event recorder's history.
  */
 export async function gatherEvidence(
   ctx: ToolContext,
@@ -42,5 +44,22 @@ export async function gatherEvidence(
       signal: ctx.signal,
     }),
   ]);
-  return { now, since, until, details, events };
+  // The recorder's history (if one has run for this project) fills what the engine has forgotten.
+  const store = EventStore.forProject(ctx.config.stateDir, ctx.project, ctx.config.recorder.maxBytes);
+  let recorded = 0;
+  if (await store.exists()) {
+    const stored = await store.query({
+      since,
+      until,
+      service: opts.service,
+      actions: opts.actions,
+      max: opts.max,
+    });
+    const have = new Set(events.map(eventKey));
+    const extra = stored.filter((e) => !have.has(eventKey(e)));
+    recorded = extra.length;
+    events.push(...extra);
+    events.sort((a, b) => a.time.localeCompare(b.time));
+  }
+  return { now, since, until, details, events, recorded };
 }

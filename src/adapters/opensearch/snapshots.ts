@@ -1,0 +1,98 @@
+import { Client } from '@opensearch-project/opensearch';
+
+export interface SnapshotInfo {
+  snapshot: string;
+  state: string;
+  indices: string[];
+}
+
+/**
+ * The OpenSearch snapshot API as the handbook uses it: an fs repository registered once,
+ * snapshots created with wait_for_completion, restored through _restore. Only the endpoints
+ * used here are called (the test stand-in implements exactly these).
+ */
+export class OpenSearchSnapshots {
+  private readonly client: Client;
+
+  constructor(
+    url: string,
+    private readonly repository: string,
+    private readonly location: string,
+    timeoutMs: number,
+  ) {
+    this.client = new Client({ node: url, requestTimeout: timeoutMs, maxRetries: 0 });
+  }
+
+  async health(): Promise<string> {
+    const r = await this.client.cluster.health();
+    return String((r.body as { status?: string }).status ?? 'unknown');
+  }
+
+  /** Registers the fs repository unless it is already there. */
+  async ensureRepository(): Promise<boolean> {
+    const existing = await this.client.snapshot
+      .getRepository({ repository: this.repository })
+      .then((r) => r.body as Record<string, unknown>)
+      .catch((err: { meta?: { statusCode?: number } }) => {
+        if (err.meta?.statusCode === 404) return {};
+        throw err;
+      });
+    if (this.repository in existing) return false;
+    await this.client.snapshot.createRepository({
+      repository: this.repository,
+      body: { type: 'fs', settings: { location: this.location, compress: true } },
+    });
+    return true;
+  }
+
+  async create(snapshot: string): Promise<SnapshotInfo> {
+    const r = await this.client.snapshot.create({
+      repository: this.repository,
+      snapshot,
+      wait_for_completion: true,
+      body: { indices: '*', include_global_state: false },
+    });
+    return info((r.body as { snapshot: RawSnapshot }).snapshot);
+  }
+
+  async get(snapshot: string): Promise<SnapshotInfo | null> {
+    try {
+      const r = await this.client.snapshot.get({ repository: this.repository, snapshot });
+      const s = (r.body as { snapshots?: RawSnapshot[] }).snapshots?.[0];
+      return s ? info(s) : null;
+    } catch (err) {
+      if ((err as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Restores the snapshot's indices. The API refuses to restore over an open index, so the ones
+   * that exist are closed first (the restore reopens them).
+   */
+  async restore(snapshot: string, indices: string[]): Promise<{ closed: string[]; restored: string[] }> {
+    const existing = await this.client.cat
+      .indices({ format: 'json' })
+      .then((r) => (r.body as Array<{ index: string }>).map((i) => i.index));
+    const closed = indices.filter((i) => existing.includes(i));
+    if (closed.length) await this.client.indices.close({ index: closed.join(',') });
+    const r = await this.client.snapshot.restore({
+      repository: this.repository,
+      snapshot,
+      wait_for_completion: true,
+      body: { indices: indices.join(','), ignore_unavailable: true, include_global_state: false },
+    });
+    const restored = (r.body as { snapshot?: { indices?: string[] } }).snapshot?.indices ?? indices;
+    return { closed, restored };
+  }
+}
+
+interface RawSnapshot {
+  snapshot: string;
+  state?: string;
+  indices?: string[];
+}
+
+function info(s: RawSnapshot): SnapshotInfo {
+  return { snapshot: s.snapshot, state: s.state ?? 'UNKNOWN', indices: s.indices ?? [] };
+}

@@ -1,0 +1,165 @@
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { EngineEvent } from '../adapters/docker/types.js';
+
+/** Attributes worth keeping: identity, image and how it died. Labels like the config hash are dropped. */
+const KEEP = [
+  'name',
+  'image',
+  'exitCode',
+  'signal',
+  'com.docker.compose.project',
+  'com.docker.compose.service',
+  'com.docker.compose.container-number',
+];
+
+export function eventKey(e: EngineEvent): string {
+  return `${e.time}|${e.id}|${e.action}`;
+}
+
+/**
+ * The recorder's history of one project's container events: JSON lines under
+ * <stateDir>/events/<project>.jsonl, rotated to .1 past maxBytes (so at most twice that on disk).
+ * It outlives the engine's 256-event memory and engine restarts.
+ */
+export class EventStore {
+  constructor(
+    readonly file: string,
+    readonly maxBytes: number,
+  ) {}
+
+  private tailChecked = false;
+
+  private async lineBreakNeeded(): Promise<string> {
+    const h = await open(this.file, 'r').catch(() => null);
+    if (!h) return '';
+    try {
+      const { size } = await h.stat();
+      if (size === 0) return '';
+      const last = Buffer.alloc(1);
+      await h.read(last, 0, 1, size - 1);
+      return last[0] === 0x0a ? '' : '\n';
+    } finally {
+      await h.close();
+    }
+  }
+
+  static forProject(stateDir: string, project: string, maxBytes: number): EventStore {
+    const dir = isAbsolute(stateDir) ? stateDir : resolve(stateDir);
+    return new EventStore(join(dir, 'events', `${project}.jsonl`), maxBytes);
+  }
+
+  async append(events: EngineEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await mkdir(dirname(this.file), { recursive: true });
+    const lines = events.map((e) => {
+      const attributes: Record<string, string> = {};
+      for (const k of KEEP) if (e.attributes[k] !== undefined) attributes[k] = e.attributes[k]!;
+      return `${JSON.stringify({ ...e, attributes })}\n`;
+    });
+    // After a crash mid-append the file may end inside a line: start on a fresh one.
+    const prefix = this.tailChecked ? '' : await this.lineBreakNeeded();
+    this.tailChecked = true;
+    await appendFile(this.file, prefix + lines.join(''));
+    const size = (await stat(this.file)).size;
+    if (size > this.maxBytes) await rename(this.file, `${this.file}.1`);
+  }
+
+  /** Every stored event, oldest first, streamed (the files are never read whole). */
+  async *all(): AsyncGenerator<EngineEvent> {
+    for (const f of [`${this.file}.1`, this.file]) {
+      let input: ReturnType<typeof createReadStream>;
+      try {
+        await stat(f);
+        input = createReadStream(f, 'utf8');
+      } catch {
+        continue;
+      }
+      for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+        if (!line.trim()) continue;
+        try {
+          yield JSON.parse(line) as EngineEvent;
+        } catch {
+          // A line cut short by a crash mid-append: skip it, keep the rest.
+        }
+      }
+    }
+  }
+
+  /** Events in [since, until] (unix seconds) for the project's service (or all), with one of `actions`. */
+  async query(opts: {
+    since: number;
+    until: number;
+    service?: string;
+    actions: string[];
+    max: number;
+  }): Promise<EngineEvent[]> {
+    const out: EngineEvent[] = [];
+    for await (const e of this.all()) {
+      const t = Date.parse(e.time) / 1000;
+      if (t < opts.since || t > opts.until + 1) continue;
+      if (opts.service && e.attributes['com.docker.compose.service'] !== opts.service) continue;
+      if (!opts.actions.some((a) => e.action === a || e.action.startsWith(`${a}:`))) continue;
+      out.push(e);
+      // Keep the newest `max`: drop from the front.
+      if (out.length > opts.max) out.shift();
+    }
+    return out;
+  }
+
+  /** The newest stored event's time (ms), and the keys of events in that last second (to skip replays). */
+  async tail(): Promise<{ lastMs: number | null; recentKeys: Set<string> }> {
+    let lastMs: number | null = null;
+    const recent: EngineEvent[] = [];
+    for await (const e of this.all()) {
+      const t = Date.parse(e.time);
+      if (lastMs === null || t >= lastMs) lastMs = t;
+      recent.push(e);
+      if (recent.length > 200) recent.shift();
+    }
+    const floor = lastMs === null ? 0 : Math.floor(lastMs / 1000) * 1000;
+    return { lastMs, recentKeys: new Set(recent.filter((e) => Date.parse(e.time) >= floor).map(eventKey)) };
+  }
+
+  async exists(): Promise<boolean> {
+    return (
+      (await stat(this.file).catch(() => null)) !== null ||
+      (await stat(`${this.file}.1`).catch(() => null)) !== null
+    );
+  }
+
+  /**
+   * One recorder per project: a pid file next to the log. A lock whose process is gone is taken over.
+   * Returns a release function, or the pid that holds it.
+   */
+  async lock(): Promise<{ release: () => Promise<void> } | { heldBy: number }> {
+    const file = `${this.file}.lock`;
+    await mkdir(dirname(file), { recursive: true });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const h = await open(file, 'wx');
+        await h.writeFile(String(process.pid));
+        await h.close();
+        return { release: () => unlink(file).catch(() => undefined) };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+        if (pid && alive(pid)) return { heldBy: pid };
+        await writeFile(file, '').catch(() => undefined);
+        await unlink(file).catch(() => undefined);
+      }
+    }
+    return { heldBy: -1 };
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

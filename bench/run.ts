@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { benchBackup } from './backup.js';
 import { benchHealthStats } from './health-stats.js';
 import { writeResult } from './lib.js';
 import { benchScale } from './scale.js';
@@ -7,6 +8,7 @@ import { benchScale } from './scale.js';
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   'health-stats': benchHealthStats,
   scale: benchScale,
+  backup: benchBackup,
 };
 
 const wanted = process.argv.slice(2);

@@ -1,7 +1,7 @@
-import { DuckDBInstance } from '@duckdb/node-api';
-
 /** Opens a DuckDB file read-only and counts the rows of every table: proof the copy is usable. */
 export async function tableRowCounts(file: string): Promise<Record<string, number>> {
+  // Loaded on first use: the native module weighs on every CLI process that never opens a play log.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
   const conn = await instance.connect();
   try {

@@ -1,4 +1,4 @@
-import { Client } from '@opensearch-project/opensearch';
+import type { Client } from '@opensearch-project/opensearch';
 
 export interface SnapshotInfo {
   snapshot: string;
@@ -12,25 +12,31 @@ export interface SnapshotInfo {
  * used here are called (the test stand-in implements exactly these).
  */
 export class OpenSearchSnapshots {
-  private readonly client: Client;
+  private clientPromise: Promise<Client> | undefined;
 
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly repository: string,
     private readonly location: string,
-    timeoutMs: number,
-  ) {
-    this.client = new Client({ node: url, requestTimeout: timeoutMs, maxRetries: 0 });
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** The client module is loaded on first use (most doom-ops processes never talk to OpenSearch). */
+  private get client(): Promise<Client> {
+    this.clientPromise ??= import('@opensearch-project/opensearch').then(
+      ({ Client }) => new Client({ node: this.url, requestTimeout: this.timeoutMs, maxRetries: 0 }),
+    );
+    return this.clientPromise;
   }
 
   async health(): Promise<string> {
-    const r = await this.client.cluster.health();
+    const r = await (await this.client).cluster.health();
     return String((r.body as { status?: string }).status ?? 'unknown');
   }
 
   /** Registers the fs repository unless it is already there. */
   async ensureRepository(): Promise<boolean> {
-    const existing = await this.client.snapshot
+    const existing = await (await this.client).snapshot
       .getRepository({ repository: this.repository })
       .then((r) => r.body as Record<string, unknown>)
       .catch((err: { meta?: { statusCode?: number } }) => {
@@ -38,7 +44,7 @@ export class OpenSearchSnapshots {
         throw err;
       });
     if (this.repository in existing) return false;
-    await this.client.snapshot.createRepository({
+    await (await this.client).snapshot.createRepository({
       repository: this.repository,
       body: { type: 'fs', settings: { location: this.location, compress: true } },
     });
@@ -46,7 +52,7 @@ export class OpenSearchSnapshots {
   }
 
   async create(snapshot: string): Promise<SnapshotInfo> {
-    const r = await this.client.snapshot.create({
+    const r = await (await this.client).snapshot.create({
       repository: this.repository,
       snapshot,
       wait_for_completion: true,
@@ -57,7 +63,7 @@ export class OpenSearchSnapshots {
 
   async get(snapshot: string): Promise<SnapshotInfo | null> {
     try {
-      const r = await this.client.snapshot.get({ repository: this.repository, snapshot });
+      const r = await (await this.client).snapshot.get({ repository: this.repository, snapshot });
       const s = (r.body as { snapshots?: RawSnapshot[] }).snapshots?.[0];
       return s ? info(s) : null;
     } catch (err) {
@@ -71,12 +77,12 @@ export class OpenSearchSnapshots {
    * that exist are closed first (the restore reopens them).
    */
   async restore(snapshot: string, indices: string[]): Promise<{ closed: string[]; restored: string[] }> {
-    const existing = await this.client.cat
+    const existing = await (await this.client).cat
       .indices({ format: 'json' })
       .then((r) => (r.body as Array<{ index: string }>).map((i) => i.index));
     const closed = indices.filter((i) => existing.includes(i));
-    if (closed.length) await this.client.indices.close({ index: closed.join(',') });
-    const r = await this.client.snapshot.restore({
+    if (closed.length) await (await this.client).indices.close({ index: closed.join(',') });
+    const r = await (await this.client).snapshot.restore({
       repository: this.repository,
       snapshot,
       wait_for_completion: true,

@@ -3,7 +3,7 @@ import { connectFrom, type ProbeResult, resolveFrom } from '../adapters/docker/p
 import { ToolError } from '../errors.js';
 import { redact } from '../safety/redact.js';
 import { defineTool } from './define-tool.js';
-import { hostField, serviceField } from './lib/fields.js';
+import { hostField, portField, serviceField } from './lib/fields.js';
 import { containersOf, stackReplicas } from './lib/stack.js';
 
 const STEPS = [
@@ -33,13 +33,7 @@ export const checkConnectivity = defineTool({
   input: z.object({
     from: serviceField.describe('Service whose container makes the connection, e.g. orchestrator'),
     to: hostField.describe('Service or host name to reach, e.g. mongodb'),
-    port: z
-      .number()
-      .int()
-      .min(1)
-      .max(65535)
-      .optional()
-      .describe("TCP port (default: the target's exposed port)"),
+    port: portField.optional().describe("TCP port (default: the target's exposed port)"),
   }),
   output: z.object({
     from: z.string(),

@@ -4,7 +4,7 @@ import { ToolError } from '../errors.js';
 import { runbooks } from '../runbooks/index.js';
 import { defineTool } from './define-tool.js';
 import { invokeTool } from './invoke.js';
-import { hostField } from './lib/fields.js';
+import { hostField, portField } from './lib/fields.js';
 import { findTool } from './registry.js';
 
 const finding = z.object({
@@ -56,13 +56,7 @@ export const runRunbook = defineTool({
       .describe(
         'network-connectivity only: the service or host the service should reach (default: its dependencies)',
       ),
-    port: z
-      .number()
-      .int()
-      .min(1)
-      .max(65535)
-      .optional()
-      .describe('network-connectivity only: TCP port of the target'),
+    port: portField.optional().describe('network-connectivity only: TCP port of the target'),
   }),
   output: z.object({
     runbook: z.string(),

@@ -86,23 +86,27 @@ export async function restoreDuckdb(ctx: ToolContext, dir: string, entry: Compon
       (s) => container.stop({ abortSignal: s } as object),
       120_000,
     );
-  const src = join(dir, entry.file!);
-  const tar = pack();
-  const size = (await stat(src)).size;
-  const writing = writeArchive(ctx.docker, agent.id, dirname(path), tar as unknown as Readable, ctx.signal);
-  const e = tar.entry({
-    name: basename(path),
-    size,
-    mode: owner.mode ?? 0o644,
-    uid: owner.uid ?? 0,
-    gid: owner.gid ?? 0,
-  });
-  await pipeline(createReadStream(src), e);
-  tar.finalize();
-  await writing;
-  if (wasRunning)
-    await ctx.docker.call(`start ${agent.name}`, ctx.signal, (s) =>
-      container.start({ abortSignal: s } as object),
-    );
+  try {
+    const src = join(dir, entry.file!);
+    const tar = pack();
+    const size = (await stat(src)).size;
+    const writing = writeArchive(ctx.docker, agent.id, dirname(path), tar as unknown as Readable, ctx.signal);
+    const e = tar.entry({
+      name: basename(path),
+      size,
+      mode: owner.mode ?? 0o644,
+      uid: owner.uid ?? 0,
+      gid: owner.gid ?? 0,
+    });
+    await pipeline(createReadStream(src), e);
+    tar.finalize();
+    await writing;
+  } finally {
+    // The agent runs again whatever happened, as it did before.
+    if (wasRunning)
+      await ctx.docker.call(`start ${agent.name}`, ctx.signal, (s) =>
+        container.start({ abortSignal: s } as object),
+      );
+  }
   return { agent: agent.name, path, stopped: wasRunning, started: wasRunning, tables: entry.details.tables };
 }

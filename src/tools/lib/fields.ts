@@ -30,3 +30,5 @@ export const hostField = z
   .min(1)
   .max(253)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a service or host name');
+
+export const portField = z.number().int().min(1).max(65535);

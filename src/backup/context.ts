@@ -1,3 +1,4 @@
+import { ToolError } from '../errors.js';
 import type { ToolContext } from '../tools/context.js';
 import { formatBytes } from '../util/duration.js';
 
@@ -17,7 +18,6 @@ export async function runningReplica(ctx: ToolContext, service: string, why: str
   const all = await ctx.docker.listStack(ctx.project, ctx.signal);
   const c = all.find((x) => x.service === service && !x.oneoff && x.state === 'running');
   if (!c) {
-    const { ToolError } = await import('../errors.js');
     throw new ToolError('not_found', `${why}: no running ${service} container in project ${ctx.project}`, {
       hint: `start ${service} first (doom-ops health shows its state)`,
     });

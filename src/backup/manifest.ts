@@ -12,6 +12,8 @@ export const componentEntry = z.object({
   bytes: z.number(),
   sha256: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
+  /** What the writer proved about the content as it streamed (the backup's own verification then only re-hashes the file). */
+  checkedWhileWriting: z.string().optional(),
 });
 export type ComponentEntry = z.output<typeof componentEntry>;
 

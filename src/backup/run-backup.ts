@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { removeOrphanHelpers } from '../adapters/docker/helper.js';
 import { ToolError } from '../errors.js';
 import type { ToolContext } from '../tools/context.js';
 import { VERSION } from '../version.js';
@@ -15,8 +17,13 @@ import {
 } from './manifest.js';
 import { verifyEntries } from './verify.js';
 
+/**
+ * One catalog per stack, `<backupDir>/<project>/`: the stack lock is per project, so only a
+ * per-project catalog lets a backup clear stale partials, and prune apply retention, without
+ * touching another stack's backups that share the directory.
+ */
 export function catalogOf(ctx: ToolContext): BackupCatalog {
-  return new BackupCatalog(ctx.config.backup.dir);
+  return new BackupCatalog(join(ctx.config.backup.dir, ctx.project));
 }
 
 function newId(kind: string): string {
@@ -38,8 +45,13 @@ export async function runBackup(
 ): Promise<{ manifest: Manifest; verification: Verification; skipped: string[] }> {
   const catalog = catalogOf(ctx);
   await catalog.removeStalePartials();
-  let id = newId(kind);
-  if ((await catalog.list()).some((e) => e.id === id)) id = `${id}-${process.pid}`;
+  await removeOrphanHelpers(ctx.docker, ctx.signal);
+  // Ids have one-second resolution; several backups within a second get -2, -3, … (the stack lock
+  // makes this check-then-create safe within the stack's catalog).
+  const taken = new Set((await catalog.list()).map((e) => e.id));
+  const base = newId(kind);
+  let id = base;
+  for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
   const dir = await catalog.begin(id);
   const components: Component[] = kind === 'full' ? [...COMPONENTS] : [kind];
   const entries: ComponentEntry[] = [];
@@ -62,7 +74,7 @@ export async function runBackup(
     if (entries.length === 0)
       throw new ToolError('not_found', `nothing to back up for ${kind}: ${skipped.join('; ')}`);
     ctx.progress({ progress: entries.length, message: 'verifying' });
-    const verification = await verifyEntries(ctx, dir, entries);
+    const verification = await verifyEntries(ctx, dir, entries, true);
     if (!verification.ok)
       throw new ToolError(
         'failed',

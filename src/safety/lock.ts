@@ -1,7 +1,10 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolError } from '../errors.js';
+
+const LOCK_POLL_MS = 250;
 
 interface Holder {
   pid: number;
@@ -22,7 +25,33 @@ export class StackLock {
     private readonly staleMs = 30 * 60_000,
   ) {}
 
-  async acquire(project: string, operation: string, principal: string): Promise<() => void> {
+  /**
+   * Takes the stack's lock. Held by a live operation: refused as busy at once, or with `waitMs`
+   * retried until it frees up or the wait runs out (how concurrent backups queue behind each other).
+   */
+  async acquire(
+    project: string,
+    operation: string,
+    principal: string,
+    wait: { waitMs?: number; signal?: AbortSignal; onWait?: (busy: string) => void } = {},
+  ): Promise<() => void> {
+    const deadline = Date.now() + (wait.waitMs ?? 0);
+    let told = false;
+    for (;;) {
+      try {
+        return this.tryAcquire(project, operation, principal);
+      } catch (err) {
+        if (!(err instanceof ToolError) || err.code !== 'busy' || Date.now() >= deadline) throw err;
+        if (!told) wait.onWait?.(err.message);
+        told = true;
+        await sleep(Math.min(LOCK_POLL_MS, Math.max(0, deadline - Date.now())), undefined, {
+          signal: wait.signal,
+        });
+      }
+    }
+  }
+
+  private tryAcquire(project: string, operation: string, principal: string): () => void {
     mkdirSync(this.dir, { recursive: true });
     const path = join(this.dir, `${project}.lock`);
     const me: Holder = {

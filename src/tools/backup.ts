@@ -10,9 +10,11 @@ export const backupTool = defineTool({
     'Writes a verified, checksummed backup: mongodb (mongodump --archive --gzip by exec), opensearch (snapshot API), ' +
     "duckdb (each agent's play log after CHECKPOINT, checked by opening it with DuckDB), volumes (tar.gz of each volume " +
     'in backup.volumes through the Engine archive API), or full (all of them). Written to <id>.partial/ and renamed only ' +
-    'once every file is verified; MANIFEST.json lists files, sizes and sha256. Serialized with other changes by the stack lock.',
+    'once every file is verified; MANIFEST.json lists files, sizes and sha256. Serialized with other changes by the stack lock: waits up to 15 minutes for one in progress.',
   risk: 'write',
   idempotent: false,
+  // A second backup (or any change) in progress: queue behind it rather than fail.
+  lockWaitMs: 15 * 60_000,
   input: z.object({
     component: z
       .enum(['full', ...COMPONENTS])

@@ -19,6 +19,11 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   input: I;
   output: O;
   run(ctx: ToolContext, input: z.output<I>): Promise<z.output<O>>;
+  /**
+   * How long a call waits for the stack lock while another change holds it (default 0: refused
+   * as busy at once). Backups queue this way instead of failing.
+   */
+  lockWaitMs?: number;
   /** Risk of this particular call when it depends on the input (e.g. scaling down with force). */
   effectiveRisk?(input: z.output<I>): Risk;
   /**

@@ -70,7 +70,11 @@ export async function runMutation<T extends AnyTool>(
 
   let release: () => void;
   try {
-    release = await ctx.safety.lock.acquire(ctx.project, tool.name, ctx.principal.id);
+    release = await ctx.safety.lock.acquire(ctx.project, tool.name, ctx.principal.id, {
+      waitMs: tool.lockWaitMs,
+      signal: ctx.signal,
+      onWait: (busy) => ctx.progress({ progress: 0, message: `waiting: ${busy}` }),
+    });
   } catch (err) {
     audit.append({ ...base, event: 'refused', outcome: (err as Error).message });
     throw err;

@@ -1,6 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { execa } from 'execa';
@@ -125,7 +125,9 @@ describe('backup full', () => {
       'opensearch',
       'volumes',
     ]);
-    const manifest = JSON.parse(await readFile(join(backupDir, full.id, 'MANIFEST.json'), 'utf8'));
+    const manifest = JSON.parse(
+      await readFile(join(backupDir, stack.project, full.id, 'MANIFEST.json'), 'utf8'),
+    );
     expect(manifest).toMatchObject({
       id: full.id,
       stack: stack.project,
@@ -141,7 +143,9 @@ describe('backup full', () => {
     expect(snap.details.indices.sort()).toEqual(['episodes-2026.11', 'strategies']);
     expect(os.repos.get('backup')).toMatchObject({ type: 'fs' });
     for (const c of full.components.filter((x) => x.file)) expect(c.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(JSON.parse(await readFile(join(backupDir, full.id, 'VERIFICATION.json'), 'utf8')).ok).toBe(true);
+    expect(
+      JSON.parse(await readFile(join(backupDir, stack.project, full.id, 'VERIFICATION.json'), 'utf8')).ok,
+    ).toBe(true);
   });
 });
 
@@ -210,7 +214,7 @@ describe('restore', () => {
 
   it('one flipped byte: verify_backup fails and restore refuses before stopping or changing anything', async () => {
     const copy = await call<Backup>('backup', { component: 'volumes' });
-    const file = join(backupDir, copy.id, copy.components[0]!.file!);
+    const file = join(backupDir, stack.project, copy.id, copy.components[0]!.file!);
     const bytes = await readFile(file);
     bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
     await writeFile(file, bytes);
@@ -220,12 +224,47 @@ describe('restore', () => {
     expect(v.ok).toBe(false);
     expect(v.checks[0]?.detail).toMatch(/sha256/);
     const nats = await containerOf(stack.project, 'nats');
-    const backups = (await readdir(backupDir)).length;
+    const backups = (await readdir(join(backupDir, stack.project))).length;
     await expect(call('restore', { id: copy.id, component: 'volumes' }, approveAll)).rejects.toMatchObject({
       code: 'failed',
     });
     expect((await containerOf(stack.project, 'nats')).State.StartedAt).toBe(nats.State.StartedAt);
-    expect((await readdir(backupDir)).length).toBe(backups);
+    expect((await readdir(join(backupDir, stack.project))).length).toBe(backups);
+  });
+
+  it('two backups of the same stack at once are serialized by the stack lock, and both complete', async () => {
+    const waits: string[] = [];
+    const spans: Array<{ id: string; start: number; end: number }> = [];
+    const one = async (onProgress?: (m: string) => void) => {
+      const start = Date.now();
+      const out = (await invokeTool(
+        findTool('backup')!,
+        { ...ctx(), progress: (p) => onProgress?.(p.message ?? '') },
+        { component: 'volumes' },
+      )) as Backup;
+      spans.push({ id: out.id, start, end: Date.now() });
+      return out;
+    };
+    // The second starts once the first reports progress, i.e. holds the lock and is writing.
+    let firstRunning!: () => void;
+    const running = new Promise<void>((r) => {
+      firstRunning = r;
+    });
+    const [a, b] = await Promise.all([
+      one(() => firstRunning()),
+      running.then(() => one((m) => m.startsWith('waiting') && waits.push(m))),
+    ]);
+    expect(a.verified && b.verified).toBe(true);
+    expect(a.id).not.toBe(b.id);
+    expect(waits).toEqual([expect.stringMatching(/stack .* is busy: backup by test/)]);
+    // The second finished after the first: it ran once the first had released the lock.
+    expect(spans[0]!.id).toBe(a.id);
+    const listed = (await call<{ backups: Array<{ id: string; state: string }> }>('list_backups', {}))
+      .backups;
+    expect(listed.filter((x) => [a.id, b.id].includes(x.id)).map((x) => x.state)).toEqual([
+      'complete',
+      'complete',
+    ]);
   });
 
   it('a backup killed mid-way is never listed as complete, and the next backup removes it', async () => {
@@ -245,9 +284,17 @@ describe('restore', () => {
       env: { ...process.env, ...env },
       reject: false,
     });
+    const orphans = () =>
+      docker.listContainers({
+        all: true,
+        filters: { label: [`doom-ops.helper.owner=${hostname()}:${child.pid}`] },
+      });
+    // Killed while streaming: the partial directory exists and its helper container holds the volume.
     await waitFor(
-      'a partial backup',
-      async () => (await readdir(backupDir)).some((d) => d.endsWith('.partial')),
+      'a partial backup streaming',
+      async () =>
+        (await readdir(join(backupDir, stack.project))).some((d) => d.endsWith('.partial')) &&
+        (await orphans()).length === 1,
       30_000,
       50,
     );
@@ -259,7 +306,10 @@ describe('restore', () => {
     ).backups;
     expect(listed.some((b: { state: string }) => b.state === 'incomplete')).toBe(true);
     await sh('nats', 'rm /data/big.dat');
+    expect(await orphans()).toHaveLength(1);
     await call('backup', { component: 'volumes' });
-    expect((await readdir(backupDir)).some((d) => d.endsWith('.partial'))).toBe(false);
+    expect((await readdir(join(backupDir, stack.project))).some((d) => d.endsWith('.partial'))).toBe(false);
+    // The killed process's helper container (it holds the volume) is gone too.
+    expect(await orphans()).toHaveLength(0);
   });
 });

@@ -44,7 +44,11 @@ describe('retention', () => {
   });
 
   it('prune_backups: dry run is read-only; the deletion needs approval and leaves exactly the policy set', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'prune-'));
+    const root = mkdtempSync(join(tmpdir(), 'prune-'));
+    // Another stack's backups in the same directory are not this stack's to prune.
+    mkdirSync(join(root, 'other', '2026-01-01T000000Z-full'), { recursive: true });
+    const dir = join(root, 'p');
+    mkdirSync(dir);
     for (const b of catalog) {
       mkdirSync(join(dir, b.id));
       writeFileSync(
@@ -62,7 +66,7 @@ describe('retention', () => {
     }
     mkdirSync(join(dir, '2026-11-28-c.partial'));
     const base = testContext('p').config;
-    const ctx = testContext('p', undefined, { backup: { ...base.backup, dir } });
+    const ctx = testContext('p', undefined, { backup: { ...base.backup, dir: root } });
     const prune = findTool('prune_backups')!;
     const dry = (await invokeTool(prune, ctx, { dryRun: true })) as { remove: unknown[]; deleted: boolean };
     expect(dry).toMatchObject({ deleted: false });
@@ -81,5 +85,6 @@ describe('retention', () => {
     await invokeTool(prune, approved, {});
     expect(plan?.steps).toHaveLength(catalog.length - EXPECTED.length);
     expect(readdirSync(dir).sort()).toEqual([...EXPECTED, '2026-11-28-c.partial'].sort());
+    expect(readdirSync(join(root, 'other'))).toEqual(['2026-01-01T000000Z-full']);
   });
 });

@@ -23,6 +23,33 @@ describe('StackLock', () => {
     await expect(lock.acquire('p', 'restart_service', 'cli:bob')).resolves.toBeTypeOf('function');
   });
 
+  it('queues a caller that may wait: it gets the lock once released, or busy when the wait runs out', async () => {
+    const lock = new StackLock(dir());
+    const release = await lock.acquire('p', 'backup', 'cli:alice');
+    const waits: string[] = [];
+    const queued = lock.acquire('p', 'backup', 'cli:bob', { waitMs: 10_000, onWait: (m) => waits.push(m) });
+    let got = false;
+    void queued.then(() => {
+      got = true;
+    });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(got).toBe(false);
+    expect(waits).toEqual([expect.stringMatching(/backup by cli:alice/)]);
+    release();
+    const releaseBob = await queued;
+    await expect(lock.acquire('p', 'x', 'cli:carol', { waitMs: 300 })).rejects.toMatchObject({
+      code: 'busy',
+      message: expect.stringMatching(/backup by cli:bob/),
+    });
+    releaseBob();
+    const ac = new AbortController();
+    const holder = await lock.acquire('p', 'backup', 'cli:alice');
+    const aborted = lock.acquire('p', 'backup', 'cli:bob', { waitMs: 10_000, signal: ac.signal });
+    ac.abort();
+    await expect(aborted).rejects.toThrow(/abort/i);
+    holder();
+  });
+
   it('takes over a lock whose process died, or that is too old', async () => {
     const d = dir();
     writeFileSync(

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { DockerAdapter } from './client.js';
 
 export const HELPER_LABEL = 'doom-ops.helper';
+/** host:pid of the process that created the helper, so an orphan of a killed process can be told apart. */
+const OWNER_LABEL = 'doom-ops.helper.owner';
+const ME = `${hostname()}:${process.pid}`;
 
 /**
  * A container that only exists to reach volumes through the archive API (created, usually never
@@ -23,7 +27,7 @@ export async function createHelper(
       Image: opts.image,
       Entrypoint: opts.cmd ? [opts.cmd[0]!] : undefined,
       Cmd: opts.cmd ? opts.cmd.slice(1) : ['true'],
-      Labels: { [HELPER_LABEL]: opts.purpose },
+      Labels: { [HELPER_LABEL]: opts.purpose, [OWNER_LABEL]: ME },
       NetworkDisabled: true,
       HostConfig: {
         NetworkMode: 'none',
@@ -61,4 +65,35 @@ export async function removeHelper(adapter: DockerAdapter, id: string): Promise<
       adapter.docker.getContainer(id).remove({ force: true, abortSignal: s } as object),
     )
     .catch(() => undefined);
+}
+
+/**
+ * Helpers left behind by a doom-ops process that was killed (on this host, its pid is gone): they
+ * hold volumes, so `docker volume rm` would fail on them. Returns the names removed.
+ */
+export async function removeOrphanHelpers(adapter: DockerAdapter, signal?: AbortSignal): Promise<string[]> {
+  const list = await adapter.call('list helper containers', signal, (s) =>
+    adapter.docker.listContainers({
+      all: true,
+      filters: { label: [HELPER_LABEL] },
+      abortSignal: s,
+    } as object),
+  );
+  const removed: string[] = [];
+  for (const c of list) {
+    const [host, pid] = (c.Labels[OWNER_LABEL] ?? '').split(':');
+    if (host !== hostname() || !pid || processAlive(Number(pid))) continue;
+    await removeHelper(adapter, c.Id);
+    removed.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }

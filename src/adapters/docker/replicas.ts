@@ -120,3 +120,33 @@ export async function restartContainer(
     (stopTimeoutS + 15) * 1000,
   );
 }
+
+/**
+ * Runs `work` with the given containers stopped, and starts them again afterwards whatever
+ * happened (a failed restore must not leave a service down that was up before).
+ */
+export async function whileStopped<T>(
+  adapter: DockerAdapter,
+  containers: Array<{ id: string; name: string }>,
+  signal: AbortSignal | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  const stopped: typeof containers = [];
+  try {
+    for (const c of containers) {
+      await adapter.call(
+        `stop ${c.name}`,
+        signal,
+        (s) => adapter.docker.getContainer(c.id).stop({ abortSignal: s } as object),
+        120_000,
+      );
+      stopped.push(c);
+    }
+    return await work();
+  } finally {
+    for (const c of stopped)
+      await adapter.call(`start ${c.name}`, signal, (s) =>
+        adapter.docker.getContainer(c.id).start({ abortSignal: s } as object),
+      );
+  }
+}

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack } from 'tar-stream';
 import { readArchive, writeArchive } from '../../adapters/docker/archive.js';
+import { whileStopped } from '../../adapters/docker/replicas.js';
 import { tableRowCounts } from '../../adapters/duckdb/tables.js';
 import { ToolError } from '../../errors.js';
 import type { ToolContext } from '../../tools/context.js';
@@ -78,15 +79,7 @@ export async function restoreDuckdb(ctx: ToolContext, dir: string, entry: Compon
   const path = String(entry.details.path);
   const owner = (entry.details.owner ?? {}) as { mode?: number; uid?: number; gid?: number };
   const wasRunning = agent.state === 'running';
-  const container = ctx.docker.docker.getContainer(agent.id);
-  if (wasRunning)
-    await ctx.docker.call(
-      `stop ${agent.name}`,
-      ctx.signal,
-      (s) => container.stop({ abortSignal: s } as object),
-      120_000,
-    );
-  try {
+  await whileStopped(ctx.docker, wasRunning ? [agent] : [], ctx.signal, async () => {
     const src = join(dir, entry.file!);
     const tar = pack();
     const size = (await stat(src)).size;
@@ -101,12 +94,6 @@ export async function restoreDuckdb(ctx: ToolContext, dir: string, entry: Compon
     await pipeline(createReadStream(src), e);
     tar.finalize();
     await writing;
-  } finally {
-    // The agent runs again whatever happened, as it did before.
-    if (wasRunning)
-      await ctx.docker.call(`start ${agent.name}`, ctx.signal, (s) =>
-        container.start({ abortSignal: s } as object),
-      );
-  }
+  });
   return { agent: agent.name, path, stopped: wasRunning, started: wasRunning, tables: entry.details.tables };
 }

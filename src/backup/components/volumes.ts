@@ -2,15 +2,17 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
-import { extract } from 'tar-stream';
+import { createGunzip } from 'node:zlib';
 import { readArchive, writeArchive } from '../../adapters/docker/archive.js';
 import { createHelper, removeHelper, runHelper } from '../../adapters/docker/helper.js';
+import { whileStopped } from '../../adapters/docker/replicas.js';
 import { ToolError } from '../../errors.js';
 import type { ToolContext } from '../../tools/context.js';
 import { byteProgress } from '../context.js';
 import { HashCount } from '../hash-sink.js';
 import type { ComponentEntry } from '../manifest.js';
+import { ParallelGzip } from '../parallel-gzip.js';
+import { TarCheck } from '../tar-check.js';
 
 const MOUNT = '/volume';
 
@@ -62,9 +64,11 @@ export async function backupVolume(ctx: ToolContext, dir: string, key: string): 
   });
   try {
     const hash = new HashCount(byteProgress(ctx, `volume ${key}`));
+    const tar = new TarCheck();
     await pipeline(
       await readArchive(ctx.docker, helper, MOUNT, ctx.signal),
-      createGzip({ level: ctx.config.backup.gzipLevel }),
+      tar,
+      new ParallelGzip({ level: ctx.config.backup.gzipLevel, selfCheck: true }),
       hash,
       createWriteStream(join(dir, file)),
       { signal: ctx.signal },
@@ -75,7 +79,8 @@ export async function backupVolume(ctx: ToolContext, dir: string, key: string): 
       file,
       bytes: hash.bytes,
       sha256: hash.digest(),
-      details: { volume: v.name, usedBy: v.owners.map((o) => o.name) },
+      details: { volume: v.name, usedBy: v.owners.map((o) => o.name), tarEntries: tar.entries },
+      checkedWhileWriting: `tar parsed (${tar.entries} entries) and every gzip member inflated back to its input while writing`,
     };
   } finally {
     await removeHelper(ctx.docker, helper);
@@ -84,15 +89,11 @@ export async function backupVolume(ctx: ToolContext, dir: string, key: string): 
 
 /** Reads the whole archive: gzip and tar must both be intact. Returns the entry count. */
 export async function checkTarGz(path: string): Promise<number> {
-  let entries = 0;
-  const ex = extract();
-  ex.on('entry', (_h, stream, next) => {
-    entries++;
-    stream.on('end', next);
-    stream.resume();
+  const tar = new TarCheck();
+  await pipeline(createReadStream(path), createGunzip(), tar, async (s: AsyncIterable<Buffer>) => {
+    for await (const _ of s);
   });
-  await pipeline(createReadStream(path), createGunzip(), ex);
-  return entries;
+  return tar.entries;
 }
 
 /**
@@ -106,14 +107,7 @@ export async function restoreVolume(
 ): Promise<{ volume: string; stopped: string[]; started: string[] }> {
   const v = await resolveVolume(ctx, entry.target);
   const running = v.owners.filter((o) => o.running);
-  for (const o of running)
-    await ctx.docker.call(
-      `stop ${o.name}`,
-      ctx.signal,
-      (s) => ctx.docker.docker.getContainer(o.id).stop({ abortSignal: s } as object),
-      120_000,
-    );
-  try {
+  await whileStopped(ctx.docker, running, ctx.signal, async () => {
     const helper = await createHelper(ctx.docker, {
       image: v.image,
       mounts: [{ volume: v.name, target: MOUNT, readOnly: false }],
@@ -143,12 +137,6 @@ export async function restoreVolume(
     } finally {
       await removeHelper(ctx.docker, helper);
     }
-  } finally {
-    // Whatever happened, what was running before runs again.
-    for (const o of running)
-      await ctx.docker.call(`start ${o.name}`, ctx.signal, (s) =>
-        ctx.docker.docker.getContainer(o.id).start({ abortSignal: s } as object),
-      );
-  }
+  });
   return { volume: v.name, stopped: running.map((o) => o.name), started: running.map((o) => o.name) };
 }

@@ -126,6 +126,20 @@ export const configSchema = z
         defaults: { cli: 'approver', mcp: 'operator', slack: 'viewer', internal: 'approver' },
         principals: {},
       }),
+    /** Slack surface (secrets come from SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN / SLACK_APP_TOKEN, never from here). */
+    slack: z
+      .object({
+        /** Channel IDs where /doom and mentions are answered; empty = any channel the app is in. */
+        channels: z.array(z.string()).default([]),
+        /** Where approval requests from MCP callers without elicitation are posted for a human. */
+        approvalsChannel: z.string().optional(),
+        /** Slack user-group ID (S…) to role, for users not listed in roles.principals. */
+        userGroups: z.record(z.string(), role).default({}),
+        /** How long a looked-up user-group membership is trusted. */
+        userGroupsTtl: durationMs.default(300_000),
+      })
+      .strict()
+      .prefault({}),
     approvals: z
       .object({ ttl: durationMs.default(300_000), elicitationTimeout: durationMs.default(300_000) })
       .strict()

@@ -1,6 +1,6 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Config } from '../config/schema.js';
-import type { Approver } from '../safety/approver.js';
+import { type Approver, requestApproval } from '../safety/approver.js';
 import type { Safety } from '../safety/index.js';
 
 /** The plan as a human reads it in an approval dialog or a terminal. */
@@ -68,27 +68,7 @@ export function mcpApprover(
         };
       }
     }
-    const record = safety.approvals.create(
-      {
-        tool: req.tool,
-        input: req.input,
-        project: req.project,
-        requester: req.principal.id,
-        requesterSurface: req.principal.surface,
-        plan: req.plan,
-      },
-      config.approvals.ttl,
-    );
-    safety.audit.append({
-      event: 'approval_requested',
-      principal: req.principal.id,
-      surface: req.principal.surface,
-      tool: req.tool,
-      input: req.input,
-      plan: req.plan,
-      approvalId: record.id,
-      project: req.project,
-    });
+    const record = requestApproval(safety, config, req);
     return {
       approved: false,
       code: 'approval_required',

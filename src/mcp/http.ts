@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../logger.js';
@@ -13,6 +19,8 @@ export interface HttpServeOptions {
   /** Extra allowed Host header values (host:port) and browser Origins. */
   allowedHosts?: string[];
   allowedOrigins?: string[];
+  /** More endpoints on the same server, e.g. /slack/events (they authenticate requests themselves). */
+  routes?: Record<string, RequestListener>;
 }
 
 export interface RunningHttp {
@@ -44,6 +52,8 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
+    const route = path ? options.routes?.[path] : undefined;
+    if (route) return void route(req, res);
     if (path !== '/mcp') return send(res, 404, { error: 'not found' });
 
     const verdict = checkRequest(req, guard);

@@ -37,7 +37,15 @@ export interface ApprovalRecord {
  * (`doom-ops approve <id>`, Slack) than the one that asked. Writes are atomic (rename).
  */
 export class ApprovalStore {
+  private readonly listeners = new Set<(record: ApprovalRecord) => void>();
+
   constructor(private readonly dir: string) {}
+
+  /** Called for every approval created in this process (Slack posts MCP requests to its approvals channel). */
+  onCreated(listener: (record: ApprovalRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   create(
     r: Omit<ApprovalRecord, 'id' | 'status' | 'createdAt' | 'expiresAt'>,
@@ -52,6 +60,7 @@ export class ApprovalStore {
       expiresAt: new Date(now + ttlMs).toISOString(),
     };
     this.save(record);
+    for (const l of this.listeners) l(record);
     return record;
   }
 

@@ -1,5 +1,7 @@
+import type { Config } from '../config/schema.js';
 import type { Principal } from '../tools/context.js';
 import type { ApprovalRecord, Plan } from './approvals.js';
+import type { Safety } from './index.js';
 
 export interface ApprovalRequest {
   tool: string;
@@ -71,3 +73,30 @@ export const refuseAll: Approver = async () => ({
   code: 'approval_required',
   reason: 'this action is destructive and needs a human approval, which this surface cannot ask for',
 });
+
+/** A pending approval for a human to decide out of band (CLI, Slack buttons), audited as requested. */
+export function requestApproval(safety: Safety, config: Config, req: ApprovalRequest): ApprovalRecord {
+  const record = safety.approvals.create(
+    {
+      tool: req.tool,
+      input: req.input,
+      project: req.project,
+      requester: req.principal.id,
+      requesterSurface: req.principal.surface,
+      plan: req.plan,
+    },
+    config.approvals.ttl,
+  );
+  safety.audit.append({
+    event: 'approval_requested',
+    principal: req.principal.id,
+    surface: req.principal.surface,
+    ...(req.principal.channel ? { channel: req.principal.channel } : {}),
+    tool: req.tool,
+    input: req.input,
+    plan: req.plan,
+    approvalId: record.id,
+    project: req.project,
+  });
+  return record;
+}

@@ -9,6 +9,8 @@ export interface AuditEntry {
   event: string;
   principal: string;
   surface: string;
+  /** Where the request came from within the surface (a Slack channel ID). */
+  channel?: string;
   tool: string;
   input?: unknown;
   plan?: unknown;

@@ -7,7 +7,7 @@ import { invokeTool } from './invoke.js';
 import { findTool } from './registry.js';
 
 /**
- * A human decides an approval out of band (CLI now, Slack later). Approving executes exactly the
+ * A human decides an approval out of band (CLI, Slack buttons). Approving executes exactly the
  * approved request, on behalf of its requester, in this process; the outcome is stored with the
  * approval so the requester can collect it (get_approval).
  */
@@ -15,9 +15,15 @@ export async function decideApproval(
   ctx: ToolContext,
   id: string,
   approve: boolean,
+  /**
+   * Slack (design.md §6): the requester confirms their own plan with its buttons; they still need
+   * the operator role they requested with, checked again now. Anyone else needs the approver role.
+   */
+  options: { requesterMayDecide?: boolean } = {},
 ): Promise<ApprovalRecord> {
-  assertRole(ctx.config, ctx.principal, 'approver', approve ? 'approving' : 'denying');
   const store = ctx.safety.approvals;
+  const own = options.requesterMayDecide && store.get(id).requester === ctx.principal.id;
+  assertRole(ctx.config, ctx.principal, own ? 'operator' : 'approver', approve ? 'approving' : 'denying');
   const record = store.decide(id, ctx.principal.id, approve);
   ctx.safety.audit.append({
     event: approve ? 'approved' : 'denied',

@@ -9,6 +9,8 @@ export interface Principal {
   id: string;
   surface: 'cli' | 'mcp' | 'slack' | 'internal';
   display?: string;
+  /** Where within the surface (a Slack channel ID), for the audit log. */
+  channel?: string;
 }
 
 export interface Progress {

@@ -20,6 +20,7 @@ export async function runMutation<T extends AnyTool>(
   const base = {
     principal: ctx.principal.id,
     surface: ctx.principal.surface,
+    ...(ctx.principal.channel ? { channel: ctx.principal.channel } : {}),
     tool: tool.name,
     input,
     project: ctx.project,

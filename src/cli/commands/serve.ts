@@ -3,6 +3,7 @@ import { ToolError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { isLoopback } from '../../mcp/http-guard.js';
 import { startRecorder } from '../../recorder/start.js';
+import { slackOptionsFromEnv } from '../../slack/options.js';
 import { reportError, surfaceDeps } from '../runtime.js';
 
 interface ServeOptions {
@@ -13,6 +14,7 @@ interface ServeOptions {
   allowOrigin: string[];
   allowHost: string[];
   record: boolean;
+  slackSocketMode?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -20,7 +22,9 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function serveCommand(program: Command): void {
   program
     .command('serve')
-    .description('serve MCP over Streamable HTTP at /mcp (bearer token from DOOM_OPS_MCP_TOKEN) and /healthz')
+    .description(
+      'serve MCP over Streamable HTTP at /mcp (bearer token from DOOM_OPS_MCP_TOKEN), /healthz, and the Slack bot at /slack/events when SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are set',
+    )
     .option(
       '-p, --project <name>',
       'Compose project (default: COMPOSE_PROJECT_NAME, then config, then clau-doom)',
@@ -36,6 +40,10 @@ export function serveCommand(program: Command): void {
       [],
     )
     .option('--no-record', 'do not record engine events (default: recorder.enabled in config)')
+    .option(
+      '--slack-socket-mode',
+      'connect to Slack over Socket Mode (SLACK_APP_TOKEN) instead of serving /slack/events; for development',
+    )
     .action(async (opts: ServeOptions) => {
       const logger = createLogger(process.env.DOOM_OPS_LOG_LEVEL ?? 'info');
       try {
@@ -59,8 +67,27 @@ export function serveCommand(program: Command): void {
             hint: 'bind to 127.0.0.1, or set DOOM_OPS_MCP_TOKEN',
           });
         }
+        const slackOpts = slackOptionsFromEnv();
+        if (opts.slackSocketMode && !slackOpts)
+          throw new ToolError(
+            'config_invalid',
+            '--slack-socket-mode: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are not set',
+            {
+              hint: 'set them (and SLACK_APP_TOKEN) from the Slack app created from slack/manifest.yml',
+            },
+          );
+        if (opts.slackSocketMode && slackOpts) slackOpts.appToken = process.env.SLACK_APP_TOKEN;
+        const slack = slackOpts
+          ? (await import('../../slack/app.js')).createSlackBot(
+              deps,
+              slackOpts,
+              Boolean(opts.slackSocketMode),
+            )
+          : undefined;
+        await slack?.start();
         const { serveHttp } = await import('../../mcp/http.js');
         const running = await serveHttp(deps, {
+          routes: slack?.requestListener ? { '/slack/events': slack.requestListener } : {},
           host,
           port,
           token: opts.auth ? token : undefined,
@@ -69,14 +96,19 @@ export function serveCommand(program: Command): void {
         });
         const recorder = opts.record && deps.config.recorder.enabled ? await startRecorder(deps) : undefined;
         // Tests and supervisors read this line to find the port.
+        const slackNote = slack
+          ? opts.slackSocketMode
+            ? ', Slack over Socket Mode'
+            : `, Slack at ${running.url}/slack/events`
+          : '';
         process.stderr.write(
-          `doom-ops: serving ${running.url}/mcp and ${running.url}/healthz (project ${deps.config.project}${opts.auth ? '' : ', NO AUTH'}${recorder ? ', recording events' : ''})\n`,
+          `doom-ops: serving ${running.url}/mcp and ${running.url}/healthz (project ${deps.config.project}${opts.auth ? '' : ', NO AUTH'}${recorder ? ', recording events' : ''}${slackNote})\n`,
         );
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
         });
-        await Promise.all([running.close(), recorder?.stop()]);
+        await Promise.all([running.close(), recorder?.stop(), slack?.stop()]);
       } catch (err) {
         process.exitCode = reportError(err, {}, logger);
       }

@@ -1,0 +1,89 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ApiCall {
+  method: string;
+  body: Record<string, unknown>;
+}
+
+export interface ResponsePost {
+  id: string;
+  body: Record<string, unknown>;
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const raw = Buffer.concat(chunks).toString('utf8');
+  if ((req.headers['content-type'] ?? '').includes('json')) return raw ? JSON.parse(raw) : {};
+  // The Web API client sends forms; structured fields (blocks) arrive JSON-encoded.
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    try {
+      out[k] = /^[[{]/.test(v) ? JSON.parse(v) : v;
+    } catch {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * Slack's side for tests, on 127.0.0.1: the Web API methods the bot calls (under /api/) and
+ * response_url endpoints (under /response/<id>). Everything received is recorded.
+ */
+export class SlackStandIn {
+  readonly calls: ApiCall[] = [];
+  readonly responses: ResponsePost[] = [];
+  /** usergroups.users.list answers. */
+  readonly groups = new Map<string, string[]>();
+  private server: Server | undefined;
+  private seq = 0;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      void readBody(req).then((body) => {
+        const path = (req.url ?? '').split('?')[0]!;
+        res.setHeader('content-type', 'application/json');
+        if (path.startsWith('/response/')) {
+          this.responses.push({ id: path.slice('/response/'.length), body });
+          return res.end('ok');
+        }
+        const method = path.replace(/^\/api\//, '');
+        this.calls.push({ method, body });
+        res.end(JSON.stringify(this.answer(method, body)));
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  private answer(method: string, body: Record<string, unknown>): Record<string, unknown> {
+    if (method === 'chat.postMessage') {
+      const ts = `${1_700_000_000 + ++this.seq}.000100`;
+      return { ok: true, channel: body.channel, ts, message: { ts, text: body.text } };
+    }
+    if (method === 'chat.update') return { ok: true, channel: body.channel, ts: body.ts };
+    if (method === 'usergroups.users.list')
+      return { ok: true, users: this.groups.get(String(body.usergroup)) ?? [] };
+    if (method === 'auth.test') return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1' };
+    return { ok: true };
+  }
+
+  posted(filter: (c: ApiCall) => boolean = () => true): ApiCall[] {
+    return this.calls.filter((c) => c.method === 'chat.postMessage' && filter(c));
+  }
+
+  updates(ts: string): ApiCall[] {
+    return this.calls.filter((c) => c.method === 'chat.update' && c.body.ts === ts);
+  }
+
+  responsesTo(id: string): Array<Record<string, unknown>> {
+    return this.responses.filter((r) => r.id === id).map((r) => r.body);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}

@@ -1,7 +1,3 @@
-import type { ToolContext } from '../tools/context.js';
-import { invokeTool } from '../tools/invoke.js';
-import { findTool } from '../tools/registry.js';
-
 /** What a question maps to: one read-only tool call, or a question back when a name is ambiguous. */
 export type Route =
   | { kind: 'tool'; intent: string; tool: string; input: Record<string, unknown> }
@@ -129,19 +125,18 @@ export function route(question: string, services: string[]): Route {
   return { kind: 'tool', intent: intent.id, tool: intent.tool, input };
 }
 
-/** Services the stack is known to have: configured ones and those with containers. */
-export async function stackServices(ctx: ToolContext): Promise<string[]> {
-  const running = await ctx.docker.listStack(ctx.project, ctx.signal);
-  return [...new Set([...Object.keys(ctx.config.services), ...running.map((c) => c.service)])].sort();
-}
+/** Calls a tool by name; the ask tool hands in one that runs read-only tools only. */
+export type CallTool = (name: string, input: Record<string, unknown>) => Promise<unknown>;
 
-/** Routes the question and, for a tool route, runs the (read-only) tool for its evidence. */
-export async function answerQuestion(ctx: ToolContext, question: string): Promise<RoutedAnswer> {
-  const r = route(question, await stackServices(ctx));
+/** Routes the question and, for a tool route, runs that read-only tool for its evidence. */
+export async function answerWithRouter(
+  call: CallTool,
+  services: string[],
+  question: string,
+): Promise<RoutedAnswer> {
+  const r = route(question, services);
   if (r.kind !== 'tool') return { route: r };
-  const tool = findTool(r.tool)!;
-  if (tool.risk !== 'read') throw new Error(`router intent ${r.intent} maps to non-read tool ${r.tool}`);
-  return { route: r, evidence: await invokeTool(tool, ctx, r.input) };
+  return { route: r, evidence: await call(r.tool, r.input) };
 }
 
 export const KNOWN_QUESTIONS = [

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { approvalCommands } from './commands/approvals.js';
+import { askCommand } from './commands/ask.js';
 import { backupCommands } from './commands/backups.js';
 import { demoCommand } from './commands/demo.js';
 import { lintCommand, oomCommand, runbookCommands, whyCommand } from './commands/diagnosis.js';
@@ -28,6 +29,7 @@ logsCommand(program);
 whyCommand(program);
 oomCommand(program);
 lintCommand(program);
+askCommand(program);
 runbookCommands(program);
 mutationCommands(program);
 backupCommands(program);

@@ -91,6 +91,14 @@ export function loadConfig(options: LoadOptions = {}): Config {
     raw.http = http;
   }
   if (env.DOOM_OPS_STATE_DIR) raw.stateDir = env.DOOM_OPS_STATE_DIR;
+  if (env.OLLAMA_HOST || env.OLLAMA_MODEL) {
+    const o: Record<string, unknown> = { ...(raw.ollama as object) };
+    // Ollama's own CLI accepts a bare host:port in OLLAMA_HOST.
+    if (env.OLLAMA_HOST)
+      o.host = /^https?:\/\//.test(env.OLLAMA_HOST) ? env.OLLAMA_HOST : `http://${env.OLLAMA_HOST}`;
+    if (env.OLLAMA_MODEL) o.model = env.OLLAMA_MODEL;
+    raw.ollama = o;
+  }
   if (env.DOOM_OPS_BACKUP_DIR) raw.backup = { ...(raw.backup as object), dir: env.DOOM_OPS_BACKUP_DIR };
   if (env.DOOM_OPS_READ_ONLY !== undefined)
     raw.readOnly = envBool('DOOM_OPS_READ_ONLY', env.DOOM_OPS_READ_ONLY);
@@ -104,7 +112,24 @@ export function loadConfig(options: LoadOptions = {}): Config {
       hint: 'fix the keys listed above; see the configuration reference in the README',
     });
   }
-  return parsed.data;
+  return withOllamaCheck(parsed.data);
+}
+
+/**
+ * With a model configured, the stack's own ollama service (if it is expected and has no deep check
+ * of its own) is checked by stack_health: /api/tags answers and lists that model.
+ */
+function withOllamaCheck(config: Config): Config {
+  const svc = config.services.ollama;
+  const { host, model } = config.ollama;
+  if (!svc || svc.deepCheck || !host || !model) return config;
+  return {
+    ...config,
+    services: {
+      ...config.services,
+      ollama: { ...svc, deepCheck: { ollama: { url: host, model }, timeout: 5000 } },
+    },
+  };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -39,10 +39,17 @@ const deepCheck = z
   .object({
     http: z.url().optional().describe('GET this URL; 2xx is healthy'),
     exec: z.array(z.string()).min(1).optional().describe('argv run inside the container; exit 0 is healthy'),
+    ollama: z
+      .object({ url: z.url(), model: z.string().min(1) })
+      .strict()
+      .optional()
+      .describe("Ollama's /api/tags at this base URL answers and lists this model"),
     timeout: durationMs.default(5000),
   })
   .strict()
-  .refine((c) => Boolean(c.http) !== Boolean(c.exec), { message: 'give exactly one of http or exec' });
+  .refine((c) => [c.http, c.exec, c.ollama].filter(Boolean).length === 1, {
+    message: 'give exactly one of http, exec or ollama',
+  });
 
 const expectedService = z
   .object({
@@ -126,6 +133,20 @@ export const configSchema = z
         defaults: { cli: 'approver', mcp: 'operator', slack: 'viewer', internal: 'approver' },
         principals: {},
       }),
+    /** The ask tool's language model (OLLAMA_HOST / OLLAMA_MODEL); without both, ask uses the router only. */
+    ollama: z
+      .object({
+        host: z.url().optional(),
+        model: z.string().min(1).optional(),
+        /** The whole model loop, tool calls included; past it the router answers. */
+        timeout: durationMs.default(60_000),
+        /** Model turns (each may call tools) before giving up. */
+        maxSteps: z.number().int().min(1).max(10).default(4),
+        /** Characters of one tool result handed to the model (logs are cut with a note). */
+        maxToolChars: z.number().int().min(500).default(6000),
+      })
+      .strict()
+      .prefault({}),
     /** Slack surface (secrets come from SLACK_SIGNING_SECRET / SLACK_BOT_TOKEN / SLACK_APP_TOKEN, never from here). */
     slack: z
       .object({

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
+import type { diagnoseOom } from '../tools/diagnose-oom.js';
 import type { explainRestarts } from '../tools/explain-restarts.js';
+import type { lintComposeTool } from '../tools/lint-compose.js';
 
 export function renderWhy(w: z.output<typeof explainRestarts.output>): string {
   const out = [
@@ -34,5 +36,22 @@ export function renderRunbook(o: {
       ...f.evidence.map((e) => `    ${e}`),
     ]),
     ...(o.actions.length ? ['actions:', ...o.actions.map((a) => `  - ${a}`)] : []),
+  ].join('\n');
+}
+
+export function renderOom(o: z.output<typeof diagnoseOom.output>): string {
+  return [
+    o.summary,
+    ...o.services.flatMap((s) => ['', `${s.service}: ${s.reasoning}`, `  set it in: ${s.whereToSet}`]),
+  ].join('\n');
+}
+
+export function renderLint(o: z.output<typeof lintComposeTool.output>): string {
+  return [
+    o.summary,
+    ...o.findings.map(
+      (f) =>
+        `${f.file}:${f.line ?? '?'} ${f.severity} ${f.rule} [${f.service}] ${f.message}\n    fix: ${f.fix}`,
+    ),
   ].join('\n');
 }

@@ -1,4 +1,6 @@
-import { renderRunbook, renderWhy } from './diagnosis.js';
+import { renderAsk } from './ask.js';
+import { renderBackup, renderBackups, renderPrune, renderRestore, renderVerify } from './backups.js';
+import { renderLint, renderOom, renderRunbook, renderWhy } from './diagnosis.js';
 import { renderHealth } from './health.js';
 import { renderLogs } from './logs.js';
 import { renderAudit, renderRestart, renderScale } from './mutations.js';
@@ -10,11 +12,19 @@ const RENDERERS: Record<string, (out: any) => string> = {
   service_stats: renderStats,
   service_logs: renderLogs,
   explain_restarts: renderWhy,
+  diagnose_oom: renderOom,
+  lint_compose: renderLint,
   run_runbook: renderRunbook,
   scale_service: renderScale,
   scale_agents: renderScale,
   restart_service: renderRestart,
   audit_log: renderAudit,
+  ask: renderAsk,
+  backup: renderBackup,
+  list_backups: renderBackups,
+  verify_backup: renderVerify,
+  restore: renderRestore,
+  prune_backups: renderPrune,
 };
 
 /**

@@ -1,6 +1,5 @@
 import type { App, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { answerQuestion } from '../ask/router.js';
 import { assertRole, requiredRole } from '../safety/roles.js';
 import type { Progress, ToolContext } from '../tools/context.js';
 import { effectiveRisk, invokeTool, parseInput } from '../tools/invoke.js';
@@ -76,7 +75,9 @@ export function registerCommand(app: App, deps: SlackDeps, roles: SlackRoles, na
       if (parsed.kind === 'approvals') return await listApprovals(deps, respond);
       if (parsed.kind === 'ask') {
         const ctx = slackContext(deps, config, user);
-        const answer = await answerQuestion(ctx, parsed.question);
+        const answer = (await invokeTool(findTool('ask')!, ctx, { question: parsed.question })) as Parameters<
+          typeof answerMessage
+        >[0];
         return void (await respond({ response_type: 'in_channel', ...answerMessage(answer) }));
       }
       const tool = findTool(parsed.tool)!;

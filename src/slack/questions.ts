@@ -1,29 +1,35 @@
 import type { App } from '@slack/bolt';
-import { answerQuestion, KNOWN_QUESTIONS, type RoutedAnswer } from '../ask/router.js';
+import type { z } from 'zod';
+import { type askTool, cite } from '../tools/ask.js';
+import { invokeTool } from '../tools/invoke.js';
+import { findTool } from '../tools/registry.js';
 import { escapeMrkdwn, noteMessage, type SlackMessage, toolMessage } from './blocks.js';
 import { channelAllowed, errorMessage, type SlackDeps, type SlackRoles, slackContext } from './context.js';
 
-/** The router's answer: which tool it asked and why, then that tool's output as evidence. */
-export function answerMessage(a: RoutedAnswer): SlackMessage {
-  const r = a.route;
-  if (r.kind === 'clarify') return noteMessage(`:grey_question: ${escapeMrkdwn(r.question)}`);
-  if (r.kind === 'unknown')
-    return noteMessage(
-      `I can answer questions like: ${KNOWN_QUESTIONS.map((q) => `_${q}_`).join(', ')}`,
-      'or use `/doom help` for every command',
-    );
-  const m = toolMessage(r.tool, a.evidence);
-  const input = Object.entries(r.input)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
-  const source = `evidence: \`${r.tool}${input ? ` ${input}` : ''}\` (intent ${r.intent})`;
-  return {
-    text: `${m.text}\n${source}`,
-    blocks: [
-      ...m.blocks.slice(0, 49),
-      { type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(source) }] },
-    ],
-  };
+type AskOutput = z.output<typeof askTool.output>;
+
+/** The ask tool's answer: the evidence tool's own rendering when one tool was used, plus citations. */
+export function answerMessage(a: AskOutput): SlackMessage {
+  if (a.clarify) return noteMessage(`:grey_question: ${escapeMrkdwn(a.clarify)}`);
+  const notes = [
+    ...a.evidence.map((e) => `evidence: \`${cite(e)}\``),
+    ...a.refused.map((r) => `refused: the model asked for ${r.tool}; ask only reads`),
+    ...(a.note ? [`note: ${a.note}`] : []),
+  ].join('\n');
+  const context = notes
+    ? [
+        {
+          type: 'context' as const,
+          elements: [{ type: 'mrkdwn' as const, text: escapeMrkdwn(notes).slice(0, 2900) }],
+        },
+      ]
+    : [];
+  if (a.via !== 'model' && a.evidence.length === 1) {
+    const m = toolMessage(a.evidence[0]!.tool, a.evidence[0]!.output);
+    return { text: `${m.text}\n${notes}`, blocks: [...m.blocks.slice(0, 49 - context.length), ...context] };
+  }
+  const m = noteMessage(escapeMrkdwn(a.answer).slice(0, 2900));
+  return { text: `${a.answer}\n${notes}`, blocks: [...m.blocks, ...context] };
 }
 
 /** Mentions and direct messages are questions, answered in a thread. Slack retries are dropped by event id. */
@@ -51,7 +57,7 @@ export function registerQuestions(app: App, deps: SlackDeps, roles: SlackRoles):
     const ctx = slackContext(deps, config, { id: e.user, channel: e.channel });
     let m: SlackMessage;
     try {
-      m = answerMessage(await answerQuestion(ctx, question));
+      m = answerMessage((await invokeTool(findTool('ask')!, ctx, { question })) as AskOutput);
     } catch (err) {
       m = errorMessage(err, 'answering that', deps.logger);
     }

@@ -1,3 +1,4 @@
+import { askTool } from './ask.js';
 import { auditLog } from './audit-log.js';
 import { backupTool } from './backup.js';
 import { checkConnectivity } from './check-connectivity.js';
@@ -47,6 +48,7 @@ export const registry: readonly AnyTool[] = [
   pruneBackups,
   getApproval,
   auditLog,
+  askTool,
 ];
 
 export function findTool(name: string): AnyTool | undefined {

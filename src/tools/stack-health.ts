@@ -42,7 +42,12 @@ const serviceOut = z.object({
   replicas: z.object({ running: z.number(), total: z.number() }),
   problems: z.array(z.string()),
   deepCheck: z
-    .object({ kind: z.enum(['http', 'exec']), ok: z.boolean(), detail: z.string(), durationMs: z.number() })
+    .object({
+      kind: z.enum(['http', 'exec', 'ollama']),
+      ok: z.boolean(),
+      detail: z.string(),
+      durationMs: z.number(),
+    })
     .nullable(),
   containers: z.array(containerOut),
 });

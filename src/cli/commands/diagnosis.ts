@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { renderLint, renderOom } from '../../render/diagnosis.js';
 import { renderText } from '../../render/text.js';
 import { diagnoseOom } from '../../tools/diagnose-oom.js';
 import { explainRestarts } from '../../tools/explain-restarts.js';
@@ -31,12 +32,7 @@ export function oomCommand(program: Command): void {
       .argument('[service]', 'only this service')
       .option('--since <when>', 'window start: 24h (default), 30m, RFC 3339'),
   ).action(async (service: string | undefined, opts: CommonOptions & { since?: string }) => {
-    process.exitCode = await runToolCommand(diagnoseOom, { service, since: opts.since }, opts, (o) =>
-      [
-        o.summary,
-        ...o.services.flatMap((s) => [``, `${s.service}: ${s.reasoning}`, `  set it in: ${s.whereToSet}`]),
-      ].join('\n'),
-    );
+    process.exitCode = await runToolCommand(diagnoseOom, { service, since: opts.since }, opts, renderOom);
   });
 }
 
@@ -54,14 +50,7 @@ export function lintCommand(program: Command): void {
       lintComposeTool,
       { files: files.length ? files : undefined },
       opts,
-      (o) =>
-        [
-          o.summary,
-          ...o.findings.map(
-            (f) =>
-              `${f.file}:${f.line ?? '?'} ${f.severity} ${f.rule} [${f.service}] ${f.message}\n    fix: ${f.fix}`,
-          ),
-        ].join('\n'),
+      renderLint,
       (o) => (o.findings.some((f) => f.severity === 'error') ? 1 : 0),
     );
   });

@@ -4,7 +4,7 @@ import { redact } from '../../safety/redact.js';
 import type { ToolContext } from '../context.js';
 
 export interface DeepCheckResult {
-  kind: 'http' | 'exec';
+  kind: 'http' | 'exec' | 'ollama';
   ok: boolean;
   detail: string;
   durationMs: number;
@@ -27,6 +27,7 @@ export async function runDeepCheck(
     detail: redact(detail, secrets).slice(0, 500),
     durationMs: Date.now() - started,
   });
+  if (check.ollama) return ollamaCheck(ctx, check.ollama, check.timeout, done);
   if (check.http) {
     try {
       const res = await fetch(check.http, {
@@ -56,5 +57,39 @@ export async function runDeepCheck(
   } catch (err) {
     if (!isToolError(err)) throw err;
     return done('exec', false, `${argv.join(' ')} failed: ${err.message}`);
+  }
+}
+
+/** Ollama answers /api/tags and has the model pulled (`name` or `name:latest`). */
+async function ollamaCheck(
+  ctx: ToolContext,
+  o: { url: string; model: string },
+  timeout: number,
+  done: (kind: 'ollama', ok: boolean, detail: string) => DeepCheckResult,
+): Promise<DeepCheckResult> {
+  const url = `${o.url.replace(/\/+$/, '')}/api/tags`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(timeout)]) });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return done('ollama', false, `GET ${url} -> ${res.status}`);
+    }
+    const body = (await res.json()) as { models?: Array<{ name?: string; model?: string }> };
+    const names = (body.models ?? []).map((m) => m.name ?? m.model ?? '');
+    const want = o.model.includes(':') ? [o.model] : [o.model, `${o.model}:latest`];
+    return names.some((n) => want.includes(n))
+      ? done('ollama', true, `GET ${url} -> ${res.status}; model ${o.model} present`)
+      : done(
+          'ollama',
+          false,
+          `model ${o.model} is not pulled (has: ${names.join(', ') || 'none'}); run \`ollama pull ${o.model}\` in the ollama container`,
+        );
+  } catch (err) {
+    const e = err as Error;
+    const why =
+      e.name === 'TimeoutError'
+        ? `no answer within ${timeout} ms`
+        : ((e.cause as Error | undefined)?.message ?? e.message);
+    return done('ollama', false, `GET ${url} failed: ${why}`);
   }
 }

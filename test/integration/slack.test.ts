@@ -325,7 +325,9 @@ describe('questions in mentions', () => {
       async () => slack.posted((c) => c.body.thread_ts === '1700000999.000200')[0],
     );
     expect(String(answer.body.text)).toMatch(/orchestrator: OOM/);
-    expect(String(answer.body.text)).toMatch(/evidence: `explain_restarts\(service=orchestrator\): oom_killed/);
+    expect(String(answer.body.text)).toMatch(
+      /evidence: `explain_restarts\(service=orchestrator\): oom_killed/,
+    );
     const retry = await post(body, 'application/json', {
       headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' },
     });

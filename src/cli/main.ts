@@ -6,7 +6,7 @@ import { backupCommands } from './commands/backups.js';
 import { demoCommand } from './commands/demo.js';
 import { lintCommand, oomCommand, runbookCommands, whyCommand } from './commands/diagnosis.js';
 import { healthCommand } from './commands/health.js';
-import { logsCommand } from './commands/logs.js';
+import { exportLogsCommand, logReportCommand, logsCommand } from './commands/logs.js';
 import { mcpCommand } from './commands/mcp.js';
 import { mutationCommands } from './commands/mutations.js';
 import { recordCommand } from './commands/record.js';
@@ -26,6 +26,8 @@ const program = new Command('doom-ops')
 healthCommand(program);
 statsCommand(program);
 logsCommand(program);
+logReportCommand(program);
+exportLogsCommand(program);
 whyCommand(program);
 oomCommand(program);
 lintCommand(program);

@@ -107,9 +107,16 @@ export const configSchema = z
         maxTail: z.number().int().positive().default(5000),
         scanLines: z.number().int().positive().default(20_000),
         maxBytes: z.number().int().positive().default(262_144),
+        /** Where export_logs writes (relative = cwd), and its cap per service file. */
+        exportDir: z.string().min(1).default('log-exports'),
+        exportMaxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024),
       })
       .strict()
-      .default({ defaultTail: 100, maxTail: 5000, scanLines: 20_000, maxBytes: 262_144 }),
+      .prefault({}),
     readOnly: z.boolean().default(false),
     /** Audit log, approvals and locks live here (DOOM_OPS_STATE_DIR overrides). */
     stateDir: z.string().min(1).default('.doom-ops'),

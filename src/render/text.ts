@@ -2,6 +2,7 @@ import { renderAsk } from './ask.js';
 import { renderBackup, renderBackups, renderPrune, renderRestore, renderVerify } from './backups.js';
 import { renderLint, renderOom, renderRunbook, renderWhy } from './diagnosis.js';
 import { renderHealth } from './health.js';
+import { renderExportLogs, renderLogReport } from './log-report.js';
 import { renderLogs } from './logs.js';
 import { renderAudit, renderRestart, renderScale } from './mutations.js';
 import { renderStats } from './stats.js';
@@ -11,6 +12,8 @@ const RENDERERS: Record<string, (out: any) => string> = {
   stack_health: renderHealth,
   service_stats: renderStats,
   service_logs: renderLogs,
+  log_report: renderLogReport,
+  export_logs: renderExportLogs,
   explain_restarts: renderWhy,
   diagnose_oom: renderOom,
   lint_compose: renderLint,

@@ -27,6 +27,12 @@ export const SUBCOMMANDS: Record<string, Sub> = {
   },
   'scale-agents': { tool: 'scale_agents', positional: ['replicas'], usage: 'scale-agents <n> [--force]' },
   restart: { tool: 'restart_service', positional: ['service'], usage: 'restart <service> [--replica N]' },
+  'log-report': {
+    tool: 'log_report',
+    positional: [],
+    usage: 'log-report [--since 1h] [--latency-field latency_ms] [--top N]',
+  },
+  'export-logs': { tool: 'export_logs', positional: [], usage: 'export-logs [--since 24h] [--until 1h]' },
   why: { tool: 'explain_restarts', positional: ['service'], usage: 'why <service> [--since 24h]' },
   oom: { tool: 'diagnose_oom', positional: ['service'], usage: 'oom [service] [--since 24h]' },
   runbooks: { tool: 'list_runbooks', positional: [], usage: 'runbooks' },

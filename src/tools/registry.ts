@@ -9,9 +9,11 @@ import type { AnyTool } from './define-tool.js';
 import { diagnoseOom } from './diagnose-oom.js';
 import { diskUsage } from './disk-usage.js';
 import { explainRestarts } from './explain-restarts.js';
+import { exportLogs } from './export-logs.js';
 import { getApproval } from './get-approval.js';
 import { lintComposeTool } from './lint-compose.js';
 import { listBackups } from './list-backups.js';
+import { logReport } from './log-report.js';
 import { pruneBackups } from './prune-backups.js';
 import { restartService } from './restart-service.js';
 import { restoreTool } from './restore.js';
@@ -28,6 +30,8 @@ export const registry: readonly AnyTool[] = [
   stackHealth,
   serviceStats,
   serviceLogs,
+  logReport,
+  exportLogs,
   explainRestarts,
   diagnoseOom,
   checkPorts,

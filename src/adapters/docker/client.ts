@@ -25,6 +25,8 @@ export interface LogReadOptions {
   until?: number;
   tty?: boolean;
   signal?: AbortSignal;
+  /** Deadline for the whole read (default: the adapter's call timeout); exports of long windows need more. */
+  timeoutMs?: number;
 }
 
 const INSPECT_CONCURRENCY = 16;
@@ -224,7 +226,7 @@ export class DockerAdapter {
    * own logs() buffers everything when not following). Stops at `until`, or when the consumer stops.
    */
   async *logLines(id: string, options: LogReadOptions = {}): AsyncGenerator<LogLine> {
-    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const deadline = AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     const query: Record<string, unknown> = { stdout: true, stderr: true, timestamps: true, follow: false };
     if (options.tail !== undefined) query.tail = options.tail;

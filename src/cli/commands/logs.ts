@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { renderExportLogs, renderLogReport } from '../../render/log-report.js';
 import { renderLogs } from '../../render/logs.js';
+import { exportLogs } from '../../tools/export-logs.js';
+import { logReport } from '../../tools/log-report.js';
 import { serviceLogs } from '../../tools/service-logs.js';
 import { type CommonOptions, num, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
@@ -42,6 +45,57 @@ export function logsCommand(program: Command): void {
       },
       opts,
       renderLogs,
+    );
+  });
+}
+
+export function logReportCommand(program: Command): void {
+  common(
+    program
+      .command('log-report')
+      .description('errors by message, first/last seen and latency percentiles over a window, per service')
+      .argument('[services...]', 'services (default: all with containers)')
+      .option('--since <when>', 'window start (default 1h)')
+      .option('--until <when>', 'window end')
+      .option('--latency-field <name>', 'JSON latency field (default latency_ms)')
+      .option('--top <n>', 'top messages per service (default 10)', (v) => Number(v)),
+  ).action(
+    async (
+      services: string[],
+      opts: CommonOptions & { since?: string; until?: string; latencyField?: string; top?: number },
+    ) => {
+      process.exitCode = await runToolCommand(
+        logReport,
+        {
+          services: services.length ? services : undefined,
+          since: opts.since,
+          until: opts.until,
+          latencyField: opts.latencyField,
+          top: opts.top,
+        },
+        opts,
+        renderLogReport,
+      );
+    },
+  );
+}
+
+export function exportLogsCommand(program: Command): void {
+  common(
+    program
+      .command('export-logs')
+      .description(
+        "stream each service's logs over a window to <logs.exportDir>/<service>_<timestamp>.log (redacted, size-capped)",
+      )
+      .argument('[services...]', 'services (default: all with containers)')
+      .option('--since <when>', 'window start (default 24h)')
+      .option('--until <when>', 'window end'),
+  ).action(async (services: string[], opts: CommonOptions & { since?: string; until?: string }) => {
+    process.exitCode = await runToolCommand(
+      exportLogs,
+      { services: services.length ? services : undefined, since: opts.since, until: opts.until },
+      opts,
+      renderExportLogs,
     );
   });
 }

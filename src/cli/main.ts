@@ -5,7 +5,7 @@ import { askCommand } from './commands/ask.js';
 import { backupCommands } from './commands/backups.js';
 import { demoCommand } from './commands/demo.js';
 import { lintCommand, oomCommand, runbookCommands, whyCommand } from './commands/diagnosis.js';
-import { healthCommand } from './commands/health.js';
+import { healthCommand, smokeCommand } from './commands/health.js';
 import { exportLogsCommand, logReportCommand, logsCommand } from './commands/logs.js';
 import { mcpCommand } from './commands/mcp.js';
 import { mutationCommands } from './commands/mutations.js';
@@ -24,6 +24,7 @@ const program = new Command('doom-ops')
   });
 
 healthCommand(program);
+smokeCommand(program);
 statsCommand(program);
 logsCommand(program);
 logReportCommand(program);

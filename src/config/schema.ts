@@ -51,6 +51,30 @@ const deepCheck = z
     message: 'give exactly one of http, exec or ollama',
   });
 
+/** One smoke-test probe (design: the handbook's smoke_test.sh as config). Exactly one kind. */
+const smokeProbe = z
+  .object({
+    name: z.string().min(1),
+    http: z.url().optional().describe('GET from doom-ops (a port published on 127.0.0.1); 2xx passes'),
+    exec: z
+      .object({ service: serviceName, argv: z.array(z.string()).min(1) })
+      .strict()
+      .optional()
+      .describe('run inside a running replica of the service; exit 0 passes'),
+    tcp: z
+      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(1).max(65535) })
+      .strict()
+      .optional()
+      .describe('a TCP connect (e.g. a gRPC port when no probe binary is available)'),
+    expect: z.string().optional().describe('regular expression the HTTP body or exec stdout must match'),
+    timeout: durationMs.default(5000),
+  })
+  .strict()
+  .refine((p) => [p.http, p.exec, p.tcp].filter(Boolean).length === 1, {
+    message: 'give exactly one of http, exec or tcp',
+  });
+export type SmokeProbe = z.output<typeof smokeProbe>;
+
 const expectedService = z
   .object({
     critical: z.boolean().default(true),
@@ -140,6 +164,10 @@ export const configSchema = z
         defaults: { cli: 'approver', mcp: 'operator', slack: 'viewer', internal: 'approver' },
         principals: {},
       }),
+    smoke: z
+      .object({ probes: z.array(smokeProbe).default([]) })
+      .strict()
+      .prefault({}),
     /** The ask tool's language model (OLLAMA_HOST / OLLAMA_MODEL); without both, ask uses the router only. */
     ollama: z
       .object({

@@ -5,11 +5,13 @@ import { renderHealth } from './health.js';
 import { renderExportLogs, renderLogReport } from './log-report.js';
 import { renderLogs } from './logs.js';
 import { renderAudit, renderRestart, renderScale } from './mutations.js';
+import { renderSmoke } from './smoke.js';
 import { renderStats } from './stats.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each renderer takes its own tool's output
 const RENDERERS: Record<string, (out: any) => string> = {
   stack_health: renderHealth,
+  smoke_test: renderSmoke,
   service_stats: renderStats,
   service_logs: renderLogs,
   log_report: renderLogReport,

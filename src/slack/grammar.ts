@@ -14,6 +14,7 @@ interface Sub {
 export const SUBCOMMANDS: Record<string, Sub> = {
   help: { positional: [], usage: 'help' },
   health: { tool: 'stack_health', positional: ['service'], usage: 'health [service]' },
+  smoke: { tool: 'smoke_test', positional: [], usage: 'smoke' },
   stats: { tool: 'service_stats', positional: ['service'], usage: 'stats [service] [--top N] [--no-cpu]' },
   logs: {
     tool: 'service_logs',

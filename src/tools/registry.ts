@@ -22,12 +22,14 @@ import { scaleAgents } from './scale-agents.js';
 import { scaleService } from './scale-service.js';
 import { serviceLogs } from './service-logs.js';
 import { serviceStats } from './service-stats.js';
+import { smokeTest } from './smoke-test.js';
 import { stackHealth } from './stack-health.js';
 import { verifyBackup } from './verify-backup.js';
 
 /** Every tool, in the order surfaces list them. Adding a tool here serves it on MCP, Slack and the CLI. */
 export const registry: readonly AnyTool[] = [
   stackHealth,
+  smokeTest,
   serviceStats,
   serviceLogs,
   logReport,

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { renderHealth } from '../../render/health.js';
+import { renderSmoke } from '../../render/smoke.js';
+import { smokeTest } from '../../tools/smoke-test.js';
 import { stackHealth } from '../../tools/stack-health.js';
 import { type CommonOptions, EXIT, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
@@ -18,6 +20,25 @@ export function healthCommand(program: Command): void {
       opts,
       renderHealth,
       (out) => (out.verdict === 'healthy' ? EXIT.ok : EXIT.failed),
+    );
+  });
+}
+
+export function smokeCommand(program: Command): void {
+  common(
+    program
+      .command('smoke')
+      .description(
+        "the handbook's smoke tests (smoke.probes): each probe's pass/fail and latency; exit 1 on a failure",
+      )
+      .argument('[probes...]', 'only these probe names'),
+  ).action(async (only: string[], opts: CommonOptions) => {
+    process.exitCode = await runToolCommand(
+      smokeTest,
+      { only: only.length ? only : undefined },
+      opts,
+      renderSmoke,
+      (o) => (o.ok ? 0 : 1),
     );
   });
 }

@@ -24,12 +24,14 @@ import { serviceLogs } from './service-logs.js';
 import { serviceStats } from './service-stats.js';
 import { smokeTest } from './smoke-test.js';
 import { stackHealth } from './stack-health.js';
+import { stackUp } from './stack-up.js';
 import { verifyBackup } from './verify-backup.js';
 
 /** Every tool, in the order surfaces list them. Adding a tool here serves it on MCP, Slack and the CLI. */
 export const registry: readonly AnyTool[] = [
   stackHealth,
   smokeTest,
+  stackUp,
   serviceStats,
   serviceLogs,
   logReport,

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { renderHealth } from '../../render/health.js';
 import { renderSmoke } from '../../render/smoke.js';
+import { renderStackUp } from '../../render/stack-up.js';
 import { smokeTest } from '../../tools/smoke-test.js';
 import { stackHealth } from '../../tools/stack-health.js';
+import { stackUp } from '../../tools/stack-up.js';
 import { type CommonOptions, EXIT, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 
@@ -39,6 +41,27 @@ export function smokeCommand(program: Command): void {
       opts,
       renderSmoke,
       (o) => (o.ok ? 0 : 1),
+    );
+  });
+}
+
+export function upCommand(program: Command): void {
+  common(
+    program
+      .command('up')
+      .description(
+        'compose up -d from the configured files (or base + an overlay), wait until every service is healthy, run the smoke tests',
+      )
+      .option('--overlay <name>', 'prod | dev | gpu: base file plus docker-compose.<overlay>.yml')
+      .option('--timeout <duration>', 'how long to wait for health (default 2m)')
+      .option('--no-smoke', 'skip the smoke tests'),
+  ).action(async (opts: CommonOptions & { overlay?: string; timeout?: string; smoke: boolean }) => {
+    process.exitCode = await runToolCommand(
+      stackUp,
+      { overlay: opts.overlay, timeout: opts.timeout, smoke: opts.smoke },
+      opts,
+      renderStackUp,
+      (o) => (o.ready && ((o.smoke as { ok?: boolean } | null)?.ok ?? true) ? 0 : 1),
     );
   });
 }

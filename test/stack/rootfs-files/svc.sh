@@ -22,6 +22,8 @@ if [ -n "$HTTP_PORT" ]; then
   mkdir -p /www/api && echo ok > /www/healthz && echo '{"status":"ok"}' > /www/api/health
   httpd -p "$HTTP_PORT" -h /www
 fi
+# UNHEALTHY: fail the healthcheck from the start (stack_up's failure scenario).
+[ -n "$UNHEALTHY" ] && echo "$UNHEALTHY" > /tmp/unhealthy
 [ -n "$STARTUP_LINES" ] && for l in $STARTUP_LINES; do log "$l" "startup check $l"; done
 
 case "$MODE" in

@@ -1,0 +1,26 @@
+import type { z } from 'zod';
+import type { stackUp } from '../tools/stack-up.js';
+import { renderRunbook } from './diagnosis.js';
+import { renderSmoke } from './smoke.js';
+import { table } from './table.js';
+
+export function renderStackUp(o: z.output<typeof stackUp.output>): string {
+  const out = [
+    `${o.project}: ${o.summary}`,
+    `(${o.compose}; ${o.files.join(', ')})`,
+    '',
+    table(
+      ['SERVICE', 'READY', 'STATE', 'HEALTH'],
+      o.services.map((s) => [
+        s.service,
+        s.ready ? 'yes' : s.failed ? 'FAILED' : 'no',
+        s.state,
+        s.health ?? '-',
+      ]),
+    ),
+  ];
+  for (const f of o.failures)
+    out.push('', `${f.service}: unhealthy-service runbook`, JSON.stringify(f.findings, null, 2));
+  if (o.smoke) out.push('', renderSmoke(o.smoke as Parameters<typeof renderSmoke>[0]));
+  return out.join('\n');
+}

@@ -5,7 +5,7 @@ import { askCommand } from './commands/ask.js';
 import { backupCommands } from './commands/backups.js';
 import { demoCommand } from './commands/demo.js';
 import { lintCommand, oomCommand, runbookCommands, whyCommand } from './commands/diagnosis.js';
-import { healthCommand, smokeCommand, upCommand } from './commands/health.js';
+import { downCommand, healthCommand, smokeCommand, upCommand } from './commands/health.js';
 import { exportLogsCommand, logReportCommand, logsCommand } from './commands/logs.js';
 import { mcpCommand } from './commands/mcp.js';
 import { mutationCommands } from './commands/mutations.js';
@@ -26,6 +26,7 @@ const program = new Command('doom-ops')
 healthCommand(program);
 smokeCommand(program);
 upCommand(program);
+downCommand(program);
 statsCommand(program);
 logsCommand(program);
 logReportCommand(program);

@@ -168,6 +168,35 @@ export const configSchema = z
       .object({ probes: z.array(smokeProbe).default([]) })
       .strict()
       .prefault({}),
+    /** stack_down: the handbook's graceful shutdown, as configured steps. */
+    lifecycle: z
+      .object({
+        /** Tell the orchestrator to stop accepting work (argv exec'd in the service); none = skipped. */
+        stopAcceptingWork: z
+          .object({ service: serviceName, argv: z.array(z.string()).min(1) })
+          .strict()
+          .optional(),
+        /** Exit 0 = no episode in flight; polled until then or the timeout (instead of the handbook's sleep 300). */
+        inFlight: z
+          .object({
+            service: serviceName,
+            argv: z.array(z.string()).min(1),
+            timeout: durationMs.default(300_000),
+            every: durationMs.default(5000),
+          })
+          .strict()
+          .optional(),
+        /** MongoDB flush to disk, exec'd in backup.mongodb.service; [] = skipped. */
+        mongoFsync: z
+          .array(z.string())
+          .default(['mongosh', '--quiet', '--eval', 'db.adminCommand({fsync: 1})']),
+        /** POST <backup.opensearch.url>/_flush before stopping. */
+        opensearchFlush: z.boolean().default(true),
+        /** Stop timeout for containers that set none (the handbook's `down --timeout 30`). */
+        stopTimeout: durationMs.default(30_000),
+      })
+      .strict()
+      .prefault({}),
     /** The ask tool's language model (OLLAMA_HOST / OLLAMA_MODEL); without both, ask uses the router only. */
     ollama: z
       .object({

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { stackDown } from '../tools/stack-down.js';
 import type { stackUp } from '../tools/stack-up.js';
 import { renderRunbook } from './diagnosis.js';
 import { renderSmoke } from './smoke.js';
@@ -23,4 +24,12 @@ export function renderStackUp(o: z.output<typeof stackUp.output>): string {
     out.push('', `${f.service}: unhealthy-service runbook`, JSON.stringify(f.findings, null, 2));
   if (o.smoke) out.push('', renderSmoke(o.smoke as Parameters<typeof renderSmoke>[0]));
   return out.join('\n');
+}
+
+export function renderStackDown(o: z.output<typeof stackDown.output>): string {
+  return [
+    `${o.project}: ${o.summary}`,
+    ...o.steps.map((s) => `  ${s.skipped ? 'skip' : s.ok ? 'ok  ' : 'FAIL'} ${s.step}: ${s.detail}`),
+    `  stopped: ${o.stopped.map((s) => s.container).join(', ') || 'nothing'}`,
+  ].join('\n');
 }

@@ -6,7 +6,7 @@ import { renderExportLogs, renderLogReport } from './log-report.js';
 import { renderLogs } from './logs.js';
 import { renderAudit, renderRestart, renderScale } from './mutations.js';
 import { renderSmoke } from './smoke.js';
-import { renderStackUp } from './stack-up.js';
+import { renderStackDown, renderStackUp } from './stack-up.js';
 import { renderStats } from './stats.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each renderer takes its own tool's output
@@ -14,6 +14,7 @@ const RENDERERS: Record<string, (out: any) => string> = {
   stack_health: renderHealth,
   smoke_test: renderSmoke,
   stack_up: renderStackUp,
+  stack_down: renderStackDown,
   service_stats: renderStats,
   service_logs: renderLogs,
   log_report: renderLogReport,

@@ -15,6 +15,7 @@ export const SUBCOMMANDS: Record<string, Sub> = {
   help: { positional: [], usage: 'help' },
   health: { tool: 'stack_health', positional: ['service'], usage: 'health [service]' },
   smoke: { tool: 'smoke_test', positional: [], usage: 'smoke' },
+  down: { tool: 'stack_down', positional: [], usage: 'down [--force]' },
   up: { tool: 'stack_up', positional: [], usage: 'up [--overlay prod|dev|gpu] [--timeout 2m] [--no-smoke]' },
   stats: { tool: 'service_stats', positional: ['service'], usage: 'stats [service] [--top N] [--no-cpu]' },
   logs: {

@@ -23,6 +23,7 @@ import { scaleService } from './scale-service.js';
 import { serviceLogs } from './service-logs.js';
 import { serviceStats } from './service-stats.js';
 import { smokeTest } from './smoke-test.js';
+import { stackDown } from './stack-down.js';
 import { stackHealth } from './stack-health.js';
 import { stackUp } from './stack-up.js';
 import { verifyBackup } from './verify-backup.js';
@@ -32,6 +33,7 @@ export const registry: readonly AnyTool[] = [
   stackHealth,
   smokeTest,
   stackUp,
+  stackDown,
   serviceStats,
   serviceLogs,
   logReport,

@@ -37,6 +37,9 @@ export class OpenSearchStandIn {
       { error: { type, reason }, status: 404 },
     ];
     if (p[0] === '_cluster' && p[1] === 'health') return [200, { status: 'green' }];
+    // OpenSearch takes GET or POST /_flush; the client sends GET when there is no body.
+    if (p.length === 1 && p[0] === '_flush' && (method === 'POST' || method === 'GET'))
+      return [200, { _shards: { total: this.indices.size, successful: this.indices.size, failed: 0 } }];
     if (p[0] === '_cat' && p[1] === 'indices')
       return [
         200,

@@ -34,6 +34,13 @@ export class OpenSearchSnapshots {
     return String((r.body as { status?: string }).status ?? 'unknown');
   }
 
+  /** Flushes every index to disk (POST /_flush): what a shutdown needs before the container stops. */
+  async flush(): Promise<{ total: number; failed: number }> {
+    const r = await (await this.client).indices.flush();
+    const shards = (r.body as { _shards?: { total?: number; failed?: number } })._shards ?? {};
+    return { total: shards.total ?? 0, failed: shards.failed ?? 0 };
+  }
+
   /** Registers the fs repository unless it is already there. */
   async ensureRepository(): Promise<boolean> {
     const existing = await (await this.client).snapshot

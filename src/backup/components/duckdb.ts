@@ -14,6 +14,29 @@ import { HashCount } from '../hash-sink.js';
 import type { ComponentEntry } from '../manifest.js';
 
 /** For each running agent: CHECKPOINT by exec, then the play-log file out through the archive API. */
+/**
+ * The configured CHECKPOINT (backup.duckdb.checkpoint, {file} = the play log) exec'd in one agent,
+ * so the file holds what was still in the WAL. False when none is configured; throws on failure.
+ */
+export async function checkpointAgent(
+  ctx: ToolContext,
+  agent: { id: string; name: string },
+): Promise<boolean> {
+  const cfg = ctx.config.backup.duckdb;
+  if (!cfg.checkpoint.length) return false;
+  const argv = cfg.checkpoint.map((x) => x.replaceAll('{file}', cfg.file));
+  const r = await ctx.docker.exec(agent.id, argv, { signal: ctx.signal, timeoutMs: 120_000 });
+  if (r.exitCode !== 0)
+    throw new ToolError(
+      'failed',
+      `CHECKPOINT in ${agent.name} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
+      {
+        hint: 'the file would miss what is still in the WAL; fix backup.duckdb.checkpoint (or set it to [] to skip)',
+      },
+    );
+  return true;
+}
+
 export async function backupDuckdb(ctx: ToolContext, dir: string): Promise<ComponentEntry[]> {
   const cfg = ctx.config.backup.duckdb;
   const agents = (await ctx.docker.listStack(ctx.project, ctx.signal)).filter(
@@ -22,20 +45,7 @@ export async function backupDuckdb(ctx: ToolContext, dir: string): Promise<Compo
   await mkdir(join(dir, 'duckdb'), { recursive: true });
   const entries: ComponentEntry[] = [];
   for (const a of agents) {
-    let checkpoint = 'not configured';
-    if (cfg.checkpoint.length) {
-      const argv = cfg.checkpoint.map((x) => x.replaceAll('{file}', cfg.file));
-      const r = await ctx.docker.exec(a.id, argv, { signal: ctx.signal, timeoutMs: 120_000 });
-      if (r.exitCode !== 0)
-        throw new ToolError(
-          'failed',
-          `CHECKPOINT in ${a.name} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
-          {
-            hint: 'the copy would miss what is still in the WAL; fix backup.duckdb.checkpoint (or set it to [] to skip)',
-          },
-        );
-      checkpoint = 'ok';
-    }
+    const checkpoint = (await checkpointAgent(ctx, a)) ? 'ok' : 'not configured';
     const file = join('duckdb', `${a.name}.duckdb`);
     const hash = new HashCount(byteProgress(ctx, `duckdb ${a.name}`));
     let header: { mode?: number; uid?: number; gid?: number } = {};

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { renderHealth } from '../../render/health.js';
 import { renderSmoke } from '../../render/smoke.js';
-import { renderStackUp } from '../../render/stack-up.js';
+import { renderStackDown, renderStackUp } from '../../render/stack-up.js';
 import { smokeTest } from '../../tools/smoke-test.js';
+import { stackDown } from '../../tools/stack-down.js';
 import { stackHealth } from '../../tools/stack-health.js';
 import { stackUp } from '../../tools/stack-up.js';
 import { type CommonOptions, EXIT, runToolCommand } from '../runtime.js';
@@ -63,5 +64,19 @@ export function upCommand(program: Command): void {
       renderStackUp,
       (o) => (o.ready && ((o.smoke as { ok?: boolean } | null)?.ok ?? true) ? 0 : 1),
     );
+  });
+}
+
+export function downCommand(program: Command): void {
+  common(
+    program
+      .command('down')
+      .description(
+        'graceful shutdown (destructive: shows the plan and asks): stop accepting work, wait for in-flight episodes, checkpoint DuckDB, flush OpenSearch, fsync MongoDB, stop dependents first; volumes kept',
+      )
+      .option('--force', 'stop the services even when a drain or flush step failed')
+      .option('-y, --yes', 'approve the plan without the prompt'),
+  ).action(async (opts: CommonOptions & { force?: boolean; yes?: boolean }) => {
+    process.exitCode = await runToolCommand(stackDown, { force: Boolean(opts.force) }, opts, renderStackDown);
   });
 }

@@ -8,7 +8,7 @@ import { lintCommand, oomCommand, runbookCommands, whyCommand } from './commands
 import { downCommand, healthCommand, smokeCommand, upCommand } from './commands/health.js';
 import { exportLogsCommand, logReportCommand, logsCommand } from './commands/logs.js';
 import { mcpCommand } from './commands/mcp.js';
-import { mutationCommands } from './commands/mutations.js';
+import { mutationCommands, updateCommand } from './commands/mutations.js';
 import { recordCommand } from './commands/record.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
@@ -27,6 +27,7 @@ healthCommand(program);
 smokeCommand(program);
 upCommand(program);
 downCommand(program);
+updateCommand(program);
 statsCommand(program);
 logsCommand(program);
 logReportCommand(program);

@@ -61,6 +61,42 @@ export function classifyDeaths(events: EngineEvent[]): Death[] {
   return deaths;
 }
 
+/**
+ * The last death of a container as its own state records it (FinishedAt, ExitCode, OOMKilled), for
+ * when the engine's small event buffer (256 events; health checks fill it fast) no longer holds
+ * the `die` events. Null when the container has not died in the window or an event already shows it.
+ */
+export function deathFromState(
+  c: {
+    name: string;
+    restartCount: number;
+    state: { running: boolean; exitCode: number; oomKilled: boolean; finishedAt: string | null };
+  },
+  known: Death[],
+  sinceMs: number,
+): Death | null {
+  const at = c.state.finishedAt ? Date.parse(c.state.finishedAt) : Number.NaN;
+  if (!Number.isFinite(at) || at < sinceMs || at <= 0) return null;
+  if (c.state.running && c.restartCount === 0) return null;
+  if (known.some((d) => d.container === c.name && Math.abs(Date.parse(d.time) - at) < NEAR_MS)) return null;
+  const code = c.state.exitCode;
+  const cause: DeathCause = c.state.oomKilled
+    ? 'oom'
+    : code === 137
+      ? 'signal'
+      : code === 0
+        ? 'clean_exit'
+        : 'app_error';
+  return {
+    time: new Date(at).toISOString(),
+    container: c.name,
+    exitCode: code,
+    meaning: explainExitCode(code, c.state.oomKilled).meaning,
+    cause,
+    signal: cause === 'signal' ? 'SIGKILL' : null,
+  };
+}
+
 export type VerdictKind =
   | 'oom_killed'
   | 'app_error'

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { auditLog } from '../tools/audit-log.js';
 import type { ScaleOutput } from '../tools/lib/scale.js';
 import type { restartService } from '../tools/restart-service.js';
+import type { updateService } from '../tools/update-service.js';
 import { table } from './table.js';
 
 export function renderScale(s: ScaleOutput): string {
@@ -37,4 +38,13 @@ export function renderAudit(a: z.output<typeof auditLog.output>): string {
     a.entries.map((e) => [e.time, e.event, e.principal, e.tool, e.approver ?? e.approvalId, e.outcome]),
     80,
   );
+}
+
+export function renderUpdate(o: z.output<typeof updateService.output>): string {
+  return [
+    o.summary,
+    ...o.replicas.map(
+      (r) => `  ${r.replaced}: ${r.result} (${r.path}) -> ${r.container} on ${r.image}: ${r.detail}`,
+    ),
+  ].join('\n');
 }

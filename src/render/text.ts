@@ -4,7 +4,7 @@ import { renderLint, renderOom, renderRunbook, renderWhy } from './diagnosis.js'
 import { renderHealth } from './health.js';
 import { renderExportLogs, renderLogReport } from './log-report.js';
 import { renderLogs } from './logs.js';
-import { renderAudit, renderRestart, renderScale } from './mutations.js';
+import { renderAudit, renderRestart, renderScale, renderUpdate } from './mutations.js';
 import { renderSmoke } from './smoke.js';
 import { renderStackDown, renderStackUp } from './stack-up.js';
 import { renderStats } from './stats.js';
@@ -26,6 +26,7 @@ const RENDERERS: Record<string, (out: any) => string> = {
   scale_service: renderScale,
   scale_agents: renderScale,
   restart_service: renderRestart,
+  update_service: renderUpdate,
   audit_log: renderAudit,
   ask: renderAsk,
   backup: renderBackup,

@@ -16,6 +16,11 @@ export const SUBCOMMANDS: Record<string, Sub> = {
   health: { tool: 'stack_health', positional: ['service'], usage: 'health [service]' },
   smoke: { tool: 'smoke_test', positional: [], usage: 'smoke' },
   down: { tool: 'stack_down', positional: [], usage: 'down [--force]' },
+  update: {
+    tool: 'update_service',
+    positional: ['service', 'image'],
+    usage: 'update <service> <image> [--timeout 60s]',
+  },
   up: { tool: 'stack_up', positional: [], usage: 'up [--overlay prod|dev|gpu] [--timeout 2m] [--no-smoke]' },
   stats: { tool: 'service_stats', positional: ['service'], usage: 'stats [service] [--top N] [--no-cpu]' },
   logs: {

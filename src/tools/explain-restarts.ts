@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ToolError } from '../errors.js';
-import { classifyDeaths, verdictKind } from '../knowledge/restart-analysis.js';
+import { classifyDeaths, deathFromState, verdictKind } from '../knowledge/restart-analysis.js';
 import { RECORDED_ACTIONS } from '../recorder/recorder.js';
 import { createRedactor } from '../safety/redact.js';
 import { formatBytes } from '../util/duration.js';
@@ -120,7 +120,17 @@ export const explainRestarts = defineTool({
     });
 
     const deaths = classifyDeaths(events);
-    const idByName = new Map(events.map((e) => [e.name ?? '', e.id]));
+    // The engine keeps 256 events; when the deaths fell out of it, each container's own state still
+    // records its last one.
+    for (const d of details) {
+      const fromState = deathFromState(d, deaths, since * 1000);
+      if (fromState) deaths.push(fromState);
+    }
+    deaths.sort((a, b) => a.time.localeCompare(b.time));
+    const idByName = new Map([
+      ...events.map((e) => [e.name ?? '', e.id] as const),
+      ...details.map((d) => [d.name, d.id] as const),
+    ]);
     const withLogs = await Promise.all(
       deaths.map(async (d, i) => {
         const id = idByName.get(d.container);

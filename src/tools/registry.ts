@@ -26,6 +26,7 @@ import { smokeTest } from './smoke-test.js';
 import { stackDown } from './stack-down.js';
 import { stackHealth } from './stack-health.js';
 import { stackUp } from './stack-up.js';
+import { updateService } from './update-service.js';
 import { verifyBackup } from './verify-backup.js';
 
 /** Every tool, in the order surfaces list them. Adding a tool here serves it on MCP, Slack and the CLI. */
@@ -51,6 +52,7 @@ export const registry: readonly AnyTool[] = [
   scaleService,
   scaleAgents,
   restartService,
+  updateService,
   backupTool,
   listBackups,
   verifyBackup,

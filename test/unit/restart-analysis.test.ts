@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../src/adapters/docker/types.js';
-import { classifyDeaths, verdictKind } from '../../src/knowledge/restart-analysis.js';
+import { classifyDeaths, deathFromState, verdictKind } from '../../src/knowledge/restart-analysis.js';
 
 let clock = Date.parse('2026-11-28T10:00:00Z');
 function ev(action: string, attributes: Record<string, string> = {}, id = 'c1', gapMs = 100): EngineEvent {
@@ -68,5 +68,57 @@ describe('classifyDeaths', () => {
   it('no deaths: unhealthy or nothing', () => {
     expect(verdictKind([], true)).toBe('unhealthy');
     expect(verdictKind([], false)).toBe('no_restarts');
+  });
+});
+
+describe('deathFromState', () => {
+  const base = { name: 'p_orchestrator_1', restartCount: 5 };
+  it('recovers the last death from container state when the events are gone', () => {
+    const d = deathFromState(
+      {
+        ...base,
+        state: { running: false, exitCode: 1, oomKilled: false, finishedAt: '2026-11-28T10:00:00Z' },
+      },
+      [],
+      Date.parse('2026-11-28T09:00:00Z'),
+    );
+    expect(d).toMatchObject({ container: 'p_orchestrator_1', exitCode: 1, cause: 'app_error' });
+    expect(
+      deathFromState(
+        {
+          ...base,
+          state: { running: false, exitCode: 137, oomKilled: true, finishedAt: '2026-11-28T10:00:00Z' },
+        },
+        [],
+        0,
+      )?.cause,
+    ).toBe('oom');
+  });
+
+  it('adds nothing when an event already shows that death, or it is outside the window, or it never died', () => {
+    const state = { running: false, exitCode: 1, oomKilled: false, finishedAt: '2026-11-28T10:00:00Z' };
+    const known = [
+      {
+        time: '2026-11-28T10:00:00.5Z',
+        container: 'p_orchestrator_1',
+        exitCode: 1,
+        meaning: '',
+        cause: 'app_error' as const,
+        signal: null,
+      },
+    ];
+    expect(deathFromState({ ...base, state }, known, 0)).toBeNull();
+    expect(deathFromState({ ...base, state }, [], Date.parse('2026-11-28T11:00:00Z'))).toBeNull();
+    expect(
+      deathFromState(
+        {
+          name: 'x',
+          restartCount: 0,
+          state: { ...state, running: true, finishedAt: '0001-01-01T00:00:00Z' },
+        },
+        [],
+        0,
+      ),
+    ).toBeNull();
   });
 });

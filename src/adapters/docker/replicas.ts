@@ -14,6 +14,11 @@ export async function cloneReplica(
   sourceId: string,
   number: number,
   signal?: AbortSignal,
+  /**
+   * update_service: a different image for the new replica (everything else as the source), and the
+   * name to give it when the source was renamed out of the way.
+   */
+  overrides: { image?: string; name?: string } = {},
 ): Promise<{ id: string; name: string }> {
   const docker = adapter.docker;
   const src = await adapter.call(`inspect ${sourceId.slice(0, 12)}`, signal, (s) =>
@@ -23,12 +28,13 @@ export async function cloneReplica(
   if (!id) throw new Error(`container ${sourceId} is not a Compose replica`);
   const srcName = containerName(src.Name);
   const sep = srcName === `${id.project}_${id.service}_${id.number}` ? '_' : '-';
-  const name = [id.project, id.service, number].join(sep);
+  const name = overrides.name ?? [id.project, id.service, number].join(sep);
   const shortId = src.Id.slice(0, 12);
 
   const config: Record<string, unknown> = {
     ...src.Config,
     Labels: { ...src.Config.Labels, [LABEL.number]: String(number) },
+    ...(overrides.image ? { Image: overrides.image } : {}),
   };
   // The engine defaults the hostname to the container's short id: a copy would impersonate the source.
   if (src.Config.Hostname === shortId) delete config.Hostname;

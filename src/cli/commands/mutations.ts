@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { renderUpdate } from '../../render/mutations.js';
 import { renderText } from '../../render/text.js';
 import { auditLog } from '../../tools/audit-log.js';
 import { restartService } from '../../tools/restart-service.js';
 import { scaleAgents } from '../../tools/scale-agents.js';
 import { scaleService } from '../../tools/scale-service.js';
+import { updateService } from '../../tools/update-service.js';
 import { type CommonOptions, num, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 
@@ -76,4 +78,28 @@ export function mutationCommands(program: Command): void {
       (o) => renderText('audit_log', o),
     );
   });
+}
+
+export function updateCommand(program: Command): void {
+  common(
+    program
+      .command('update')
+      .description(
+        'recreate a service on a new image (destructive: plan and approval); zero-downtime for stateless services with a healthcheck; rolls back automatically',
+      )
+      .argument('<service>', 'Compose service')
+      .argument('<image>', 'new image reference')
+      .option('--timeout <duration>', 'how long the new container has to become healthy (default 60s)')
+      .option('-y, --yes', 'approve the plan without the prompt'),
+  ).action(
+    async (service: string, image: string, opts: CommonOptions & { timeout?: string; yes?: boolean }) => {
+      process.exitCode = await runToolCommand(
+        updateService,
+        { service, image, timeout: opts.timeout },
+        opts,
+        renderUpdate,
+        (o) => (o.ok ? 0 : 1),
+      );
+    },
+  );
 }

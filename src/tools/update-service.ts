@@ -1,0 +1,211 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { cloneReplica, stopAndRemove } from '../adapters/docker/replicas.js';
+import type { ContainerDetail } from '../adapters/docker/types.js';
+import { durationMs } from '../config/schema.js';
+import { ToolError } from '../errors.js';
+import { canonical } from '../safety/approver.js';
+import type { ToolContext } from './context.js';
+import { defineTool } from './define-tool.js';
+import { serviceField } from './lib/fields.js';
+
+/** The handbook's zero-downtime path fits a stateless service that Docker can tell is healthy. */
+function zeroDowntime(d: ContainerDetail): boolean {
+  return (
+    d.healthcheck !== null &&
+    !d.mounts.some((m) => m.type === 'volume' && m.name && !/^[0-9a-f]{64}$/.test(m.name))
+  );
+}
+
+async function replicasOf(ctx: ToolContext, service: string): Promise<ContainerDetail[]> {
+  const list = (await ctx.docker.listStack(ctx.project, ctx.signal)).filter(
+    (c) => c.service === service && !c.oneoff && c.state === 'running',
+  );
+  if (list.length === 0)
+    throw new ToolError('not_found', `service ${service} has no running replica in ${ctx.project}`, {
+      hint: 'start it first (doom-ops up), or check the service name with stack_health',
+    });
+  return ctx.docker.inspectMany(
+    list.map((c) => c.id),
+    ctx.signal,
+  );
+}
+
+/** Waits until the container is running and healthy (or running, without a healthcheck). */
+async function healthy(
+  ctx: ToolContext,
+  id: string,
+  timeoutMs: number,
+): Promise<{ ok: boolean; why: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await ctx.docker.inspect(id, ctx.signal);
+    // With a healthcheck configured, only Docker's "healthy" counts (Health is absent right after a restart).
+    const want = d.healthcheck ? d.health?.status === 'healthy' : true;
+    if (d.state.running && want)
+      return { ok: true, why: d.healthcheck ? 'healthy' : 'running (no healthcheck)' };
+    const last = d.health?.log.at(-1)?.output.trim();
+    if (!d.state.running && !d.state.restarting)
+      return { ok: false, why: `it exited (code ${d.state.exitCode})` };
+    // Docker says unhealthy only after the start period and the configured retries: final enough.
+    if (d.health?.status === 'unhealthy') return { ok: false, why: `unhealthy${last ? `: ${last}` : ''}` };
+    if (Date.now() > deadline)
+      return {
+        ok: false,
+        why: `not healthy within ${timeoutMs / 1000}s (health ${d.health?.status ?? 'none'}${last ? `: ${last}` : ''})`,
+      };
+    await sleep(500, undefined, { signal: ctx.signal });
+  }
+}
+
+const outcome = z.object({
+  replaced: z.string().describe('the old container'),
+  path: z.enum(['zero-downtime', 'stop-start']),
+  result: z.enum(['updated', 'rolled_back']),
+  container: z.string().describe('the container serving now'),
+  image: z.string().describe('the image it runs'),
+  detail: z.string(),
+});
+
+export const updateService = defineTool({
+  name: 'update_service',
+  title: 'Update a service to a new image',
+  description:
+    "The handbook's service update with --no-deps, done safely: each replica is recreated on the new image (same " +
+    'configuration, networks and volumes). A stateless service with a healthcheck takes the zero-downtime path (the ' +
+    'new container starts beside the old one, the old one goes only once the new one is healthy); others are stopped, ' +
+    'replaced and, if the new container does not become healthy in time, the previous container is started again. ' +
+    'Either way a failed update rolls back automatically and says why. Agent services are not recreated: running ' +
+    'agents keep their image (use scale to add agents). The Compose file is not changed: update it too, or the next ' +
+    '`compose up` brings the old image back.',
+  risk: 'destructive',
+  idempotent: false,
+  input: z.object({
+    service: serviceField,
+    image: z.string().min(1).max(300).describe('The new image reference, e.g. clau-doom/dashboard:1.4.2'),
+    timeout: durationMs
+      .default(60_000)
+      .describe('How long a new container has to become healthy (default 60s)'),
+  }),
+  output: z.object({
+    service: z.string(),
+    image: z.string(),
+    replicas: z.array(outcome),
+    ok: z.boolean(),
+    summary: z.string(),
+  }),
+  async plan(ctx, input) {
+    if (input.service === ctx.config.scaling.agentService)
+      throw new ToolError('not_allowed', `${input.service} agents are not recreated in place`, {
+        hint: 'the handbook keeps running agents on their image; build the new agent image and add agents with scale_agents',
+      });
+    const list = await replicasOf(ctx, input.service);
+    return {
+      summary: `update ${input.service} (${list.length} replica(s)) to ${input.image}`,
+      steps: list.map((d) =>
+        zeroDowntime(d)
+          ? `${d.name}: start a new replica on ${input.image} beside it, wait up to ${input.timeout / 1000}s for healthy, then stop and remove ${d.name} (on failure remove the new one; ${d.name} keeps serving)`
+          : `${d.name}: stop it (kept), create its replacement on ${input.image}, wait up to ${input.timeout / 1000}s for healthy, then remove the old one (on failure remove the new one and start ${d.name} again)`,
+      ),
+      dataAtRisk: list
+        .filter((d) => !zeroDowntime(d))
+        .map((d) => `${d.name} is down while its replacement starts`),
+      fingerprint: canonical({ image: input.image, ids: list.map((d) => d.id).sort() }),
+    };
+  },
+  async run(ctx, input) {
+    const list = await replicasOf(ctx, input.service);
+    const all = await ctx.docker.listStack(ctx.project, ctx.signal);
+    let next = Math.max(...all.filter((c) => c.service === input.service).map((c) => c.number)) + 1;
+    const replicas: Array<z.output<typeof outcome>> = [];
+    for (const old of list) {
+      ctx.progress({ progress: replicas.length, total: list.length, message: `updating ${old.name}` });
+      if (zeroDowntime(old)) {
+        const fresh = await cloneReplica(ctx.docker, old.id, next++, ctx.signal, { image: input.image });
+        const h = await healthy(ctx, fresh.id, input.timeout);
+        if (h.ok) {
+          await stopAndRemove(ctx.docker, old.id, old.stopTimeoutS ?? undefined, ctx.signal);
+          replicas.push({
+            replaced: old.name,
+            path: 'zero-downtime',
+            result: 'updated',
+            container: fresh.name,
+            image: input.image,
+            detail: `${fresh.name} healthy; ${old.name} removed`,
+          });
+        } else {
+          await stopAndRemove(ctx.docker, fresh.id, 1, ctx.signal);
+          replicas.push({
+            replaced: old.name,
+            path: 'zero-downtime',
+            result: 'rolled_back',
+            container: old.name,
+            image: old.image,
+            detail: `${fresh.name} on ${input.image}: ${h.why}; removed it, ${old.name} kept serving`,
+          });
+        }
+        continue;
+      }
+      // Stop-start: the old container is stopped and renamed, not removed, until the new one is healthy.
+      const c = ctx.docker.docker.getContainer(old.id);
+      await ctx.docker.call(
+        `stop ${old.name}`,
+        ctx.signal,
+        (s) => c.stop({ t: old.stopTimeoutS ?? 10, abortSignal: s } as object),
+        ((old.stopTimeoutS ?? 10) + 15) * 1000,
+      );
+      await ctx.docker.call(`rename ${old.name}`, ctx.signal, (s) =>
+        c.rename({ name: `${old.name}_doomops_prev`, abortSignal: s } as object),
+      );
+      let fresh: { id: string; name: string } | undefined;
+      let h: { ok: boolean; why: string };
+      try {
+        fresh = await cloneReplica(ctx.docker, old.id, old.number, ctx.signal, {
+          image: input.image,
+          name: old.name,
+        });
+        h = await healthy(ctx, fresh.id, input.timeout);
+      } catch (err) {
+        h = { ok: false, why: (err as Error).message };
+      }
+      if (h.ok && fresh) {
+        await ctx.docker.call(`remove ${old.name}`, ctx.signal, (s) =>
+          c.remove({ v: false, abortSignal: s } as object),
+        );
+        replicas.push({
+          replaced: old.name,
+          path: 'stop-start',
+          result: 'updated',
+          container: fresh.name,
+          image: input.image,
+          detail: `${fresh.name} healthy on ${input.image}`,
+        });
+        continue;
+      }
+      if (fresh) await stopAndRemove(ctx.docker, fresh.id, 1, ctx.signal);
+      await ctx.docker.call(`rename back ${old.name}`, ctx.signal, (s) =>
+        c.rename({ name: old.name, abortSignal: s } as object),
+      );
+      await ctx.docker.call(`start ${old.name}`, ctx.signal, (s) => c.start({ abortSignal: s } as object));
+      const back = await healthy(ctx, old.id, input.timeout);
+      replicas.push({
+        replaced: old.name,
+        path: 'stop-start',
+        result: 'rolled_back',
+        container: old.name,
+        image: old.image,
+        detail: `new container on ${input.image}: ${h.why}; started ${old.name} again on ${old.image} (${back.ok ? 'healthy' : back.why})`,
+      });
+    }
+    const failed = replicas.filter((r) => r.result === 'rolled_back');
+    return {
+      service: input.service,
+      image: input.image,
+      replicas,
+      ok: failed.length === 0,
+      summary: failed.length
+        ? `${input.service}: update to ${input.image} rolled back for ${failed.length} of ${replicas.length} replica(s): ${failed[0]!.detail}`
+        : `${input.service}: ${replicas.length} replica(s) now on ${input.image}`,
+    };
+  },
+});

@@ -1,0 +1,135 @@
+import { execa } from 'execa';
+import { pack } from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Approver } from '../../src/safety/approver.js';
+import { invokeTool } from '../../src/tools/invoke.js';
+import { findTool } from '../../src/tools/registry.js';
+import { testContext } from '../helpers/context.js';
+import { containerOf, docker, type TestStack, upStack, waitFor } from '../helpers/stack.js';
+
+let stack: TestStack;
+const GOOD = 'doom-ops-test/base:v2';
+const BROKEN = 'doom-ops-test/base:broken';
+const CRASHING = 'doom-ops-test/base:crashing';
+const approveAll: Approver = async () => ({ approved: true, approver: 'test human' });
+
+interface Update {
+  ok: boolean;
+  summary: string;
+  replicas: Array<{
+    replaced: string;
+    path: string;
+    result: string;
+    container: string;
+    image: string;
+    detail: string;
+  }>;
+}
+
+/** A one-file tar (docker cp reads a tar on stdin). */
+async function tarOf(name: string, text: string): Promise<Buffer> {
+  const p = pack();
+  p.entry({ name, mode: 0o755 }, text);
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p as unknown as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+const update = (service: string, image: string, timeout = '30s') =>
+  invokeTool(
+    findTool('update_service')!,
+    { ...testContext(stack.project), approver: approveAll },
+    { service, image, timeout },
+  ) as Promise<Update>;
+
+const replicas = async (service: string) =>
+  (
+    await docker.listContainers({
+      all: true,
+      filters: {
+        label: [`com.docker.compose.project=${stack.project}`, `com.docker.compose.service=${service}`],
+      },
+    })
+  ).map((c) => ({ id: c.Id, image: c.Image, state: c.State, status: c.Status }));
+
+beforeAll(async () => {
+  await execa('docker', ['tag', 'doom-ops-test/base:latest', GOOD]);
+  // Same image, but its containers fail their healthcheck.
+  const tmp = (await execa('docker', ['create', 'doom-ops-test/base:latest'])).stdout.trim();
+  await execa('docker', ['commit', '--change', 'ENV UNHEALTHY=broken-build', tmp, BROKEN]);
+  await execa('docker', ['rm', tmp]);
+  // Same image, but its main process exits at once (a bad build of the service itself).
+  const tmp2 = (await execa('docker', ['create', 'doom-ops-test/base:latest'])).stdout.trim();
+  await execa('docker', ['cp', '-', `${tmp2}:/opt/doom/`], {
+    input: await tarOf('svc.sh', '#!/bin/sh\necho "fatal: config v2 invalid"\nexit 3\n'),
+  });
+  await execa('docker', ['commit', tmp2, CRASHING]);
+  await execa('docker', ['rm', tmp2]);
+  stack = await upStack({ services: ['dashboard', 'nats'], env: { ORCHESTRATOR_MODE: 'normal' } });
+  await waitFor('dashboard and nats healthy', async () => {
+    const [d, n] = await Promise.all([
+      containerOf(stack.project, 'dashboard'),
+      containerOf(stack.project, 'nats'),
+    ]);
+    return d.State.Health?.Status === 'healthy' && n.State.Health?.Status === 'healthy';
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.down();
+  await execa('docker', ['rmi', GOOD, BROKEN, CRASHING], { reject: false });
+});
+
+describe('update_service', () => {
+  it('zero-downtime path: an image that fails its healthcheck is rolled back and the old container kept serving', async () => {
+    const before = await replicas('dashboard');
+    const r = await update('dashboard', BROKEN);
+    expect(r.ok).toBe(false);
+    expect(r.replicas[0]).toMatchObject({
+      path: 'zero-downtime',
+      result: 'rolled_back',
+      image: 'doom-ops-test/base:latest',
+    });
+    expect(r.replicas[0]!.detail).toMatch(/unhealthy: health probe failed: broken-build/);
+    const after = await replicas('dashboard');
+    expect(after.map((c) => c.id)).toEqual(before.map((c) => c.id));
+    expect((await containerOf(stack.project, 'dashboard')).State.Health?.Status).toBe('healthy');
+  }, 120_000);
+
+  it('zero-downtime path: a good image replaces the container with a healthy replica at every moment', async () => {
+    let minHealthy = Number.POSITIVE_INFINITY;
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const healthy = (await replicas('dashboard')).filter(
+          (c) => c.state === 'running' && c.status.includes('(healthy)'),
+        );
+        minHealthy = Math.min(minHealthy, healthy.length);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })();
+    const r = await update('dashboard', GOOD);
+    watching = false;
+    await watch;
+    expect(r.ok).toBe(true);
+    expect(r.replicas[0]).toMatchObject({ path: 'zero-downtime', result: 'updated', image: GOOD });
+    expect(minHealthy).toBeGreaterThanOrEqual(1);
+    const after = await replicas('dashboard');
+    expect(after.map((c) => c.image)).toEqual([GOOD]);
+  }, 120_000);
+
+  it('stop-start path (a service with a named volume): a failing image rolls back to the previous container, healthy again', async () => {
+    const [old] = await replicas('nats');
+    const r = await update('nats', CRASHING, '15s');
+    expect(r.replicas[0]).toMatchObject({
+      path: 'stop-start',
+      result: 'rolled_back',
+      container: `${stack.project}_nats_1`,
+    });
+    expect(r.replicas[0]!.detail).toMatch(/started .*nats_1 again on doom-ops-test\/base:latest \(healthy\)/);
+    const after = await replicas('nats');
+    expect(after.map((c) => c.id)).toEqual([old!.id]);
+    expect((await containerOf(stack.project, 'nats')).State.Health?.Status).toBe('healthy');
+  }, 120_000);
+});

@@ -1,5 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import { renderText } from '../render/text.js';
+import { verdictOf } from '../render/verdict.js';
 import { findTool } from '../tools/registry.js';
 
 /** Slack's limits: 50 blocks per message, 3000 characters per section text. */
@@ -40,16 +41,8 @@ export function codeBlocks(text: string, max = MAX_BLOCKS): { blocks: KnownBlock
 }
 
 function headline(tool: string, output: unknown): string {
-  const o = (output ?? {}) as Record<string, unknown>;
   const title = findTool(tool)?.title ?? tool;
-  // stack_health has verdict + summary strings; explain_restarts a verdict object with kind + summary.
-  const v = (typeof o.verdict === 'object' && o.verdict ? o.verdict : {}) as {
-    kind?: unknown;
-    summary?: unknown;
-  };
-  const verdict = typeof o.verdict === 'string' ? o.verdict : typeof v.kind === 'string' ? v.kind : undefined;
-  const summary =
-    typeof o.summary === 'string' ? o.summary : typeof v.summary === 'string' ? v.summary : undefined;
+  const { verdict, summary } = verdictOf(output);
   const parts = [`*${escapeMrkdwn(title)}*`];
   if (verdict) parts.push(`verdict: *${escapeMrkdwn(verdict)}*`);
   if (summary) parts.push(escapeMrkdwn(summary));

@@ -3,6 +3,7 @@ import { askModel, ModelFailure, type ModelTool, type UsedEvidence } from '../as
 import { answerWithRouter, KNOWN_QUESTIONS } from '../ask/router.js';
 import { ToolError } from '../errors.js';
 import { renderText } from '../render/text.js';
+import { verdictOf } from '../render/verdict.js';
 import { redact } from '../safety/redact.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
@@ -17,11 +18,8 @@ const evidenceItem = z.object({
 
 /** "explain_restarts(service=orchestrator): oom_killed — orchestrator was killed …" */
 export function cite(e: UsedEvidence): string {
-  const o = (e.output ?? {}) as Record<string, unknown>;
-  const v = (typeof o.verdict === 'object' && o.verdict ? o.verdict : {}) as Record<string, unknown>;
-  const key = [typeof o.verdict === 'string' ? o.verdict : v.kind, o.summary ?? v.summary]
-    .filter((x) => typeof x === 'string' && x)
-    .join(' — ');
+  const { verdict, summary } = verdictOf(e.output);
+  const key = [verdict, summary].filter(Boolean).join(' — ');
   const args = Object.entries(e.input)
     .map(([k, val]) => `${k}=${typeof val === 'string' ? val : JSON.stringify(val)}`)
     .join(', ');

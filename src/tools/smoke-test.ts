@@ -5,6 +5,7 @@ import { isToolError } from '../errors.js';
 import { redact } from '../safety/redact.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
+import { requestFailure } from './lib/deep-check.js';
 import { stackReplicas } from './lib/stack.js';
 
 const result = z.object({
@@ -39,10 +40,7 @@ async function probe(ctx: ToolContext, p: SmokeProbe, running: Map<string, strin
     latencyMs: Math.round(performance.now() - started),
     detail: redact(detail).slice(0, 300),
   });
-  const failure = (e: Error) =>
-    e.name === 'TimeoutError'
-      ? `no answer within ${p.timeout} ms`
-      : ((e.cause as Error | undefined)?.message ?? e.message);
+  const failure = (err: unknown) => requestFailure(err, p.timeout);
   if (p.http) {
     try {
       const res = await fetch(p.http, {
@@ -59,7 +57,7 @@ async function probe(ctx: ToolContext, p: SmokeProbe, running: Map<string, strin
         );
       return done('http', p.http, true, `HTTP ${res.status}`);
     } catch (err) {
-      return done('http', p.http, false, failure(err as Error));
+      return done('http', p.http, false, failure(err));
     }
   }
   if (p.tcp) {
@@ -68,7 +66,7 @@ async function probe(ctx: ToolContext, p: SmokeProbe, running: Map<string, strin
       await tcpConnect(p.tcp.host, p.tcp.port, p.timeout, ctx.signal);
       return done('tcp', target, true, 'connected');
     } catch (err) {
-      return done('tcp', target, false, failure(err as Error));
+      return done('tcp', target, false, failure(err));
     }
   }
   const e = p.exec!;

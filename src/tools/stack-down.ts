@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { LABEL } from '../adapters/docker/labels.js';
+import { stopContainer } from '../adapters/docker/replicas.js';
 import type { StackContainer } from '../adapters/docker/types.js';
 import { checkpointAgent } from '../backup/components/duckdb.js';
 import { snapshots } from '../backup/components/opensearch.js';
-import { isToolError, ToolError } from '../errors.js';
+import { ToolError } from '../errors.js';
 import { canonical } from '../safety/approver.js';
 import { parseDependsOnLabel } from './check-dependencies.js';
 import type { ToolContext } from './context.js';
@@ -128,7 +129,7 @@ export const stackDown = defineTool({
           durationMs: Date.now() - t0,
         });
       } catch (err) {
-        if (!isToolError(err) && !(err instanceof Error)) throw err;
+        if (!(err instanceof Error)) throw err;
         steps.push({
           step: name,
           ok: false,
@@ -215,12 +216,7 @@ export const stackDown = defineTool({
         const detail = await ctx.docker.inspect(c.id, ctx.signal);
         const t = detail.stopTimeoutS ?? l.stopTimeout / 1000;
         ctx.progress({ progress: stopped.length, total: list.length, message: `stopping ${c.name}` });
-        await ctx.docker.call(
-          `stop ${c.name}`,
-          ctx.signal,
-          (s) => ctx.docker.docker.getContainer(c.id).stop({ t, abortSignal: s } as object),
-          (t + 15) * 1000,
-        );
+        await stopContainer(ctx.docker, c.id, { label: c.name, stopTimeoutS: t, signal: ctx.signal });
         stopped.push({ service, container: c.name, at: new Date().toISOString() });
       }
     }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { cloneReplica, stopAndRemove } from '../adapters/docker/replicas.js';
+import { cloneReplica, stopAndRemove, stopContainer } from '../adapters/docker/replicas.js';
 import type { ContainerDetail } from '../adapters/docker/types.js';
 import { durationMs } from '../config/schema.js';
 import { ToolError } from '../errors.js';
@@ -148,12 +148,11 @@ export const updateService = defineTool({
       }
       // Stop-start: the old container is stopped and renamed, not removed, until the new one is healthy.
       const c = ctx.docker.docker.getContainer(old.id);
-      await ctx.docker.call(
-        `stop ${old.name}`,
-        ctx.signal,
-        (s) => c.stop({ t: old.stopTimeoutS ?? 10, abortSignal: s } as object),
-        ((old.stopTimeoutS ?? 10) + 15) * 1000,
-      );
+      await stopContainer(ctx.docker, old.id, {
+        label: old.name,
+        stopTimeoutS: old.stopTimeoutS ?? 10,
+        signal: ctx.signal,
+      });
       await ctx.docker.call(`rename ${old.name}`, ctx.signal, (s) =>
         c.rename({ name: `${old.name}_doomops_prev`, abortSignal: s } as object),
       );

@@ -81,6 +81,28 @@ export async function cloneReplica(
   return { id: created.id, name };
 }
 
+/**
+ * `docker stop`: SIGTERM, then SIGKILL after `stopTimeoutS` (undefined: the container's own
+ * setting, with a two-minute deadline). `alreadyStoppedOk` accepts the engine's 304.
+ */
+export async function stopContainer(
+  adapter: DockerAdapter,
+  id: string,
+  opts: { label?: string; stopTimeoutS?: number; signal?: AbortSignal; alreadyStoppedOk?: boolean } = {},
+): Promise<void> {
+  const c = adapter.docker.getContainer(id);
+  const t = opts.stopTimeoutS;
+  await adapter.call(
+    `stop ${opts.label ?? id.slice(0, 12)}`,
+    opts.signal,
+    (s) => {
+      const p = withOptions(c, 'stop', t === undefined ? { abortSignal: s } : { t, abortSignal: s });
+      return opts.alreadyStoppedOk ? p.catch(notModified) : p;
+    },
+    t === undefined ? 120_000 : (t + 15) * 1000,
+  );
+}
+
 /** Graceful stop (the container's own stop timeout, as Compose uses), then removal; volumes are kept. */
 export async function stopAndRemove(
   adapter: DockerAdapter,
@@ -89,13 +111,7 @@ export async function stopAndRemove(
   signal?: AbortSignal,
 ): Promise<void> {
   const c = adapter.docker.getContainer(id);
-  const t = stopTimeoutS ?? 10;
-  await adapter.call(
-    `stop ${id.slice(0, 12)}`,
-    signal,
-    (s) => withOptions(c, 'stop', { t, abortSignal: s }).catch(notModified),
-    (t + 15) * 1000,
-  );
+  await stopContainer(adapter, id, { stopTimeoutS: stopTimeoutS ?? 10, signal, alreadyStoppedOk: true });
   await adapter.call(`remove ${id.slice(0, 12)}`, signal, (s) =>
     withOptions(c, 'remove', { v: false, abortSignal: s }),
   );
@@ -140,12 +156,7 @@ export async function whileStopped<T>(
   const stopped: typeof containers = [];
   try {
     for (const c of containers) {
-      await adapter.call(
-        `stop ${c.name}`,
-        signal,
-        (s) => adapter.docker.getContainer(c.id).stop({ abortSignal: s } as object),
-        120_000,
-      );
+      await stopContainer(adapter, c.id, { label: c.name, signal });
       stopped.push(c);
     }
     return await work();

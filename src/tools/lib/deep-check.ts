@@ -10,6 +10,14 @@ export interface DeepCheckResult {
   durationMs: number;
 }
 
+/** Why a request with a timeout failed: the deadline, or the socket error fetch wraps in `cause`. */
+export function requestFailure(err: unknown, timeoutMs: number): string {
+  const e = err as Error;
+  return e.name === 'TimeoutError'
+    ? `no answer within ${timeoutMs} ms`
+    : ((e.cause as Error | undefined)?.message ?? e.message);
+}
+
 /**
  * A check beyond Docker's own healthcheck, from config: an HTTP GET (from doom-ops' side, e.g. a
  * port published on 127.0.0.1) or a command exec'd inside a running replica.
@@ -36,12 +44,7 @@ export async function runDeepCheck(
       await res.body?.cancel();
       return done('http', res.ok, `GET ${check.http} -> ${res.status}`);
     } catch (err) {
-      const e = err as Error;
-      const why =
-        e.name === 'TimeoutError'
-          ? `no answer within ${check.timeout} ms`
-          : ((e.cause as Error | undefined)?.message ?? e.message);
-      return done('http', false, `GET ${check.http} failed: ${why}`);
+      return done('http', false, `GET ${check.http} failed: ${requestFailure(err, check.timeout)}`);
     }
   }
   const argv = check.exec ?? [];
@@ -85,11 +88,6 @@ async function ollamaCheck(
           `model ${o.model} is not pulled (has: ${names.join(', ') || 'none'}); run \`ollama pull ${o.model}\` in the ollama container`,
         );
   } catch (err) {
-    const e = err as Error;
-    const why =
-      e.name === 'TimeoutError'
-        ? `no answer within ${timeout} ms`
-        : ((e.cause as Error | undefined)?.message ?? e.message);
-    return done('ollama', false, `GET ${url} failed: ${why}`);
+    return done('ollama', false, `GET ${url} failed: ${requestFailure(err, timeout)}`);
   }
 }

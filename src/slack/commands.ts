@@ -12,6 +12,7 @@ import { answerMessage } from './questions.js';
 
 /** Tools that take long enough to deserve a channel message updated with progress. */
 const LONG = new Set([
+  'stack_up',
   'backup',
   'restore',
   'scale_service',
@@ -84,14 +85,15 @@ export function registerCommand(app: App, deps: SlackDeps, roles: SlackRoles, na
       let ts: string | undefined;
       const risk = effectiveRisk(tool, parseInput(tool, parsed.input));
       const long = LONG.has(tool.name) && risk !== 'destructive';
-      // Checked before anything is posted in the channel; invokeTool checks it again.
-      if (long) assertRole(config, slackContext(deps, config, user).principal, requiredRole(risk), tool.name);
-      if (long)
-        ts = (await post(noteMessage(`:hourglass_flowing_sand: ${tool.name} started by <@${user.id}>`))).ts;
       const ctx: ToolContext = slackContext(deps, config, user, {
         approver: slackApprover(deps, post),
         progress: progressUpdater(client, command.channel_id, () => ts, tool.name),
       });
+      if (long) {
+        // Checked before anything is posted in the channel; invokeTool checks it again.
+        assertRole(config, ctx.principal, requiredRole(risk), tool.name);
+        ts = (await post(noteMessage(`:hourglass_flowing_sand: ${tool.name} started by <@${user.id}>`))).ts;
+      }
       const out = await invokeTool(tool, ctx, parsed.input);
       const m = toolMessage(tool.name, out);
       if (ts) await client.chat.update({ channel: command.channel_id, ts, ...m });

@@ -7,7 +7,7 @@ import { table } from './table.js';
 
 export function renderScale(s: ScaleOutput): string {
   const out = [`${s.service}: ${s.before} -> ${s.after} replicas (project ${s.project})`];
-  if (s.created.length) out.push(`created: ${s.created.join(', ')}`);
+  if (s.created.length) out.push(`created: ${s.created.join(', ')}${s.image ? ` (on ${s.image})` : ''}`);
   for (const d of s.drained)
     out.push(`drained ${d.container}: ${d.ok ? 'ok' : 'FAILED'} (${d.detail}, ${d.seconds}s)`);
   if (s.removed.length) out.push(`removed: ${s.removed.join(', ')}`);

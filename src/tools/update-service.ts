@@ -8,6 +8,7 @@ import { canonical } from '../safety/approver.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 import { serviceField } from './lib/fields.js';
+import { imageOverride, setImageOverride } from './lib/image-overrides.js';
 
 /** The handbook's zero-downtime path fits a stateless service that Docker can tell is healthy. */
 function zeroDowntime(d: ContainerDetail): boolean {
@@ -60,8 +61,8 @@ async function healthy(
 
 const outcome = z.object({
   replaced: z.string().describe('the old container'),
-  path: z.enum(['zero-downtime', 'stop-start']),
-  result: z.enum(['updated', 'rolled_back']),
+  path: z.enum(['zero-downtime', 'stop-start', 'new-replicas-only']),
+  result: z.enum(['updated', 'rolled_back', 'kept']),
   container: z.string().describe('the container serving now'),
   image: z.string().describe('the image it runs'),
   detail: z.string(),
@@ -75,8 +76,9 @@ export const updateService = defineTool({
     'configuration, networks and volumes). A stateless service with a healthcheck takes the zero-downtime path (the ' +
     'new container starts beside the old one, the old one goes only once the new one is healthy); others are stopped, ' +
     'replaced and, if the new container does not become healthy in time, the previous container is started again. ' +
-    'Either way a failed update rolls back automatically and says why. Agent services are not recreated: running ' +
-    'agents keep their image (use scale to add agents). The Compose file is not changed: update it too, or the next ' +
+    'Either way a failed update rolls back automatically and says why. The agent service is not recreated: running ' +
+    'agents keep their image and agents added later (scale_agents) start on the new one. The image must already be ' +
+    'on the engine (doom-ops never pulls). The Compose file is not changed: update it too, or the next ' +
     '`compose up` brings the old image back.',
   risk: 'destructive',
   idempotent: false,
@@ -95,10 +97,19 @@ export const updateService = defineTool({
     summary: z.string(),
   }),
   async plan(ctx, input) {
-    if (input.service === ctx.config.scaling.agentService)
-      throw new ToolError('not_allowed', `${input.service} agents are not recreated in place`, {
-        hint: 'the handbook keeps running agents on their image; build the new agent image and add agents with scale_agents',
-      });
+    await requireImage(ctx, input.image);
+    if (input.service === ctx.config.scaling.agentService) {
+      const running = await runningAgents(ctx, input.service);
+      return {
+        summary: `new ${input.service} agents start on ${input.image}; the ${running.length} running keep their image`,
+        steps: [
+          `record ${input.image} as the image of ${input.service} replicas created from now on (scale_agents, scale_service)`,
+          ...running.map((c) => `${c.name}: left running on ${c.image}`),
+        ],
+        dataAtRisk: [],
+        fingerprint: canonical({ image: input.image, service: input.service, agents: true }),
+      };
+    }
     const list = await replicasOf(ctx, input.service);
     return {
       summary: `update ${input.service} (${list.length} replica(s)) to ${input.image}`,
@@ -114,6 +125,8 @@ export const updateService = defineTool({
     };
   },
   async run(ctx, input) {
+    if (input.service === ctx.config.scaling.agentService)
+      return updateAgentImage(ctx, input.service, input.image);
     const list = await replicasOf(ctx, input.service);
     const all = await ctx.docker.listStack(ctx.project, ctx.signal);
     let next = Math.max(...all.filter((c) => c.service === input.service).map((c) => c.number)) + 1;
@@ -208,3 +221,41 @@ export const updateService = defineTool({
     };
   },
 });
+
+async function requireImage(ctx: ToolContext, image: string): Promise<void> {
+  if (!(await ctx.docker.imageId(image, ctx.signal)))
+    throw new ToolError('not_found', `image ${image} is not on the engine`, {
+      hint: 'build or load it first (docker build / docker load / docker pull); doom-ops never pulls images',
+    });
+}
+
+async function runningAgents(ctx: ToolContext, service: string) {
+  return (await ctx.docker.listStack(ctx.project, ctx.signal))
+    .filter((c) => c.service === service && !c.oneoff && c.state === 'running')
+    .sort((a, b) => a.number - b.number);
+}
+
+/** The handbook's agent image update: running agents finish on their image; new ones use the new one. */
+async function updateAgentImage(ctx: ToolContext, service: string, image: string) {
+  const running = await runningAgents(ctx, service);
+  setImageOverride(ctx, service, {
+    image,
+    previous: imageOverride(ctx, service)?.image ?? running[0]?.image ?? null,
+    setAt: new Date().toISOString(),
+    by: ctx.principal.id,
+  });
+  return {
+    service,
+    image,
+    replicas: running.map((c) => ({
+      replaced: c.name,
+      path: 'new-replicas-only' as const,
+      result: 'kept' as const,
+      container: c.name,
+      image: c.image,
+      detail: `keeps running on ${c.image}`,
+    })),
+    ok: true,
+    summary: `${service}: agents created from now on start on ${image}; ${running.length} running agent(s) keep their image until they finish and are removed (as the handbook's agent image update)`,
+  };
+}

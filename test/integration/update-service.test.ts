@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,12 +39,12 @@ async function tarOf(name: string, text: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+// One state directory for the file: the agent image choice is state shared by every tool call.
+const stateDir = mkdtempSync(join(tmpdir(), 'doomstate-update-'));
+const ctx = () => ({ ...testContext(stack.project, undefined, {}, { stateDir }), approver: approveAll });
+
 const update = (service: string, image: string, timeout = '30s') =>
-  invokeTool(
-    findTool('update_service')!,
-    { ...testContext(stack.project), approver: approveAll },
-    { service, image, timeout },
-  ) as Promise<Update>;
+  invokeTool(findTool('update_service')!, ctx(), { service, image, timeout }) as Promise<Update>;
 
 const replicas = async (service: string) =>
   (
@@ -66,7 +69,7 @@ beforeAll(async () => {
   });
   await execa('docker', ['commit', tmp2, CRASHING]);
   await execa('docker', ['rm', tmp2]);
-  stack = await upStack({ services: ['dashboard', 'nats'], env: { ORCHESTRATOR_MODE: 'normal' } });
+  stack = await upStack({ services: ['dashboard', 'nats', 'agent'], env: { ORCHESTRATOR_MODE: 'normal' } });
   await waitFor('dashboard and nats healthy', async () => {
     const [d, n] = await Promise.all([
       containerOf(stack.project, 'dashboard'),
@@ -132,4 +135,35 @@ describe('update_service', () => {
     expect(after.map((c) => c.id)).toEqual([old!.id]);
     expect((await containerOf(stack.project, 'nats')).State.Health?.Status).toBe('healthy');
   }, 120_000);
+
+  it('agent service: running agents keep their image, agents added later start on the new one', async () => {
+    const [first] = await replicas('agent');
+    const r = await update('agent', GOOD);
+    expect(r.ok).toBe(true);
+    expect(r.replicas).toEqual([
+      expect.objectContaining({
+        path: 'new-replicas-only',
+        result: 'kept',
+        image: 'doom-ops-test/base:latest',
+      }),
+    ]);
+    expect((await replicas('agent')).map((c) => [c.id, c.image])).toEqual([[first!.id, first!.image]]);
+
+    const scaled = (await invokeTool(findTool('scale_agents')!, ctx(), { replicas: 3 })) as {
+      created: string[];
+      image: string | null;
+    };
+    expect(scaled.image).toBe(GOOD);
+    expect(scaled.created).toHaveLength(2);
+    const now = await replicas('agent');
+    expect(now.find((c) => c.id === first!.id)?.image).toBe('doom-ops-test/base:latest');
+    expect(now.filter((c) => c.id !== first!.id).map((c) => c.image)).toEqual([GOOD, GOOD]);
+  }, 120_000);
+
+  it('refuses an image the engine does not have, before changing anything', async () => {
+    await expect(update('agent', 'doom-ops-test/base:never-built')).rejects.toMatchObject({
+      code: 'not_found',
+      message: expect.stringMatching(/image doom-ops-test\/base:never-built is not on the engine/),
+    });
+  });
 });

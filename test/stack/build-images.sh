@@ -4,6 +4,7 @@
 # Rebuilds only when the inputs change (their hash is stored as an image label).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../../scripts/lib/rootfs-image.sh"
 image=${DOOM_OPS_TEST_IMAGE:-doom-ops-test/base:latest}
 busybox=$(command -v busybox || true)
 [ -x /bin/busybox ] && busybox=/bin/busybox
@@ -16,23 +17,15 @@ if ldd "$busybox" >/dev/null 2>&1; then
   exit 1
 fi
 
-hash=$(cat "$busybox" "$here"/rootfs-files/* "$0" | sha256sum | cut -c1-16)
-current=$(docker image inspect --format '{{ index .Config.Labels "doom-ops.hash" }}' "$image" 2>/dev/null || true)
-if [ "$current" = "$hash" ]; then
-  echo "build-images: $image is up to date ($hash)"
-  exit 0
-fi
+hash=$(cat "$busybox" "$here"/rootfs-files/* "$0" "$here/../../scripts/lib/rootfs-image.sh" | sha256sum | cut -c1-16)
+rootfs_exit_if_current "$image" "$hash"
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,opt/doom,data,data/db,www,root,home/doom}
-cp "$busybox" "$root/bin/busybox"
-"$busybox" --list-full | while read -r applet; do
-  [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$root/$applet"
-done
+rootfs_add_busybox "$root" "$busybox"
+mkdir -p "$root"/{etc,opt/doom,data,data/db,www,root,home/doom}
 printf 'root:x:0:0:root:/root:/bin/sh\ndoom:x:1000:1000:doom:/home/doom:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\ndoom:x:1000:\n' > "$root/etc/group"
-chmod 1777 "$root/tmp"
 chown 1000:1000 "$root/home/doom"
 install -m 0755 "$here"/rootfs-files/*.sh "$root/opt/doom/"
 # Stand-ins for the database tools doom-ops runs inside containers (see each script's header).
@@ -42,8 +35,5 @@ for f in "$here"/rootfs-files/standin-*.sh; do
   install -m 0755 "$f" "$root/usr/local/bin/${name#standin-}"
 done
 
-tar -C "$root" -c . | docker import \
-  --change 'CMD ["/bin/sh", "/opt/doom/svc.sh"]' \
-  --change "LABEL doom-ops.hash=$hash" \
-  - "$image" >/dev/null
+rootfs_import "$root" "$image" "$hash" 'CMD ["/bin/sh", "/opt/doom/svc.sh"]'
 echo "build-images: built $image ($hash)"

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
+import { ToolError } from '../../errors.js';
 import { mapLimit } from '../../util/concurrency.js';
 import { Demuxer } from './demux.js';
 import { describeEngine, engineError } from './endpoint.js';
@@ -78,6 +79,19 @@ export class DockerAdapter {
     } finally {
       if (onAbort) combined.removeEventListener('abort', onAbort);
       aborted.catch(() => {});
+    }
+  }
+
+  /** The image's id if the engine has it locally, undefined if not (doom-ops never pulls). */
+  async imageId(ref: string, signal?: AbortSignal): Promise<string | undefined> {
+    try {
+      const info = await this.call(`inspect image ${ref}`, signal, (s) =>
+        this.docker.getImage(ref).inspect({ abortSignal: s } as object),
+      );
+      return info.Id;
+    } catch (err) {
+      if (err instanceof ToolError && err.code === 'not_found') return undefined;
+      throw err;
     }
   }
 

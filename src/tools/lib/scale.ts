@@ -7,6 +7,7 @@ import type { Plan } from '../../safety/approvals.js';
 import { canonical } from '../../safety/approver.js';
 import { mapLimit, sleep } from '../../util/concurrency.js';
 import type { ToolContext } from '../context.js';
+import { imageOverride } from './image-overrides.js';
 import { stackReplicas } from './stack.js';
 
 export const scaleOutput = z.object({
@@ -20,6 +21,12 @@ export const scaleOutput = z.object({
     z.object({ container: z.string(), ok: z.boolean(), detail: z.string(), seconds: z.number() }),
   ),
   replicas: z.array(z.object({ name: z.string(), number: z.number(), state: z.string() })),
+  image: z
+    .string()
+    .nullable()
+    .describe(
+      'the image new replicas were created on when update_service set one for this service, else null',
+    ),
 });
 export type ScaleOutput = z.output<typeof scaleOutput>;
 
@@ -42,12 +49,14 @@ export async function scalePlan(
   force: boolean,
 ): Promise<Plan> {
   const current = await replicasOf(ctx, service);
+  const override = imageOverride(ctx, service);
   const removing = current.slice(target).reverse();
   const next = Math.max(0, ...current.map((c) => c.number)) + 1;
   const creating = Array.from({ length: Math.max(0, target - current.length) }, (_, i) => next + i);
   const steps = [
     ...creating.map(
-      (n) => `create and start ${service} replica ${n} from ${current[0]?.name ?? '(no replica)'}`,
+      (n) =>
+        `create and start ${service} replica ${n} from ${current[0]?.name ?? '(no replica)'}${override ? ` on ${override.image}` : ''}`,
     ),
     ...removing.map(
       (c) =>
@@ -142,6 +151,8 @@ export async function scale(
       hint: 'create the first one with Compose (docker compose up -d SERVICE), which knows its configuration',
     });
   }
+  // After an agent image update (update_service), new replicas start on the new image.
+  const image = imageOverride(ctx, service)?.image ?? null;
   const created: string[] = [];
   const removed: string[] = [];
   const drained: ScaleOutput['drained'] = [];
@@ -153,7 +164,7 @@ export async function scale(
     const numbers = Array.from({ length: target - current.length }, (_, i) => first + i);
     // In parallel, as Compose does; bounded so a 2-core engine is not flooded.
     const names = await mapLimit(numbers, PARALLEL, async (n) => {
-      const made = await cloneReplica(ctx.docker, template.id, n, ctx.signal);
+      const made = await cloneReplica(ctx.docker, template.id, n, ctx.signal, image ? { image } : {});
       ctx.progress({ progress: ++done, total: numbers.length, message: `created ${made.name}` });
       return made.name;
     });
@@ -201,5 +212,6 @@ export async function scale(
     removed,
     drained,
     replicas: after.map((c) => ({ name: c.name, number: c.number, state: c.state })),
+    image,
   };
 }

@@ -1,0 +1,31 @@
+# Shared by test/stack/build-images.sh and docker/make-node-base.sh: images made without a registry
+# by `docker import` of a root filesystem built around Debian's busybox-static. Source it.
+
+# Exits the calling script successfully when $1 already carries the inputs' hash $2 as its label.
+rootfs_exit_if_current() {
+  local current
+  current=$(docker image inspect --format '{{ index .Config.Labels "doom-ops.hash" }}' "$1" 2>/dev/null || true)
+  if [ "$current" = "$2" ]; then
+    echo "$(basename "$0" .sh): $1 is up to date ($2)"
+    exit 0
+  fi
+}
+
+# Puts busybox at /bin/busybox of root $1 with a symlink for every applet (sh, ls, wget, …).
+rootfs_add_busybox() {
+  local busybox=$2 applet
+  mkdir -p "$1"/{bin,sbin,usr/bin,usr/sbin,tmp}
+  cp "$busybox" "$1/bin/busybox"
+  "$busybox" --list-full | while read -r applet; do
+    [ "$applet" = bin/busybox ] || ln -sf /bin/busybox "$1/$applet"
+  done
+  chmod 1777 "$1/tmp"
+}
+
+# Imports root $1 as image $2 labelled with hash $3; further arguments are `docker import --change`s.
+rootfs_import() {
+  local root=$1 image=$2 hash=$3 changes=()
+  shift 3
+  for c in "$@"; do changes+=(--change "$c"); done
+  tar -C "$root" -c . | docker import "${changes[@]}" --change "LABEL doom-ops.hash=$hash" - "$image" >/dev/null
+}

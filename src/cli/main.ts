@@ -12,6 +12,7 @@ import { mutationCommands, updateCommand } from './commands/mutations.js';
 import { recordCommand } from './commands/record.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
+import { incidentsCommand, scheduleCommand } from './commands/watch.js';
 import { EXIT } from './runtime.js';
 
 const program = new Command('doom-ops')
@@ -36,6 +37,8 @@ whyCommand(program);
 oomCommand(program);
 lintCommand(program);
 askCommand(program);
+incidentsCommand(program);
+scheduleCommand(program);
 runbookCommands(program);
 mutationCommands(program);
 backupCommands(program);

@@ -73,6 +73,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     'scaling',
     'compose',
     'backup',
+    'watch',
+    'schedule',
   ] as const) {
     if (isObject(defaults[key]) && isObject(file[key])) raw[key] = { ...defaults[key], ...file[key] };
   }

@@ -75,6 +75,29 @@ const smokeProbe = z
   });
 export type SmokeProbe = z.output<typeof smokeProbe>;
 
+const scheduledJob = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'lowercase letters, digits and dashes'),
+    /** Five fields (minute hour day month weekday), or six with seconds first. */
+    cron: z.string().min(9),
+    /** Tools run in order; a failed step ends the run. */
+    steps: z
+      .array(z.object({ tool: z.string(), input: z.record(z.string(), z.unknown()).default({}) }).strict())
+      .min(1),
+    /** After downtime: run the latest missed slot once, or skip it. */
+    missed: z.enum(['run-once', 'skip']).default('run-once'),
+    /**
+     * The human who approved this job's destructive steps in advance (e.g. "alice, change 42"). Without
+     * it a destructive step is refused like any unapproved call; with it every run is audited under it.
+     */
+    approvedBy: z.string().min(1).optional(),
+    /** Post every result to Slack, or only failures. */
+    report: z.enum(['always', 'failures']).default('always'),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+export type ScheduledJob = z.output<typeof scheduledJob>;
+
 const expectedService = z
   .object({
     critical: z.boolean().default(true),
@@ -222,6 +245,45 @@ export const configSchema = z
         userGroups: z.record(z.string(), role).default({}),
         /** How long a looked-up user-group membership is trusted. */
         userGroupsTtl: durationMs.default(300_000),
+      })
+      .strict()
+      .prefault({}),
+    watch: z
+      .object({
+        /** `doom-ops serve` watches the engine for incidents (with the recorder's lock: one process per stack). */
+        enabled: z.boolean().default(true),
+        /** Slack channel ID incidents are posted to; without one they are only kept (recent_incidents). */
+        channel: z.string().optional(),
+        /** This many deaths of one service within `window` is a restart loop (an OOM kill is an incident at once). */
+        restartLoop: z
+          .object({ count: z.number().int().min(2).default(3), window: durationMs.default(600_000) })
+          .strict()
+          .prefault({}),
+        /** How often service states are checked (missing critical services, recovery). */
+        checkEvery: durationMs.default(15_000),
+        /** How often volumes and play logs are checked against disk.* thresholds. */
+        diskEvery: durationMs.default(600_000),
+        /** A critical service with no container this long, while the rest of the stack runs, is an incident. */
+        missingAfter: durationMs.default(60_000),
+        /** An incident is resolved once its service has been OK, with no new death, this long. */
+        recoverAfter: durationMs.default(60_000),
+        /** At most `messages` Slack posts and edits per `per`; later changes wait and are merged. */
+        rateLimit: z
+          .object({ messages: z.number().int().positive().default(6), per: durationMs.default(600_000) })
+          .strict()
+          .prefault({}),
+        /** What the mute button silences an incident for. */
+        muteFor: durationMs.default(3_600_000),
+      })
+      .strict()
+      .prefault({}),
+    schedule: z
+      .object({
+        /** Slack channel ID for job results (default: watch.channel). */
+        channel: z.string().optional(),
+        /** IANA time zone of the cron expressions. */
+        timezone: z.string().default('UTC'),
+        jobs: z.array(scheduledJob).default([]),
       })
       .strict()
       .prefault({}),

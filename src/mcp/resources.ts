@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { invokeTool } from '../tools/invoke.js';
+import { recentIncidents } from '../tools/recent-incidents.js';
 import { stackHealth } from '../tools/stack-health.js';
 import { type McpDeps, toolContext } from './server.js';
 import { visibleTools } from './visible.js';
@@ -32,6 +33,18 @@ export function registerResources(mcp: McpServer, deps: McpDeps, registry: reado
       mimeType: 'application/json',
     },
     async (uri, extra) => json(uri, await invokeTool(stackHealth, toolContext(deps, extra.signal), {})),
+  );
+
+  mcp.registerResource(
+    'recent-incidents',
+    'doom-ops://stack/incidents',
+    {
+      title: 'Recent incidents',
+      description:
+        'What the incident watcher saw lately (OOM kills, restart loops, unhealthy or missing services, full disks): same as recent_incidents',
+      mimeType: 'application/json',
+    },
+    async (uri, extra) => json(uri, await invokeTool(recentIncidents, toolContext(deps, extra.signal), {})),
   );
 
   mcp.registerResource(

@@ -3,6 +3,7 @@ import { appendFile, mkdir, open, readFile, rename, stat, unlink, writeFile } fr
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EngineEvent } from '../adapters/docker/types.js';
+import { processAlive } from '../util/process.js';
 
 /** Attributes worth keeping: identity, image and how it died. Labels like the config hash are dropped. */
 const KEEP = [
@@ -146,20 +147,11 @@ export class EventStore {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-        if (pid && alive(pid)) return { heldBy: pid };
+        if (pid && processAlive(pid)) return { heldBy: pid };
         await writeFile(file, '').catch(() => undefined);
         await unlink(file).catch(() => undefined);
       }
     }
     return { heldBy: -1 };
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -31,6 +31,7 @@ export class EventRecorder {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
+  private readonly listeners: Array<(e: EngineEvent) => void> = [];
   recorded = 0;
 
   constructor(
@@ -50,6 +51,11 @@ export class EventRecorder {
     this.releaseLock = lock.release;
     this.loop = this.run();
     return true;
+  }
+
+  /** Called with each event once it is stored (the incident watcher listens here). */
+  onEvent(listener: (e: EngineEvent) => void): void {
+    this.listeners.push(listener);
   }
 
   async stop(): Promise<void> {
@@ -89,6 +95,7 @@ export class EventRecorder {
           lastS = Math.max(lastS, s);
           await store.append([e as EngineEvent]);
           this.recorded++;
+          for (const l of this.listeners) l(e as EngineEvent);
         }
         if (!signal.aborted)
           logger.warn({ project }, 'engine event stream ended (engine restarting?); reconnecting');

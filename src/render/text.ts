@@ -8,6 +8,7 @@ import { renderAudit, renderRestart, renderScale, renderUpdate } from './mutatio
 import { renderSmoke } from './smoke.js';
 import { renderStackDown, renderStackUp } from './stack-up.js';
 import { renderStats } from './stats.js';
+import { renderIncidents, renderSchedule } from './watch.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each renderer takes its own tool's output
 const RENDERERS: Record<string, (out: any) => string> = {
@@ -34,6 +35,8 @@ const RENDERERS: Record<string, (out: any) => string> = {
   verify_backup: renderVerify,
   restore: renderRestore,
   prune_backups: renderPrune,
+  schedule_status: renderSchedule,
+  recent_incidents: renderIncidents,
 };
 
 /**

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolError } from '../errors.js';
+import { processAlive } from '../util/process.js';
 
 const LOCK_POLL_MS = 250;
 
@@ -93,12 +94,7 @@ export class StackLock {
   private isStale(h: Holder): boolean {
     if (Date.now() - Date.parse(h.since) > this.staleMs) return true;
     if (h.host !== hostname()) return false;
-    try {
-      process.kill(h.pid, 0);
-      return false;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ESRCH';
-    }
+    return !processAlive(h.pid);
   }
 }
 

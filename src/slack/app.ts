@@ -1,15 +1,19 @@
 import type { RequestListener } from 'node:http';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
 import type { ApprovalRecord } from '../safety/approvals.js';
 import { planMessage, registerApprovalActions } from './approvals.js';
 import { registerCommand } from './commands.js';
 import { type SlackDeps, SlackRoles } from './context.js';
+import { registerIncidentActions } from './incidents.js';
 import type { SlackOptions } from './options.js';
 import { registerQuestions } from './questions.js';
 
 export interface SlackBot {
   /** The /slack/events handler to mount in the HTTP server (HTTP mode only). */
   requestListener?: RequestListener;
+  /** The bot's Web API client, for messages doom-ops starts itself (incidents, scheduled runs). */
+  client: WebClient;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -56,6 +60,7 @@ export function createSlackBot(deps: SlackDeps, opts: SlackOptions, socketMode =
   registerCommand(app, deps, roles);
   registerApprovalActions(app, deps, roles);
   registerQuestions(app, deps, roles);
+  registerIncidentActions(app, deps, roles);
 
   // MCP callers without elicitation: their approval requests go to the approvals channel.
   const channel = deps.config.slack.approvalsChannel;
@@ -70,6 +75,7 @@ export function createSlackBot(deps: SlackDeps, opts: SlackOptions, socketMode =
 
   return {
     requestListener: receiver?.requestListener,
+    client: app.client,
     start: async () => {
       if (socketMode) await app.start();
     },

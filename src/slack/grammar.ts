@@ -66,6 +66,8 @@ export const SUBCOMMANDS: Record<string, Sub> = {
   prune: { tool: 'prune_backups', positional: [], usage: 'prune [--dry-run]' },
   approvals: { positional: [], usage: 'approvals' },
   audit: { tool: 'audit_log', positional: [], usage: 'audit [--tool name] [--limit N]' },
+  incidents: { tool: 'recent_incidents', positional: [], usage: 'incidents [--open] [--limit N]' },
+  schedule: { tool: 'schedule_status', positional: [], usage: 'schedule' },
   ask: { positional: [], usage: 'ask <question>' },
 };
 

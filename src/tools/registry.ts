@@ -15,11 +15,13 @@ import { lintComposeTool } from './lint-compose.js';
 import { listBackups } from './list-backups.js';
 import { logReport } from './log-report.js';
 import { pruneBackups } from './prune-backups.js';
+import { recentIncidents } from './recent-incidents.js';
 import { restartService } from './restart-service.js';
 import { restoreTool } from './restore.js';
 import { listRunbooks, runRunbook } from './run-runbook.js';
 import { scaleAgents } from './scale-agents.js';
 import { scaleService } from './scale-service.js';
+import { scheduleStatus } from './schedule-status.js';
 import { serviceLogs } from './service-logs.js';
 import { serviceStats } from './service-stats.js';
 import { smokeTest } from './smoke-test.js';
@@ -32,6 +34,7 @@ import { verifyBackup } from './verify-backup.js';
 /** Every tool, in the order surfaces list them. Adding a tool here serves it on MCP, Slack and the CLI. */
 export const registry: readonly AnyTool[] = [
   stackHealth,
+  recentIncidents,
   smokeTest,
   stackUp,
   stackDown,
@@ -58,6 +61,7 @@ export const registry: readonly AnyTool[] = [
   verifyBackup,
   restoreTool,
   pruneBackups,
+  scheduleStatus,
   getApproval,
   auditLog,
   askTool,

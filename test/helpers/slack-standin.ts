@@ -1,9 +1,12 @@
+import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ApiCall {
   method: string;
   body: Record<string, unknown>;
+  /** When it arrived (ms since epoch). */
+  at: number;
 }
 
 export interface ResponsePost {
@@ -51,7 +54,7 @@ export class SlackStandIn {
           return res.end('ok');
         }
         const method = path.replace(/^\/api\//, '');
-        this.calls.push({ method, body });
+        this.calls.push({ method, body, at: Date.now() });
         res.end(JSON.stringify(this.answer(method, body)));
       });
     });
@@ -86,4 +89,53 @@ export class SlackStandIn {
   async stop(): Promise<void> {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
+}
+
+/** A button click (block_actions) as Slack sends it to the bot's endpoint, signed with `secret`. */
+export async function clickButton(
+  endpoint: string,
+  secret: string,
+  click: {
+    actionId: string;
+    value: string;
+    user: string;
+    channel: string;
+    messageTs: string;
+    responseUrl: string;
+  },
+): Promise<number> {
+  const payload = {
+    type: 'block_actions',
+    team: { id: 'T1' },
+    user: { id: click.user, name: click.user.toLowerCase() },
+    api_app_id: 'A1',
+    token: 'legacy',
+    container: { type: 'message', message_ts: click.messageTs, channel_id: click.channel },
+    channel: { id: click.channel, name: 'ops' },
+    message: { ts: click.messageTs, text: 'incident' },
+    trigger_id: `t${Date.now()}`,
+    response_url: click.responseUrl,
+    actions: [
+      {
+        type: 'button',
+        action_id: click.actionId,
+        block_id: `b:${click.value}`,
+        value: click.value,
+        text: { type: 'plain_text', text: click.actionId },
+        action_ts: String(Date.now() / 1000),
+      },
+    ],
+  };
+  const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  const ts = Math.floor(Date.now() / 1000);
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(ts),
+      'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`,
+    },
+    body,
+  });
+  return res.status;
 }

@@ -80,7 +80,12 @@ describe('MCP over stdio (built CLI, real Client)', () => {
   it('serves resources and the investigation prompt', async () => {
     const { resources } = await client.listResources();
     expect(resources.map((r) => r.uri)).toEqual(
-      expect.arrayContaining(['doom-ops://stack/services', 'doom-ops://stack/health', 'doom-ops://tools']),
+      expect.arrayContaining([
+        'doom-ops://stack/services',
+        'doom-ops://stack/health',
+        'doom-ops://stack/incidents',
+        'doom-ops://tools',
+      ]),
     );
     const catalog = await client.readResource({ uri: 'doom-ops://stack/services' });
     expect(JSON.parse((catalog.contents[0] as { text: string }).text).services.orchestrator.critical).toBe(

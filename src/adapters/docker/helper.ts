@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { processAlive } from '../../util/process.js';
 import type { DockerAdapter } from './client.js';
 
 export const HELPER_LABEL = 'doom-ops.helper';
@@ -87,13 +88,4 @@ export async function removeOrphanHelpers(adapter: DockerAdapter, signal?: Abort
     removed.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
   }
   return removed;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
 }

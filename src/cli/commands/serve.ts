@@ -3,7 +3,11 @@ import { ToolError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { isLoopback } from '../../mcp/http-guard.js';
 import { startRecorder } from '../../recorder/start.js';
+import { Scheduler } from '../../schedule/scheduler.js';
+import { slackIncidentNotifier } from '../../slack/incidents.js';
 import { slackOptionsFromEnv } from '../../slack/options.js';
+import { scheduleReporter } from '../../slack/schedule-report.js';
+import { IncidentWatcher } from '../../watch/watcher.js';
 import { reportError, surfaceDeps } from '../runtime.js';
 
 interface ServeOptions {
@@ -14,6 +18,8 @@ interface ServeOptions {
   allowOrigin: string[];
   allowHost: string[];
   record: boolean;
+  schedule: boolean;
+  watch: boolean;
   slackSocketMode?: boolean;
 }
 
@@ -40,6 +46,8 @@ export function serveCommand(program: Command): void {
       [],
     )
     .option('--no-record', 'do not record engine events (default: recorder.enabled in config)')
+    .option('--no-schedule', 'do not run the scheduled jobs (schedule.jobs in config)')
+    .option('--no-watch', 'do not watch for incidents (watch.* in config; needs the recorder)')
     .option(
       '--slack-socket-mode',
       'connect to Slack over Socket Mode (SLACK_APP_TOKEN) instead of serving /slack/events; for development',
@@ -95,6 +103,27 @@ export function serveCommand(program: Command): void {
           allowedOrigins: [...deps.config.http.allowedOrigins, ...opts.allowOrigin],
         });
         const recorder = opts.record && deps.config.recorder.enabled ? await startRecorder(deps) : undefined;
+        const reportTo = deps.config.schedule.channel ?? deps.config.watch.channel;
+        const scheduler = opts.schedule
+          ? new Scheduler(
+              deps,
+              slack && reportTo ? scheduleReporter(slack.client, reportTo, logger) : undefined,
+            )
+          : undefined;
+        scheduler?.start();
+        // One watcher per stack: it runs where the recorder runs (the process holding its lock).
+        const channel = deps.config.watch.channel;
+        const watcher =
+          recorder && opts.watch && deps.config.watch.enabled
+            ? new IncidentWatcher(
+                deps,
+                slack && channel ? slackIncidentNotifier(slack.client, channel) : undefined,
+              )
+            : undefined;
+        if (watcher && recorder) {
+          recorder.onEvent((e) => watcher.onEvent(e));
+          watcher.start();
+        }
         // Tests and supervisors read this line to find the port.
         const slackNote = slack
           ? opts.slackSocketMode
@@ -102,13 +131,19 @@ export function serveCommand(program: Command): void {
             : `, Slack at ${running.url}/slack/events`
           : '';
         process.stderr.write(
-          `doom-ops: serving ${running.url}/mcp and ${running.url}/healthz (project ${deps.config.project}${opts.auth ? '' : ', NO AUTH'}${recorder ? ', recording events' : ''}${slackNote})\n`,
+          `doom-ops: serving ${running.url}/mcp and ${running.url}/healthz (project ${deps.config.project}${opts.auth ? '' : ', NO AUTH'}${recorder ? ', recording events' : ''}${watcher ? ', watching for incidents' : ''}${scheduler?.jobs ? `, ${scheduler.jobs} scheduled job(s)` : ''}${slackNote})\n`,
         );
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
         });
-        await Promise.all([running.close(), recorder?.stop(), slack?.stop()]);
+        await Promise.all([
+          running.close(),
+          recorder?.stop(),
+          slack?.stop(),
+          scheduler?.stop(),
+          watcher?.stop(),
+        ]);
       } catch (err) {
         process.exitCode = reportError(err, {}, logger);
       }

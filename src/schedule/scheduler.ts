@@ -60,9 +60,10 @@ export class Scheduler {
     for (const p of this.planned) {
       const lastClaimed = this.state.lastClaimed(p.job.name);
       const latest = p.slots.latest(now);
-      // Downtime: a slot passed after the last one any process claimed.
+      // Downtime: a slot passed after the last one any process claimed. One that passed moments ago
+      // is on time (another process may be about to claim it), not missed.
       if (lastClaimed !== undefined && latest !== null && latest > lastClaimed)
-        this.fire(p.job, latest, true);
+        this.fire(p.job, latest, now - latest > LATE_MS);
       p.next = p.slots.next(now);
     }
     this.arm();

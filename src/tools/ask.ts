@@ -78,7 +78,7 @@ export const askTool = defineTool({
     const { services, secrets } = await stackFacts(ctx);
     const call = async (name: string, args: Record<string, unknown>) => {
       const tool = findTool(name);
-      if (!tool || tool.risk !== 'read' || name === 'ask')
+      if (tool?.risk !== 'read' || name === 'ask')
         throw new ToolError('not_allowed', `${name} is not a read-only tool; ask only reads`);
       return invokeTool(tool, ctx, args);
     };

@@ -61,10 +61,17 @@ export class IncidentStore {
     return this.list().find((i) => i.key === key && i.status === 'open');
   }
 
-  /** Inserts or replaces by id, keeping the newest KEEP incidents. */
+  /**
+   * Inserts or replaces by id, keeping the newest KEEP incidents. A mute stored meanwhile (the
+   * Slack button, maybe in another process) survives a save made from an older copy.
+   */
   save(incident: Incident): void {
-    const all = this.list().filter((i) => i.id !== incident.id);
-    all.push(incident);
+    const stored = this.list();
+    const prev = stored.find((i) => i.id === incident.id);
+    const all = stored.filter((i) => i.id !== incident.id);
+    if (prev?.mutedUntil && (!incident.mutedUntil || prev.mutedUntil > incident.mutedUntil))
+      all.push({ ...incident, mutedUntil: prev.mutedUntil, mutedBy: prev.mutedBy });
+    else all.push(incident);
     all.sort((a, b) => a.openedAt.localeCompare(b.openedAt));
     mkdirSync(join(this.file, '..'), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScheduleState } from '../../src/schedule/state.js';
 import { CLI, cliOk } from '../helpers/cli.js';
 import { SlackStandIn } from '../helpers/slack-standin.js';
-import { type TestStack, upStack, waitFor } from '../helpers/stack.js';
+import { type TestStack, upStack } from '../helpers/stack.js';
 
 // Two `doom-ops serve` processes on one state directory, with test-only cron expressions seconds
 // apart: every slot runs once, runs never overlap, and a failing job is reported to Slack.
@@ -18,6 +18,7 @@ const configFile = join(stateDir, 'config.yaml');
 const CHANNEL = 'CSCHED';
 let stack: TestStack;
 const servers: ResultPromise[] = [];
+const serverLogs: string[] = [];
 
 beforeAll(async () => {
   await slack.start();
@@ -56,7 +57,7 @@ schedule:
   // Let a few slots pass with both running.
   await new Promise((r) => setTimeout(r, 14_000));
   for (const s of servers) s.kill('SIGTERM');
-  await Promise.all(servers);
+  serverLogs.push(...(await Promise.all(servers)).map((r) => String(r.stderr)));
 }, 120_000);
 
 afterAll(async () => {
@@ -68,6 +69,9 @@ afterAll(async () => {
 
 describe('scheduler with two doom-ops processes', () => {
   it('runs the backup job once per slot and never twice at once', async () => {
+    // Both processes really ran the scheduler the whole time.
+    expect(serverLogs).toHaveLength(2);
+    for (const log of serverLogs) expect(log).toMatch(/serving .*2 scheduled job\(s\)/);
     const runs = new ScheduleState(stateDir, stack.project).history('fast-backup');
     const ran = runs.filter((r) => r.result !== 'skipped');
     expect(ran.length).toBeGreaterThanOrEqual(3);

@@ -74,3 +74,23 @@ describe('incident message', () => {
     expect(JSON.stringify(m.blocks)).not.toContain('<!channel>');
   });
 });
+
+describe('incident store', () => {
+  it('keeps a mute stored meanwhile when saving from an older copy', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { IncidentStore } = await import('../../src/watch/incident-store.js');
+    const store = new IncidentStore(mkdtempSync(join(tmpdir(), 'doominc-')), 'p');
+    store.save(base);
+    const older = store.get(base.id)!;
+    store.mute(base.id, Date.parse('2026-11-28T12:00:00Z'), '<@U1>');
+    store.save({ ...older, deaths: 9 });
+    expect(store.get(base.id)).toMatchObject({
+      deaths: 9,
+      mutedUntil: '2026-11-28T12:00:00.000Z',
+      mutedBy: '<@U1>',
+    });
+    expect(store.openFor('service:orchestrator')?.id).toBe(base.id);
+  });
+});

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { renderText } from '../render/text.js';
 import type { Approver } from '../safety/approver.js';
 import type { Safety } from '../safety/index.js';
-import type { ToolContext } from '../tools/context.js';
+import { internalContext } from '../tools/context.js';
 import { invokeTool } from '../tools/invoke.js';
 import { findTool } from '../tools/registry.js';
 import type { StepResult } from './state.js';
@@ -48,14 +48,12 @@ export async function runJobSteps(
   const outputs: StepOutput[] = [];
   for (const step of job.steps) {
     const tool = findTool(step.tool)!;
-    const ctx: ToolContext = {
-      ...deps,
-      project: deps.config.project,
-      principal: { id: `schedule:${job.name}`, surface: 'internal', display: `scheduled job ${job.name}` },
+    const ctx = internalContext(
+      deps,
+      { id: `schedule:${job.name}`, display: `scheduled job ${job.name}` },
       signal,
-      progress: () => {},
-      approver: configApproval(job),
-    };
+      configApproval(job),
+    );
     try {
       const output = await invokeTool(tool, ctx, step.input);
       outputs.push({ tool: step.tool, output });

@@ -32,3 +32,23 @@ export interface ToolContext {
   /** How this surface obtains a human's approval for a destructive call; none = refuse (fail closed). */
   approver?: Approver;
 }
+
+/** A context for doom-ops' own background work (incident watcher, scheduled jobs) on the configured stack. */
+export function internalContext(
+  deps: Pick<ToolContext, 'config' | 'docker' | 'logger' | 'safety'>,
+  who: { id: string; display: string },
+  signal: AbortSignal,
+  approver?: Approver,
+): ToolContext {
+  return {
+    config: deps.config,
+    docker: deps.docker,
+    logger: deps.logger,
+    safety: deps.safety,
+    project: deps.config.project,
+    principal: { ...who, surface: 'internal' },
+    signal,
+    progress: () => {},
+    ...(approver ? { approver } : {}),
+  };
+}

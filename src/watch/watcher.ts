@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LABEL } from '../adapters/docker/labels.js';
 import type { EngineEvent } from '../adapters/docker/types.js';
 import type { JobDeps } from '../schedule/run-job.js';
-import type { ToolContext } from '../tools/context.js';
+import { internalContext, type ToolContext } from '../tools/context.js';
 import { invokeTool } from '../tools/invoke.js';
 import { findTool } from '../tools/registry.js';
 import { formatBytes } from '../util/duration.js';
@@ -287,13 +287,11 @@ export class IncidentWatcher {
   }
 
   private ctx(): ToolContext {
-    return {
-      ...this.deps,
-      project: this.deps.config.project,
-      principal: { id: 'internal:watch', surface: 'internal', display: 'incident watcher' },
-      signal: this.abort.signal,
-      progress: () => {},
-    };
+    return internalContext(
+      this.deps,
+      { id: 'internal:watch', display: 'incident watcher' },
+      this.abort.signal,
+    );
   }
 }
 

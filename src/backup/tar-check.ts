@@ -7,13 +7,16 @@ import { type Extract, extract } from 'tar-stream';
  */
 export class TarCheck extends Transform {
   entries = 0;
+  /** Sum of the regular files' sizes (what `du --apparent-size` and `docker system df` count). */
+  fileBytes = 0;
   private readonly ex: Extract = extract();
   private failure: Error | undefined;
 
   constructor() {
     super();
-    this.ex.on('entry', (_h, stream, next) => {
+    this.ex.on('entry', (h, stream, next) => {
       this.entries++;
+      if (h.type === 'file' || h.type === 'contiguous-file') this.fileBytes += h.size ?? 0;
       stream.on('end', next);
       // A cut archive errors the entry too; the extractor's own error reports it.
       stream.on('error', () => undefined);

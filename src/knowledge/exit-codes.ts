@@ -24,10 +24,11 @@ const SIGNALS: Record<number, string> = {
 const FIXED: Record<number, string> = {
   0: 'exited normally (success)',
   1: 'application error: the process exited with a general failure; its last log lines say why',
-  2: 'misuse of a shell builtin or invalid command-line arguments',
+  2: "the application's own exit code 2 (most programs use it for bad usage or configuration): its last log lines say why",
   125: 'the container runtime failed to run the container (docker run / start error)',
   126: 'the command was found but is not executable (permission or format problem)',
   127: 'command not found: the entrypoint or command does not exist in the image',
+  128: 'the container runtime could not start the process (see State.Error: a port, mount or network problem)',
 };
 
 export function explainExitCode(code: number, oomKilled = false): ExitMeaning {
@@ -53,5 +54,9 @@ export function explainExitCode(code: number, oomKilled = false): ExitMeaning {
     };
     return { code, signal, meaning: meaning[signal] ?? `killed by ${signal}` };
   }
-  return { code, signal: null, meaning: 'application-defined failure code (see the service logs)' };
+  return {
+    code,
+    signal: null,
+    meaning: `the application's own failure code ${code} (not a signal): its last log lines say why`,
+  };
 }

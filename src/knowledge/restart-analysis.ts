@@ -1,7 +1,16 @@
 import type { EngineEvent } from '../adapters/docker/types.js';
 import { explainExitCode } from './exit-codes.js';
 
-export type DeathCause = 'oom' | 'operator' | 'signal' | 'app_error' | 'clean_exit';
+/**
+ * Why a container's main process ended:
+ * - `oom`: the kernel OOM killer took PID 1 (an `oom` event right before `die 137`, no API stop);
+ * - `operator`: stopped or restarted through the Docker API (`kill` then `die` then `stop` /
+ *   `restart` / `destroy`: docker stop/restart/rm -f, Compose stop/restart/down);
+ * - `signal`: killed by a signal from outside without a stop (docker kill, a host `kill -9`);
+ * - `app_error` / `clean_exit`: the process exited by itself with a non-zero / zero code;
+ * - `unknown`: the death is certain (the container's own state) but what caused it is not kept.
+ */
+export type DeathCause = 'oom' | 'operator' | 'signal' | 'app_error' | 'clean_exit' | 'unknown';
 
 export interface Death {
   time: string;
@@ -11,103 +20,278 @@ export interface Death {
   cause: DeathCause;
   /** Signal the API delivered before the death (docker kill / stop / restart). */
   signal: string | null;
+  /** When the run that ended here began (its start event), when known. */
+  runStartedAt: string | null;
+  /** Where the death is known from: engine (or recorded) events, or only the container's own state. */
+  source: 'events' | 'state';
+  /**
+   * An operator stop that ended in SIGKILL because PID 1 did not exit on the stop signal within the
+   * stop timeout (an unclean shutdown): how long it was given.
+   */
+  stopTimeout: { graceSeconds: number; stopSignal: string } | null;
+  /** Processes the OOM killer took inside the container during this run (not its main process). */
+  processOomKills: number;
+  /** What the evidence cannot say, in words (e.g. "the exit code is reset when it starts again"). */
+  note: string | null;
 }
 
-/** How close (ms) an oom or kill event must be to the die it explains. */
+/** A process inside a running container killed by the OOM killer while the container survived it. */
+export interface ProcessOomKill {
+  time: string;
+  container: string;
+}
+
+export interface History {
+  deaths: Death[];
+  processOomKills: ProcessOomKill[];
+}
+
+/** How close (ms) an oom event must be to the die it caused, and a stop/restart to the die it ends. */
 const NEAR_MS = 5000;
+/** How far back a kill can start a stop (docker stop waits up to the stop timeout, then SIGKILLs). */
+const STOP_WINDOW_MS = 10 * 60_000;
 
 const SIGNAL_NAMES: Record<string, string> = {
+  '1': 'SIGHUP',
+  '2': 'SIGINT',
+  '3': 'SIGQUIT',
   '9': 'SIGKILL',
   '15': 'SIGTERM',
-  '2': 'SIGINT',
-  '1': 'SIGHUP',
 };
 
-/**
- * Reads deaths out of engine events, as Docker records them: an OOM kill is `oom` then
- * `die 137`; an operator or API stop/restart is `kill <signal>` then `die` (then `stop`, and for
- * `docker restart` a `restart`); a death with neither is the process exiting on its own.
- */
-export function classifyDeaths(events: EngineEvent[]): Death[] {
-  const sorted = [...events].sort((a, b) => a.time.localeCompare(b.time));
-  const deaths: Death[] = [];
-  for (const [i, e] of sorted.entries()) {
-    if (e.action !== 'die') continue;
-    const t = Date.parse(e.time);
-    const before = sorted.slice(0, i).filter((p) => p.id === e.id && t - Date.parse(p.time) <= NEAR_MS);
-    const code = e.attributes.exitCode === undefined ? null : Number(e.attributes.exitCode);
-    const oom = before.some((p) => p.action === 'oom');
-    const kill = [...before].reverse().find((p) => p.action === 'kill');
-    const later = sorted.slice(i + 1).filter((n) => n.id === e.id && Date.parse(n.time) - t <= NEAR_MS);
-    const byOperator = Boolean(kill) && later.some((n) => n.action === 'stop' || n.action === 'restart');
-    let cause: DeathCause;
-    if (oom) cause = 'oom';
-    else if (byOperator) cause = 'operator';
-    else if (kill) cause = 'signal';
-    // SIGKILL is never self-inflicted: with no oom event (the engine may have dropped it) and no API
-    // kill, it came from outside Docker's API (the kernel or a host `kill -9`), not from the app.
-    else if (code === 137) cause = 'signal';
-    else cause = code === 0 ? 'clean_exit' : 'app_error';
-    const signalNum = kill?.attributes.signal ?? (cause === 'signal' && code === 137 ? '9' : undefined);
-    deaths.push({
-      time: e.time,
-      container: e.name ?? e.id.slice(0, 12),
-      exitCode: code,
-      meaning: code === null ? 'unknown exit code' : explainExitCode(code, oom).meaning,
-      cause,
-      signal: signalNum ? (SIGNAL_NAMES[signalNum] ?? `signal ${signalNum}`) : null,
-    });
-  }
-  return deaths;
+function signalName(sig: string | undefined): string | null {
+  if (sig === undefined) return null;
+  return SIGNAL_NAMES[sig] ?? (/^SIG/.test(sig) ? sig : `signal ${sig}`);
 }
+
+const isKill9 = (e: EngineEvent): boolean => e.attributes.signal === '9' || e.attributes.signal === 'SIGKILL';
+
+/**
+ * Reads a container's deaths and the OOM kills inside it out of engine events, as Docker writes
+ * them. The order of events decides, not closeness in time alone: a `kill` followed by `die` and
+ * `stop`/`restart` is an operator stop even when an `oom` event (a child killed during the stop)
+ * falls in between; `oom` then `die 137` with no API kill is the main process OOM-killed; an `oom`
+ * with no death after it is a process inside killed while the container kept running.
+ */
+export function readHistory(events: EngineEvent[]): History {
+  const sorted = [...events].sort((a, b) => a.time.localeCompare(b.time));
+  const byId = new Map<string, EngineEvent[]>();
+  for (const e of sorted) byId.set(e.id, [...(byId.get(e.id) ?? []), e]);
+  const deaths: Death[] = [];
+  const processOomKills: ProcessOomKill[] = [];
+  for (const list of byId.values()) {
+    let runStart: string | null = null;
+    let kills: EngineEvent[] = [];
+    let ooms: EngineEvent[] = [];
+    for (const [i, e] of list.entries()) {
+      const name = e.name ?? e.id.slice(0, 12);
+      if (e.action === 'start') {
+        runStart = e.time;
+        kills = [];
+      } else if (e.action === 'kill') kills.push(e);
+      else if (e.action === 'oom') ooms.push(e);
+      else if (e.action === 'die') {
+        const t = Date.parse(e.time);
+        const code = e.attributes.exitCode === undefined ? null : Number(e.attributes.exitCode);
+        const recentKills = kills.filter((k) => t - Date.parse(k.time) <= STOP_WINDOW_MS);
+        const after = list.slice(i + 1).filter((n) => Date.parse(n.time) - t <= NEAR_MS);
+        const stopped = after.some(
+          (n) => n.action === 'stop' || n.action === 'restart' || n.action === 'destroy',
+        );
+        const nearOom = [...ooms].reverse().find((o) => t - Date.parse(o.time) <= NEAR_MS);
+        let cause: DeathCause;
+        let stopTimeout: Death['stopTimeout'] = null;
+        let signal: string | null = null;
+        if (recentKills.length && stopped) {
+          cause = 'operator';
+          const first = recentKills[0]!;
+          const kill9 = recentKills.find(isKill9);
+          signal = signalName(first.attributes.signal);
+          // docker stop: the stop signal, then SIGKILL when the timeout ran out. PID 1 did not exit.
+          if (kill9 && code === 137 && kill9 !== first)
+            stopTimeout = {
+              graceSeconds: Math.round((Date.parse(kill9.time) - Date.parse(first.time)) / 1000),
+              stopSignal: signalName(first.attributes.signal) ?? 'SIGTERM',
+            };
+        } else if (recentKills.some((k) => t - Date.parse(k.time) <= NEAR_MS)) {
+          cause = 'signal';
+          signal = signalName(recentKills.at(-1)!.attributes.signal);
+        } else if (nearOom && code === 137) cause = 'oom';
+        // SIGKILL is never self-inflicted: with no oom event (the engine may have dropped it) and no
+        // API kill, it came from outside Docker's API (the kernel or a host `kill -9`).
+        else if (code === 137) {
+          cause = 'signal';
+          signal = 'SIGKILL';
+        } else cause = code === 0 ? 'clean_exit' : 'app_error';
+        // Every oom of this run that did not kill the main process killed a process inside it; the
+        // kernel can report one kill more than once within moments, so the causing one is dropped.
+        const inside = cause === 'oom' ? ooms.filter((o) => t - Date.parse(o.time) > NEAR_MS) : ooms;
+        for (const o of inside) processOomKills.push({ time: o.time, container: name });
+        deaths.push({
+          time: e.time,
+          container: name,
+          exitCode: code,
+          meaning:
+            code === null
+              ? 'unknown exit code'
+              : stopTimeout
+                ? `SIGKILL from the stop: PID 1 did not exit on ${stopTimeout.stopSignal} within the ${stopTimeout.graceSeconds} s stop timeout`
+                : cause === 'operator' && code === 137
+                  ? 'SIGKILL sent by the stop or restart through the API'
+                  : explainExitCode(code, cause === 'oom').meaning,
+          cause,
+          signal,
+          runStartedAt: runStart,
+          source: 'events',
+          stopTimeout,
+          processOomKills: inside.length,
+          note: null,
+        });
+        kills = [];
+        ooms = [];
+      }
+    }
+    for (const o of ooms) processOomKills.push({ time: o.time, container: o.name ?? o.id.slice(0, 12) });
+  }
+  deaths.sort((a, b) => a.time.localeCompare(b.time));
+  processOomKills.sort((a, b) => a.time.localeCompare(b.time));
+  return { deaths, processOomKills };
+}
+
+/** The container state the analysis reads (a subset of ContainerDetail). */
+export interface ContainerState {
+  name: string;
+  createdAt: string;
+  restartCount: number;
+  restartPolicy: { name: string };
+  state: {
+    status: string;
+    running: boolean;
+    restarting: boolean;
+    exitCode: number;
+    oomKilled: boolean;
+    error: string;
+    startedAt: string | null;
+    finishedAt: string | null;
+  };
+}
+
+/** Restart policies under which the engine restarts any exit, so an exited container was stopped by hand. */
+const ALWAYS = new Set(['always', 'unless-stopped']);
 
 /**
  * The last death of a container as its own state records it (FinishedAt, ExitCode, OOMKilled), for
  * when the engine's small event buffer (256 events; health checks fill it fast) no longer holds
  * the `die` events. Null when the container has not died in the window or an event already shows it.
+ *
+ * What the state can prove: an exited (or restarting) container's ExitCode belongs to its last
+ * death; a running one's ExitCode is reset to 0 when it starts again, so its last exit code is
+ * unknown. A running container with RestartCount 0 that has a FinishedAt was started again through
+ * the API (the engine's own restarts count up; an API start resets the count). OOMKilled alone is
+ * no proof: Docker 20.10 sets it for any OOM kill inside the container and keeps it after a restart.
  */
-export function deathFromState(
-  c: {
-    name: string;
-    restartCount: number;
-    state: { running: boolean; exitCode: number; oomKilled: boolean; finishedAt: string | null };
-  },
-  known: Death[],
-  sinceMs: number,
-): Death | null {
+export function deathFromState(c: ContainerState, known: Death[], sinceMs: number): Death | null {
   const at = c.state.finishedAt ? Date.parse(c.state.finishedAt) : Number.NaN;
   if (!Number.isFinite(at) || at < sinceMs || at <= 0) return null;
-  if (c.state.running && c.restartCount === 0) return null;
+  if (c.state.startedAt === null) return null;
   if (known.some((d) => d.container === c.name && Math.abs(Date.parse(d.time) - at) < NEAR_MS)) return null;
-  const code = c.state.exitCode;
-  const cause: DeathCause = c.state.oomKilled
-    ? 'oom'
-    : code === 137
-      ? 'signal'
-      : code === 0
-        ? 'clean_exit'
-        : 'app_error';
-  return {
+  const base = {
     time: new Date(at).toISOString(),
     container: c.name,
+    runStartedAt: null,
+    source: 'state' as const,
+    stopTimeout: null,
+    processOomKills: 0,
+  };
+  const up = c.state.running && !c.state.restarting;
+  if (up) {
+    if (c.restartCount === 0)
+      return {
+        ...base,
+        exitCode: null,
+        meaning: 'exit code not kept (the engine resets it when the container starts again)',
+        cause: 'operator',
+        signal: null,
+        note: `restarted by an operator or API call at ${c.state.startedAt} (the event is no longer kept)${
+          c.state.oomKilled
+            ? '; OOMKilled=true is left over from a process OOM-killed inside it during the previous run (Docker keeps the flag), not proof its main process was'
+            : ''
+        }`,
+      };
+    return {
+      ...base,
+      exitCode: null,
+      meaning: 'exit code not kept (the engine resets it when the container starts again)',
+      cause: c.state.oomKilled ? 'oom' : 'unknown',
+      signal: null,
+      note: c.state.oomKilled
+        ? 'OOM kill inferred from OOMKilled=true (Docker sets it for any OOM kill inside the container and keeps it after a restart): the events that would prove it are no longer kept'
+        : 'the engine restarted it by its restart policy; why it died is no longer kept (exit code reset, events gone)',
+    };
+  }
+  const code = c.state.exitCode;
+  let cause: DeathCause;
+  let note: string | null = null;
+  if (c.state.oomKilled && code === 137) {
+    cause = 'oom';
+    note = 'from the container state: OOMKilled=true with exit 137 (the oom event is no longer kept)';
+  } else if (!c.state.restarting && ALWAYS.has(c.restartPolicy.name)) {
+    // Under always / unless-stopped the engine restarts every exit: staying down means a stop by hand.
+    cause = 'operator';
+    note = `stopped through the API (its restart policy ${c.restartPolicy.name} would otherwise have started it again); the stop event is no longer kept`;
+  } else if (code === 137) cause = 'signal';
+  else cause = code === 0 ? 'clean_exit' : 'app_error';
+  return {
+    ...base,
     exitCode: code,
-    meaning: explainExitCode(code, c.state.oomKilled).meaning,
+    meaning: explainExitCode(code, cause === 'oom').meaning,
     cause,
     signal: cause === 'signal' ? 'SIGKILL' : null,
+    note,
   };
 }
 
+/**
+ * The fewest deaths the container's own state proves since it was last started through the API:
+ * each restart by policy follows a death (RestartCount), plus the final one when it is down now.
+ */
+export function minimumDeaths(c: ContainerState): number {
+  const downNow =
+    !c.state.running && !c.state.restarting && c.state.finishedAt !== null && c.state.startedAt !== null;
+  return c.restartCount + (downNow ? 1 : 0);
+}
+
 export type VerdictKind =
+  | 'never_started'
   | 'oom_killed'
   | 'app_error'
   | 'operator_restart'
   | 'killed_by_signal'
+  | 'clean_exit_loop'
+  | 'unexplained_restarts'
+  | 'broken_probe'
   | 'unhealthy'
   | 'clean_exit'
   | 'no_restarts';
 
-/** The dominant cause among deaths: the most recent failure wins over older ones and over operator actions. */
-export function verdictKind(deaths: Death[], unhealthy: boolean): VerdictKind {
+/** Runs shorter than this that end in exit 0 under a restart-always policy make a loop. */
+const SHORT_RUN_MS = 60_000;
+
+/**
+ * The dominant cause: the most recent failure wins over older ones and over operator actions; a
+ * run of quick clean exits under restart always is a loop, not a success.
+ */
+export function verdictKind(
+  deaths: Death[],
+  opts: {
+    unhealthy: boolean;
+    brokenProbe?: boolean;
+    neverStarted?: boolean;
+    /** The state shows a clean-exit restart loop (restarting with exit 0 and restarts). */
+    cleanLoopState?: boolean;
+  },
+): VerdictKind {
+  if (opts.neverStarted && deaths.length === 0) return 'never_started';
   const failures = deaths.filter((d) => d.cause === 'oom' || d.cause === 'app_error' || d.cause === 'signal');
   const last = failures.at(-1);
   if (last)
@@ -116,8 +300,16 @@ export function verdictKind(deaths: Death[], unhealthy: boolean): VerdictKind {
       : last.cause === 'app_error'
         ? 'app_error'
         : 'killed_by_signal';
-  if (unhealthy) return 'unhealthy';
+  const clean = deaths.filter((d) => d.cause === 'clean_exit');
+  const quick = clean.filter(
+    (d) => d.runStartedAt === null || Date.parse(d.time) - Date.parse(d.runStartedAt) < SHORT_RUN_MS,
+  );
+  if (opts.cleanLoopState || quick.length >= 3) return 'clean_exit_loop';
+  if (deaths.some((d) => d.cause === 'unknown')) return 'unexplained_restarts';
+  if (opts.brokenProbe) return 'broken_probe';
+  if (opts.unhealthy) return 'unhealthy';
   if (deaths.some((d) => d.cause === 'operator')) return 'operator_restart';
-  if (deaths.length) return 'clean_exit';
+  if (clean.length) return 'clean_exit';
+  if (opts.neverStarted) return 'never_started';
   return 'no_restarts';
 }

@@ -11,6 +11,7 @@ export function renderLogReport(o: z.output<typeof logReport.output>): string {
     out.push(
       '',
       `${s.service}: ${s.lines} lines, ${s.errors} errors, ${s.warnings} warnings${s.scanLimitReached ? ' (window not fully covered: logs.scanLines reached)' : ''}`,
+      ...(s.logsUnavailable ? [`  logs unavailable: ${s.logsUnavailable}`] : []),
       `  ${lat}`,
       ...s.topErrors.map(
         (m) =>
@@ -27,7 +28,7 @@ export function renderExportLogs(o: z.output<typeof exportLogs.output>): string 
     `logs exported to ${o.dir}`,
     ...o.files.map(
       (f) =>
-        `  ${f.service.padEnd(14)} ${String(f.lines).padStart(7)} lines ${String(f.bytes).padStart(10)} bytes${f.truncated ? ' (cut at the size cap)' : ''}  ${f.file}`,
+        `  ${f.service.padEnd(14)} ${String(f.lines).padStart(7)} lines ${String(f.bytes).padStart(10)} bytes${f.truncated ? ' (cut at the size cap)' : ''}  ${f.file}${f.logsUnavailable ? `\n    logs unavailable: ${f.logsUnavailable}` : ''}`,
     ),
   ].join('\n');
 }

@@ -7,8 +7,16 @@ export function renderLogs(l: Logs): string {
   const many = l.containers.length > 1;
   const lines = l.lines.map((x) => `${x.time ?? ''} ${many ? `${x.container} | ` : ''}${x.text}`.trimStart());
   const notes: string[] = [];
-  if (l.lines.length === 0)
-    notes.push(`no matching lines (${l.scannedLines} scanned in ${l.containers.join(', ')})`);
+  for (const reason of new Set(l.unavailable.map((u) => u.reason)))
+    notes.push(
+      `logs unavailable: ${reason} (${l.unavailable
+        .filter((u) => u.reason === reason)
+        .map((u) => u.container)
+        .join(', ')}); to read logs through Docker use the json-file or local driver with rotation`,
+    );
+  const readable = l.containers.filter((c) => !l.unavailable.some((u) => u.container === c));
+  if (l.lines.length === 0 && readable.length)
+    notes.push(`no matching lines (${l.scannedLines} scanned in ${readable.join(', ')})`);
   if (l.scanLimitReached)
     notes.push('older lines were not scanned (scan limit reached): narrow the window with --since/--until');
   if (l.truncated) notes.push('output truncated to the newest lines (--tail / size cap)');

@@ -22,6 +22,7 @@ export function renderStackUp(o: z.output<typeof stackUp.output>): string {
   for (const f of o.failures)
     out.push('', `${f.service}: unhealthy-service runbook`, JSON.stringify(f.findings, null, 2));
   if (o.smoke) out.push('', renderSmoke(o.smoke as Parameters<typeof renderSmoke>[0]));
+  if (o.notes.length) out.push('', 'notes:', ...o.notes.map((n) => `  - ${n}`));
   return out.join('\n');
 }
 

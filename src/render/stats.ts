@@ -14,8 +14,9 @@ export function renderStats(s: Stats): string {
     pct(c.memory.percent),
     `${formatBytes(c.net.rxBytes)} / ${formatBytes(c.net.txBytes)}`,
     `${formatBytes(c.block.readBytes)} / ${formatBytes(c.block.writeBytes)}`,
-    c.pids,
+    c.pids === null ? '-' : c.pidsLimit ? `${c.pids}/${c.pidsLimit}` : c.pids,
   ]);
+  const near = s.containers.filter((c) => c.pids !== null && c.pidsLimit && c.pids >= c.pidsLimit * 0.9);
   const out = [
     table(['CONTAINER', 'CPU', 'MEM USED / LIMIT', 'MEM %', 'NET RX / TX', 'BLOCK R / W', 'PIDS'], rows),
   ];
@@ -23,6 +24,10 @@ export function renderStats(s: Stats): string {
     out.push(
       '',
       `top consumers: ${s.top.map((t) => `${t.name} (${formatBytes(t.memoryUsedBytes)}, ${pct(t.cpuPercent)} CPU)`).join(', ')}`,
+    );
+  for (const c of near)
+    out.push(
+      `${c.name}: PIDs ${c.pids}/${c.pidsLimit}, near pids_limit (health names zombies; init: true reaps them)`,
     );
   if (s.notRunning.length)
     out.push(`not running: ${s.notRunning.map((c) => `${c.name} (${c.state})`).join(', ')}`);

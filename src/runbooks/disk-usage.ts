@@ -20,7 +20,9 @@ export const diskUsage: Runbook = {
           severity: 'critical' as const,
           title: `volume ${v.volume ?? v.name} is ${formatBytes(v.bytes)}, over ${formatBytes(v.threshold)}`,
           explanation: `used by ${v.usedBy.join(', ') || 'no container'}`,
-          evidence: [`${v.name}: ${v.bytes} bytes (threshold ${v.threshold})`],
+          evidence: [
+            `${v.name}: ${v.bytes} bytes (threshold ${v.threshold}), measured by ${v.measuredBy === 'archive' ? 'reading it through the archive API (system df does not size this volume)' : 'system df'}`,
+          ],
         })),
       ...d.playLogs
         .filter((p) => p.over)
@@ -42,8 +44,8 @@ export const diskUsage: Runbook = {
     if (d.notMeasured.length)
       findings.push({
         severity: 'info',
-        title: 'play logs not measured everywhere',
-        explanation: 'some agents could not be checked',
+        title: 'not everything could be measured',
+        explanation: 'these volumes or play logs have thresholds but could not be sized',
         evidence: d.notMeasured,
       });
     if (findings.length === 0)

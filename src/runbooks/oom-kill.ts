@@ -5,6 +5,8 @@ interface Oom {
   services: Array<{
     service: string;
     oomKills: number;
+    processOomKills: number;
+    evidence: string;
     reasoning: string;
     whereToSet: string;
     suggestedLimit: string | null;
@@ -33,9 +35,11 @@ export const oomKill: Runbook = {
         tool: 'diagnose_oom',
         findings: o.services.map((s) => ({
           severity: s.policyExhausted ? ('critical' as const) : ('warning' as const),
-          title: `${s.service} OOM-killed ${s.oomKills} time(s)`,
+          title: s.oomKills
+            ? `${s.service} OOM-killed ${s.oomKills} time(s)${s.processOomKills ? `, and ${s.processOomKills} process(es) inside` : ''}`
+            : `${s.service}: ${s.processOomKills} process(es) OOM-killed inside while it kept running`,
           explanation: s.reasoning,
-          evidence: [`suggested limit ${s.suggestedLimit ?? 'set one'}`],
+          evidence: [`suggested limit ${s.suggestedLimit ?? 'set one'}`, s.evidence],
         })),
         actions: o.services.map((s) => `set ${s.suggestedLimit ?? 'a memory limit'} in ${s.whereToSet}`),
       },

@@ -1,4 +1,5 @@
-import type { Runbook } from './types.js';
+import { logsUnavailableFindings, type RunbookLogs } from './logs.js';
+import type { Finding, Runbook } from './types.js';
 
 interface Health {
   services: Array<{
@@ -10,18 +11,16 @@ interface Health {
       health: string | null;
       uptimeSeconds: number | null;
       lastHealthOutput: string | null;
+      probe: { failure: 'broken' | 'refused' | 'failing'; program: string | null } | null;
     }>;
   }>;
-}
-interface Logs {
-  lines: Array<{ text: string }>;
 }
 
 export const unhealthyService: Runbook = {
   id: 'unhealthy-service',
   title: 'Unhealthy service',
   description:
-    'A service reports unhealthy: what its health check says, start period vs uptime, recent warnings.',
+    'A service reports unhealthy: what its health check says (and whether the probe itself can run), start period vs uptime, recent warnings.',
   needsService: true,
   async run(call, service) {
     const h = (await call('stack_health', { service })) as unknown as Health;
@@ -42,44 +41,57 @@ export const unhealthyService: Runbook = {
         },
       ];
     const failing = s.containers.filter((c) => c.health === 'unhealthy');
-    const health = {
-      tool: 'stack_health',
-      findings: failing.length
-        ? failing.map((c) => ({
+    const broken = failing.filter((c) => c.probe?.failure === 'broken');
+    const findings: Finding[] = failing.map((c) =>
+      c.probe?.failure === 'broken'
+        ? {
+            severity: 'critical' as const,
+            title: `${c.name} health probe cannot run`,
+            explanation: `the probe's command${c.probe.program ? ` "${c.probe.program}"` : ''} is not in the image (or not executable): ${c.lastHealthOutput ?? 'no output'}. Docker reports unhealthy whatever the app does; the app itself may be fine.`,
+            evidence: [`status ${s.status}`, `up ${c.uptimeSeconds ?? '?'}s`, ...s.problems],
+          }
+        : {
             severity: 'critical' as const,
             title: `${c.name} health check failing`,
             explanation: c.lastHealthOutput
-              ? `the check's last output: ${c.lastHealthOutput}`
+              ? `the check's last output: ${c.lastHealthOutput}${c.probe?.failure === 'refused' ? ' (connection refused: nothing listens there yet; a slow starter needs start_period in its healthcheck)' : ''}`
               : 'the check fails without output',
             evidence: [`status ${s.status}`, `up ${c.uptimeSeconds ?? '?'}s`, ...s.problems],
-          }))
-        : [
-            {
-              severity: 'info' as const,
-              title: `${service} is ${s.status}`,
-              explanation: 'no replica is unhealthy now',
-              evidence: s.problems,
-            },
-          ],
-      actions: failing.length
+          },
+    );
+    if (failing.length === 0)
+      findings.push({
+        severity: 'info',
+        title: `${service} is ${s.status}`,
+        explanation: 'no replica is unhealthy now',
+        evidence: s.problems,
+      });
+    const actions = broken.length
+      ? [
+          `fix the healthcheck test of ${service} in the Compose file: use a program the image has (busybox images: wget -qO-), or the app's own health command`,
+          'restarting will not help: the probe fails the same way',
+        ]
+      : failing.length
         ? [`read the failing check's output above`, `restart_service ${service} only once the cause is fixed`]
-        : [],
-    };
-    const logs = (await call('service_logs', { service, level: 'warn', tail: 10 })) as unknown as Logs;
+        : [];
+    const logs = (await call('service_logs', { service, level: 'warn', tail: 10 })) as unknown as RunbookLogs;
     return [
-      health,
+      { tool: 'stack_health', findings, actions },
       {
         tool: 'service_logs',
-        findings: logs.lines.length
-          ? [
-              {
-                severity: 'info',
-                title: 'recent warnings and errors',
-                explanation: `${logs.lines.length} line(s) at warn or above`,
-                evidence: logs.lines.map((l) => l.text),
-              },
-            ]
-          : [],
+        findings: [
+          ...(logs.lines.length
+            ? [
+                {
+                  severity: 'info' as const,
+                  title: 'recent warnings and errors',
+                  explanation: `${logs.lines.length} line(s) at warn or above`,
+                  evidence: logs.lines.map((l) => l.text),
+                },
+              ]
+            : []),
+          ...logsUnavailableFindings(logs),
+        ],
         actions: [],
       },
     ];

@@ -1,11 +1,9 @@
 import type { z } from 'zod';
 import type { checkVolumePermissions } from '../tools/check-volume-permissions.js';
+import { logsUnavailableFindings, type RunbookLogs } from './logs.js';
 import type { Finding, Runbook } from './types.js';
 
 type Perms = z.output<typeof checkVolumePermissions.output>;
-interface Logs {
-  lines: Array<{ text: string }>;
-}
 
 const DENIED = /permission denied|read-only file system|operation not permitted|EACCES|EROFS/i;
 
@@ -36,6 +34,28 @@ export const volumePermissions: Runbook = {
           ? `on the host: sudo chown -R ${m.user.uid}:${m.user.gid ?? m.user.uid} ${m.source}`
           : `docker run --rm -v ${m.volume}:/data <image> chown -R ${m.user.uid}:${m.user.gid ?? m.user.uid} /data (or run ${service} as the owner, uid ${m.owner?.uid})`,
       );
+    const logs = (await call('service_logs', { service, tail: 50 })) as unknown as RunbookLogs;
+    const denied = logs.lines.filter((l) => DENIED.test(l.text)).slice(-5);
+    // A read-only mount is a finding of its own: anything writing there, or changing its owner, fails.
+    for (const m of r.mounts.filter((x) => !x.rw)) {
+      const hit = denied.filter(
+        (l) => /read-only file system|EROFS/i.test(l.text) && l.text.includes(m.destination),
+      );
+      findings.unshift({
+        severity: hit.length ? 'critical' : 'warning',
+        title: `${m.container} has ${m.destination} mounted read-only (:ro)`,
+        explanation: hit.length
+          ? `the service tried to write or chown there and failed with "Read-only file system"`
+          : 'anything that writes there or changes its owner (a chown in the entrypoint) fails with "Read-only file system"',
+        evidence: [
+          `${m.type} ${m.volume ?? m.source} mounted at ${m.destination} (ro)`,
+          ...hit.map((l) => l.text),
+        ],
+      });
+      actions.push(
+        `if ${service} must write to ${m.destination} (or chown it), drop :ro from that mount; otherwise stop the entrypoint from changing it`,
+      );
+    }
     if (findings.length === 0)
       findings.push({
         severity: 'info',
@@ -43,22 +63,23 @@ export const volumePermissions: Runbook = {
         explanation: `${r.mounts.length} mount(s) checked`,
         evidence: r.mounts.map((m) => `${m.destination}: ${m.reason}`),
       });
-    const logs = (await call('service_logs', { service, grep: 'denied', tail: 5 })) as unknown as Logs;
-    const denied = logs.lines.filter((l) => DENIED.test(l.text));
     return [
       { tool: 'check_volume_permissions', findings, actions },
       {
         tool: 'service_logs',
-        findings: denied.length
-          ? [
-              {
-                severity: 'info',
-                title: 'permission errors in the logs',
-                explanation: `${denied.length} recent line(s) mention denied access`,
-                evidence: denied.map((l) => l.text),
-              },
-            ]
-          : [],
+        findings: [
+          ...(denied.length
+            ? [
+                {
+                  severity: 'info' as const,
+                  title: 'permission errors in the logs',
+                  explanation: `${denied.length} recent line(s) mention denied access`,
+                  evidence: denied.map((l) => l.text),
+                },
+              ]
+            : []),
+          ...logsUnavailableFindings(logs),
+        ],
         actions: [],
       },
     ];

@@ -1,43 +1,12 @@
 import { z } from 'zod';
-import { LABEL } from '../adapters/docker/labels.js';
 import { redact } from '../safety/redact.js';
 import { defineTool } from './define-tool.js';
+import { CONDITIONS, dependenciesOf, satisfied } from './lib/dependencies.js';
 import { serviceField } from './lib/fields.js';
-import {
-  containerHealth,
-  SERVICE_STATUSES,
-  type ServiceStatus,
-  serviceHealth,
-} from './lib/service-status.js';
+import { containerHealth, SERVICE_STATUSES, serviceHealth } from './lib/service-status.js';
 import { stackReplicas } from './lib/stack.js';
 
-const CONDITIONS = ['service_healthy', 'service_started', 'service_completed_successfully'] as const;
-type Condition = (typeof CONDITIONS)[number];
 const status = z.enum(SERVICE_STATUSES);
-
-/** Compose v2 records depends_on on each container: "mongodb:service_healthy:false,nats:service_started:false". */
-export function parseDependsOnLabel(
-  label: string | undefined,
-): Array<{ service: string; condition: Condition }> {
-  if (!label) return [];
-  return label
-    .split(',')
-    .map((part) => part.split(':'))
-    .filter((f) => f[0])
-    .map(([service, condition]) => ({
-      service: service!,
-      condition: (CONDITIONS as readonly string[]).includes(condition ?? '')
-        ? (condition as Condition)
-        : 'service_started',
-    }));
-}
-
-function satisfied(condition: Condition, s: ServiceStatus, hasHealthcheck: boolean): boolean {
-  if (condition === 'service_completed_successfully') return s === 'exited';
-  if (condition === 'service_started') return s === 'healthy' || s === 'running' || s === 'starting';
-  // Without a healthcheck, "healthy" can only mean running.
-  return s === 'healthy' || (s === 'running' && !hasHealthcheck);
-}
 
 export const checkDependencies = defineTool({
   name: 'check_dependencies',
@@ -87,15 +56,7 @@ export const checkDependencies = defineTool({
         );
         const secrets = mine.flatMap((d) => d.secretValues);
         h.problems = h.problems.map((p) => redact(p, secrets));
-        const fromLabel = parseDependsOnLabel(
-          mine.find((d) => d.labels[LABEL.dependsOn])?.labels[LABEL.dependsOn],
-        );
-        const deps = fromLabel.length
-          ? fromLabel
-          : (expected?.dependsOn ?? []).map((service) => ({
-              service,
-              condition: 'service_healthy' as const,
-            }));
+        const deps = dependenciesOf(expected, mine);
         return [name, { h, deps, hasHealthcheck: mine.some((d) => d.healthcheck !== null) }];
       }),
     );

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { serviceName } from '../config/schema.js';
 import { isToolError } from '../errors.js';
+import { deathFromState, readHistory } from '../knowledge/restart-analysis.js';
+import { RECORDED_ACTIONS } from '../recorder/recorder.js';
 import { formatBytes } from '../util/duration.js';
 import { defineTool } from './define-tool.js';
 import { gatherEvidence } from './lib/evidence.js';
@@ -11,6 +13,8 @@ const MIB = 1024 * 1024;
 /** Suggested limits are rounded up to this step, as limits are usually written (64M, 128M…). */
 const STEP = 64 * MIB;
 const HEADROOM = 1.5;
+/** Lifecycle events (not health probes): enough to tell an OOM death from a process killed inside. */
+const LIFECYCLE = RECORDED_ACTIONS.filter((a) => a !== 'health_status');
 
 export const diagnoseOom = defineTool({
   name: 'diagnose_oom',
@@ -20,7 +24,9 @@ export const diagnoseOom = defineTool({
     'observed peak (cgroup max usage, or the limit itself when the container was killed at it), restart consequences ' +
     '(restart count, exhausted policy), and a suggested new limit with the reasoning and where to set it ' +
     '(deploy.resources.limits.memory; for OpenSearch the JVM heap at half the limit). oomKills counts the oom ' +
-    "events the engine still holds (it keeps only its last 256 events) plus the event recorder's history when one runs.",
+    "events the engine still holds (it keeps only its last 256 events) plus the event recorder's history when one runs; " +
+    'processes OOM-killed inside a container that kept running are counted apart (processOomKills), and when the events ' +
+    "are gone the containers' own state (OOMKilled, exit 137) gives a lower bound.",
   risk: 'read',
   idempotent: true,
   input: z.object({
@@ -35,7 +41,17 @@ export const diagnoseOom = defineTool({
       z.object({
         service: z.string(),
         containers: z.array(z.string()),
-        oomKills: z.number().describe('engine oom events in the window'),
+        oomKills: z
+          .number()
+          .describe(
+            'times the container itself was OOM-killed in the window (its main process: oom then die 137, from events or, when they are gone, its own state)',
+          ),
+        processOomKills: z
+          .number()
+          .describe(
+            'processes OOM-killed inside while the container kept running (oom events with no death)',
+          ),
+        evidence: z.string().describe('where the counts come from and what is no longer kept'),
         lastOomAt: z.string().nullable(),
         memoryLimitBytes: z.number().nullable(),
         observedPeakBytes: z.number().nullable(),
@@ -53,12 +69,21 @@ export const diagnoseOom = defineTool({
     ),
   }),
   async run(ctx, input) {
-    const { now, since, until, details, events } = await gatherEvidence(ctx, {
+    const { now, since, until, details, events, recorderRan } = await gatherEvidence(ctx, {
       service: input.service,
       since: input.since,
-      actions: ['oom'],
+      actions: LIFECYCLE,
       max: 5000,
     });
+    // Order decides: oom then die 137 is the container OOM-killed; an oom with no death is a process
+    // inside killed while the container lived on; an operator stop with an oom in between is neither.
+    const history = readHistory(events);
+    const serviceOf = new Map<string, string>();
+    for (const e of events) {
+      const svc = e.attributes['com.docker.compose.service'];
+      if (svc && e.name) serviceOf.set(e.name, svc);
+    }
+    for (const d of details) if (d.service) serviceOf.set(d.name, d.service);
     const services = [
       ...new Set([
         ...details.map((d) => d.service ?? ''),
@@ -71,8 +96,27 @@ export const diagnoseOom = defineTool({
     const result = [];
     for (const service of services) {
       const mine = details.filter((d) => d.service === service);
-      const ooms = events.filter((e) => e.attributes['com.docker.compose.service'] === service);
-      if (ooms.length === 0 && !mine.some((d) => d.state.oomKilled)) continue;
+      const ofService = (name: string) => serviceOf.get(name) === service;
+      const ooms = history.deaths.filter((d) => d.cause === 'oom' && ofService(d.container));
+      const fromState = mine
+        .map((d) => deathFromState(d, history.deaths, since * 1000))
+        .filter((d): d is NonNullable<typeof d> => d?.cause === 'oom');
+      ooms.push(...fromState);
+      const inside = history.processOomKills.filter((k) => ofService(k.container)).length;
+      // OOMKilled=true on a container that runs on: a process inside was killed (Docker keeps the flag).
+      const flagOnly = mine.filter((d) => d.state.oomKilled && !ooms.some((o) => o.container === d.name));
+      if (ooms.length === 0 && inside === 0 && flagOnly.length === 0) continue;
+      const notes: string[] = [];
+      if (fromState.length)
+        notes.push(
+          `at least ${fromState.length} OOM kill(s) known only from the container state (OOMKilled=true, exit 137): the oom events are no longer kept`,
+        );
+      if (flagOnly.length && inside === 0)
+        notes.push(
+          `OOMKilled=true on ${flagOnly.map((d) => d.name).join(', ')} with no oom event kept: at least one process was OOM-killed in it (the events are no longer kept)`,
+        );
+      if (notes.length && !recorderRan)
+        notes.push('run the event recorder (doom-ops serve or doom-ops record) so OOM events are kept');
       const limit = mine.map((d) => d.memoryLimitBytes).find((l) => l !== null) ?? null;
       // A running replica's cgroup remembers its peak; one killed at the limit peaked at the limit.
       let peak: number | null = null;
@@ -95,7 +139,7 @@ export const diagnoseOom = defineTool({
       if (
         limit !== null &&
         (peak === null || peak < limit) &&
-        (ooms.length > 0 || mine.some((d) => d.state.oomKilled))
+        (ooms.length > 0 || inside > 0 || mine.some((d) => d.state.oomKilled))
       ) {
         peak = limit;
         peakSource = 'reached the limit (the kernel OOM killer fired at it)';
@@ -112,7 +156,17 @@ export const diagnoseOom = defineTool({
         service,
         containers: mine.map((d) => d.name),
         oomKills: ooms.length,
-        lastOomAt: ooms.at(-1)?.time ?? null,
+        processOomKills: inside + (flagOnly.length && inside === 0 ? 1 : 0),
+        evidence: notes.length
+          ? notes.join('; ')
+          : `engine events${recorderRan ? ' and the event recorder' : ''}: ${ooms.length} container OOM kill(s), ${inside} process(es) killed inside while it kept running`,
+        lastOomAt:
+          [
+            ...ooms.map((o) => o.time),
+            ...history.processOomKills.filter((k) => ofService(k.container)).map((k) => k.time),
+          ]
+            .sort()
+            .at(-1) ?? null,
         memoryLimitBytes: limit,
         observedPeakBytes: peak,
         peakSource,
@@ -123,7 +177,7 @@ export const diagnoseOom = defineTool({
         reasoning:
           limit === null
             ? 'no memory limit is set: the host ran out of memory; set a limit so one service cannot take the host down'
-            : `peak ${formatBytes(peak)} (${peakSource}) against a limit of ${formatBytes(limit)}; ${HEADROOM}x headroom over the larger, rounded up to 64 MiB, gives ${formatBytes(suggested)}${policyExhausted ? '; its restart policy is exhausted, so it stays down until recreated' : ''}`,
+            : `peak ${formatBytes(peak)} (${peakSource}) against a limit of ${formatBytes(limit)}; ${HEADROOM}x headroom over the larger, rounded up to 64 MiB, gives ${formatBytes(suggested)}${policyExhausted ? '; its restart policy is exhausted, so it stays down until recreated' : ''}${inside ? `; ${inside} process(es) inside were OOM-killed while the container kept running (workers or children: raise the limit or run fewer/smaller workers)` : ''}`,
         whereToSet: `services.${service}.deploy.resources.limits.memory in docker-compose.prod.yml${heap}, then recreate the service (docker compose up -d ${service})`,
       });
     }
@@ -134,7 +188,7 @@ export const diagnoseOom = defineTool({
         ? result
             .map(
               (r) =>
-                `${r.service}: ${r.oomKills} OOM kill(s), limit ${formatBytes(r.memoryLimitBytes)}, suggest ${r.suggestedLimit ?? 'setting a limit'}`,
+                `${r.service}: ${r.oomKills} OOM kill(s) of the container${r.processOomKills ? `, ${r.processOomKills} process(es) OOM-killed inside while it kept running` : ''}, limit ${formatBytes(r.memoryLimitBytes)}, suggest ${r.suggestedLimit ?? 'setting a limit'}${r.evidence.startsWith('engine events') ? '' : ` (${r.evidence})`}`,
             )
             .join('; ')
         : `no OOM kills in ${input.service ?? 'the stack'} since ${new Date(since * 1000).toISOString()}`,

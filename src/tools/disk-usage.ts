@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { volumeUsage } from '../adapters/docker/volumes.js';
+import { measureVolume } from '../backup/measure-volume.js';
+import { isToolError } from '../errors.js';
 import { formatBytes } from '../util/duration.js';
+import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 import { stackReplicas } from './lib/stack.js';
 
@@ -12,7 +15,8 @@ export const diskUsage = defineTool({
   title: 'Disk usage of volumes and play logs',
   description:
     "Sizes of the stack's volumes (as `docker system df -v` computes them) against the thresholds in config " +
-    "(disk.volumes), and each running agent's DuckDB play-log files against disk.playLogs.threshold (the " +
+    '(disk.volumes; a volume with a threshold that system df omits, such as a named volume bound to a host path, is ' +
+    "measured through a helper container as a backup reads it), and each running agent's DuckDB play-log files against disk.playLogs.threshold (the " +
     "handbook's monitor_duckdb.sh). Flags what is over its threshold and which volumes nothing monitors. Used by " +
     'the disk-usage runbook.',
   risk: 'read',
@@ -27,6 +31,11 @@ export const diskUsage = defineTool({
         bytes: z.number().nullable(),
         threshold: z.number().nullable(),
         over: z.boolean(),
+        measuredBy: z
+          .enum(['system df', 'archive'])
+          .describe(
+            'system df (the engine walks the volume), or archive: read through a helper container the way a volume backup reads it, for volumes system df omits (bind-mounted named volumes)',
+          ),
       }),
     ),
     playLogs: z.array(
@@ -67,13 +76,50 @@ export const diskUsage = defineTool({
           bytes: v.size,
           threshold,
           over: threshold !== null && v.size !== null && v.size > threshold,
+          measuredBy: 'system df' as 'system df' | 'archive',
         };
-      })
-      .sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0));
+      });
+    // A configured threshold is never skipped in silence: volumes system df omits (or could not size)
+    // are measured through the archive API, as a volume backup reads them.
+    const notMeasured: string[] = [];
+    const stackVolumes = await projectVolumes(ctx);
+    for (const [key, threshold] of Object.entries(thresholds)) {
+      const have = volumes.find(
+        (v) => v.volume === key || v.name === key || v.name === `${ctx.project}_${key}`,
+      );
+      if (have && have.bytes !== null) continue;
+      const name =
+        have?.name ?? stackVolumes.find((v) => v.key === key || v.name === `${ctx.project}_${key}`)?.name;
+      if (!name) continue; // no such volume in this stack: nothing to measure
+      const image = details.find((d) => d.mounts.some((m) => m.name === name))?.image ?? details[0]?.image;
+      if (!image) {
+        notMeasured.push(
+          `volume ${key}: system df does not size it and no container of the stack has an image to read it with`,
+        );
+        continue;
+      }
+      try {
+        const bytes = await measureVolume(ctx.docker, name, image, ctx.signal);
+        const entry = {
+          name,
+          volume: key,
+          usedBy: usedBy.get(name) ?? [],
+          bytes,
+          threshold,
+          over: bytes > threshold,
+          measuredBy: 'archive' as const,
+        };
+        if (have) Object.assign(have, entry);
+        else volumes.push(entry);
+      } catch (err) {
+        if (!isToolError(err)) throw err;
+        notMeasured.push(`volume ${key}: system df does not size it and reading it failed: ${err.message}`);
+      }
+    }
+    volumes.sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0));
 
     const pl = ctx.config.disk.playLogs;
     const playLogs = [];
-    const notMeasured: string[] = [];
     for (const d of details.filter((x) => x.service === pl.service)) {
       if (!d.state.running) {
         notMeasured.push(`${d.name}: not running (play logs are measured from inside the container)`);
@@ -122,3 +168,14 @@ export const diskUsage = defineTool({
     };
   },
 });
+
+/** The project's named volumes (Compose labels them) with their Compose keys. */
+async function projectVolumes(ctx: ToolContext): Promise<Array<{ name: string; key: string | null }>> {
+  const r = (await ctx.docker.call('list volumes', ctx.signal, (s) =>
+    (ctx.docker.docker.listVolumes as (o: object) => Promise<unknown>)({
+      filters: { label: [`com.docker.compose.project=${ctx.project}`] },
+      abortSignal: s,
+    }),
+  )) as { Volumes?: Array<{ Name: string; Labels?: Record<string, string> | null }> | null };
+  return (r.Volumes ?? []).map((v) => ({ name: v.Name, key: v.Labels?.[VOLUME_LABEL] ?? null }));
+}

@@ -1,38 +1,61 @@
 import { z } from 'zod';
+import type { ContainerDetail } from '../adapters/docker/types.js';
 import { ToolError } from '../errors.js';
-import { classifyDeaths, deathFromState, verdictKind } from '../knowledge/restart-analysis.js';
+import {
+  type Death,
+  deathFromState,
+  minimumDeaths,
+  readHistory,
+  type VerdictKind,
+  verdictKind,
+} from '../knowledge/restart-analysis.js';
 import { RECORDED_ACTIONS } from '../recorder/recorder.js';
-import { createRedactor } from '../safety/redact.js';
+import { createRedactor, type Redactor } from '../safety/redact.js';
 import { formatBytes } from '../util/duration.js';
+import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
+import { forEachLogLine, logsUnavailableReason } from './lib/container-logs.js';
+import { unmetDependencies } from './lib/dependencies.js';
+import { neverStartedOut, probeOut } from './lib/diagnosis-schema.js';
 import { gatherEvidence } from './lib/evidence.js';
 import { serviceField, windowSinceField } from './lib/fields.js';
-import { containerHealth } from './lib/service-status.js';
+import { type ContainerHealth, containerHealth } from './lib/service-status.js';
+import { stackReplicas } from './lib/stack.js';
 
 const VERDICTS = [
+  'never_started',
   'oom_killed',
   'app_error',
   'operator_restart',
   'killed_by_signal',
+  'clean_exit_loop',
+  'unexplained_restarts',
+  'broken_probe',
   'unhealthy',
   'clean_exit',
   'no_restarts',
-] as const;
+] as const satisfies readonly VerdictKind[];
 /** The lifecycle events the recorder keeps are exactly the ones a restart explanation reads. */
 const EVENT_ACTIONS = RECORDED_ACTIONS;
 /** Log lines quoted before each death, and how many deaths get them. */
 const LINES_BEFORE = 5;
 const DEATHS_WITH_LOGS = 3;
+/** Without the start of the run, lines this far before a death are read. */
+const LOOKBACK_S = 120;
+const ERROR_LINE = /error|fatal|panic|exception|denied|failed|cannot|can't|read-only file system/i;
 
 export const explainRestarts = defineTool({
   name: 'explain_restarts',
   title: 'Why did a service restart?',
   description:
-    'Answers "why did X restart / die?" from Docker\'s own evidence: inspect state (RestartCount, OOMKilled, exit code, ' +
-    'health log), the restart policy and whether it is exhausted, the memory limit, engine events in a window (oom, ' +
-    'kill, die, stop, restart, health_status) and the log lines just before each death. Returns a timeline and a ' +
-    'verdict (oom_killed, app_error, operator_restart, killed_by_signal, unhealthy, clean_exit, no_restarts) with its ' +
-    'evidence and next steps. The engine keeps only its last 256 events in memory; when the event recorder runs (doom-ops serve, doom-ops record) its history fills the timeline, otherwise older deaths may be missing. Inspect state (RestartCount, OOMKilled) is always complete.',
+    'Answers "why did X restart / die / not start?" from Docker\'s own evidence: inspect state (RestartCount, ' +
+    'OOMKilled, exit code, State.Error, health log), the restart policy and whether it is exhausted, engine events in ' +
+    'a window read in order (oom, kill, die, stop, restart: an operator stop is kill → die → stop even when a child ' +
+    'was OOM-killed meanwhile), and the log lines before each death. Verdicts: never_started, oom_killed, app_error, ' +
+    'operator_restart (also unclean stops: SIGKILL after the stop timeout), killed_by_signal, clean_exit_loop, ' +
+    'unexplained_restarts, broken_probe, unhealthy, clean_exit, no_restarts. The engine keeps only its last 256 events; ' +
+    "the event recorder (doom-ops serve / record) keeps the rest. When the containers' own state shows more than the " +
+    'events, the answer says so (missingEvidence, "at least N") instead of claiming nothing happened.',
   risk: 'read',
   idempotent: true,
   input: z.object({
@@ -61,6 +84,13 @@ export const explainRestarts = defineTool({
         exitCode: z.number(),
         memoryLimitBytes: z.number().nullable(),
         lastHealthOutput: z.string().nullable(),
+        neverStarted: neverStartedOut,
+        probe: probeOut,
+        minimumDeaths: z
+          .number()
+          .describe(
+            'deaths its own state proves since it was last started through the API (RestartCount, +1 if down)',
+          ),
       }),
     ),
     timeline: z.array(
@@ -72,11 +102,29 @@ export const explainRestarts = defineTool({
         container: z.string(),
         exitCode: z.number().nullable(),
         meaning: z.string(),
-        cause: z.enum(['oom', 'operator', 'signal', 'app_error', 'clean_exit']),
+        cause: z.enum(['oom', 'operator', 'signal', 'app_error', 'clean_exit', 'unknown']),
         signal: z.string().nullable(),
+        runStartedAt: z.string().nullable(),
+        source: z
+          .enum(['events', 'state'])
+          .describe('events, or only the container state (the events are gone)'),
+        stopTimeout: z
+          .object({ graceSeconds: z.number(), stopSignal: z.string() })
+          .nullable()
+          .describe(
+            'operator stops that ended in SIGKILL because PID 1 did not exit within the stop timeout',
+          ),
+        processOomKills: z.number().describe('processes OOM-killed inside during that run'),
+        note: z.string().nullable(),
         logBefore: z.array(z.string()),
       }),
     ),
+    processOomKills: z
+      .number()
+      .describe('processes OOM-killed inside its containers in the window while the container survived'),
+    logsUnavailable: z.string().nullable().describe('why its logs cannot be read back, when they cannot'),
+    evidenceComplete: z.boolean(),
+    missingEvidence: z.array(z.string()).describe('what the containers show that the kept events do not'),
     verdict: z.object({
       kind: z.enum(VERDICTS),
       policyExhausted: z.boolean(),
@@ -87,7 +135,7 @@ export const explainRestarts = defineTool({
     }),
   }),
   async run(ctx, input) {
-    const { now, since, until, details, events, recorded } = await gatherEvidence(ctx, {
+    const { now, since, until, details, events, recorded, recorderRan } = await gatherEvidence(ctx, {
       service: input.service,
       since: input.since,
       actions: EVENT_ACTIONS,
@@ -103,8 +151,10 @@ export const explainRestarts = defineTool({
       );
     }
     const redact = createRedactor(details.flatMap((d) => d.secretValues));
-    const containers = details.map((d) => {
-      const h = containerHealth(d, ctx.config.services[input.service]?.startPeriod ?? 0, now);
+    const startPeriod = ctx.config.services[input.service]?.startPeriod ?? 0;
+    const health = details.map((d) => containerHealth(d, startPeriod, now));
+    const containers = details.map((d, i) => {
+      const h = health[i]!;
       return {
         name: d.name,
         state: d.state.status,
@@ -116,10 +166,18 @@ export const explainRestarts = defineTool({
         exitCode: d.state.exitCode,
         memoryLimitBytes: d.memoryLimitBytes,
         lastHealthOutput: h.lastHealthOutput === null ? null : redact(h.lastHealthOutput),
+        neverStarted: h.neverStarted && {
+          ...h.neverStarted,
+          what: redact(h.neverStarted.what),
+          error: h.neverStarted.error && redact(h.neverStarted.error),
+        },
+        probe: h.probe,
+        minimumDeaths: minimumDeaths(d),
       };
     });
 
-    const deaths = classifyDeaths(events);
+    const history = readHistory(events);
+    const deaths: Death[] = [...history.deaths];
     // The engine keeps 256 events; when the deaths fell out of it, each container's own state still
     // records its last one.
     for (const d of details) {
@@ -127,35 +185,53 @@ export const explainRestarts = defineTool({
       if (fromState) deaths.push(fromState);
     }
     deaths.sort((a, b) => a.time.localeCompare(b.time));
-    const idByName = new Map([
-      ...events.map((e) => [e.name ?? '', e.id] as const),
-      ...details.map((d) => [d.name, d.id] as const),
-    ]);
-    const withLogs = await Promise.all(
-      deaths.map(async (d, i) => {
-        const id = idByName.get(d.container);
-        const logBefore: string[] = [];
-        if (id && i >= deaths.length - DEATHS_WITH_LOGS && details.some((c) => c.id === id)) {
-          // Lines up to the death; the engine filters by timestamp, so earlier runs' lines are excluded.
-          for await (const l of ctx.docker.logLines(id, {
-            until: Math.floor(Date.parse(d.time) / 1000) + 1,
-            since: Math.floor(Date.parse(d.time) / 1000) - 120,
-            signal: ctx.signal,
-          })) {
-            logBefore.push(redact(l.text));
-            if (logBefore.length > 200) logBefore.shift();
-          }
-        }
-        return { ...d, logBefore: logBefore.slice(-LINES_BEFORE) };
-      }),
-    );
+    const missing = missingEvidence(details, deaths, history.processOomKills.length, recorderRan);
 
-    const unhealthy = containers.some((c) => c.health === 'unhealthy');
-    const kind = verdictKind(deaths, unhealthy);
+    const { withLogs, logsUnavailable } = await logsBeforeDeaths(ctx, deaths, details, redact);
+    const neverStarted = containers.length > 0 && containers.every((c) => c.neverStarted !== null);
+    const blockedBy =
+      neverStarted && containers.some((c) => c.neverStarted?.kind === 'not_started')
+        ? unmetDependencies(
+            input.service,
+            await ctx.docker.inspectMany(
+              (await stackReplicas(ctx)).map((c) => c.id),
+              ctx.signal,
+            ),
+            (s) => ctx.config.services[s],
+            now,
+          )
+        : [];
+    const kind = verdictKind(deaths, {
+      unhealthy: containers.some((c) => c.health === 'unhealthy'),
+      brokenProbe: health.some((h) => h.status === 'unhealthy' && h.probe?.failure === 'broken'),
+      neverStarted,
+      cleanLoopState: details.some(
+        (d, i) =>
+          (d.state.restarting || !d.state.running) &&
+          d.state.exitCode === 0 &&
+          d.restartCount >= 2 &&
+          (d.restartPolicy.name === 'always' || d.restartPolicy.name === 'unless-stopped') &&
+          !health[i]!.neverStarted,
+      ),
+    });
     const policyExhausted = containers.some((c) => c.policyExhausted);
     const serviceDown =
       containers.length === 0 || containers.every((c) => c.state !== 'running' && c.state !== 'restarting');
-    const verdict = describe(input.service, kind, withLogs, containers, policyExhausted, serviceDown);
+    const verdict = describe({
+      service: input.service,
+      kind,
+      deaths: withLogs,
+      containers,
+      details,
+      health,
+      exhausted: policyExhausted,
+      down: serviceDown,
+      processOomKills: history.processOomKills.length,
+      blockedBy,
+      missing,
+      recorderRan,
+      logsUnavailable,
+    });
     return {
       project: ctx.project,
       service: input.service,
@@ -177,10 +253,84 @@ export const explainRestarts = defineTool({
               : '',
       })),
       deaths: withLogs,
+      processOomKills: history.processOomKills.length,
+      logsUnavailable,
+      evidenceComplete: missing.length === 0,
+      missingEvidence: missing,
       verdict: { kind, policyExhausted, serviceDown, ...verdict },
     };
   },
 });
+
+/** What the containers' own state proves that the kept events do not show. */
+function missingEvidence(
+  details: ContainerDetail[],
+  deaths: Death[],
+  processOomKills: number,
+  recorderRan: boolean,
+): string[] {
+  const out: string[] = [];
+  for (const d of details) {
+    const seen = deaths.filter((x) => x.container === d.name && x.source === 'events').length;
+    const min = minimumDeaths(d);
+    if (min > seen)
+      out.push(
+        `${d.name}: RestartCount=${d.restartCount}${min > d.restartCount ? ' and down now' : ''} means at least ${min} death(s) since it was last started by hand; the events of ${min - seen} of them are no longer kept`,
+      );
+    const fromState = deaths.find((x) => x.container === d.name && x.source === 'state');
+    if (fromState?.note && !out.some((o) => o.startsWith(`${d.name}: RestartCount`)))
+      out.push(`${d.name}: ${fromState.note}`);
+    else if (fromState && min <= seen)
+      out.push(
+        `${d.name}: its last death (${fromState.time}) is known only from its state: the event is no longer kept`,
+      );
+    const oomSeen = deaths.some((x) => x.container === d.name && x.cause === 'oom' && x.source === 'events');
+    if (d.state.oomKilled && !oomSeen && processOomKills === 0 && !fromState)
+      out.push(
+        `${d.name}: OOMKilled=true but no oom event is kept for it (the engine no longer keeps the events)`,
+      );
+  }
+  if (out.length)
+    out.push(
+      recorderRan
+        ? "the event recorder's history does not reach back that far either (it keeps what happened while it ran)"
+        : 'the engine keeps only its last 256 events: run the event recorder (doom-ops serve, or doom-ops record) so the history is kept',
+    );
+  return out;
+}
+
+/** The last lines each of the latest deaths logged, read from the start of that run (or a short window). */
+async function logsBeforeDeaths(
+  ctx: ToolContext,
+  deaths: Death[],
+  details: ContainerDetail[],
+  redact: Redactor,
+): Promise<{ withLogs: Array<Death & { logBefore: string[] }>; logsUnavailable: string | null }> {
+  const reasons = new Set<string>();
+  const withLogs = await Promise.all(
+    deaths.map(async (death, i) => {
+      const d = details.find((c) => c.name === death.container);
+      const logBefore: string[] = [];
+      if (d && i >= deaths.length - DEATHS_WITH_LOGS) {
+        const at = Math.floor(Date.parse(death.time) / 1000);
+        const from = death.runStartedAt ? Math.floor(Date.parse(death.runStartedAt) / 1000) : at - LOOKBACK_S;
+        // The engine filters by timestamp, so lines of earlier runs are excluded when the run start is known.
+        const reason = await forEachLogLine(ctx, d, { since: from, until: at + 1 }, (l) => {
+          logBefore.push(redact(l.text));
+          if (logBefore.length > LINES_BEFORE) logBefore.shift();
+        });
+        if (reason) reasons.add(reason);
+      }
+      return { ...death, logBefore };
+    }),
+  );
+  // A container that never died may still have unreadable logs: say so once for the service.
+  for (const d of details) {
+    const reason = logsUnavailableReason(d);
+    if (reason) reasons.add(reason);
+  }
+  return { withLogs, logsUnavailable: reasons.size ? [...reasons].join('; ') : null };
+}
 
 type Containers = Array<{
   name: string;
@@ -190,25 +340,35 @@ type Containers = Array<{
   memoryLimitBytes: number | null;
   lastHealthOutput: string | null;
   exitCode: number;
-}>;
-type Deaths = Array<{
-  time: string;
-  container: string;
-  exitCode: number | null;
-  meaning: string;
-  cause: string;
-  signal: string | null;
-  logBefore: string[];
+  neverStarted: z.output<typeof neverStartedOut>;
+  minimumDeaths: number;
 }>;
 
-function describe(
-  service: string,
-  kind: (typeof VERDICTS)[number],
-  deaths: Deaths,
-  containers: Containers,
-  exhausted: boolean,
-  down: boolean,
-): { summary: string; evidence: string[]; nextSteps: string[] } {
+interface DescribeInput {
+  service: string;
+  kind: VerdictKind;
+  deaths: Array<Death & { logBefore: string[] }>;
+  containers: Containers;
+  details: ContainerDetail[];
+  health: ContainerHealth[];
+  exhausted: boolean;
+  down: boolean;
+  processOomKills: number;
+  blockedBy: string[];
+  missing: string[];
+  recorderRan: boolean;
+  logsUnavailable: string | null;
+}
+
+const SIGTERM_FIXES = [
+  'make PID 1 handle SIGTERM: use the exec form of command/entrypoint (["app", "--flag"], not a shell string) so the app itself is PID 1, or `exec app` at the end of an entrypoint script',
+  "in a shell entrypoint, trap TERM and forward it to the child (trap 'kill -TERM $child' TERM)",
+  'or set init: true on the service: an init (tini) forwards signals to the app and reaps zombies',
+  'give it time to finish in-flight work with stop_grace_period (Compose) if it needs more than the stop timeout',
+];
+
+function describe(x: DescribeInput): { summary: string; evidence: string[]; nextSteps: string[] } {
+  const { service, kind, deaths, containers } = x;
   const evidence: string[] = containers.map(
     (c) =>
       `${c.name}: RestartCount=${c.restartCount}, OOMKilled=${c.oomKilled}, ExitCode=${c.exitCode}, policy ${c.restartPolicy}, memory limit ${c.memoryLimitBytes ? formatBytes(c.memoryLimitBytes) : 'none'} (docker inspect)`,
@@ -218,85 +378,196 @@ function describe(
     [...deaths].reverse().find((d) => d.cause !== 'operator' && d.cause !== 'clean_exit') ?? deaths.at(-1);
   if (last)
     evidence.push(
-      `last death ${last.time}: exit ${last.exitCode ?? '?'} (${last.meaning})${last.signal ? ` after ${last.signal} from the API` : ''}`,
+      `last death ${last.time}: exit ${last.exitCode ?? '?'} (${last.meaning})${last.signal ? ` after ${last.signal} from the API` : ''}${last.source === 'state' ? ' [from the container state]' : ''}`,
     );
-  const tail = exhausted
+  for (const d of deaths.filter((d) => d.note)) evidence.push(`${d.container} at ${d.time}: ${d.note}`);
+  if (x.processOomKills)
+    evidence.push(
+      `${x.processOomKills} process(es) OOM-killed inside (engine oom events that did not kill its main process)`,
+    );
+  if (x.logsUnavailable) evidence.push(`logs unavailable: ${x.logsUnavailable}`);
+  evidence.push(...x.missing.map((m) => `missing evidence: ${m}`));
+  const minTotal = containers.reduce((n, c) => n + c.minimumDeaths, 0);
+  const incomplete = x.missing.length > 0;
+  const times = (n: number) => (incomplete && minTotal > n ? `at least ${minTotal} times` : `${n} time(s)`);
+  const tail = x.exhausted
     ? ` Its restart policy is exhausted, so the engine will not start it again: ${service} is down.`
-    : down
+    : x.down
       ? ` ${service} is not running.`
       : '';
+  const inside = x.processOomKills
+    ? ` ${x.processOomKills} process(es) inside it were OOM-killed in the window${x.down ? '' : ' while the container kept running'} (a worker or child went past the memory limit: oom ${service}).`
+    : '';
+  const logNote = x.logsUnavailable
+    ? ` (logs unavailable: ${x.logsUnavailable}; answered from the engine's records.)`
+    : '';
+  const honesty = incomplete
+    ? ` Evidence is incomplete: ${x.missing[0]}${x.recorderRan ? '' : '; run the event recorder (doom-ops serve or doom-ops record) to keep it'}.`
+    : '';
+  const recorderStep =
+    incomplete && !x.recorderRan
+      ? [
+          'keep the history next time: run the event recorder (doom-ops serve, or doom-ops record) for this project',
+        ]
+      : [];
   const limit = containers.find((c) => c.memoryLimitBytes)?.memoryLimitBytes;
+  const result = (summary: string, nextSteps: string[]) => ({
+    summary: `${summary}${summary.includes('OOM-killed') ? '' : inside}${logNote}${honesty}`,
+    evidence,
+    nextSteps: [...nextSteps, ...recorderStep],
+  });
+
   switch (kind) {
+    case 'never_started': {
+      const c = containers.find((y) => y.neverStarted)!;
+      const f = c.neverStarted!;
+      if (f.error) evidence.push(`State.Error: ${f.error}`);
+      if (f.kind === 'not_started')
+        return result(
+          `${service} was created but never started${x.blockedBy.length ? `: it waits for ${x.blockedBy.join('; ')}` : ''}.`,
+          x.blockedBy.length
+            ? [
+                `fix the dependency first (why / runbook unhealthy-service on ${x.blockedBy.map((b) => b.split(' ')[0]).join(', ')}); Compose starts ${service} once its condition holds (docker compose up -d)`,
+                'run the dependency-order runbook for the whole chain',
+              ]
+            : [f.fix],
+        );
+      return result(`${service} never started: ${f.what}.${tail}`, [
+        f.fix,
+        ...(f.kind === 'port_in_use' ? [`run the port-conflict runbook for ${service}`] : []),
+        'Compose creates the container again with docker compose up -d once the Compose file or image is fixed',
+      ]);
+    }
     case 'oom_killed':
-      evidence.push(`${count('oom')} OOM kill(s) in the window (engine oom events, exit 137)`);
-      return {
-        summary: `${service} was killed by the kernel OOM killer at its memory limit${limit ? ` of ${formatBytes(limit)}` : ''} (${count('oom')} time(s)).${tail}`,
-        evidence,
-        nextSteps: [
+      evidence.push(
+        `${count('oom')} OOM kill(s) of the main process in the window (oom then die 137, no API stop)`,
+      );
+      return result(
+        `${service} was killed by the kernel OOM killer at its memory limit${limit ? ` of ${formatBytes(limit)}` : ''} (${times(count('oom'))}).${tail}`,
+        [
           `raise deploy.resources.limits.memory for ${service} in docker-compose.prod.yml (diagnose_oom suggests a value), then recreate it`,
           'a plain restart_service will OOM again at the same limit',
           ...(service === 'opensearch'
             ? ['keep the JVM heap at half the limit (ES_JAVA_OPTS=-Xms… -Xmx…)']
             : []),
         ],
-      };
+      );
     case 'app_error': {
       const errLine =
-        [...(last?.logBefore ?? [])].reverse().find((l) => /error|fatal|panic|exception/i.test(l)) ??
-        last?.logBefore.at(-1);
+        [...(last?.logBefore ?? [])].reverse().find((l) => ERROR_LINE.test(l)) ?? last?.logBefore.at(-1);
       if (errLine) evidence.push(`last log line before it: ${errLine}`);
-      return {
-        summary: `${service} exited on its own with code ${last?.exitCode ?? '?'} (${count('app_error')} time(s))${errLine ? `; last error: ${errLine}` : ''}.${tail}`,
-        evidence,
-        nextSteps: [
-          `fix what the log lines say (service_logs ${service} --level error for more)`,
-          `then restart_service ${service}${exhausted ? ' (the policy is exhausted, so it will not come back by itself)' : ''}`,
+      const readOnly = readOnlyMountHint(x.details, last?.logBefore ?? []);
+      if (readOnly) evidence.push(readOnly);
+      const denied = (last?.logBefore ?? []).some((l) =>
+        /permission denied|operation not permitted/i.test(l),
+      );
+      return result(
+        `${service} exited with code ${last?.exitCode ?? '?'}${errLine ? ` after logging: ${errLine}` : ''} (${times(count('app_error'))}). Exit ${last?.exitCode ?? '?'}: ${last?.meaning ?? 'unknown'}.${readOnly ? ` ${readOnly}.` : ''}${last?.processOomKills ? ` ${last.processOomKills} process(es) inside were OOM-killed before it exited: the main process then exited by itself.` : ''}${tail}`,
+        [
+          readOnly
+            ? 'drop the :ro from that mount if the app must write there, or stop the entrypoint from changing it (run the volume-permissions runbook)'
+            : denied
+              ? `run the volume-permissions runbook for ${service}`
+              : `fix what the log lines say (service_logs ${service} --level error for more)`,
+          `then restart_service ${service}${x.exhausted ? ' (the policy is exhausted, so it will not come back by itself)' : ''}`,
         ],
-      };
+      );
     }
     case 'killed_by_signal':
-      return {
-        summary: `${service} was killed by ${last?.signal ?? 'a signal'} sent through the Docker API (docker kill or similar), not by a failure of its own.${tail}`,
-        evidence,
-        nextSteps: [
+      return result(
+        `${service} was killed by ${last?.signal ?? 'a signal'} sent from outside (docker kill, or a kill on the host), not by a failure of its own.${tail}`,
+        [
           'check the audit log and who has access to the Docker socket',
           `start it again with restart_service ${service} if it should run`,
         ],
-      };
+      );
+    case 'clean_exit_loop': {
+      const c = containers[0]!;
+      return result(
+        `${service} is in a restart loop of clean exits: it exits with code 0 seconds after each start (RestartCount ${c.restartCount}, restart policy ${c.restartPolicy}), and the engine starts it again. A program that exits at once with 0 usually waits on a stdin that is closed (give it stdin_open: true and tty: true, or run it non-interactively) or daemonised itself into the background (run it in the foreground, e.g. a --foreground / "daemon off" option).`,
+        [
+          `check what ${service}'s command does when it has no terminal: service_logs ${service}`,
+          'keep the main process in the foreground; for a one-shot job use restart: "no" (or on-failure) instead of always',
+        ],
+      );
+    }
+    case 'unexplained_restarts':
+      return result(
+        `${service} restarted ${times(0)} but the engine no longer says why: it has started again since (the exit code is reset) and the events of its deaths are gone.${last?.logBefore.length ? ` Its last log lines before the death at ${last.time} are below.` : ''}`,
+        [
+          `read its logs around ${last?.time ?? 'the restart'}: service_logs ${service} --until ${last?.time ?? '…'}`,
+        ],
+      );
+    case 'broken_probe': {
+      const h = x.health.find((y) => y.probe?.failure === 'broken');
+      if (h?.lastHealthOutput) evidence.push(`health check output: ${h.lastHealthOutput}`);
+      return result(
+        `${service} has not restarted, but its health probe cannot run: ${h?.lastHealthOutput ?? 'no output'}. The probe's command${h?.probe?.program ? ` "${h.probe.program}"` : ''} is not in the image (or not executable), so Docker reports unhealthy whatever the app does.`,
+        [
+          `fix the healthcheck test of ${service} in the Compose file: use a program the image has (e.g. wget -qO- in busybox images, or the app's own health command)`,
+          'restarting will not help: the probe fails the same way',
+        ],
+      );
+    }
     case 'unhealthy': {
       const out = containers.find((c) => c.lastHealthOutput)?.lastHealthOutput;
       if (out) evidence.push(`health check output: ${out}`);
-      return {
-        summary: `${service} has not restarted, but its health check is failing${out ? `: ${out}` : ''}.`,
-        evidence,
-        nextSteps: [
+      const refused = x.health.some((h) => h.probe?.failure === 'refused');
+      return result(
+        `${service} has not restarted, but its health check is failing${out ? `: ${out}` : ''}.${refused ? ' The probe is refused: nothing listens on that port (yet).' : ''}`,
+        [
           `run the unhealthy-service checks: service_logs ${service} --level warn, service_stats ${service}`,
           'Docker does not restart unhealthy containers by itself',
         ],
-      };
-    }
-    case 'operator_restart':
-      evidence.push(
-        `${count('operator')} stop/restart(s) requested through the Docker API (kill + stop/restart events)`,
       );
-      return {
-        summary: `${service} was restarted or stopped on purpose (docker restart / compose / an API call): no failure.`,
-        evidence,
-        nextSteps: ['nothing to fix; the audit log (doom-ops audit) shows restarts made through doom-ops'],
-      };
+    }
+    case 'operator_restart': {
+      const op = [...deaths].reverse().find((d) => d.cause === 'operator')!;
+      evidence.push(
+        `${count('operator')} stop/restart(s) through the Docker API (kill, then die, then stop/restart)`,
+      );
+      const restarted = !x.down;
+      const how = restarted ? 'restarted' : 'stopped';
+      const by = restarted ? 'docker restart, compose restart' : 'docker stop, compose stop or down';
+      if (op.source === 'state')
+        return result(
+          `${service} was ${op.note ?? `${how} by an operator or API call`}: on purpose, not a failure.`,
+          ['the audit log (doom-ops audit) shows restarts made through doom-ops'],
+        );
+      if (op.stopTimeout)
+        return result(
+          `${service} was ${how} by an operator or API call (${by}) at ${op.time}, and its main process did not exit on ${op.stopTimeout.stopSignal}: it was killed with SIGKILL after the ${op.stopTimeout.graceSeconds} s stop timeout (exit 137). That is an unclean shutdown: whatever it was doing was cut off.${tail}`,
+          SIGTERM_FIXES,
+        );
+      return result(
+        `${service} was ${how} by an operator or API call (${by}) at ${op.time}: restarted or stopped on purpose, no failure.${x.down ? ` ${service} is not running.` : ''}`,
+        ['nothing to fix; the audit log (doom-ops audit) shows restarts made through doom-ops'],
+      );
+    }
     case 'clean_exit':
-      return {
-        summary: `${service} exited normally (code 0).${tail}`,
-        evidence,
-        nextSteps: [
-          `if it should keep running, check its command and restart policy (${containers[0]?.restartPolicy ?? 'no'})`,
-        ],
-      };
+      return result(`${service} exited normally (code 0).${tail}`, [
+        `if it should keep running, check its command and restart policy (${containers[0]?.restartPolicy ?? 'no'})`,
+      ]);
     default:
-      return {
-        summary: `${service} has not died or restarted in the window (RestartCount ${containers.map((c) => c.restartCount).join('/')}).`,
-        evidence,
-        nextSteps: ['widen the window with since, or check stack_health'],
-      };
+      return result(
+        `${service} has not died or restarted in the window (RestartCount ${containers.map((c) => c.restartCount).join('/')}).`,
+        x.processOomKills
+          ? [`size the memory limit for its workers: diagnose_oom ${service}`]
+          : ['widen the window with since, or check stack_health'],
+      );
   }
+}
+
+/** "…: Read-only file system" in the logs, tied to the container's read-only mount of that path. */
+function readOnlyMountHint(details: ContainerDetail[], lines: string[]): string | null {
+  const line = lines.find((l) => /read-only file system|EROFS/i.test(l));
+  if (!line) return null;
+  for (const d of details)
+    for (const m of d.mounts.filter((y) => !y.rw))
+      if (line.includes(m.destination))
+        return `${m.destination} is mounted read-only (:ro, ${m.type} ${m.name ?? m.source}), so writing or chown there fails with "Read-only file system"`;
+  const ro = details.flatMap((d) => d.mounts.filter((y) => !y.rw));
+  return ro.length
+    ? `read-only mounts: ${ro.map((m) => `${m.destination} (:ro)`).join(', ')}; the log says "Read-only file system"`
+    : null;
 }

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineTool } from './define-tool.js';
+import { containerLogs, LogsUnavailableError } from './lib/container-logs.js';
 import { serviceField, timePoint } from './lib/fields.js';
 import { logWindow, serviceLogSources } from './lib/log-sources.js';
 
@@ -44,6 +45,10 @@ export const exportLogs = defineTool({
         lines: z.number(),
         bytes: z.number(),
         truncated: z.boolean().describe('true when the size cap cut the file'),
+        logsUnavailable: z
+          .string()
+          .nullable()
+          .describe('replicas whose logs the engine cannot read back, and why (noted in the file too)'),
       }),
     ),
   }),
@@ -61,25 +66,26 @@ export const exportLogs = defineTool({
       let bytes = 0;
       let lines = 0;
       let truncated = false;
+      const unavailable: string[] = [];
       try {
         for (const d of details) {
-          for await (const l of ctx.docker.logLines(d.id, {
-            since,
-            until,
-            tty: d.tty,
-            signal: ctx.signal,
+          try {
             // Streaming to disk may take long; the caller's signal still cancels it.
-            timeoutMs: EXPORT_TIMEOUT_MS,
-          })) {
-            const text = `${l.time ?? '-'} ${d.name} ${l.stream}: ${redactor(l.text)}\n`;
-            if (bytes + Buffer.byteLength(text) > cap) {
-              truncated = true;
-              break;
+            for await (const l of containerLogs(ctx, d, { since, until, timeoutMs: EXPORT_TIMEOUT_MS })) {
+              const text = `${l.time ?? '-'} ${d.name} ${l.stream}: ${redactor(l.text)}\n`;
+              if (bytes + Buffer.byteLength(text) > cap) {
+                truncated = true;
+                break;
+              }
+              bytes += Buffer.byteLength(text);
+              lines++;
+              // Back-pressure: a slow disk must not make the whole log sit in memory.
+              if (!out.write(text)) await once(out, 'drain');
             }
-            bytes += Buffer.byteLength(text);
-            lines++;
-            // Back-pressure: a slow disk must not make the whole log sit in memory.
-            if (!out.write(text)) await once(out, 'drain');
+          } catch (err) {
+            if (!(err instanceof LogsUnavailableError)) throw err;
+            unavailable.push(`${err.reason} (${d.name})`);
+            out.write(`# ${d.name}: logs unavailable: ${err.reason}\n`);
           }
           if (truncated) break;
         }
@@ -91,7 +97,15 @@ export const exportLogs = defineTool({
         out.end();
         await once(out, 'close');
       }
-      files.push({ service, file, containers: details.map((d) => d.name), lines, bytes, truncated });
+      files.push({
+        service,
+        file,
+        containers: details.map((d) => d.name),
+        lines,
+        bytes,
+        truncated,
+        logsUnavailable: unavailable.length ? unavailable.join('; ') : null,
+      });
       ctx.progress({ progress: files.length, total: sources.length, message: `${service}: ${lines} lines` });
     }
     return { dir, files };

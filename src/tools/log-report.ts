@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LogAggregator } from '../knowledge/log-report.js';
 import { defineTool } from './define-tool.js';
+import { forEachLogLine } from './lib/container-logs.js';
 import { serviceField, timePoint } from './lib/fields.js';
 import { logWindow, serviceLogSources } from './lib/log-sources.js';
 
@@ -29,7 +30,7 @@ export const logReport = defineTool({
     "The handbook's log analysis over a time window, per service: lines by level, error and warning counts, the top " +
     'error and warning messages (grouped with variable parts masked) with first and last seen, and latency statistics ' +
     '(count, mean, p50, p95, max) of a JSON field such as latency_ms. Use it for "what went wrong in the last hour"; ' +
-    'service_logs shows the lines themselves.',
+    'service_logs shows the lines themselves. A service whose logs cannot be read back says why in logsUnavailable; the others are still reported.',
   risk: 'read',
   idempotent: true,
   input: z.object({
@@ -73,6 +74,12 @@ export const logReport = defineTool({
         topErrors: z.array(message),
         topWarnings: z.array(message),
         latency,
+        logsUnavailable: z
+          .string()
+          .nullable()
+          .describe(
+            'why some replicas could not be read (logging driver none, or a remote driver with cache-disabled); null when all were',
+          ),
       }),
     ),
   }),
@@ -84,18 +91,14 @@ export const logReport = defineTool({
     for (const { service, details, redactor } of sources) {
       const agg = new LogAggregator(input.latencyField);
       let scanLimitReached = false;
+      const unavailable: string[] = [];
       for (const d of details) {
         let n = 0;
-        for await (const l of ctx.docker.logLines(d.id, {
-          tail: scanLines,
-          since,
-          until,
-          tty: d.tty,
-          signal: ctx.signal,
-        })) {
+        const reason = await forEachLogLine(ctx, d, { tail: scanLines, since, until }, (l) => {
           n++;
           agg.add(redactor(l.text), l.time ?? null);
-        }
+        });
+        if (reason) unavailable.push(`${reason} (${d.name})`);
         if (n >= scanLines) scanLimitReached = true;
         ctx.progress({ progress: out.length, total: sources.length, message: `${d.name}: ${n} lines` });
       }
@@ -104,6 +107,7 @@ export const logReport = defineTool({
         containers: details.map((d) => d.name),
         scanLimitReached,
         ...agg.result(input.top),
+        logsUnavailable: unavailable.length ? unavailable.join('; ') : null,
       });
     }
     return {

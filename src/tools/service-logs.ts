@@ -4,6 +4,7 @@ import { LEVELS } from '../knowledge/log-levels.js';
 import { createRedactor } from '../safety/redact.js';
 import { parseTimePoint } from '../util/duration.js';
 import { defineTool } from './define-tool.js';
+import { forEachLogLine } from './lib/container-logs.js';
 import { replicaField, serviceField, timePoint } from './lib/fields.js';
 import { capBytes, lineMatcher, Ring } from './lib/log-filter.js';
 import { containersOf, stackReplicas } from './lib/stack.js';
@@ -26,7 +27,8 @@ export const serviceLogs = defineTool({
     'Recent log lines of one service (all its replicas, merged by time), stdout and stderr demultiplexed, with ' +
     'secrets redacted. Filters: tail (newest N matching lines), since/until (10m, 2h, RFC 3339), grep ' +
     '(case-insensitive substring), level (minimum JSON/text log level, so "error" also keeps "fatal"). With ' +
-    'grep or level, only the newest scanLines lines are searched; scanLimitReached says when older lines were not.',
+    'grep or level, only the newest scanLines lines are searched; scanLimitReached says when older lines were not. ' +
+    'Replicas whose logging driver cannot be read back (none, or a remote driver with cache-disabled) are listed in unavailable with the reason.',
   risk: 'read',
   idempotent: true,
   input: z.object({
@@ -69,6 +71,11 @@ export const serviceLogs = defineTool({
     scanLimitReached: z.boolean(),
     truncated: z.boolean().describe('true when lines were dropped to respect tail or maxBytes'),
     redactions: z.number().describe('how many returned lines had secret values masked'),
+    unavailable: z
+      .array(z.object({ container: z.string(), reason: z.string() }))
+      .describe(
+        'replicas whose logs the engine cannot read back (logging driver none, or a remote driver with its cache disabled), and why',
+      ),
   }),
   async run(ctx, input) {
     const limits = ctx.config.logs;
@@ -104,17 +111,12 @@ export const serviceLogs = defineTool({
     let scanned = 0;
     let matched = 0;
     let scanLimitReached = false;
+    const unavailable: Array<{ container: string; reason: string }> = [];
     const perContainer = await Promise.all(
       details.map(async (d) => {
         const ring = new Ring<z.output<typeof line> & { masked: boolean }>(tail);
         let count = 0;
-        for await (const l of ctx.docker.logLines(d.id, {
-          tail: engineTail,
-          since,
-          until,
-          tty: d.tty,
-          signal: ctx.signal,
-        })) {
+        const reason = await forEachLogLine(ctx, d, { tail: engineTail, since, until }, (l) => {
           count++;
           if (count % PROGRESS_EVERY === 0)
             ctx.progress({ progress: count, message: `${d.name}: scanned ${count} lines` });
@@ -122,7 +124,7 @@ export const serviceLogs = defineTool({
           const before = redactor.count;
           const text = redactor(l.text);
           const m = matches(text);
-          if (!m.matches) continue;
+          if (!m.matches) return;
           matched++;
           ring.push({
             container: d.name,
@@ -132,7 +134,8 @@ export const serviceLogs = defineTool({
             text,
             masked: redactor.count > before,
           });
-        }
+        });
+        if (reason) unavailable.push({ container: d.name, reason });
         scanned += count;
         if (filtering && count >= engineTail) scanLimitReached = true;
         return ring.toArray();
@@ -152,6 +155,7 @@ export const serviceLogs = defineTool({
       scanLimitReached,
       truncated: capped.dropped > 0 || merged.length > newest.length,
       redactions: capped.lines.filter((l) => l.masked).length,
+      unavailable,
     };
   },
 });

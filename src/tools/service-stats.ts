@@ -26,6 +26,8 @@ const containerStats = z.object({
   net: z.object({ rxBytes: z.number(), txBytes: z.number() }),
   block: z.object({ readBytes: z.number(), writeBytes: z.number() }),
   pids: z.number().nullable(),
+  pidsLimit: z.number().nullable().describe('pids_limit of the container; null = unlimited'),
+  cpuset: z.string().nullable().describe('CPUs it is pinned to (cpuset), null = any'),
 });
 
 export const serviceStats = defineTool({
@@ -33,7 +35,7 @@ export const serviceStats = defineTool({
   title: 'Service resource usage',
   description:
     "Live resource usage of the stack's running containers (like `docker stats --no-stream`): CPU %, " +
-    'memory used / limit / %, the configured memory limit, network and block IO, PIDs, plus the top consumers. ' +
+    'memory used / limit / %, the configured memory limit, network and block IO, PIDs against pids_limit, plus the top consumers. ' +
     'Use it for "who is using the most memory/CPU" and before changing limits. Stopped containers are listed in notRunning.',
   risk: 'read',
   idempotent: true,
@@ -95,6 +97,8 @@ export const serviceStats = defineTool({
           net: { rxBytes: m.netRxBytes, txBytes: m.netTxBytes },
           block: { readBytes: m.blockReadBytes, writeBytes: m.blockWriteBytes },
           pids: m.pids,
+          pidsLimit: m.pidsLimit ?? details[i]?.pidsLimit ?? null,
+          cpuset: details[i]?.cpuset ?? null,
         },
       ];
     });

@@ -7,9 +7,9 @@ import { checkpointAgent } from '../backup/components/duckdb.js';
 import { snapshots } from '../backup/components/opensearch.js';
 import { ToolError } from '../errors.js';
 import { canonical } from '../safety/approver.js';
-import { parseDependsOnLabel } from './check-dependencies.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
+import { parseDependsOnLabel } from './lib/dependencies.js';
 
 const step = z.object({
   step: z.string(),

@@ -3,7 +3,18 @@ import { serviceName } from '../config/schema.js';
 import { redact } from '../safety/redact.js';
 import { defineTool } from './define-tool.js';
 import { runDeepCheck } from './lib/deep-check.js';
-import { containerHealth, overallVerdict, SERVICE_STATUSES, serviceHealth } from './lib/service-status.js';
+import { unmetDependencies } from './lib/dependencies.js';
+import { neverStartedOut, probeOut } from './lib/diagnosis-schema.js';
+import { processOomKillsSince } from './lib/evidence.js';
+import { pidsUsage } from './lib/pids.js';
+import {
+  type ContainerHealth,
+  containerHealth,
+  overallVerdict,
+  PROCESS_OOM_WINDOW_MS,
+  SERVICE_STATUSES,
+  serviceHealth,
+} from './lib/service-status.js';
 import { stackReplicas } from './lib/stack.js';
 
 const status = z.enum(SERVICE_STATUSES);
@@ -31,6 +42,15 @@ const containerOut = z.object({
     })
     .nullable(),
   lastHealthOutput: z.string().nullable(),
+  neverStarted: neverStartedOut,
+  probe: probeOut,
+  processOomKills: z
+    .number()
+    .describe('processes OOM-killed inside this container in the last 15 minutes while it kept running'),
+  pids: z
+    .object({ current: z.number(), limit: z.number(), zombies: z.number().nullable() })
+    .nullable()
+    .describe('PIDs in use against pids_limit (only when a limit is set)'),
 });
 
 const serviceOut = z.object({
@@ -59,7 +79,9 @@ export const stackHealth = defineTool({
     'Health of every expected service of the Compose stack: state, Docker health, restart count, uptime, ' +
     'OOMKilled, last exit code with its meaning, restart policy (and whether it is exhausted), configured deep ' +
     'checks, and one overall verdict (healthy | starting | degraded | down). Services that are expected but have ' +
-    'no container are reported as missing. Call this first when asked whether the stack is OK.',
+    'no container are reported as missing; containers that never started say why (State.Error, the dependency ' +
+    'they wait for); processes OOM-killed inside running containers (last 15 min), PIDs near pids_limit and health ' +
+    'probes that cannot run are problems too. Call this first when asked whether the stack is OK.',
   risk: 'read',
   idempotent: true,
   input: z.object({
@@ -91,19 +113,38 @@ export const stackHealth = defineTool({
     );
     if (input.service) for (const n of [...names]) if (n !== input.service) names.delete(n);
 
-    const services = await Promise.all(
-      [...names].sort(serviceOrder(Object.keys(ctx.config.services))).map(async (service) => {
+    const [processOoms, pids] = await Promise.all([
+      processOomKillsSince(ctx, now - PROCESS_OOM_WINDOW_MS),
+      Promise.all(details.map((d) => pidsUsage(ctx, d))),
+    ]);
+    const ordered = [...names].sort(serviceOrder(Object.keys(ctx.config.services)));
+    const judged = new Map(
+      ordered.map((service) => {
         const expected = ctx.config.services[service];
         const mine = details.filter((d) => d.service === service).sort((a, b) => a.number - b.number);
         const secrets = mine.flatMap((d) => d.secretValues);
-        const containers = mine.map((d) => {
+        const containers: ContainerHealth[] = mine.map((d) => {
           const h = containerHealth(d, expected?.startPeriod ?? 0, now);
           return {
             ...h,
             lastHealthOutput: h.lastHealthOutput === null ? null : redact(h.lastHealthOutput, secrets),
+            processOomKills: processOoms.get(d.name) ?? 0,
+            pids: pids[details.indexOf(d)] ?? null,
           };
         });
-        const summary = serviceHealth(expected, containers);
+        return [service, { expected, mine, secrets, containers }] as const;
+      }),
+    );
+    // A container Compose created but never started waits for a dependency; name the unmet ones.
+    const blockedBy = (service: string): string[] =>
+      judged.get(service)!.containers.some((c) => c.neverStarted?.kind === 'not_started')
+        ? unmetDependencies(service, details, (s) => ctx.config.services[s], now)
+        : [];
+    const services = await Promise.all(
+      ordered.map(async (service) => {
+        const { expected, mine, secrets, containers } = judged.get(service)!;
+        const summary = serviceHealth(expected, containers, { service, blockedBy: blockedBy(service) });
+        summary.problems = summary.problems.map((p) => redact(p, secrets));
         let deepCheck = null;
         if (input.deep && expected?.deepCheck && mine.length > 0) {
           const target = mine.find((d) => d.state.running);

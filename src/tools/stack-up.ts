@@ -3,8 +3,10 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { compose, detectCompose } from '../adapters/compose/cli.js';
+import type { ContainerDetail } from '../adapters/docker/types.js';
 import { durationMs } from '../config/schema.js';
 import { ToolError } from '../errors.js';
+import { probeFailure } from '../knowledge/health-probe.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 import { invokeTool } from './invoke.js';
@@ -21,7 +23,28 @@ const serviceState = z.object({
 });
 type ServiceState = z.output<typeof serviceState>;
 
-async function states(ctx: ToolContext, services: string[], startedAt: number): Promise<ServiceState[]> {
+/**
+ * A container still coming up although Docker already calls it unhealthy: running, never
+ * restarted, and every failing probe so far was refused (nothing listens yet). Services without a
+ * start_period look like this while they start.
+ */
+function stillStarting(d: ContainerDetail): boolean {
+  const failures = (d.health?.log ?? []).filter((p) => p.exitCode !== 0);
+  return (
+    d.state.running &&
+    !d.state.restarting &&
+    d.restartCount === 0 &&
+    failures.length > 0 &&
+    failures.every((p) => probeFailure(p) === 'refused')
+  );
+}
+
+async function states(
+  ctx: ToolContext,
+  services: string[],
+  startedAt: number,
+  slowStarters: Set<string>,
+): Promise<ServiceState[]> {
   const stack = await ctx.docker.listStack(ctx.project, ctx.signal);
   const details = await ctx.docker.inspectMany(
     stack.map((c) => c.id),
@@ -36,8 +59,11 @@ async function states(ctx: ToolContext, services: string[], startedAt: number): 
     const ready = mine.every((x) => x.state.running && (x.health === null || x.health?.status === 'healthy'));
     const startPeriod = ctx.config.services[service]?.startPeriod ?? 0;
     const pastStart = Date.now() - startedAt > startPeriod;
+    const starting = mine.some((x) => x.health?.status === 'unhealthy' && stillStarting(x));
+    if (starting && mine.some((x) => x.healthcheck && x.healthcheck.startPeriodNs === 0))
+      slowStarters.add(service);
     const failed =
-      (health === 'unhealthy' && pastStart) ||
+      (health === 'unhealthy' && pastStart && !starting) ||
       (!running && !d.state.restarting && d.state.status !== 'created');
     return { service, state: d.state.status, health, ready, failed: !ready && failed };
   });
@@ -49,7 +75,8 @@ export const stackUp = defineTool({
   description:
     "The handbook's start_stack.sh: `compose up -d` with the configured Compose files (or the base file plus the " +
     'prod, dev or gpu overlay), then waits until every service is healthy (start periods respected, bounded by ' +
-    'timeout), then runs smoke_test. A service that fails gets the unhealthy-service runbook and its findings are ' +
+    'timeout; a container that is running, never restarted, and whose probe is only refused is still starting), then runs ' +
+    'smoke_test. A service that fails gets the unhealthy-service runbook and its findings are ' +
     'returned. Uses `docker compose` v2 when present, `docker-compose` v1 otherwise.',
   risk: 'write',
   idempotent: true,
@@ -72,6 +99,11 @@ export const stackUp = defineTool({
     services: z.array(serviceState),
     failures: z.array(z.object({ service: z.string(), findings: z.unknown() })),
     smoke: z.unknown().nullable().describe('smoke_test output, when it ran'),
+    notes: z
+      .array(z.string())
+      .describe(
+        'what to improve even when it came up: e.g. a healthcheck with no start_period that was refused while starting',
+      ),
     summary: z.string(),
   }),
   async run(ctx, input) {
@@ -96,8 +128,9 @@ export const stackUp = defineTool({
       .sort();
 
     let current: ServiceState[] = [];
+    const slowStarters = new Set<string>();
     while (Date.now() - started < input.timeout) {
-      current = await states(ctx, services, started);
+      current = await states(ctx, services, started, slowStarters);
       const ready = current.filter((s) => s.ready).length;
       ctx.progress({
         progress: ready,
@@ -127,6 +160,10 @@ export const stackUp = defineTool({
       services: current,
       failures,
       smoke,
+      notes: [...slowStarters].map(
+        (svc) =>
+          `${svc}: its health probe was refused (nothing listened yet) while it started, and its healthcheck has no start_period, so Docker reported it unhealthy meanwhile; set healthcheck.start_period (e.g. 30s) to how long it takes to start`,
+      ),
       summary:
         notReady.length === 0
           ? `all ${services.length} services healthy in ${Math.round((Date.now() - started) / 1000)}s${smoke ? `; ${(smoke as { summary: string }).summary}` : ''}`

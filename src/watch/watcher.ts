@@ -108,8 +108,10 @@ export class IncidentWatcher {
     const { count, window } = this.deps.config.watch.restartLoop;
     const recent = [...(this.deaths.get(service) ?? []), at].filter((t) => at - t <= window);
     this.deaths.set(service, recent);
+    // The main process OOM-killed is an oom right before a die 137; an oom before another exit code
+    // killed a process inside, and the main process then exited by itself.
     const oomAt = this.oomAt.get(e.id);
-    const oom = oomAt !== undefined && at - oomAt < 5000;
+    const oom = oomAt !== undefined && at - oomAt < 5000 && e.attributes.exitCode === '137';
     const kinds: IncidentKind[] = [];
     if (recent.length >= count) kinds.push('restart_loop');
     const c = await this.deps.docker.inspect(e.id, this.abort.signal).catch(() => undefined);

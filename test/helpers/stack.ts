@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import Docker from 'dockerode';
 import { execa } from 'execa';
@@ -13,6 +14,15 @@ export interface TestStack {
   /** Runs docker-compose on this stack without throwing on failure (for scenarios that must fail). */
   compose(args: string[]): Promise<{ exitCode?: number; stdout: string; stderr: string }>;
   down(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; closed again before it is returned). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
 /** A unique project name, so parallel runs and leftovers never collide. */

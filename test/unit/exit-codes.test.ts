@@ -5,7 +5,7 @@ describe('explainExitCode', () => {
   it.each([
     [0, null, /success/],
     [1, null, /application error/],
-    [2, null, /misuse|invalid/],
+    [2, null, /application.s own exit code 2/],
     [126, null, /not executable/],
     [127, null, /not found/],
     [139, 'SIGSEGV', /segmentation fault/],
@@ -28,6 +28,6 @@ describe('explainExitCode', () => {
 
   it('names other signals and leaves app codes to the logs', () => {
     expect(explainExitCode(129).signal).toBe('SIGHUP');
-    expect(explainExitCode(42).meaning).toMatch(/logs/);
+    expect(explainExitCode(42).meaning).toMatch(/own failure code 42.*log lines/);
   });
 });

@@ -47,6 +47,9 @@ function detail(
     restartPolicy: { name: policy[0], maximumRetryCount: policy[1] },
     memoryLimitBytes: null,
     nanoCpus: null,
+    pidsLimit: null,
+    cpuset: null,
+    logConfig: { driver: 'json-file', options: {} },
     tty: false,
     user: '',
     stopTimeoutS: null,
@@ -93,7 +96,7 @@ describe('containerHealth', () => {
     expect(containerHealth(detail({ health: 'unhealthy' }), 10_000, NOW).status).toBe('unhealthy');
   });
 
-  it('a clean exit 0 is "stopped", running again after an OOM still reports the OOM', () => {
+  it('a clean exit 0 is "stopped"; running again after restarts with OOMKilled set says "probably", not a proven OOM', () => {
     expect(
       containerHealth(
         detail({ status: 'exited', running: false, exitCode: 0, finishedAt: '2026-11-28T11:00:00Z' }),
@@ -106,7 +109,90 @@ describe('containerHealth', () => {
       0,
       NOW,
     );
-    expect(again.lastExit).toMatchObject({ code: 137, oomKilled: true });
+    expect(again.lastExit).toMatchObject({
+      code: null,
+      oomKilled: true,
+      meaning: expect.stringMatching(/probably OOM/),
+    });
+    // RestartCount 0: the flag is left over from a process killed inside; no OOM problem for the container.
+    const restartedByHand = containerHealth(
+      detail({ oomKilled: true, finishedAt: '2026-11-28T11:58:59Z', restartCount: 0 }),
+      0,
+      NOW,
+    );
+    expect(serviceHealth(undefined, [restartedByHand]).problems.join(' ')).not.toMatch(
+      /OOM-killed at its memory limit/,
+    );
+  });
+
+  it('a container that never started says what failed and how to fix it; a blocked one names its dependency', () => {
+    const never = containerHealth(
+      detail({
+        status: 'created',
+        running: false,
+        exitCode: 127,
+        startedAt: null,
+        error:
+          'failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "missing-tool": executable file not found in $PATH: unknown',
+        health: null,
+      }),
+      0,
+      NOW,
+    );
+    expect(never.neverStarted).toMatchObject({ kind: 'command_not_found' });
+    const p = serviceHealth(undefined, [never], { service: 'indexer' }).problems.join('\n');
+    expect(p).toMatch(
+      /never started: the command "missing-tool" is not in the image \(exit 127: executable file not found/,
+    );
+    expect(p).toMatch(/fix: fix command\/entrypoint/);
+    const created = containerHealth(
+      detail({ status: 'created', running: false, startedAt: null, health: null }),
+      0,
+      NOW,
+    );
+    expect(
+      serviceHealth(undefined, [created], {
+        service: 'app',
+        blockedBy: ['db (depends_on service_healthy), which is unhealthy'],
+      }).problems,
+    ).toEqual(['created but never started: waits for db (depends_on service_healthy), which is unhealthy']);
+  });
+
+  it('a probe whose command is missing is a broken probe, not a failing app', () => {
+    const d = detail({ health: 'unhealthy' });
+    d.health!.log = [{ start: '', end: '', exitCode: 127, output: '/bin/sh: curl: not found\n' }];
+    d.healthcheck = {
+      test: ['CMD-SHELL', 'curl -f http://localhost/'],
+      intervalNs: 0,
+      startPeriodNs: 0,
+      retries: 3,
+    };
+    const h = containerHealth(d, 0, NOW);
+    expect(h.probe).toEqual({ failure: 'broken', program: 'curl' });
+    const p = serviceHealth(undefined, [h], { service: 'api' }).problems.join(' ');
+    expect(p).toMatch(
+      /health probe cannot run: \/bin\/sh: curl: not found: its command "curl" is not in the image/,
+    );
+    expect(p).not.toMatch(/restart/);
+  });
+
+  it('processes OOM-killed inside and PIDs near pids_limit make a running service degraded, with the cause named', () => {
+    const base = containerHealth(detail({ health: null }), 0, NOW);
+    const inside = { ...base, processOomKills: 4 };
+    const r = serviceHealth(undefined, [inside], { service: 'web' });
+    expect(r).toMatchObject({ status: 'degraded', ok: false });
+    expect(r.problems[0]).toMatch(
+      /^4 processes OOM-killed inside web in the last 15 min; the container kept running/,
+    );
+    const pids = { ...base, pids: { current: 30, limit: 32, zombies: 27 } };
+    const q = serviceHealth(undefined, [pids], { service: 'crawler' });
+    expect(q.status).toBe('degraded');
+    expect(q.problems[0]).toMatch(
+      /PIDs 30\/32 \(94% of pids_limit\).*27 of them are zombie processes.*init: true/,
+    );
+    expect(serviceHealth(undefined, [{ ...base, pids: { current: 10, limit: 32, zombies: null } }]).ok).toBe(
+      true,
+    );
   });
 
   it('only unhealthy probes keep their output', () => {
@@ -155,5 +241,16 @@ describe('serviceHealth and verdict', () => {
         { status: 'healthy', critical: true, expected: true },
       ]),
     ).toBe('down');
+    // A critical service whose only container never started serves nothing.
+    expect(
+      overallVerdict([
+        { status: 'created', critical: true, expected: true, replicas: { running: 0, total: 1 } },
+      ]),
+    ).toBe('down');
+    expect(
+      overallVerdict([
+        { status: 'created', critical: false, expected: true, replicas: { running: 0, total: 1 } },
+      ]),
+    ).toBe('degraded');
   });
 });

@@ -76,6 +76,7 @@ describe('Block Kit rendering', () => {
         .map((l) => ({ container: 'c', stream: 'stdout', time: null, text: l, level: null })),
       truncated: false,
       redactions: 0,
+      unavailable: [],
     });
     expect(m.blocks.length).toBeLessThanOrEqual(MAX_BLOCKS);
     expect(m.text.length).toBeLessThanOrEqual(3000);

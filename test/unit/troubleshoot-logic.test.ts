@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseProcNetTcp } from '../../src/adapters/host/listeners.js';
 import { canWrite, resolveUser } from '../../src/knowledge/permissions.js';
-import { parseDependsOnLabel } from '../../src/tools/check-dependencies.js';
+import { parseDependsOnLabel } from '../../src/tools/lib/dependencies.js';
 import { parseBytes } from '../../src/util/duration.js';
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nopensearch:x:1000:1000::/usr/share/opensearch:/bin/bash\n';

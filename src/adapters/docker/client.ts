@@ -10,7 +10,14 @@ import { composeIdentity, containerName, LABEL } from './labels.js';
 import { LineSplitter, splitTimestamp } from './line-splitter.js';
 import { secretEnvValues } from './secret-env.js';
 import type { RawStats } from './stats-math.js';
-import type { ContainerDetail, EngineEvent, ExecResult, LogLine, StackContainer } from './types.js';
+import type {
+  ContainerDetail,
+  EngineEvent,
+  ExecResult,
+  LogLine,
+  ProcessList,
+  StackContainer,
+} from './types.js';
 import { wiring } from './wiring.js';
 
 export interface DockerAdapterOptions {
@@ -205,6 +212,13 @@ export class DockerAdapter {
       },
       memoryLimitBytes: info.HostConfig.Memory ? info.HostConfig.Memory : null,
       nanoCpus: info.HostConfig.NanoCpus ? info.HostConfig.NanoCpus : null,
+      cpuset: info.HostConfig.CpusetCpus || null,
+      pidsLimit:
+        info.HostConfig.PidsLimit && info.HostConfig.PidsLimit > 0 ? info.HostConfig.PidsLimit : null,
+      logConfig: {
+        driver: info.HostConfig.LogConfig?.Type || 'json-file',
+        options: (info.HostConfig.LogConfig?.Config as Record<string, string> | undefined) ?? {},
+      },
       tty: Boolean(info.Config.Tty),
       user: info.Config.User ?? '',
       stopTimeoutS: (info.Config as { StopTimeout?: number }).StopTimeout ?? null,
@@ -233,6 +247,20 @@ export class DockerAdapter {
       }),
     );
     return sample as unknown as RawStats;
+  }
+
+  /**
+   * The live processes of a running container as the host's ps lists them (GET /containers/{id}/top
+   * with `psArgs`, e.g. "-eLo pid,lwp,stat" for one row per thread). Zombies are not listed.
+   */
+  async top(id: string, psArgs: string, signal?: AbortSignal): Promise<ProcessList> {
+    const r = (await this.call(`list processes of ${id.slice(0, 12)}`, signal, (s) =>
+      (this.docker.getContainer(id).top as (o: object) => Promise<unknown>)({
+        ps_args: psArgs,
+        abortSignal: s,
+      }),
+    )) as { Titles?: string[]; Processes?: string[][] | null };
+    return { titles: r.Titles ?? [], processes: r.Processes ?? [] };
   }
 
   /**

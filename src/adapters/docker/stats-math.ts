@@ -13,7 +13,7 @@ export interface RawStats {
   memory_stats?: { usage?: number; max_usage?: number; limit?: number; stats?: Record<string, number> };
   networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
   blkio_stats?: { io_service_bytes_recursive?: Array<{ op?: string; value?: number }> | null };
-  pids_stats?: { current?: number };
+  pids_stats?: { current?: number; limit?: number };
 }
 
 export interface Metrics {
@@ -26,6 +26,8 @@ export interface Metrics {
   blockReadBytes: number;
   blockWriteBytes: number;
   pids: number | null;
+  /** The pids cgroup's limit (pids_limit); null when unlimited (the engine reports 0 or a huge number). */
+  pidsLimit: number | null;
 }
 
 /** CPU % between two cpu_stats readings; null when the engine gave no usable delta. */
@@ -75,7 +77,13 @@ export function computeMetrics(cur: RawStats, prev?: RawStats): Metrics {
     blockReadBytes: read,
     blockWriteBytes: write,
     pids: cur.pids_stats?.current ?? null,
+    pidsLimit: pidsLimitOf(cur.pids_stats?.limit),
   };
+}
+
+/** Unlimited reads as 0 or max (2^63-1 / "max") depending on cgroup version. */
+function pidsLimitOf(limit: number | undefined): number | null {
+  return limit && limit > 0 && limit < 2 ** 32 ? limit : null;
 }
 
 function round(n: number): number {

@@ -47,6 +47,12 @@ export interface ContainerDetail {
   restartPolicy: { name: string; maximumRetryCount: number };
   memoryLimitBytes: number | null;
   nanoCpus: number | null;
+  /** HostConfig.PidsLimit (Compose pids_limit); null when unlimited. */
+  pidsLimit: number | null;
+  /** HostConfig.CpusetCpus (Compose cpuset), e.g. "0,1"; null = any CPU. */
+  cpuset: string | null;
+  /** HostConfig.LogConfig: the logging driver and its options (decides whether logs can be read back). */
+  logConfig: { driver: string; options: Record<string, string> };
   tty: boolean;
   user: string;
   /** Seconds `docker stop` waits before SIGKILL (Compose's stop_grace_period); null = engine default. */
@@ -92,6 +98,12 @@ export interface EngineEvent {
   id: string;
   name: string | undefined;
   attributes: Record<string, string>;
+}
+
+/** GET /containers/{id}/top: the live processes (zombies are not listed), one row per ps line. */
+export interface ProcessList {
+  titles: string[];
+  processes: string[][];
 }
 
 export interface ExecResult {

@@ -45,6 +45,8 @@ export function logsCommand(program: Command): void {
       },
       opts,
       renderLogs,
+      // Exit 1 when no replica's logs could be read (logging driver none…): the answer says why.
+      (o) => (o.unavailable.length > 0 && o.unavailable.length === o.containers.length ? 1 : 0),
     );
   });
 }

@@ -1,5 +1,7 @@
 import type { ContainerDetail, EngineEvent } from '../../adapters/docker/types.js';
+import { readHistory } from '../../knowledge/restart-analysis.js';
 import { EventStore, eventKey } from '../../recorder/event-store.js';
+import { RECORDED_ACTIONS } from '../../recorder/recorder.js';
 import { parseTimePoint } from '../../util/duration.js';
 import type { ToolContext } from '../context.js';
 import { stackReplicas } from './stack.js';
@@ -13,6 +15,47 @@ export interface Evidence {
   events: EngineEvent[];
   /** Events only the recorder still had (the engine had forgotten them). */
   recorded: number;
+  /** Whether an event recorder has kept history for this project (doom-ops serve / record). */
+  recorderRan: boolean;
+}
+
+/**
+ * The project's container events in a window (unix seconds): what the engine still holds (it keeps
+ * its last 256 events), merged with the event recorder's history when one has run for the project.
+ */
+export async function containerEvents(
+  ctx: ToolContext,
+  opts: { since: number; until: number; service?: string; actions: string[]; max: number },
+): Promise<{ events: EngineEvent[]; recorded: number; recorderRan: boolean }> {
+  const label = [
+    `com.docker.compose.project=${ctx.project}`,
+    ...(opts.service ? [`com.docker.compose.service=${opts.service}`] : []),
+  ];
+  const events = await ctx.docker.events({
+    since: opts.since,
+    until: opts.until,
+    filters: { type: ['container'], event: opts.actions, label },
+    max: opts.max,
+    signal: ctx.signal,
+  });
+  const store = EventStore.forProject(ctx.config.stateDir, ctx.project, ctx.config.recorder.maxBytes);
+  let recorded = 0;
+  const recorderRan = await store.exists();
+  if (recorderRan) {
+    const stored = await store.query({
+      since: opts.since,
+      until: opts.until,
+      service: opts.service,
+      actions: opts.actions,
+      max: opts.max,
+    });
+    const have = new Set(events.map(eventKey));
+    const extra = stored.filter((e) => !have.has(eventKey(e)));
+    recorded = extra.length;
+    events.push(...extra);
+    events.sort((a, b) => a.time.localeCompare(b.time));
+  }
+  return { events, recorded, recorderRan };
 }
 
 /**
@@ -27,39 +70,30 @@ export async function gatherEvidence(
   const since = parseTimePoint(opts.since, now)!;
   const until = Math.ceil(now / 1000);
   const replicas = (await stackReplicas(ctx)).filter((c) => !opts.service || c.service === opts.service);
-  const label = [
-    `com.docker.compose.project=${ctx.project}`,
-    ...(opts.service ? [`com.docker.compose.service=${opts.service}`] : []),
-  ];
-  const [details, events] = await Promise.all([
+  const [details, found] = await Promise.all([
     ctx.docker.inspectMany(
       replicas.map((c) => c.id),
       ctx.signal,
     ),
-    ctx.docker.events({
-      since,
-      until,
-      filters: { type: ['container'], event: opts.actions, label },
-      max: opts.max,
-      signal: ctx.signal,
-    }),
+    containerEvents(ctx, { since, until, service: opts.service, actions: opts.actions, max: opts.max }),
   ]);
-  // The recorder's history (if one has run for this project) fills what the engine has forgotten.
-  const store = EventStore.forProject(ctx.config.stateDir, ctx.project, ctx.config.recorder.maxBytes);
-  let recorded = 0;
-  if (await store.exists()) {
-    const stored = await store.query({
-      since,
-      until,
-      service: opts.service,
-      actions: opts.actions,
-      max: opts.max,
-    });
-    const have = new Set(events.map(eventKey));
-    const extra = stored.filter((e) => !have.has(eventKey(e)));
-    recorded = extra.length;
-    events.push(...extra);
-    events.sort((a, b) => a.time.localeCompare(b.time));
-  }
-  return { now, since, until, details, events, recorded };
+  return { now, since, until, details, ...found };
+}
+
+/**
+ * Processes OOM-killed inside still-living containers of the project since `sinceMs` (an `oom`
+ * event not followed by its container's death), per container name.
+ */
+export async function processOomKillsSince(ctx: ToolContext, sinceMs: number): Promise<Map<string, number>> {
+  const { events } = await containerEvents(ctx, {
+    since: Math.floor(sinceMs / 1000),
+    until: Math.ceil(Date.now() / 1000),
+    actions: RECORDED_ACTIONS.filter((a) => a !== 'health_status'),
+    max: 5000,
+  });
+  const counts = new Map<string, number>();
+  if (!events.some((e) => e.action === 'oom')) return counts;
+  for (const k of readHistory(events).processOomKills)
+    counts.set(k.container, (counts.get(k.container) ?? 0) + 1);
+  return counts;
 }

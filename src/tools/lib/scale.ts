@@ -41,6 +41,43 @@ async function replicasOf(ctx: ToolContext, service: string): Promise<StackConta
   return (await stackReplicas(ctx)).filter((c) => c.service === service).sort((a, b) => a.number - b.number);
 }
 
+/**
+ * Compose's own rules for more than one replica, checked before anything is created: a service
+ * with a fixed container_name cannot have two containers (names are unique), and a service that
+ * publishes a fixed host port cannot start a second replica (the port is taken by the first).
+ */
+export async function refuseUnscalable(
+  ctx: ToolContext,
+  service: string,
+  current: StackContainer[],
+  target: number,
+): Promise<void> {
+  if (target <= Math.max(1, current.length) || current.length === 0) return;
+  const template = await ctx.docker.inspect(current[0]!.id, ctx.signal);
+  const compose = new RegExp(`^${escapeRegExp(ctx.project)}[_-]${escapeRegExp(service)}[_-]\\d+$`);
+  if (!compose.test(template.name))
+    throw new ToolError(
+      'invalid_input',
+      `cannot scale ${service} to ${target}: it has a fixed container_name ("${template.name}"), and container names are unique, so a second replica cannot exist (Compose refuses too); nothing was created`,
+      {
+        hint: `remove container_name from ${service} in the Compose file and recreate it (docker compose up -d ${service}), then scale`,
+      },
+    );
+  const fixed = template.portBindings.filter((p) => p.hostPort > 0);
+  if (fixed.length)
+    throw new ToolError(
+      'invalid_input',
+      `cannot scale ${service} to ${target}: it publishes fixed host port(s) ${fixed.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}`).join(', ')}, and a second replica cannot bind a port the first one holds; nothing was created`,
+      {
+        hint: `in the Compose file, publish only the container port (ports: ["${fixed[0]!.containerPort.split('/')[0]}"]) or a host port range so each replica gets its own, or put a load balancer in front; then recreate ${service}`,
+      },
+    );
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** Exactly which containers would be created or drained and removed. */
 export async function scalePlan(
   ctx: ToolContext,
@@ -49,6 +86,7 @@ export async function scalePlan(
   force: boolean,
 ): Promise<Plan> {
   const current = await replicasOf(ctx, service);
+  await refuseUnscalable(ctx, service, current, target);
   const override = imageOverride(ctx, service);
   const removing = current.slice(target).reverse();
   const next = Math.max(0, ...current.map((c) => c.number)) + 1;
@@ -151,6 +189,7 @@ export async function scale(
       hint: 'create the first one with Compose (docker compose up -d SERVICE), which knows its configuration',
     });
   }
+  await refuseUnscalable(ctx, service, current, target);
   // After an agent image update (update_service), new replicas start on the new image.
   const image = imageOverride(ctx, service)?.image ?? null;
   const created: string[] = [];

@@ -1,6 +1,8 @@
 import type { ContainerDetail } from '../../adapters/docker/types.js';
 import type { ExpectedService } from '../../config/schema.js';
 import { explainExitCode } from '../../knowledge/exit-codes.js';
+import { type ProbeFailure, probeFailure, probeProgram } from '../../knowledge/health-probe.js';
+import { type StartFailure, startFailure } from '../../knowledge/start-failure.js';
 
 export const SERVICE_STATUSES = [
   'healthy',
@@ -40,6 +42,11 @@ export function severity(status: ServiceStatus): number {
   return SEVERITY[status];
 }
 
+/** health warns when a container uses this share of its pids_limit. */
+export const PIDS_WARN_RATIO = 0.9;
+/** The window in which processes OOM-killed inside a running container are counted. */
+export const PROCESS_OOM_WINDOW_MS = 15 * 60_000;
+
 export interface ContainerHealth {
   name: string;
   id: string;
@@ -62,6 +69,14 @@ export interface ContainerHealth {
     finishedAt: string | null;
   } | null;
   lastHealthOutput: string | null;
+  /** Why it is not running although it never started (or, this time, could not start). */
+  neverStarted: Pick<StartFailure, 'kind' | 'what' | 'fix' | 'error' | 'ranBefore'> | null;
+  /** What the last failing probe's output says: its command cannot run, a refused connection, or a real failure. */
+  probe: { failure: ProbeFailure; program: string | null } | null;
+  /** Processes OOM-killed inside it while it kept running, in the last 15 minutes (engine oom events). */
+  processOomKills: number;
+  /** PIDs in use against pids_limit (only for containers that have one); zombies = PIDs no live task holds. */
+  pids: { current: number; limit: number; zombies: number | null } | null;
 }
 
 function policyText(p: ContainerDetail['restartPolicy']): string {
@@ -107,8 +122,14 @@ export function containerHealth(c: ContainerDetail, startPeriodMs: number, now: 
     !c.state.restarting &&
     c.state.exitCode !== 0;
 
+  const failure = startFailure(c);
   let lastExit: ContainerHealth['lastExit'] = null;
-  if (!c.state.running || c.state.restarting) {
+  if (failure) {
+    // Never ran (or could not start this time): the exit code is the runtime's, not the app's.
+    lastExit = failure.exitCode
+      ? { code: failure.exitCode, signal: null, meaning: failure.what, oomKilled: false, finishedAt: null }
+      : null;
+  } else if (!c.state.running || c.state.restarting) {
     if (c.state.finishedAt) {
       const m = explainExitCode(c.state.exitCode, c.state.oomKilled);
       lastExit = {
@@ -120,19 +141,21 @@ export function containerHealth(c: ContainerDetail, startPeriodMs: number, now: 
       };
     }
   } else if (c.state.finishedAt && c.restartCount > 0) {
-    // Running again after a restart: the engine has reset ExitCode, but OOMKilled still tells.
-    lastExit = c.state.oomKilled
-      ? { code: 137, ...pick(explainExitCode(137, true)), oomKilled: true, finishedAt: c.state.finishedAt }
-      : {
-          code: null,
-          signal: null,
-          meaning: 'restarted; the exit code is in the engine events (explain_restarts)',
-          oomKilled: false,
-          finishedAt: c.state.finishedAt,
-        };
+    // Running again after a restart: the engine has reset ExitCode. OOMKilled hints but does not
+    // prove (Docker 20.10 sets it for any OOM kill inside and keeps it across restarts).
+    lastExit = {
+      code: null,
+      signal: null,
+      meaning: c.state.oomKilled
+        ? 'probably OOM-killed (OOMKilled=true; the exit code is reset on restart): explain_restarts has the events'
+        : 'restarted; the exit code is in the engine events (explain_restarts)',
+      oomKilled: c.state.oomKilled,
+      finishedAt: c.state.finishedAt,
+    };
   }
 
   const lastProbe = c.health?.log.at(-1);
+  const probeKind = lastProbe ? probeFailure(lastProbe) : null;
   return {
     name: c.name,
     id: c.id.slice(0, 12),
@@ -148,11 +171,22 @@ export function containerHealth(c: ContainerDetail, startPeriodMs: number, now: 
     oomKilled: c.state.oomKilled,
     lastExit,
     lastHealthOutput: lastProbe && lastProbe.exitCode !== 0 ? lastProbe.output.trim().slice(0, 500) : null,
+    neverStarted: failure
+      ? {
+          kind: failure.kind,
+          what: failure.what,
+          fix: failure.fix,
+          error: failure.error,
+          ranBefore: failure.ranBefore,
+        }
+      : null,
+    probe:
+      lastProbe && probeKind
+        ? { failure: probeKind, program: probeProgram(c.healthcheck?.test ?? [], lastProbe.output) }
+        : null,
+    processOomKills: 0,
+    pids: null,
   };
-}
-
-function pick(m: { signal: string | null; meaning: string }): { signal: string | null; meaning: string } {
-  return { signal: m.signal, meaning: m.meaning };
 }
 
 export interface ServiceHealth {
@@ -162,10 +196,80 @@ export interface ServiceHealth {
   problems: string[];
 }
 
+/** What the service's own containers cannot tell: the dependencies a created container waits for. */
+export interface ServiceContext {
+  service?: string;
+  /** Unmet dependencies, described ("db (service_healthy) is unhealthy: …"). */
+  blockedBy?: string[];
+}
+
+/** The problem lines of one container (prefixed with its name when the service has several). */
+function containerProblems(c: ContainerHealth, who: string, service: string, blockedBy: string[]): string[] {
+  const out: string[] = [];
+  if (c.neverStarted) {
+    const f = c.neverStarted;
+    if (f.kind === 'not_started')
+      out.push(
+        `${who}created but never started${blockedBy.length ? `: waits for ${blockedBy.join('; ')}` : ` (${f.fix})`}`,
+      );
+    else
+      out.push(
+        `${who}${f.ranBefore ? 'could not be started again' : 'never started'}: ${f.what}${f.error && !f.what.includes(f.error) ? ` (${f.error})` : ''}; fix: ${f.fix}`,
+      );
+    return out;
+  }
+  const diedOfOom = c.oomKilled && c.lastExit?.code === 137;
+  if (diedOfOom) out.push(`${who}OOM-killed at its memory limit (last exit 137)`);
+  if (c.policyExhausted)
+    out.push(
+      `${who}restart policy ${c.restartPolicy} exhausted after ${c.restartCount} restarts; the engine will not restart it`,
+    );
+  else if (c.state === 'restarting' && c.lastExit?.code === 0)
+    out.push(
+      `${who}restart loop: it ends with exit 0 right after starting (${c.restartCount} restarts so far); a program that exits at once with 0 often waits on a closed stdin or daemonised itself (why ${service})`,
+    );
+  else if (c.restartCount > 0)
+    out.push(
+      `${who}restarted ${c.restartCount} time(s)${c.lastExit?.code === null && c.oomKilled ? ', the last probably an OOM kill (OOMKilled=true)' : ''}`,
+    );
+  if (
+    c.lastExit &&
+    c.lastExit.code !== null &&
+    c.lastExit.code !== 0 &&
+    !diedOfOom &&
+    c.status !== 'healthy' &&
+    c.status !== 'running'
+  )
+    out.push(`${who}exited with ${c.lastExit.code}: ${c.lastExit.meaning}`);
+  if (c.status === 'unhealthy') {
+    if (c.probe?.failure === 'broken')
+      out.push(
+        `${who}health probe cannot run: ${c.lastHealthOutput ?? 'no output'}: its command${c.probe.program ? ` "${c.probe.program}"` : ''} is not in the image (or not executable). Fix the healthcheck test in the Compose file (use a program the image has); the app itself may be fine`,
+      );
+    else out.push(`${who}health check failing${c.lastHealthOutput ? `: ${c.lastHealthOutput}` : ''}`);
+  }
+  if (c.processOomKills > 0 && c.status !== 'exited' && c.status !== 'stopped')
+    out.push(
+      `${who}${c.processOomKills} process${c.processOomKills === 1 ? '' : 'es'} OOM-killed inside ${service} in the last 15 min; the container kept running (a worker or child went past the memory limit: oom ${service})`,
+    );
+  if (c.pids && c.pids.current >= c.pids.limit * PIDS_WARN_RATIO) {
+    const { current, limit, zombies } = c.pids;
+    out.push(
+      `${who}PIDs ${current}/${limit} (${Math.round((current / limit) * 100)}% of pids_limit): new processes fail to start ("can't fork")${
+        zombies
+          ? `; ${zombies} of them are zombie processes that PID 1 never reaped: set init: true on the service (an init reaps them) or make PID 1 wait for its children`
+          : '; raise pids_limit or find what spawns them (zombies are the usual cause: init: true reaps them)'
+      }`,
+    );
+  }
+  return out;
+}
+
 /** A service's status from its replicas: all fine, some failing ("degraded"), or the worst one. */
 export function serviceHealth(
   expected: ExpectedService | undefined,
   containers: ContainerHealth[],
+  context: ServiceContext = {},
 ): ServiceHealth {
   if (containers.length === 0) {
     const status: ServiceStatus = expected?.optional ? 'absent' : 'missing';
@@ -176,47 +280,50 @@ export function serviceHealth(
       problems: status === 'missing' ? ['expected but no container exists (never created, or removed)'] : [],
     };
   }
-  const problems: string[] = [];
-  for (const c of containers) {
-    const who = containers.length > 1 ? `${c.name}: ` : '';
-    if (c.oomKilled) problems.push(`${who}OOM-killed at its memory limit (last exit 137)`);
-    if (c.policyExhausted)
-      problems.push(
-        `${who}restart policy ${c.restartPolicy} exhausted after ${c.restartCount} restarts; the engine will not restart it`,
-      );
-    else if (c.restartCount > 0) problems.push(`${who}restarted ${c.restartCount} time(s)`);
-    if (
-      c.lastExit &&
-      c.lastExit.code !== null &&
-      c.lastExit.code !== 0 &&
-      !c.oomKilled &&
-      c.status !== 'healthy' &&
-      c.status !== 'running'
-    )
-      problems.push(`${who}exited with ${c.lastExit.code}: ${c.lastExit.meaning}`);
-    if (c.status === 'unhealthy')
-      problems.push(`${who}health check failing${c.lastHealthOutput ? `: ${c.lastHealthOutput}` : ''}`);
-  }
+  const problems = containers.flatMap((c) =>
+    containerProblems(
+      c,
+      containers.length > 1 ? `${c.name}: ` : '',
+      context.service ?? 'the service',
+      context.blockedBy ?? [],
+    ),
+  );
   const running = containers.filter((c) => severity(c.status) <= 1).length;
   const worst = containers.reduce(
     (w, c) => (severity(c.status) > severity(w) ? c.status : w),
     containers[0]!.status,
   );
-  // Some replicas fine and some not: the service still serves, but degraded.
-  const status: ServiceStatus = severity(worst) >= 3 && running > 0 ? 'degraded' : worst;
+  // Some replicas fine and some not: the service still serves, but degraded. Running replicas with
+  // processes OOM-killed inside or PIDs near the limit serve too, but not well.
+  const strained = containers.some(
+    (c) =>
+      (c.processOomKills > 0 && severity(c.status) <= 1) ||
+      (c.pids !== null && c.pids.current >= c.pids.limit * PIDS_WARN_RATIO),
+  );
+  const status: ServiceStatus =
+    severity(worst) >= 3 && running > 0 ? 'degraded' : strained && severity(worst) === 0 ? 'degraded' : worst;
   return { status, ok: severity(status) === 0, running, problems };
 }
 
 export type Verdict = 'healthy' | 'starting' | 'degraded' | 'down';
 
-/** Down when a critical service serves nothing; degraded for any other problem. */
+/** Down when a critical service serves nothing (no replica running, or failing); degraded for any other problem. */
 export function overallVerdict(
-  services: Array<{ status: ServiceStatus; critical: boolean; expected: boolean }>,
+  services: Array<{
+    status: ServiceStatus;
+    critical: boolean;
+    expected: boolean;
+    replicas?: { running: number; total: number };
+  }>,
 ): Verdict {
   let verdict: Verdict = 'healthy';
   for (const s of services) {
     const sev = severity(s.status);
-    if (sev >= 3 && s.critical && s.status !== 'degraded') return 'down';
+    if (s.critical && s.status !== 'degraded' && s.status !== 'absent') {
+      if (sev >= 3) return 'down';
+      // A critical service whose containers exist but none runs (created, never started; paused).
+      if (s.replicas && s.replicas.total > 0 && s.replicas.running === 0 && sev >= 2) return 'down';
+    }
     if (sev >= 2) verdict = 'degraded';
     else if (sev === 1 && verdict === 'healthy') verdict = 'starting';
   }

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/** Why a container is not running although it never started (shared by stack_health and explain_restarts). */
+export const neverStartedOut = z
+  .object({
+    kind: z.enum([
+      'command_not_found',
+      'not_executable',
+      'port_in_use',
+      'mount',
+      'network',
+      'gpu',
+      'runtime',
+      'not_started',
+    ]),
+    what: z.string(),
+    fix: z.string(),
+    error: z.string().nullable().describe("the runtime's own error (State.Error)"),
+    ranBefore: z.boolean().describe('it ran before; only its latest start failed'),
+  })
+  .nullable()
+  .describe('set when the container is not running because it never started (or could not start this time)');
+
+/** What the last failing health probe's output says. */
+export const probeOut = z
+  .object({
+    failure: z.enum(['broken', 'refused', 'failing']),
+    program: z.string().nullable(),
+  })
+  .nullable()
+  .describe(
+    'what the last failing health probe says: broken (its command cannot run: fix the healthcheck, not the app), refused (nothing listens yet), failing',
+  );

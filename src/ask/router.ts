@@ -29,7 +29,8 @@ const INTENTS: Intent[] = [
   },
   {
     id: 'restart_reason',
-    pattern: /\b(restart|restarted|restarting|crash|crashed|died|die|keeps? dying|exit(ed)?)\b/i,
+    pattern:
+      /\b(restart|restarted|restarting|crash|crashed|died|die|keeps? dying|exit(ed)?|down|not (running|start(ing|ed)?)|won'?t start|never start(ed)?|stopped)\b/i,
     tool: 'explain_restarts',
     service: 'required',
   },

@@ -22,7 +22,7 @@ const SIGNALS: Record<number, string> = {
 };
 
 const FIXED: Record<number, string> = {
-  0: 'exited normally (success)',
+  0: 'exit 0: the process ended by itself and reported success',
   1: 'application error: the process exited with a general failure; its last log lines say why',
   2: "the application's own exit code 2 (most programs use it for bad usage or configuration): its last log lines say why",
   125: 'the container runtime failed to run the container (docker run / start error)',
@@ -50,9 +50,13 @@ export function explainExitCode(code: number, oomKilled = false): ExitMeaning {
       SIGTERM: 'SIGTERM: asked to stop (docker stop, compose down, or a restart) and exited on it',
       SIGSEGV: 'SIGSEGV: segmentation fault, the process crashed on invalid memory access',
       SIGABRT: 'SIGABRT: the process aborted itself (assertion failure or panic)',
-      SIGINT: 'SIGINT: interrupted (Ctrl-C or an interrupt signal)',
+      SIGINT: 'SIGINT: interrupted (Ctrl-C or an interrupt signal), or the program exited with 130 itself',
     };
-    return { code, signal, meaning: meaning[signal] ?? `killed by ${signal}` };
+    return {
+      code,
+      signal,
+      meaning: meaning[signal] ?? `killed by ${signal} (or the program exited with ${code} itself)`,
+    };
   }
   return {
     code,

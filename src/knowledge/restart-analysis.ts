@@ -15,6 +15,8 @@ export type DeathCause = 'oom' | 'operator' | 'signal' | 'app_error' | 'clean_ex
 export interface Death {
   time: string;
   container: string;
+  /** The container's id: a recreated service reuses the name, never the id. */
+  id: string;
   exitCode: number | null;
   meaning: string;
   cause: DeathCause;
@@ -39,11 +41,21 @@ export interface Death {
 export interface ProcessOomKill {
   time: string;
   container: string;
+  id: string;
+}
+
+/** A stop through the API that ended no run: the container was waiting to be restarted (restart backoff). */
+export interface IdleStop {
+  time: string;
+  container: string;
+  id: string;
 }
 
 export interface History {
   deaths: Death[];
   processOomKills: ProcessOomKill[];
+  /** Stops through the API while the engine waited to restart the container (no kill or die before). */
+  idleStops: IdleStop[];
 }
 
 /** How close (ms) an oom event must be to the die it caused, and a stop/restart to the die it ends. */
@@ -79,6 +91,7 @@ export function readHistory(events: EngineEvent[]): History {
   for (const e of sorted) byId.set(e.id, [...(byId.get(e.id) ?? []), e]);
   const deaths: Death[] = [];
   const processOomKills: ProcessOomKill[] = [];
+  const idleStops: IdleStop[] = [];
   for (const list of byId.values()) {
     let runStart: string | null = null;
     let kills: EngineEvent[] = [];
@@ -88,6 +101,12 @@ export function readHistory(events: EngineEvent[]): History {
       if (e.action === 'start') {
         runStart = e.time;
         kills = [];
+      } else if (e.action === 'stop') {
+        // An operator stop of a running container is kill → die → stop. A stop with no kill since the
+        // run began found it already dead (waiting in the restart backoff): it ended no run.
+        const runBegan = list.slice(0, i).findLastIndex((p) => p.action === 'start');
+        const killed = list.slice(runBegan + 1, i).some((p) => p.action === 'kill');
+        if (!killed) idleStops.push({ time: e.time, container: name, id: e.id });
       } else if (e.action === 'kill') kills.push(e);
       else if (e.action === 'oom') ooms.push(e);
       else if (e.action === 'die') {
@@ -126,10 +145,11 @@ export function readHistory(events: EngineEvent[]): History {
         // Every oom of this run that did not kill the main process killed a process inside it; the
         // kernel can report one kill more than once within moments, so the causing one is dropped.
         const inside = cause === 'oom' ? ooms.filter((o) => t - Date.parse(o.time) > NEAR_MS) : ooms;
-        for (const o of inside) processOomKills.push({ time: o.time, container: name });
+        for (const o of inside) processOomKills.push({ time: o.time, container: name, id: e.id });
         deaths.push({
           time: e.time,
           container: name,
+          id: e.id,
           exitCode: code,
           meaning:
             code === null
@@ -151,19 +171,21 @@ export function readHistory(events: EngineEvent[]): History {
         ooms = [];
       }
     }
-    for (const o of ooms) processOomKills.push({ time: o.time, container: o.name ?? o.id.slice(0, 12) });
+    for (const o of ooms)
+      processOomKills.push({ time: o.time, container: o.name ?? o.id.slice(0, 12), id: o.id });
   }
   deaths.sort((a, b) => a.time.localeCompare(b.time));
   processOomKills.sort((a, b) => a.time.localeCompare(b.time));
-  return { deaths, processOomKills };
+  return { deaths, processOomKills, idleStops };
 }
 
 /** The container state the analysis reads (a subset of ContainerDetail). */
 export interface ContainerState {
+  id: string;
   name: string;
   createdAt: string;
   restartCount: number;
-  restartPolicy: { name: string };
+  restartPolicy: { name: string; maximumRetryCount?: number };
   state: {
     status: string;
     running: boolean;
@@ -194,16 +216,19 @@ export function deathFromState(c: ContainerState, known: Death[], sinceMs: numbe
   const at = c.state.finishedAt ? Date.parse(c.state.finishedAt) : Number.NaN;
   if (!Number.isFinite(at) || at < sinceMs || at <= 0) return null;
   if (c.state.startedAt === null) return null;
-  if (known.some((d) => d.container === c.name && Math.abs(Date.parse(d.time) - at) < NEAR_MS)) return null;
+  if (known.some((d) => d.id === c.id && Math.abs(Date.parse(d.time) - at) < NEAR_MS)) return null;
   const base = {
     time: new Date(at).toISOString(),
     container: c.name,
+    id: c.id,
     runStartedAt: null,
     source: 'state' as const,
     stopTimeout: null,
     processOomKills: 0,
   };
   const up = c.state.running && !c.state.restarting;
+  const flag =
+    'OOMKilled=true says a process in it was OOM-killed during that run, maybe its main process (Docker sets the flag for any OOM kill inside and keeps it)';
   if (up) {
     if (c.restartCount === 0)
       return {
@@ -212,35 +237,33 @@ export function deathFromState(c: ContainerState, known: Death[], sinceMs: numbe
         meaning: 'exit code not kept (the engine resets it when the container starts again)',
         cause: 'operator',
         signal: null,
-        note: `restarted by an operator or API call at ${c.state.startedAt} (the event is no longer kept)${
-          c.state.oomKilled
-            ? '; OOMKilled=true is left over from a process OOM-killed inside it during the previous run (Docker keeps the flag), not proof its main process was'
-            : ''
-        }`,
+        note: `restarted by an operator or API call at ${c.state.startedAt} (RestartCount 0; the event is no longer kept). Its previous run ended at ${new Date(at).toISOString()}: whether by that restart or by a failure before it, the engine no longer says${c.state.oomKilled ? `; ${flag}` : ''}`,
       };
     return {
       ...base,
       exitCode: null,
       meaning: 'exit code not kept (the engine resets it when the container starts again)',
-      cause: c.state.oomKilled ? 'oom' : 'unknown',
+      cause: 'unknown',
       signal: null,
-      note: c.state.oomKilled
-        ? 'OOM kill inferred from OOMKilled=true (Docker sets it for any OOM kill inside the container and keeps it after a restart): the events that would prove it are no longer kept'
-        : 'the engine restarted it by its restart policy; why it died is no longer kept (exit code reset, events gone)',
+      note: `the engine restarted it by its restart policy; why it died is no longer kept (exit code reset, events gone)${c.state.oomKilled ? `; ${flag}` : ''}`,
     };
   }
   const code = c.state.exitCode;
   let cause: DeathCause;
   let note: string | null = null;
-  if (c.state.oomKilled && code === 137) {
-    cause = 'oom';
-    note = 'from the container state: OOMKilled=true with exit 137 (the oom event is no longer kept)';
-  } else if (!c.state.restarting && ALWAYS.has(c.restartPolicy.name)) {
+  if (!c.state.restarting && ALWAYS.has(c.restartPolicy.name)) {
     // Under always / unless-stopped the engine restarts every exit: staying down means a stop by hand.
     cause = 'operator';
-    note = `stopped through the API (its restart policy ${c.restartPolicy.name} would otherwise have started it again); the stop event is no longer kept`;
+    note = `stopped through the API (its restart policy ${c.restartPolicy.name} would otherwise have started it again); the stop event is no longer kept${c.state.oomKilled ? `; ${flag}` : ''}`;
+  } else if (c.state.oomKilled && code === 137) {
+    cause = 'oom';
+    note =
+      'probably OOM-killed: the container state says OOMKilled=true with exit 137, but the oom event is no longer kept to prove it was the main process (Docker also sets the flag when a process inside is OOM-killed, and a docker kill also exits 137)';
   } else if (code === 137) cause = 'signal';
-  else cause = code === 0 ? 'clean_exit' : 'app_error';
+  else {
+    cause = code === 0 ? 'clean_exit' : 'app_error';
+    if (c.state.oomKilled) note = flag;
+  }
   return {
     ...base,
     exitCode: code,
@@ -258,7 +281,16 @@ export function deathFromState(c: ContainerState, known: Death[], sinceMs: numbe
 export function minimumDeaths(c: ContainerState): number {
   const downNow =
     !c.state.running && !c.state.restarting && c.state.finishedAt !== null && c.state.startedAt !== null;
-  return c.restartCount + (downNow ? 1 : 0);
+  // The final death adds one only when the policy would not have restarted it (then RestartCount
+  // did not count it); a stop during the restart backoff leaves a count with no death of its own.
+  const policy = c.restartPolicy.name;
+  const max = c.restartPolicy.maximumRetryCount ?? 0;
+  const finalUncounted =
+    downNow &&
+    (policy === 'no' ||
+      policy === '' ||
+      (policy === 'on-failure' && (c.state.exitCode === 0 || (max > 0 && c.restartCount >= max))));
+  return c.restartCount + (finalUncounted ? 1 : 0);
 }
 
 export type VerdictKind =
@@ -289,6 +321,8 @@ export function verdictKind(
     neverStarted?: boolean;
     /** The state shows a clean-exit restart loop (restarting with exit 0 and restarts). */
     cleanLoopState?: boolean;
+    /** The restart policy restarts every exit (always, unless-stopped): two clean exits make a loop. */
+    restartsEveryExit?: boolean;
   },
 ): VerdictKind {
   if (opts.neverStarted && deaths.length === 0) return 'never_started';
@@ -304,7 +338,8 @@ export function verdictKind(
   const quick = clean.filter(
     (d) => d.runStartedAt === null || Date.parse(d.time) - Date.parse(d.runStartedAt) < SHORT_RUN_MS,
   );
-  if (opts.cleanLoopState || quick.length >= 3) return 'clean_exit_loop';
+  if (opts.cleanLoopState || quick.length >= 3 || (opts.restartsEveryExit && clean.length >= 2))
+    return 'clean_exit_loop';
   if (deaths.some((d) => d.cause === 'unknown')) return 'unexplained_restarts';
   if (opts.brokenProbe) return 'broken_probe';
   if (opts.unhealthy) return 'unhealthy';

@@ -68,12 +68,16 @@ export class EventStore {
     if (size > this.maxBytes) await rename(this.file, `${this.file}.1`);
   }
 
-  /** Every stored event, oldest first, streamed (the files are never read whole). */
-  async *all(): AsyncGenerator<EngineEvent> {
+  /**
+   * Every stored event, oldest first, streamed (the files are never read whole). With `sinceMs`, a
+   * file last written before it holds nothing newer and is not read at all.
+   */
+  async *all(sinceMs?: number): AsyncGenerator<EngineEvent> {
     for (const f of [`${this.file}.1`, this.file]) {
       let input: ReturnType<typeof createReadStream>;
       try {
-        await stat(f);
+        const st = await stat(f);
+        if (sinceMs !== undefined && st.mtimeMs < sinceMs) continue;
         input = createReadStream(f, 'utf8');
       } catch {
         continue;
@@ -98,7 +102,9 @@ export class EventStore {
     max: number;
   }): Promise<EngineEvent[]> {
     const out: EngineEvent[] = [];
-    for await (const e of this.all()) {
+    // A file last written before the window has nothing in it (5 minutes of slack for an engine
+    // whose clock runs ahead of this host's).
+    for await (const e of this.all(opts.since * 1000 - 300_000)) {
       const t = Date.parse(e.time) / 1000;
       if (t < opts.since || t > opts.until + 1) continue;
       if (opts.service && e.attributes['com.docker.compose.service'] !== opts.service) continue;

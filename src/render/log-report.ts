@@ -12,6 +12,7 @@ export function renderLogReport(o: z.output<typeof logReport.output>): string {
       '',
       `${s.service}: ${s.lines} lines, ${s.errors} errors, ${s.warnings} warnings${s.scanLimitReached ? ' (window not fully covered: logs.scanLines reached)' : ''}`,
       ...(s.logsUnavailable ? [`  logs unavailable: ${s.logsUnavailable}`] : []),
+      ...(s.coverage ? [`  not covered: ${s.coverage}`] : []),
       `  ${lat}`,
       ...s.topErrors.map(
         (m) =>

@@ -6,6 +6,8 @@ interface Oom {
     service: string;
     oomKills: number;
     processOomKills: number;
+    oomKilledFlag: boolean;
+    previousContainerOomKills: number;
     evidence: string;
     reasoning: string;
     whereToSet: string;
@@ -34,14 +36,24 @@ export const oomKill: Runbook = {
       {
         tool: 'diagnose_oom',
         findings: o.services.map((s) => ({
-          severity: s.policyExhausted ? ('critical' as const) : ('warning' as const),
+          severity: s.policyExhausted
+            ? ('critical' as const)
+            : s.suggestedLimit === null && s.previousContainerOomKills
+              ? ('info' as const)
+              : ('warning' as const),
           title: s.oomKills
             ? `${s.service} OOM-killed ${s.oomKills} time(s)${s.processOomKills ? `, and ${s.processOomKills} process(es) inside` : ''}`
-            : `${s.service}: ${s.processOomKills} process(es) OOM-killed inside while it kept running`,
+            : s.processOomKills
+              ? `${s.service}: ${s.processOomKills} process(es) OOM-killed inside`
+              : s.oomKilledFlag
+                ? `${s.service}: at least 1 OOM kill (OOMKilled=true; the events no longer say of which process)`
+                : `${s.service}: OOM kills only in a previous container (recreated since)`,
           explanation: s.reasoning,
           evidence: [`suggested limit ${s.suggestedLimit ?? 'set one'}`, s.evidence],
         })),
-        actions: o.services.map((s) => `set ${s.suggestedLimit ?? 'a memory limit'} in ${s.whereToSet}`),
+        actions: o.services
+          .filter((s) => s.suggestedLimit !== null || s.oomKills + s.processOomKills > 0)
+          .map((s) => `set ${s.suggestedLimit ?? 'a memory limit'} in ${s.whereToSet}`),
       },
     ];
   },

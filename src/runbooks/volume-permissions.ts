@@ -56,6 +56,22 @@ export const volumePermissions: Runbook = {
         `if ${service} must write to ${m.destination} (or chown it), drop :ro from that mount; otherwise stop the entrypoint from changing it`,
       );
     }
+    for (const name of r.readOnlyRootfs) {
+      const onMount = (line: string) =>
+        r.mounts.some((m) => m.container === name && m.rw && line.includes(m.destination));
+      const hit = denied.filter((l) => /read-only file system|EROFS/i.test(l.text) && !onMount(l.text));
+      findings.unshift({
+        severity: hit.length ? 'critical' : 'warning',
+        title: `${name} has a read-only root filesystem (read_only: true)`,
+        explanation: hit.length
+          ? 'it tried to write outside its volumes and tmpfs mounts and failed with "Read-only file system"'
+          : 'only its volumes and tmpfs mounts are writable; anything it writes elsewhere fails with "Read-only file system"',
+        evidence: hit.map((l) => l.text),
+      });
+      actions.push(
+        `give ${service} a volume or tmpfs (tmpfs: [/path]) for every path it writes, or drop read_only: true`,
+      );
+    }
     if (findings.length === 0)
       findings.push({
         severity: 'info',

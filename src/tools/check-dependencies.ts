@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { redact } from '../safety/redact.js';
 import { defineTool } from './define-tool.js';
-import { CONDITIONS, dependenciesOf, satisfied } from './lib/dependencies.js';
+import { CONDITIONS, dependenciesOf, dependencyHolds } from './lib/dependencies.js';
 import { serviceField } from './lib/fields.js';
 import { containerHealth, SERVICE_STATUSES, serviceHealth } from './lib/service-status.js';
 import { stackReplicas } from './lib/stack.js';
@@ -57,17 +57,21 @@ export const checkDependencies = defineTool({
         const secrets = mine.flatMap((d) => d.secretValues);
         h.problems = h.problems.map((p) => redact(p, secrets));
         const deps = dependenciesOf(expected, mine);
-        return [name, { h, deps, hasHealthcheck: mine.some((d) => d.healthcheck !== null) }];
+        return [name, { h, deps }];
       }),
     );
     const statusOf = (name: string) => info.get(name)?.h.status ?? ('missing' as const);
     const services = names.map((name) => ({
       service: name,
       status: statusOf(name),
-      dependsOn: info.get(name)!.deps.map((d) => ({
+      dependsOn: info.get(name)!.deps.map(({ fromConfig: _, ...d }) => ({
         ...d,
         status: statusOf(d.service),
-        satisfied: satisfied(d.condition, statusOf(d.service), info.get(d.service)?.hasHealthcheck ?? false),
+        satisfied: dependencyHolds(
+          { ...d, fromConfig: _ },
+          statusOf(d.service),
+          details.filter((x) => x.service === d.service),
+        ),
       })),
     }));
     const byName = new Map(services.map((s) => [s.service, s]));

@@ -40,6 +40,11 @@ export const checkVolumePermissions = defineTool({
       }),
     ),
     problems: z.number(),
+    readOnlyRootfs: z
+      .array(z.string())
+      .describe(
+        'containers whose root filesystem is read-only (read_only: true): only mounts and tmpfs are writable',
+      ),
   }),
   async run(ctx, input) {
     const mine = containersOf(ctx, await stackReplicas(ctx), input.service);
@@ -77,6 +82,7 @@ export const checkVolumePermissions = defineTool({
       service: input.service,
       mounts,
       problems: mounts.filter((m) => m.rw && m.writable === false).length,
+      readOnlyRootfs: details.filter((d) => d.readOnlyRootfs).map((d) => d.name),
     };
   },
 });

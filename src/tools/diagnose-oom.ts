@@ -51,6 +51,17 @@ export const diagnoseOom = defineTool({
           .describe(
             'processes OOM-killed inside while the container kept running (oom events with no death)',
           ),
+        oomKilledFlag: z
+          .boolean()
+          .describe(
+            'OOMKilled=true that no kept event explains: at least one OOM kill, of the main process or a process inside',
+          ),
+        previousContainerOomKills: z
+          .number()
+          .describe(
+            'OOM kills of containers of the service that no longer exist (recreated since; other configuration)',
+          ),
+        running: z.boolean(),
         evidence: z.string().describe('where the counts come from and what is no longer kept'),
         lastOomAt: z.string().nullable(),
         memoryLimitBytes: z.number().nullable(),
@@ -96,28 +107,41 @@ export const diagnoseOom = defineTool({
     const result = [];
     for (const service of services) {
       const mine = details.filter((d) => d.service === service);
+      const current = new Set(mine.map((d) => d.id));
       const ofService = (name: string) => serviceOf.get(name) === service;
-      const ooms = history.deaths.filter((d) => d.cause === 'oom' && ofService(d.container));
+      // Kills of containers that no longer exist (recreated since) had another configuration; a
+      // recreated container has the old name, never the old id.
+      const previousOoms = history.deaths.filter(
+        (d) => d.cause === 'oom' && ofService(d.container) && !current.has(d.id),
+      );
+      const ooms = history.deaths.filter((d) => d.cause === 'oom' && current.has(d.id));
       const fromState = mine
         .map((d) => deathFromState(d, history.deaths, since * 1000))
         .filter((d): d is NonNullable<typeof d> => d?.cause === 'oom');
       ooms.push(...fromState);
-      const inside = history.processOomKills.filter((k) => ofService(k.container)).length;
-      // OOMKilled=true on a container that runs on: a process inside was killed (Docker keeps the flag).
-      const flagOnly = mine.filter((d) => d.state.oomKilled && !ooms.some((o) => o.container === d.name));
-      if (ooms.length === 0 && inside === 0 && flagOnly.length === 0) continue;
+      const insideKills = history.processOomKills.filter((k) => current.has(k.id));
+      const inside = insideKills.length;
+      // OOMKilled=true that no kept event explains: something in it was OOM-killed, which is unknown.
+      const flagOnly = mine.filter((d) => d.state.oomKilled && !ooms.some((o) => o.id === d.id));
+      const unexplainedFlag = flagOnly.length > 0 && inside === 0;
+      if (ooms.length === 0 && inside === 0 && flagOnly.length === 0 && previousOoms.length === 0) continue;
       const notes: string[] = [];
       if (fromState.length)
         notes.push(
-          `at least ${fromState.length} OOM kill(s) known only from the container state (OOMKilled=true, exit 137): the oom events are no longer kept`,
+          `at least ${fromState.length} OOM kill(s) known only from the container state (OOMKilled=true with exit 137): the oom events are no longer kept`,
         );
-      if (flagOnly.length && inside === 0)
+      if (unexplainedFlag)
         notes.push(
-          `OOMKilled=true on ${flagOnly.map((d) => d.name).join(', ')} with no oom event kept: at least one process was OOM-killed in it (the events are no longer kept)`,
+          `OOMKilled=true on ${flagOnly.map((d) => d.name).join(', ')} with no oom event kept: at least one OOM kill in it, of its main process or of a process inside (the events that would say which are no longer kept)`,
         );
-      if (notes.length && !recorderRan)
+      if (previousOoms.length)
+        notes.push(
+          `${previousOoms.length} OOM kill(s) of a previous container of ${service} (recreated since, with its own configuration)`,
+        );
+      if ((fromState.length || unexplainedFlag) && !recorderRan)
         notes.push('run the event recorder (doom-ops serve or doom-ops record) so OOM events are kept');
       const limit = mine.map((d) => d.memoryLimitBytes).find((l) => l !== null) ?? null;
+      const hitNow = ooms.length > 0 || inside > 0 || flagOnly.length > 0;
       // A running replica's cgroup remembers its peak; one killed at the limit peaked at the limit.
       let peak: number | null = null;
       let peakSource = 'unknown';
@@ -136,37 +160,31 @@ export const diagnoseOom = defineTool({
           if (!isToolError(err)) throw err;
         }
       }
-      if (
-        limit !== null &&
-        (peak === null || peak < limit) &&
-        (ooms.length > 0 || inside > 0 || mine.some((d) => d.state.oomKilled))
-      ) {
+      if (limit !== null && (peak === null || peak < limit) && hitNow) {
         peak = limit;
         peakSource = 'reached the limit (the kernel OOM killer fired at it)';
       }
       const base = Math.max(limit ?? 0, peak ?? 0);
-      const suggested = limit === null ? null : Math.ceil((base * HEADROOM) / STEP) * STEP;
+      // Only kills of the current containers say anything about the current limit.
+      const suggested = limit === null || !hitNow ? null : Math.ceil((base * HEADROOM) / STEP) * STEP;
       const restartCount = mine.reduce((n, d) => n + d.restartCount, 0);
       const policyExhausted = mine.some((d) => containerHealth(d, 0, now).policyExhausted);
       const heap =
         service === 'opensearch' && suggested
           ? ` and keep the JVM heap at half: ES_JAVA_OPTS=-Xms${Math.floor(suggested / 2 / MIB)}m -Xmx${Math.floor(suggested / 2 / MIB)}m`
           : '';
+      const running = mine.some((d) => d.state.running);
       result.push({
         service,
         containers: mine.map((d) => d.name),
         oomKills: ooms.length,
-        processOomKills: inside + (flagOnly.length && inside === 0 ? 1 : 0),
+        processOomKills: inside,
+        oomKilledFlag: unexplainedFlag,
+        previousContainerOomKills: previousOoms.length,
         evidence: notes.length
           ? notes.join('; ')
-          : `engine events${recorderRan ? ' and the event recorder' : ''}: ${ooms.length} container OOM kill(s), ${inside} process(es) killed inside while it kept running`,
-        lastOomAt:
-          [
-            ...ooms.map((o) => o.time),
-            ...history.processOomKills.filter((k) => ofService(k.container)).map((k) => k.time),
-          ]
-            .sort()
-            .at(-1) ?? null,
+          : `engine events${recorderRan ? ' and the event recorder' : ''}: ${ooms.length} container OOM kill(s), ${inside} process(es) killed inside`,
+        lastOomAt: [...ooms.map((o) => o.time), ...insideKills.map((k) => k.time)].sort().at(-1) ?? null,
         memoryLimitBytes: limit,
         observedPeakBytes: peak,
         peakSource,
@@ -174,11 +192,13 @@ export const diagnoseOom = defineTool({
         policyExhausted,
         suggestedLimitBytes: suggested,
         suggestedLimit: suggested === null ? null : `${Math.round(suggested / MIB)}M`,
-        reasoning:
-          limit === null
+        reasoning: !hitNow
+          ? `the OOM kills in the window were of a previous container of ${service}, recreated since; the current one${limit ? ` (limit ${formatBytes(limit)})` : ''} has not been OOM-killed, so there is nothing to size yet`
+          : limit === null
             ? 'no memory limit is set: the host ran out of memory; set a limit so one service cannot take the host down'
-            : `peak ${formatBytes(peak)} (${peakSource}) against a limit of ${formatBytes(limit)}; ${HEADROOM}x headroom over the larger, rounded up to 64 MiB, gives ${formatBytes(suggested)}${policyExhausted ? '; its restart policy is exhausted, so it stays down until recreated' : ''}${inside ? `; ${inside} process(es) inside were OOM-killed while the container kept running (workers or children: raise the limit or run fewer/smaller workers)` : ''}`,
+            : `peak ${formatBytes(peak)} (${peakSource}) against a limit of ${formatBytes(limit)}; ${HEADROOM}x headroom over the larger, rounded up to 64 MiB, gives ${formatBytes(suggested)}${policyExhausted ? '; its restart policy is exhausted, so it stays down until recreated' : ''}${inside ? `; ${inside} process(es) inside were OOM-killed${running ? ' while the container kept running' : ''} (workers or children: raise the limit or run fewer/smaller workers)` : ''}`,
         whereToSet: `services.${service}.deploy.resources.limits.memory in docker-compose.prod.yml${heap}, then recreate the service (docker compose up -d ${service})`,
+        running,
       });
     }
     return {
@@ -188,7 +208,7 @@ export const diagnoseOom = defineTool({
         ? result
             .map(
               (r) =>
-                `${r.service}: ${r.oomKills} OOM kill(s) of the container${r.processOomKills ? `, ${r.processOomKills} process(es) OOM-killed inside while it kept running` : ''}, limit ${formatBytes(r.memoryLimitBytes)}, suggest ${r.suggestedLimit ?? 'setting a limit'}${r.evidence.startsWith('engine events') ? '' : ` (${r.evidence})`}`,
+                `${r.service}: ${r.oomKilledFlag && r.oomKills === 0 ? 'at least 1 OOM kill (OOMKilled=true; whether of its main process or a process inside, the events no longer say)' : `${r.oomKills} OOM kill(s) of the container`}${r.processOomKills ? `, ${r.processOomKills} process(es) OOM-killed inside${r.running ? ' while it kept running' : ''}` : ''}, limit ${formatBytes(r.memoryLimitBytes)}, suggest ${r.suggestedLimit ?? (r.memoryLimitBytes === null ? 'setting a limit' : 'no change')}${r.evidence.startsWith('engine events') ? '' : ` (${r.evidence})`}`,
             )
             .join('; ')
         : `no OOM kills in ${input.service ?? 'the stack'} since ${new Date(since * 1000).toISOString()}`,

@@ -21,6 +21,7 @@ import { gatherEvidence } from './lib/evidence.js';
 import { serviceField, windowSinceField } from './lib/fields.js';
 import { type ContainerHealth, containerHealth } from './lib/service-status.js';
 import { stackReplicas } from './lib/stack.js';
+import { refineStartFailure } from './lib/start-failure.js';
 
 const VERDICTS = [
   'never_started',
@@ -119,6 +120,16 @@ export const explainRestarts = defineTool({
         logBefore: z.array(z.string()),
       }),
     ),
+    previousContainers: z
+      .array(
+        z.object({
+          time: z.string(),
+          container: z.string(),
+          exitCode: z.number().nullable(),
+          cause: z.enum(['oom', 'operator', 'signal', 'app_error', 'clean_exit', 'unknown']),
+        }),
+      )
+      .describe('deaths in the window of containers of the service that no longer exist (recreated since)'),
     processOomKills: z
       .number()
       .describe('processes OOM-killed inside its containers in the window while the container survived'),
@@ -152,7 +163,11 @@ export const explainRestarts = defineTool({
     }
     const redact = createRedactor(details.flatMap((d) => d.secretValues));
     const startPeriod = ctx.config.services[input.service]?.startPeriod ?? 0;
-    const health = details.map((d) => containerHealth(d, startPeriod, now));
+    const stack = await stackReplicas(ctx);
+    const nameOf = (id: string) => stack.find((c) => c.id.startsWith(id) || id.startsWith(c.id))?.name;
+    const health = await Promise.all(
+      details.map(async (d) => refineStartFailure(ctx, d, containerHealth(d, startPeriod, now, nameOf))),
+    );
     const containers = details.map((d, i) => {
       const h = health[i]!;
       return {
@@ -177,7 +192,12 @@ export const explainRestarts = defineTool({
     });
 
     const history = readHistory(events);
-    const deaths: Death[] = [...history.deaths];
+    // Deaths of containers that no longer exist (the service was recreated since) are history of a
+    // previous container, with its own configuration: they do not explain the current one.
+    const currentIds = new Set(details.map((d) => d.id));
+    const previous = history.deaths.filter((d) => !currentIds.has(d.id));
+    const deaths: Death[] = history.deaths.filter((d) => currentIds.has(d.id));
+    const processOomKills = history.processOomKills.filter((k) => currentIds.has(k.id));
     // The engine keeps 256 events; when the deaths fell out of it, each container's own state still
     // records its last one.
     for (const d of details) {
@@ -185,23 +205,31 @@ export const explainRestarts = defineTool({
       if (fromState) deaths.push(fromState);
     }
     deaths.sort((a, b) => a.time.localeCompare(b.time));
-    const missing = missingEvidence(details, deaths, history.processOomKills.length, recorderRan);
+    const missing = missingEvidence(details, deaths, processOomKills.length, recorderRan);
 
     const { withLogs, logsUnavailable } = await logsBeforeDeaths(ctx, deaths, details, redact);
-    const neverStarted = containers.length > 0 && containers.every((c) => c.neverStarted !== null);
+    // Never started, or its latest start failed and nothing of it runs now.
+    const neverStarted =
+      containers.length > 0 &&
+      containers.every((c) => c.neverStarted !== null) &&
+      (deaths.length === 0 || containers.some((c) => c.neverStarted?.ranBefore));
     const blockedBy =
       neverStarted && containers.some((c) => c.neverStarted?.kind === 'not_started')
         ? unmetDependencies(
             input.service,
             await ctx.docker.inspectMany(
-              (await stackReplicas(ctx)).map((c) => c.id),
+              stack.map((c) => c.id),
               ctx.signal,
             ),
             (s) => ctx.config.services[s],
             now,
           )
         : [];
-    const kind = verdictKind(deaths, {
+    const restartsEveryExit = details.some(
+      (d) => d.restartPolicy.name === 'always' || d.restartPolicy.name === 'unless-stopped',
+    );
+    const kind = verdictKind(neverStarted ? [] : deaths, {
+      restartsEveryExit,
       unhealthy: containers.some((c) => c.health === 'unhealthy'),
       brokenProbe: health.some((h) => h.status === 'unhealthy' && h.probe?.failure === 'broken'),
       neverStarted,
@@ -226,11 +254,13 @@ export const explainRestarts = defineTool({
       health,
       exhausted: policyExhausted,
       down: serviceDown,
-      processOomKills: history.processOomKills.length,
+      processOomKills: processOomKills.length,
       blockedBy,
       missing,
       recorderRan,
       logsUnavailable,
+      previous,
+      idleStops: history.idleStops.filter((x) => currentIds.has(x.id)),
     });
     return {
       project: ctx.project,
@@ -253,7 +283,13 @@ export const explainRestarts = defineTool({
               : '',
       })),
       deaths: withLogs,
-      processOomKills: history.processOomKills.length,
+      previousContainers: previous.map((d) => ({
+        time: d.time,
+        container: d.container,
+        exitCode: d.exitCode,
+        cause: d.cause,
+      })),
+      processOomKills: processOomKills.length,
       logsUnavailable,
       evidenceComplete: missing.length === 0,
       missingEvidence: missing,
@@ -271,20 +307,20 @@ function missingEvidence(
 ): string[] {
   const out: string[] = [];
   for (const d of details) {
-    const seen = deaths.filter((x) => x.container === d.name && x.source === 'events').length;
+    const seen = deaths.filter((x) => x.id === d.id && x.source === 'events').length;
     const min = minimumDeaths(d);
     if (min > seen)
       out.push(
         `${d.name}: RestartCount=${d.restartCount}${min > d.restartCount ? ' and down now' : ''} means at least ${min} death(s) since it was last started by hand; the events of ${min - seen} of them are no longer kept`,
       );
-    const fromState = deaths.find((x) => x.container === d.name && x.source === 'state');
+    const fromState = deaths.find((x) => x.id === d.id && x.source === 'state');
     if (fromState?.note && !out.some((o) => o.startsWith(`${d.name}: RestartCount`)))
       out.push(`${d.name}: ${fromState.note}`);
     else if (fromState && min <= seen)
       out.push(
         `${d.name}: its last death (${fromState.time}) is known only from its state: the event is no longer kept`,
       );
-    const oomSeen = deaths.some((x) => x.container === d.name && x.cause === 'oom' && x.source === 'events');
+    const oomSeen = deaths.some((x) => x.id === d.id && x.cause === 'oom' && x.source === 'events');
     if (d.state.oomKilled && !oomSeen && processOomKills === 0 && !fromState)
       out.push(
         `${d.name}: OOMKilled=true but no oom event is kept for it (the engine no longer keeps the events)`,
@@ -309,13 +345,16 @@ async function logsBeforeDeaths(
   const reasons = new Set<string>();
   const withLogs = await Promise.all(
     deaths.map(async (death, i) => {
-      const d = details.find((c) => c.name === death.container);
+      const d = details.find((c) => c.id === death.id);
       const logBefore: string[] = [];
       if (d && i >= deaths.length - DEATHS_WITH_LOGS) {
         const at = Math.floor(Date.parse(death.time) / 1000);
         const from = death.runStartedAt ? Math.floor(Date.parse(death.runStartedAt) / 1000) : at - LOOKBACK_S;
         // The engine filters by timestamp, so lines of earlier runs are excluded when the run start is known.
+        const deathMs = Date.parse(death.time);
         const reason = await forEachLogLine(ctx, d, { since: from, until: at + 1 }, (l) => {
+          // The engine filters by whole seconds: drop what the next run logged in the same second.
+          if (l.time && Date.parse(l.time) > deathMs) return;
           logBefore.push(redact(l.text));
           if (logBefore.length > LINES_BEFORE) logBefore.shift();
         });
@@ -358,6 +397,8 @@ interface DescribeInput {
   missing: string[];
   recorderRan: boolean;
   logsUnavailable: string | null;
+  previous: Death[];
+  idleStops: Array<{ time: string; container: string }>;
 }
 
 const SIGTERM_FIXES = [
@@ -411,10 +452,26 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
         ]
       : [];
   const limit = containers.find((c) => c.memoryLimitBytes)?.memoryLimitBytes;
+  // It ran before, and its latest start failed (a port taken meanwhile, a mount gone): say so too.
+  const startFailed =
+    kind === 'never_started' ? undefined : containers.find((c) => c.neverStarted?.ranBefore);
+  const again = startFailed?.neverStarted
+    ? ` ${startFailed.name} could not be started again: ${startFailed.neverStarted.what}.`
+    : '';
+  const prev = x.previous.length
+    ? ` Before its current container${containers.length > 1 ? 's' : ''} existed, ${x.previous.length} death(s) of a previous container of ${service} (recreated since, with its own configuration) are in the window: ${summarizeCauses(x.previous)}.`
+    : '';
+  const idle = x.idleStops.length
+    ? ` It was then stopped by an operator or API call at ${x.idleStops.at(-1)!.time} while the engine was waiting to restart it.`
+    : '';
   const result = (summary: string, nextSteps: string[]) => ({
-    summary: `${summary}${summary.includes('OOM-killed') ? '' : inside}${logNote}${honesty}`,
+    summary: `${summary}${idle}${again}${summary.includes('OOM-killed') ? '' : inside}${prev}${logNote}${honesty}`,
     evidence,
-    nextSteps: [...nextSteps, ...recorderStep],
+    nextSteps: [
+      ...(startFailed?.neverStarted ? [startFailed.neverStarted.fix] : []),
+      ...nextSteps,
+      ...recorderStep,
+    ],
   });
 
   switch (kind) {
@@ -422,6 +479,11 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
       const c = containers.find((y) => y.neverStarted)!;
       const f = c.neverStarted!;
       if (f.error) evidence.push(`State.Error: ${f.error}`);
+      if (f.ranBefore)
+        return result(
+          `${service} could not be started again: ${f.what}. It ran before; its latest start failed, so nothing of it runs now.${tail}`,
+          [f.fix, ...(f.kind === 'port_in_use' ? [`run the port-conflict runbook for ${service}`] : [])],
+        );
       if (f.kind === 'not_started')
         return result(
           `${service} was created but never started${x.blockedBy.length ? `: it waits for ${x.blockedBy.join('; ')}` : ''}.`,
@@ -458,17 +520,21 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
       if (errLine) evidence.push(`last log line before it: ${errLine}`);
       const readOnly = readOnlyMountHint(x.details, last?.logBefore ?? []);
       if (readOnly) evidence.push(readOnly);
+      const pids = pidsHint(x.details, last?.logBefore ?? []);
+      if (pids) evidence.push(pids);
       const denied = (last?.logBefore ?? []).some((l) =>
         /permission denied|operation not permitted/i.test(l),
       );
       return result(
-        `${service} exited with code ${last?.exitCode ?? '?'}${errLine ? ` after logging: ${errLine}` : ''} (${times(count('app_error'))}). Exit ${last?.exitCode ?? '?'}: ${last?.meaning ?? 'unknown'}.${readOnly ? ` ${readOnly}.` : ''}${last?.processOomKills ? ` ${last.processOomKills} process(es) inside were OOM-killed before it exited: the main process then exited by itself.` : ''}${tail}`,
+        `${service} exited with code ${last?.exitCode ?? '?'}${errLine ? ` after logging: ${errLine}` : ''} (${times(count('app_error'))}). Exit ${last?.exitCode ?? '?'}: ${last?.meaning ?? 'unknown'}.${readOnly ? ` ${readOnly}.` : ''}${pids ? ` ${pids}.` : ''}${last?.processOomKills ? ` ${last.processOomKills} process(es) inside were OOM-killed before it exited: the main process then exited by itself.` : ''}${tail}`,
         [
           readOnly
             ? 'drop the :ro from that mount if the app must write there, or stop the entrypoint from changing it (run the volume-permissions runbook)'
-            : denied
-              ? `run the volume-permissions runbook for ${service}`
-              : `fix what the log lines say (service_logs ${service} --level error for more)`,
+            : pids
+              ? 'set init: true on the service (an init reaps exited children), make PID 1 wait for its children, or raise pids_limit'
+              : denied
+                ? `run the volume-permissions runbook for ${service}`
+                : `fix what the log lines say (service_logs ${service} --level error for more)`,
           `then restart_service ${service}${x.exhausted ? ' (the policy is exhausted, so it will not come back by itself)' : ''}`,
         ],
       );
@@ -483,8 +549,21 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
       );
     case 'clean_exit_loop': {
       const c = containers[0]!;
+      const runs = deaths
+        .filter((d) => d.cause === 'clean_exit' && d.runStartedAt)
+        .map((d) => (Date.parse(d.time) - Date.parse(d.runStartedAt!)) / 1000);
+      const typical = runs.length ? runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)]! : null;
+      const tty = x.details.some((d) => d.tty);
+      if (typical !== null && typical >= 60)
+        return result(
+          `${service} is in a restart loop of clean exits: it exits with code 0 after about ${Math.round(typical)} s each time (RestartCount ${c.restartCount}, restart policy ${c.restartPolicy}), and the engine starts it again. It finishes its work and ends; restart ${c.restartPolicy} turns that into a loop.`,
+          [
+            'for a job that should end, use restart: "no" or on-failure and run it on a schedule; for a service, keep its main loop running',
+            `its logs say what it did before each exit: service_logs ${service}`,
+          ],
+        );
       return result(
-        `${service} is in a restart loop of clean exits: it exits with code 0 seconds after each start (RestartCount ${c.restartCount}, restart policy ${c.restartPolicy}), and the engine starts it again. A program that exits at once with 0 usually waits on a stdin that is closed (give it stdin_open: true and tty: true, or run it non-interactively) or daemonised itself into the background (run it in the foreground, e.g. a --foreground / "daemon off" option).`,
+        `${service} is in a restart loop of clean exits: it exits with code 0 seconds after each start (RestartCount ${c.restartCount}, restart policy ${c.restartPolicy}), and the engine starts it again. A program that exits at once with 0 usually ${tty ? 'daemonised itself into the background (run it in the foreground, e.g. a --foreground / "daemon off" option), or has nothing to do without its arguments or input' : 'waits on a stdin that is closed (give it stdin_open: true and tty: true, or run it non-interactively) or daemonised itself into the background (run it in the foreground, e.g. a --foreground / "daemon off" option)'}.`,
         [
           `check what ${service}'s command does when it has no terminal: service_logs ${service}`,
           'keep the main process in the foreground; for a one-shot job use restart: "no" (or on-failure) instead of always',
@@ -530,10 +609,10 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
       const how = restarted ? 'restarted' : 'stopped';
       const by = restarted ? 'docker restart, compose restart' : 'docker stop, compose stop or down';
       if (op.source === 'state')
-        return result(
-          `${service} was ${op.note ?? `${how} by an operator or API call`}: on purpose, not a failure.`,
-          ['the audit log (doom-ops audit) shows restarts made through doom-ops'],
-        );
+        return result(`${service} was ${op.note ?? `${how} by an operator or API call`}.`, [
+          'the audit log (doom-ops audit) shows restarts made through doom-ops',
+          `its logs up to ${op.time} may say how the previous run ended: service_logs ${service} --until ${op.time}`,
+        ]);
       if (op.stopTimeout)
         return result(
           `${service} was ${how} by an operator or API call (${by}) at ${op.time}, and its main process did not exit on ${op.stopTimeout.stopSignal}: it was killed with SIGKILL after the ${op.stopTimeout.graceSeconds} s stop timeout (exit 137). That is an unclean shutdown: whatever it was doing was cut off.${tail}`,
@@ -558,6 +637,34 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
   }
 }
 
+const CAUSE_WORDS: Record<Death['cause'], string> = {
+  oom: 'OOM kill',
+  operator: 'operator stop/restart',
+  signal: 'killed by a signal',
+  app_error: 'application error',
+  clean_exit: 'clean exit',
+  unknown: 'unknown cause',
+};
+
+/** "3 OOM kill(s), 1 application error(s)" */
+function summarizeCauses(deaths: Death[]): string {
+  const counts = new Map<string, number>();
+  for (const d of deaths) counts.set(CAUSE_WORDS[d.cause], (counts.get(CAUSE_WORDS[d.cause]) ?? 0) + 1);
+  return [...counts].map(([w, n]) => `${n} ${w}(s)`).join(', ');
+}
+
+/** "can't fork" in the logs of a container with a pids_limit: it ran out of PIDs. */
+function pidsHint(details: ContainerDetail[], lines: string[]): string | null {
+  const line = lines.find((l) =>
+    /can't fork|fork: (retry: )?resource temporarily unavailable|pthread_create failed|cannot allocate memory.*(fork|thread)/i.test(
+      l,
+    ),
+  );
+  const limited = details.find((d) => d.pidsLimit);
+  if (!line || !limited) return null;
+  return `"${line.trim()}" with pids_limit ${limited.pidsLimit}: it ran out of PIDs (zombies PID 1 never reaped count too)`;
+}
+
 /** "…: Read-only file system" in the logs, tied to the container's read-only mount of that path. */
 function readOnlyMountHint(details: ContainerDetail[], lines: string[]): string | null {
   const line = lines.find((l) => /read-only file system|EROFS/i.test(l));
@@ -566,6 +673,13 @@ function readOnlyMountHint(details: ContainerDetail[], lines: string[]): string 
     for (const m of d.mounts.filter((y) => !y.rw))
       if (line.includes(m.destination))
         return `${m.destination} is mounted read-only (:ro, ${m.type} ${m.name ?? m.source}), so writing or chown there fails with "Read-only file system"`;
+  const rootRo = details.find((d) => d.readOnlyRootfs);
+  if (rootRo) {
+    const path = /(\/[\w./-]+)/.exec(line)?.[1];
+    const onMount = path && rootRo.mounts.some((m) => m.rw && path.startsWith(m.destination));
+    if (!onMount)
+      return `its root filesystem is read-only (read_only: true)${path ? ` and ${path} is not on a writable mount` : ''}, so writing there fails with "Read-only file system": add a volume or tmpfs for that path`;
+  }
   const ro = details.flatMap((d) => d.mounts.filter((y) => !y.rw));
   return ro.length
     ? `read-only mounts: ${ro.map((m) => `${m.destination} (:ro)`).join(', ')}; the log says "Read-only file system"`

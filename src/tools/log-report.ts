@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ContainerDetail } from '../adapters/docker/types.js';
 import { LogAggregator } from '../knowledge/log-report.js';
 import { defineTool } from './define-tool.js';
 import { forEachLogLine } from './lib/container-logs.js';
@@ -80,6 +81,12 @@ export const logReport = defineTool({
           .describe(
             'why some replicas could not be read (logging driver none, or a remote driver with cache-disabled); null when all were',
           ),
+        coverage: z
+          .string()
+          .nullable()
+          .describe(
+            'when the logging driver rotated away the start of the window (max-size/max-file), from when the kept lines start',
+          ),
       }),
     ),
   }),
@@ -92,13 +99,18 @@ export const logReport = defineTool({
       const agg = new LogAggregator(input.latencyField);
       let scanLimitReached = false;
       const unavailable: string[] = [];
+      const notes: string[] = [];
       for (const d of details) {
         let n = 0;
+        let first: string | null = null;
         const reason = await forEachLogLine(ctx, d, { tail: scanLines, since, until }, (l) => {
           n++;
+          first ??= l.time ?? null;
           agg.add(redactor(l.text), l.time ?? null);
         });
         if (reason) unavailable.push(`${reason} (${d.name})`);
+        const rotated = rotationGap(d, first, since);
+        if (rotated) notes.push(rotated);
         if (n >= scanLines) scanLimitReached = true;
         ctx.progress({ progress: out.length, total: sources.length, message: `${d.name}: ${n} lines` });
       }
@@ -108,6 +120,7 @@ export const logReport = defineTool({
         scanLimitReached,
         ...agg.result(input.top),
         logsUnavailable: unavailable.length ? unavailable.join('; ') : null,
+        coverage: notes.length ? notes.join('; ') : null,
       });
     }
     return {
@@ -118,3 +131,15 @@ export const logReport = defineTool({
     };
   },
 });
+
+/**
+ * A json-file/local log rotated by max-size keeps only its newest lines: when the oldest line read
+ * is later than the window (or the container) starts, say so rather than report an error-free window.
+ */
+function rotationGap(d: ContainerDetail, first: string | null, since: number): string | null {
+  const o = d.logConfig.options;
+  if (!o['max-size'] || !['json-file', 'local'].includes(d.logConfig.driver)) return null;
+  const from = Math.max(since * 1000, Date.parse(d.createdAt));
+  if (first === null || Date.parse(first) - from < 2000) return null;
+  return `${d.name}: its oldest kept line is from ${first}; lines logged before may have been rotated away by its logging driver (max-size ${o['max-size']}, max-file ${o['max-file'] ?? '1'}), and errors among them are not counted`;
+}

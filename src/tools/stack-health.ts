@@ -5,7 +5,7 @@ import { defineTool } from './define-tool.js';
 import { runDeepCheck } from './lib/deep-check.js';
 import { unmetDependencies } from './lib/dependencies.js';
 import { neverStartedOut, probeOut } from './lib/diagnosis-schema.js';
-import { processOomKillsSince } from './lib/evidence.js';
+import { recentHistory } from './lib/evidence.js';
 import { pidsUsage } from './lib/pids.js';
 import {
   type ContainerHealth,
@@ -16,8 +16,11 @@ import {
   serviceHealth,
 } from './lib/service-status.js';
 import { stackReplicas } from './lib/stack.js';
+import { refineStartFailure } from './lib/start-failure.js';
 
 const status = z.enum(SERVICE_STATUSES);
+/** How far back health reads events to settle an ambiguous exit 137. */
+const HISTORY_MAX_MS = 24 * 3600_000;
 
 const containerOut = z.object({
   name: z.string(),
@@ -51,6 +54,18 @@ const containerOut = z.object({
     .object({ current: z.number(), limit: z.number(), zombies: z.number().nullable() })
     .nullable()
     .describe('PIDs in use against pids_limit (only when a limit is set)'),
+  lastDeath: z
+    .object({
+      time: z.string(),
+      cause: z.enum(['oom', 'operator', 'signal', 'app_error', 'clean_exit', 'unknown']),
+      exitCode: z.number().nullable(),
+      stopTimeoutSeconds: z.number().nullable(),
+    })
+    .nullable()
+    .describe(
+      "its latest death as the engine's (or recorder's) events tell it; null when they no longer hold it",
+    ),
+  cleanExits: z.number().describe('clean exits (code 0) in the recent events'),
 });
 
 const serviceOut = z.object({
@@ -113,10 +128,26 @@ export const stackHealth = defineTool({
     );
     if (input.service) for (const n of [...names]) if (n !== input.service) names.delete(n);
 
-    const [processOoms, pids] = await Promise.all([
-      processOomKillsSince(ctx, now - PROCESS_OOM_WINDOW_MS),
+    // Deaths the container state alone would misread (exit 137 with OOMKilled) widen the event
+    // window back to them, up to a day.
+    const ambiguous = details
+      .filter((d) => !d.state.running && d.state.exitCode === 137 && d.state.finishedAt)
+      .map((d) => Date.parse(d.state.finishedAt!) - 60_000);
+    const since = Math.max(now - HISTORY_MAX_MS, Math.min(now - PROCESS_OOM_WINDOW_MS, ...ambiguous));
+    const [recent, pids] = await Promise.all([
+      recentHistory(ctx, since, now - PROCESS_OOM_WINDOW_MS),
       Promise.all(details.map((d) => pidsUsage(ctx, d))),
     ]);
+    const nameOf = (id: string) => details.find((d) => d.id.startsWith(id) || id.startsWith(d.id))?.name;
+    const judgedAlone = await Promise.all(
+      details.map((d) =>
+        refineStartFailure(
+          ctx,
+          d,
+          containerHealth(d, ctx.config.services[d.service ?? '']?.startPeriod ?? 0, now, nameOf),
+        ),
+      ),
+    );
     const ordered = [...names].sort(serviceOrder(Object.keys(ctx.config.services)));
     const judged = new Map(
       ordered.map((service) => {
@@ -124,12 +155,22 @@ export const stackHealth = defineTool({
         const mine = details.filter((d) => d.service === service).sort((a, b) => a.number - b.number);
         const secrets = mine.flatMap((d) => d.secretValues);
         const containers: ContainerHealth[] = mine.map((d) => {
-          const h = containerHealth(d, expected?.startPeriod ?? 0, now);
+          const h = judgedAlone[details.indexOf(d)]!;
+          const death = recent.lastDeath.get(d.id);
           return {
             ...h,
             lastHealthOutput: h.lastHealthOutput === null ? null : redact(h.lastHealthOutput, secrets),
-            processOomKills: processOoms.get(d.name) ?? 0,
+            processOomKills: recent.processOomKills.get(d.id) ?? 0,
             pids: pids[details.indexOf(d)] ?? null,
+            lastDeath: death
+              ? {
+                  time: death.time,
+                  cause: death.cause,
+                  exitCode: death.exitCode,
+                  stopTimeoutSeconds: death.stopTimeout?.graceSeconds ?? null,
+                }
+              : null,
+            cleanExits: recent.cleanExits.get(d.id) ?? 0,
           };
         });
         return [service, { expected, mine, secrets, containers }] as const;

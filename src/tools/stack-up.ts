@@ -160,9 +160,10 @@ export const stackUp = defineTool({
       services: current,
       failures,
       smoke,
-      notes: [...slowStarters].map(
-        (svc) =>
-          `${svc}: its health probe was refused (nothing listened yet) while it started, and its healthcheck has no start_period, so Docker reported it unhealthy meanwhile; set healthcheck.start_period (e.g. 30s) to how long it takes to start`,
+      notes: [...slowStarters].map((svc) =>
+        current.find((c) => c.service === svc)?.ready
+          ? `${svc}: its health probe was refused (nothing listened yet) while it started, and its healthcheck has no start_period, so Docker reported it unhealthy meanwhile; set healthcheck.start_period (e.g. 30s) to how long it takes to start`
+          : `${svc}: its health probe was refused for the whole wait (${Math.round((Date.now() - started) / 1000)} s): nothing listens on the port the probe asks; check the port in its healthcheck and that it serves there at all (a start_period only helps a slow starter)`,
       ),
       summary:
         notReady.length === 0

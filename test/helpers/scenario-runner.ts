@@ -82,7 +82,10 @@ const step = z.union([
         .strict(),
     })
     .strict(),
-  z.object({ compose: z.array(z.string()).min(1) }).strict(),
+  /** Any docker-compose command; `env` adds variables (e.g. to recreate a service with other settings). */
+  z
+    .object({ compose: z.array(z.string()).min(1), env: z.record(z.string(), z.string()).optional() })
+    .strict(),
   /** A script in the scenario directory, run with bash (PROJECT, COMPOSE_FILE, SCENARIO_DIR set). */
   z.object({ script: z.string() }).strict(),
   /** A command in a running container of a service. */
@@ -110,6 +113,8 @@ export const scenarioSchema = z
     config: z.record(z.string(), z.unknown()).default({}),
     /** Free 127.0.0.1 ports to allocate into these environment variables. */
     ports: z.array(z.string()).default([]),
+    /** Consecutive free 127.0.0.1 ports for these variables (a host port range). */
+    consecutivePorts: z.array(z.string()).default([]),
     /** Variables (from ports) a host process listens on for the whole scenario. */
     listen: z.array(z.string()).default([]),
     /** The event recorder runs for the project, as `doom-ops serve` would have it. */
@@ -157,6 +162,30 @@ export function right(r: ScenarioResult): boolean {
   return r.errors.length === 0 && r.checks.length > 0 && r.checks.every((c) => c.ok);
 }
 
+/** The first of `n` consecutive ports that are free on 127.0.0.1 now. */
+async function consecutiveFreePorts(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const servers: Server[] = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        const srv = createServer();
+        await new Promise<void>((ok, fail) => {
+          srv.once('error', fail);
+          srv.listen(base + i, '127.0.0.1', ok);
+        });
+        servers.push(srv);
+      }
+      return base;
+    } catch {
+      // taken: try another base
+    } finally {
+      for (const srv of servers) await new Promise((r) => srv.close(r));
+    }
+  }
+  throw new Error(`no ${n} consecutive free ports found`);
+}
+
 function substitute(text: string, env: Record<string, string>): string {
   return text.replace(/\$\{([A-Z0-9_]+)\}/g, (m, k: string) => env[k] ?? m);
 }
@@ -174,6 +203,12 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
   const stateDir = join(work, 'state');
   const env: Record<string, string> = { PROJECT: project, SCENARIO_DIR: s.dir, WORK_DIR: work };
   for (const p of s.ports) env[p] = String(await freePort());
+  if (s.consecutivePorts.length) {
+    const base = await consecutiveFreePorts(s.consecutivePorts.length);
+    s.consecutivePorts.forEach((v, i) => {
+      env[v] = String(base + i);
+    });
+  }
   const servers: Server[] = [];
   for (const l of s.listen) {
     const srv = createServer((c) => c.destroy());
@@ -189,9 +224,9 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
   const configPath = join(work, 'doom-ops.yaml');
   writeFileSync(configPath, stringifyYaml(config));
   const cliEnv = { DOOM_OPS_CONFIG: configPath, DOOM_OPS_STATE_DIR: stateDir, DOOM_OPS_LOG_LEVEL: 'error' };
-  const compose = (args: string[]) =>
+  const compose = (args: string[], extra: Record<string, string> = {}) =>
     execa('docker-compose', ['-p', project, '-f', composeFile, ...args], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...env, ...extra },
       reject: false,
       timeout: 120_000,
     });
@@ -247,7 +282,10 @@ interface StepEnv {
   s: Scenario;
   project: string;
   env: Record<string, string>;
-  compose: (args: string[]) => Promise<{ exitCode?: number; stdout: string; stderr: string }>;
+  compose: (
+    args: string[],
+    env?: Record<string, string>,
+  ) => Promise<{ exitCode?: number; stdout: string; stderr: string }>;
   sinceS: number;
   onCheck: (c: ScenarioCheck) => Promise<void>;
 }
@@ -259,7 +297,7 @@ async function runStep(st: Step, e: StepEnv): Promise<void> {
     if (r.exitCode !== 0 && !st.up.mayFail)
       throw new Error(`docker-compose ${args.join(' ')} failed: ${r.stderr.trim().slice(-500)}`);
   } else if ('compose' in st) {
-    await e.compose(st.compose);
+    await e.compose(st.compose, st.env);
   } else if ('script' in st) {
     const r = await execa('bash', [join(e.s.dir, st.script)], {
       env: { ...process.env, ...e.env },

@@ -48,6 +48,28 @@ describe('startFailure: containers that never ran', () => {
     });
   });
 
+  it("the runtime's words decide before the exit code: a mount error with 127 is a mount error", () => {
+    expect(
+      startFailure(
+        created(
+          'OCI runtime create failed: runc create failed: error mounting "/srv/afile" to rootfs at "/etc": not a directory: Are you trying to mount a directory onto a file (or vice-versa)?',
+          127,
+        ),
+      ),
+    ).toMatchObject({ kind: 'mount' });
+    expect(
+      startFailure(
+        created(
+          'cannot join network of a non running container: 3f4a5b6c7d8e9f00112233445566778899aabbccddeeff00112233445566778899',
+        ),
+        (id) => (id.startsWith('3f4a5b6c7d8e') ? 'p_base_1' : undefined),
+      ),
+    ).toMatchObject({ kind: 'network', what: expect.stringMatching(/shares the network of p_base_1/) });
+    expect(
+      startFailure(created('failed to initialize logging driver: journald is not enabled on this host')),
+    ).toMatchObject({ kind: 'logging' });
+  });
+
   it('created with no error was never started (Compose v2 leaves dependents so); a running or normally exited one is no start failure', () => {
     expect(startFailure(created('', 0))).toMatchObject({ kind: 'not_started', error: null });
     expect(

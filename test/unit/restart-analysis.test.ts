@@ -77,6 +77,21 @@ describe('readHistory: deaths by the order of events', () => {
     expect(d).toMatchObject([{ cause: 'operator', stopTimeout: { graceSeconds: 10 } }]);
   });
 
+  it('a stop with no kill or die before it came while the engine waited to restart the container', () => {
+    const h = readHistory([
+      ev('start'),
+      ev('oom', {}, 'c1', 3000),
+      ev('die', { exitCode: '137' }, 'c1', 20),
+      ev('stop', {}, 'c1', 2000),
+    ]);
+    expect(h.deaths.map((d) => d.cause)).toEqual(['oom']);
+    expect(h.idleStops).toHaveLength(1);
+    // A stop that ends a run is part of that death, not an idle stop.
+    expect(
+      readHistory([ev('kill', { signal: '15' }), ev('die', { exitCode: '0' }), ev('stop')]).idleStops,
+    ).toEqual([]);
+  });
+
   it('oom events with no death are processes killed inside a container that kept running', () => {
     const h = readHistory([ev('start'), ev('oom', {}, 'c1', 3000), ev('oom', {}, 'c1', 3000)]);
     expect(h.deaths).toEqual([]);
@@ -146,6 +161,7 @@ describe('deathFromState: what the container itself proves when the events are g
     restartCount = 5,
     policy = 'on-failure',
   ): ContainerState => ({
+    id: 'orchestrator',
     name: 'p_orchestrator_1',
     createdAt: '2026-11-28T09:00:00Z',
     restartCount,
@@ -191,15 +207,29 @@ describe('deathFromState: what the container itself proves when the events are g
     );
     expect(d).toMatchObject({ cause: 'operator', exitCode: null });
     expect(d?.note).toMatch(
-      /restarted by an operator or API call at 2026-11-28T10:00:02Z \(the event is no longer kept\)/,
+      /restarted by an operator or API call at 2026-11-28T10:00:02Z \(RestartCount 0; the event is no longer kept\)/,
     );
-    expect(d?.note).toMatch(/not proof/);
+    // It does not claim the previous run ended well: a crash then a manual start looks the same.
+    expect(d?.note).toMatch(/whether by that restart or by a failure before it, the engine no longer says/);
+    expect(d?.note).toMatch(/maybe its main process/);
   });
 
-  it('running again after restarts by policy: the exit code is reset, so the cause is unknown (OOMKilled hints)', () => {
+  it('running again after restarts by policy: the exit code is reset, so the cause is unknown (OOMKilled only hints)', () => {
     const running = { status: 'running', running: true, exitCode: 0 };
     expect(deathFromState(base(running, 3), [], 0)).toMatchObject({ cause: 'unknown', exitCode: null });
-    expect(deathFromState(base({ ...running, oomKilled: true }, 3), [], 0)?.cause).toBe('oom');
+    const flagged = deathFromState(base({ ...running, oomKilled: true }, 3), [], 0);
+    expect(flagged?.cause).toBe('unknown');
+    expect(flagged?.note).toMatch(/OOMKilled=true says a process in it was OOM-killed/);
+  });
+
+  it('exit 137 with OOMKilled is probably an OOM kill, but stopped under always it was a stop by hand', () => {
+    expect(deathFromState(base({ exitCode: 137, oomKilled: true }), [], 0)).toMatchObject({
+      cause: 'oom',
+      note: expect.stringMatching(/^probably OOM-killed/),
+    });
+    expect(deathFromState(base({ exitCode: 137, oomKilled: true }, 0, 'unless-stopped'), [], 0)?.cause).toBe(
+      'operator',
+    );
   });
 
   it('adds nothing when an event already shows that death, it is outside the window, or it never ran', () => {
@@ -211,8 +241,11 @@ describe('deathFromState: what the container itself proves when the events are g
     expect(deathFromState(base({ startedAt: null, finishedAt: null, status: 'created' }), [], 0)).toBeNull();
   });
 
-  it('minimumDeaths: RestartCount, plus the final death when it is down now', () => {
-    expect(minimumDeaths(base())).toBe(6);
+  it('minimumDeaths: RestartCount, plus the final death when the policy would not have restarted it', () => {
+    expect(minimumDeaths({ ...base(), restartPolicy: { name: 'on-failure', maximumRetryCount: 5 } })).toBe(6);
+    expect(minimumDeaths(base({ exitCode: 0 }, 0, 'no'))).toBe(1);
+    // Stopped during the restart backoff: RestartCount already counts every death there was.
+    expect(minimumDeaths(base({}, 5, 'always'))).toBe(5);
     expect(minimumDeaths(base({ status: 'restarting', running: true, restarting: true }, 3))).toBe(3);
     expect(minimumDeaths(base({ status: 'running', running: true }, 0))).toBe(0);
   });

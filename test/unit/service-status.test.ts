@@ -51,12 +51,15 @@ function detail(
     cpuset: null,
     logConfig: { driver: 'json-file', options: {} },
     tty: false,
+    readOnlyRootfs: false,
+    networkMode: 'default',
     user: '',
     stopTimeoutS: null,
     secretValues: [],
     labels: {},
     mounts: [],
     portBindings: [],
+    portRanges: [],
     publishedPorts: [],
     exposedPorts: [],
     networks: [],
@@ -193,6 +196,12 @@ describe('containerHealth', () => {
     expect(serviceHealth(undefined, [{ ...base, pids: { current: 10, limit: 32, zombies: null } }]).ok).toBe(
       true,
     );
+    // Caught running between two clean exits of a loop: still a loop, not fine.
+    const loop = serviceHealth(undefined, [{ ...base, restartCount: 5, cleanExits: 3 }], {
+      service: 'exporter',
+    });
+    expect(loop).toMatchObject({ status: 'degraded', ok: false });
+    expect(loop.problems[0]).toMatch(/restart loop of clean exits/);
   });
 
   it('only unhealthy probes keep their output', () => {

@@ -220,6 +220,8 @@ export class DockerAdapter {
         options: (info.HostConfig.LogConfig?.Config as Record<string, string> | undefined) ?? {},
       },
       tty: Boolean(info.Config.Tty),
+      readOnlyRootfs: Boolean(info.HostConfig.ReadonlyRootfs),
+      networkMode: info.HostConfig.NetworkMode ?? 'default',
       user: info.Config.User ?? '',
       stopTimeoutS: (info.Config as { StopTimeout?: number }).StopTimeout ?? null,
       secretValues: secretEnvValues(info.Config.Env),

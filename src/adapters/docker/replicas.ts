@@ -46,13 +46,16 @@ export async function cloneReplica(
   ];
   const networks = Object.entries(src.NetworkSettings.Networks ?? {});
   const [first, ...rest] = networks;
+  // The engine takes aliases only on user-defined networks (not host, none or the default bridge).
+  const endpoint = (net: string, list: string[] | null | undefined) =>
+    ['host', 'none', 'bridge'].includes(net) ? {} : { Aliases: aliases(list) };
   const options = {
     ...config,
     name,
     HostConfig: src.HostConfig,
     // Older APIs accept one network at create; the others are connected below.
     NetworkingConfig: first
-      ? { EndpointsConfig: { [first[0]]: { Aliases: aliases(first[1].Aliases) } } }
+      ? { EndpointsConfig: { [first[0]]: endpoint(first[0], first[1].Aliases) } }
       : undefined,
     abortSignal: undefined as AbortSignal | undefined,
   };
@@ -60,11 +63,11 @@ export async function cloneReplica(
     docker.createContainer({ ...options, abortSignal: s } as Docker.ContainerCreateOptions),
   );
   try {
-    for (const [net, endpoint] of rest) {
+    for (const [net, ep] of rest) {
       await adapter.call(`connect ${name} to ${net}`, signal, (s) =>
         withOptions(docker.getNetwork(net), 'connect', {
           Container: created.id,
-          EndpointConfig: { Aliases: aliases(endpoint.Aliases) },
+          EndpointConfig: endpoint(net, ep.Aliases),
           abortSignal: s,
         }),
       );

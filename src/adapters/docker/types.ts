@@ -54,6 +54,10 @@ export interface ContainerDetail {
   /** HostConfig.LogConfig: the logging driver and its options (decides whether logs can be read back). */
   logConfig: { driver: string; options: Record<string, string> };
   tty: boolean;
+  /** HostConfig.ReadonlyRootfs (Compose read_only: true): only mounts and tmpfs are writable. */
+  readOnlyRootfs: boolean;
+  /** HostConfig.NetworkMode: default, bridge, host, none, a network name, or container:<id>. */
+  networkMode: string;
   user: string;
   /** Seconds `docker stop` waits before SIGKILL (Compose's stop_grace_period); null = engine default. */
   stopTimeoutS: number | null;
@@ -63,6 +67,8 @@ export interface ContainerDetail {
   mounts: MountInfo[];
   /** Ports the container asks to publish (HostConfig), whether or not it is running. */
   portBindings: PortBinding[];
+  /** Published host port ranges the container asks for (one port of the range per container). */
+  portRanges: PortRange[];
   /** Ports the engine actually published (only while running). */
   publishedPorts: PortBinding[];
   /** Container ports the image or Compose exposes, e.g. "4222/tcp". */
@@ -83,6 +89,13 @@ export interface PortBinding {
   containerPort: string;
   hostIp: string;
   hostPort: number;
+}
+
+export interface PortRange {
+  containerPort: string;
+  hostIp: string;
+  from: number;
+  to: number;
 }
 
 export interface LogLine {

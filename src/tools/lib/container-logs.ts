@@ -52,6 +52,15 @@ export async function* containerLogs(
         d.name,
         `logging driver ${d.logConfig.driver} does not support reading (this engine keeps no copy to read back)`,
       );
+    // The engine answered, and refused to read this container's log (journald not enabled on the
+    // host, a driver that failed to start…): that container's logs are unavailable, the engine is fine.
+    const cause = (err as { cause?: { statusCode?: number; json?: { message?: string }; message?: string } })
+      .cause;
+    if (isToolError(err) && cause?.statusCode === 500)
+      throw new LogsUnavailableError(
+        d.name,
+        `logging driver ${d.logConfig.driver}: the engine cannot read this container's log (${(cause.json?.message ?? cause.message ?? 'server error').trim()})`,
+      );
     throw err;
   }
 }

@@ -10,6 +10,8 @@ export type Condition = (typeof CONDITIONS)[number];
 export interface Dependency {
   service: string;
   condition: Condition;
+  /** From the config's startup DAG (no condition given there), not from Compose's own label. */
+  fromConfig?: boolean;
 }
 
 /** Compose v2 records depends_on on each container: "mongodb:service_healthy:false,nats:service_started:false". */
@@ -39,7 +41,37 @@ export function dependenciesOf(
     containers.find((d) => d.labels[LABEL.dependsOn])?.labels[LABEL.dependsOn],
   );
   if (fromLabel.length) return fromLabel;
-  return (expected?.dependsOn ?? []).map((service) => ({ service, condition: 'service_healthy' as const }));
+  return (expected?.dependsOn ?? []).map((service) => ({
+    service,
+    condition: 'service_healthy' as const,
+    fromConfig: true,
+  }));
+}
+
+/**
+ * Whether a dependency holds, given the dependency's containers. The config's DAG has no
+ * conditions: a dependency that ran once and exited 0 under restart "no" or on-failure is a
+ * one-shot job (a migration) that completed, which is what its dependents waited for.
+ */
+export function dependencyHolds(
+  dep: Dependency,
+  status: ServiceStatus,
+  containers: ReadonlyArray<Pick<ContainerDetail, 'healthcheck' | 'restartPolicy'>>,
+): boolean {
+  if (
+    satisfied(
+      dep.condition,
+      status,
+      containers.some((d) => d.healthcheck !== null),
+    )
+  )
+    return true;
+  return (
+    Boolean(dep.fromConfig) &&
+    status === 'stopped' &&
+    containers.length > 0 &&
+    containers.every((d) => d.restartPolicy.name === 'no' || d.restartPolicy.name === 'on-failure')
+  );
 }
 
 /** Whether a dependency in `status` meets `condition`. */

@@ -1,18 +1,10 @@
 import { z } from 'zod';
+import { START_FAILURE_KINDS } from '../../knowledge/start-failure.js';
 
 /** Why a container is not running although it never started (shared by stack_health and explain_restarts). */
 export const neverStartedOut = z
   .object({
-    kind: z.enum([
-      'command_not_found',
-      'not_executable',
-      'port_in_use',
-      'mount',
-      'network',
-      'gpu',
-      'runtime',
-      'not_started',
-    ]),
+    kind: z.enum(START_FAILURE_KINDS),
     what: z.string(),
     fix: z.string(),
     error: z.string().nullable().describe("the runtime's own error (State.Error)"),

@@ -1,5 +1,5 @@
 import type { ContainerDetail, EngineEvent } from '../../adapters/docker/types.js';
-import { readHistory } from '../../knowledge/restart-analysis.js';
+import { type Death, readHistory } from '../../knowledge/restart-analysis.js';
 import { EventStore, eventKey } from '../../recorder/event-store.js';
 import { RECORDED_ACTIONS } from '../../recorder/recorder.js';
 import { parseTimePoint } from '../../util/duration.js';
@@ -80,20 +80,42 @@ export async function gatherEvidence(
   return { now, since, until, details, ...found };
 }
 
+/** What the recent lifecycle events say about each container (by id: a recreated one keeps the name). */
+export interface RecentHistory {
+  /** Processes OOM-killed inside since `processOomSinceMs`. */
+  processOomKills: Map<string, number>;
+  /** The latest death in the events, per container. */
+  lastDeath: Map<string, Death>;
+  /** Clean exits (code 0) in the window, per container. */
+  cleanExits: Map<string, number>;
+}
+
 /**
- * Processes OOM-killed inside still-living containers of the project since `sinceMs` (an `oom`
- * event not followed by its container's death), per container name.
+ * The project's lifecycle events since `sinceMs` (engine plus recorder), read in order: processes
+ * OOM-killed inside containers (counted from `processOomSinceMs`), each container's latest death with
+ * its cause, and clean exits. health uses it so that the container state's sticky flags (OOMKilled,
+ * exit 137) are not taken for causes the events disprove.
  */
-export async function processOomKillsSince(ctx: ToolContext, sinceMs: number): Promise<Map<string, number>> {
+export async function recentHistory(
+  ctx: ToolContext,
+  sinceMs: number,
+  processOomSinceMs: number,
+): Promise<RecentHistory> {
   const { events } = await containerEvents(ctx, {
     since: Math.floor(sinceMs / 1000),
     until: Math.ceil(Date.now() / 1000),
     actions: RECORDED_ACTIONS.filter((a) => a !== 'health_status'),
     max: 5000,
   });
-  const counts = new Map<string, number>();
-  if (!events.some((e) => e.action === 'oom')) return counts;
-  for (const k of readHistory(events).processOomKills)
-    counts.set(k.container, (counts.get(k.container) ?? 0) + 1);
-  return counts;
+  const out: RecentHistory = { processOomKills: new Map(), lastDeath: new Map(), cleanExits: new Map() };
+  if (events.length === 0) return out;
+  const h = readHistory(events);
+  const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  for (const k of h.processOomKills)
+    if (Date.parse(k.time) >= processOomSinceMs) bump(out.processOomKills, k.id);
+  for (const d of h.deaths) {
+    out.lastDeath.set(d.id, d);
+    if (d.cause === 'clean_exit') bump(out.cleanExits, d.id);
+  }
+  return out;
 }

@@ -63,6 +63,23 @@ export async function refuseUnscalable(
         hint: `remove container_name from ${service} in the Compose file and recreate it (docker compose up -d ${service}), then scale`,
       },
     );
+  if (template.networkMode === 'host' || /^(container|service):/.test(template.networkMode))
+    throw new ToolError(
+      'invalid_input',
+      `cannot scale ${service} to ${target}: it uses network_mode ${template.networkMode}, so every replica would share one network stack and bind the same ports; nothing was created`,
+      {
+        hint: `give ${service} its own network (remove network_mode and publish ports) before running more than one replica`,
+      },
+    );
+  const tight = template.portRanges.find((r) => r.to - r.from + 1 < target);
+  if (tight)
+    throw new ToolError(
+      'invalid_input',
+      `cannot scale ${service} to ${target}: it publishes the host port range ${tight.hostIp}:${tight.from}-${tight.to}->${tight.containerPort}, which has room for ${tight.to - tight.from + 1} replica(s) (each takes one port of it); nothing was created`,
+      {
+        hint: `widen the range in ports: of ${service}, or publish only the container port so the engine picks a free one`,
+      },
+    );
   const fixed = template.portBindings.filter((p) => p.hostPort > 0);
   if (fixed.length)
     throw new ToolError(
@@ -202,12 +219,27 @@ export async function scale(
     const first = Math.max(...current.map((c) => c.number)) + 1;
     const numbers = Array.from({ length: target - current.length }, (_, i) => first + i);
     // In parallel, as Compose does; bounded so a 2-core engine is not flooded.
-    const names = await mapLimit(numbers, PARALLEL, async (n) => {
-      const made = await cloneReplica(ctx.docker, template.id, n, ctx.signal, image ? { image } : {});
-      ctx.progress({ progress: ++done, total: numbers.length, message: `created ${made.name}` });
-      return made.name;
+    const made = await mapLimit(numbers, PARALLEL, async (n) => {
+      try {
+        const c = await cloneReplica(ctx.docker, template.id, n, ctx.signal, image ? { image } : {});
+        ctx.progress({ progress: ++done, total: numbers.length, message: `created ${c.name}` });
+        return { name: c.name, error: null };
+      } catch (err) {
+        if (!isToolError(err)) throw err;
+        return { name: null, error: err };
+      }
     });
-    created.push(...names);
+    created.push(...made.flatMap((m) => (m.name ? [m.name] : [])));
+    const failed = made.flatMap((m) => (m.error ? [m.error] : []));
+    if (failed.length) {
+      // Say what exists now: the replicas that did start stay (they are healthy copies).
+      const now = (await stackReplicas(ctx)).filter((c) => c.service === service).length;
+      throw new ToolError(
+        failed[0]!.code,
+        `scaling ${service} to ${target} stopped part way: ${created.length} of ${numbers.length} new replica(s) started${created.length ? ` (${created.join(', ')})` : ''}, ${failed.length} failed: ${failed[0]!.message}. ${service} now has ${now} replica(s)`,
+        { hint: failed[0]!.hint ?? `fix the cause, then scale again (or scale back to ${current.length})` },
+      );
+    }
   } else if (target < current.length) {
     const removing = current.slice(target).reverse(); // highest numbers first, as Compose does
     const cfg = bounds.drain;

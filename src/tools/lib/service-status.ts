@@ -77,6 +77,15 @@ export interface ContainerHealth {
   processOomKills: number;
   /** PIDs in use against pids_limit (only for containers that have one); zombies = PIDs no live task holds. */
   pids: { current: number; limit: number; zombies: number | null } | null;
+  /** Its latest death as the engine's events tell it (null when they no longer hold it). */
+  lastDeath: {
+    time: string;
+    cause: 'oom' | 'operator' | 'signal' | 'app_error' | 'clean_exit' | 'unknown';
+    exitCode: number | null;
+    stopTimeoutSeconds: number | null;
+  } | null;
+  /** Clean exits (code 0) in the recent events. */
+  cleanExits: number;
 }
 
 function policyText(p: ContainerDetail['restartPolicy']): string {
@@ -86,7 +95,13 @@ function policyText(p: ContainerDetail['restartPolicy']): string {
 }
 
 /** One container's status, judged against the service's start period. */
-export function containerHealth(c: ContainerDetail, startPeriodMs: number, now: number): ContainerHealth {
+export function containerHealth(
+  c: ContainerDetail,
+  startPeriodMs: number,
+  now: number,
+  /** Names other containers of the stack by id (a start error can name one). */
+  nameOf?: (id: string) => string | undefined,
+): ContainerHealth {
   const started = c.state.startedAt ? Date.parse(c.state.startedAt) : Number.NaN;
   const uptimeMs = c.state.running && !Number.isNaN(started) ? Math.max(0, now - started) : null;
   let status: ServiceStatus;
@@ -122,7 +137,7 @@ export function containerHealth(c: ContainerDetail, startPeriodMs: number, now: 
     !c.state.restarting &&
     c.state.exitCode !== 0;
 
-  const failure = startFailure(c);
+  const failure = startFailure(c, nameOf);
   let lastExit: ContainerHealth['lastExit'] = null;
   if (failure) {
     // Never ran (or could not start this time): the exit code is the runtime's, not the app's.
@@ -186,6 +201,8 @@ export function containerHealth(c: ContainerDetail, startPeriodMs: number, now: 
         : null,
     processOomKills: 0,
     pids: null,
+    lastDeath: null,
+    cleanExits: 0,
   };
 }
 
@@ -218,15 +235,37 @@ function containerProblems(c: ContainerHealth, who: string, service: string, blo
       );
     return out;
   }
-  const diedOfOom = c.oomKilled && c.lastExit?.code === 137;
-  if (diedOfOom) out.push(`${who}OOM-killed at its memory limit (last exit 137)`);
+  // Docker 20.10 keeps OOMKilled after a process inside was OOM-killed, and exit 137 is also a
+  // docker kill or a stop that outlived its timeout: the events decide when they still hold the death.
+  const down = c.status === 'exited' || c.status === 'stopped' || c.status === 'dead';
+  const death =
+    c.lastDeath &&
+    c.lastExit?.finishedAt &&
+    Math.abs(Date.parse(c.lastDeath.time) - Date.parse(c.lastExit.finishedAt)) < 5000
+      ? c.lastDeath
+      : null;
+  const diedOfOom = c.lastExit?.code === 137 && (death ? death.cause === 'oom' : c.oomKilled);
+  if (diedOfOom)
+    out.push(
+      death
+        ? `${who}OOM-killed at its memory limit (last exit 137)`
+        : `${who}probably OOM-killed at its memory limit (OOMKilled=true, last exit 137; the events that would confirm it are no longer kept, and Docker sets the flag for any process OOM-killed inside: why ${service})`,
+    );
+  else if (down && death?.cause === 'operator')
+    out.push(
+      `${who}stopped by an operator or API call at ${death.time}${death.stopTimeoutSeconds !== null ? ` (killed with SIGKILL after the ${death.stopTimeoutSeconds} s stop timeout: PID 1 did not exit on SIGTERM)` : ''}`,
+    );
+  else if (down && death?.cause === 'signal')
+    out.push(
+      `${who}killed by a signal from outside at ${death.time} (docker kill, or a kill on the host; last exit ${death.exitCode ?? '?'})`,
+    );
   if (c.policyExhausted)
     out.push(
       `${who}restart policy ${c.restartPolicy} exhausted after ${c.restartCount} restarts; the engine will not restart it`,
     );
-  else if (c.state === 'restarting' && c.lastExit?.code === 0)
+  else if ((c.state === 'restarting' && c.lastExit?.code === 0) || (c.cleanExits >= 2 && c.restartCount >= 2))
     out.push(
-      `${who}restart loop: it ends with exit 0 right after starting (${c.restartCount} restarts so far); a program that exits at once with 0 often waits on a closed stdin or daemonised itself (why ${service})`,
+      `${who}restart loop of clean exits: it ends with exit 0 and the engine starts it again (${c.restartCount} restarts so far); a program that exits at once with 0 often waits on a closed stdin or daemonised itself, a job that finishes should not run under restart always (why ${service})`,
     );
   else if (c.restartCount > 0)
     out.push(
@@ -237,6 +276,7 @@ function containerProblems(c: ContainerHealth, who: string, service: string, blo
     c.lastExit.code !== null &&
     c.lastExit.code !== 0 &&
     !diedOfOom &&
+    !(death && (death.cause === 'operator' || death.cause === 'signal')) &&
     c.status !== 'healthy' &&
     c.status !== 'running'
   )
@@ -298,7 +338,9 @@ export function serviceHealth(
   const strained = containers.some(
     (c) =>
       (c.processOomKills > 0 && severity(c.status) <= 1) ||
-      (c.pids !== null && c.pids.current >= c.pids.limit * PIDS_WARN_RATIO),
+      (c.pids !== null && c.pids.current >= c.pids.limit * PIDS_WARN_RATIO) ||
+      // Caught between two clean exits of a loop, it looks running: the loop is still the state.
+      (c.cleanExits >= 2 && c.restartCount >= 2),
   );
   const status: ServiceStatus =
     severity(worst) >= 3 && running > 0 ? 'degraded' : strained && severity(worst) === 0 ? 'degraded' : worst;

@@ -1,0 +1,2 @@
+#!/usr/bin/env bash
+echo 'not a directory' > "$WORK_DIR/afile"

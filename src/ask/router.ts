@@ -28,9 +28,17 @@ const INTENTS: Intent[] = [
     service: 'optional',
   },
   {
+    // "is the stack down?", "is anything down?": the whole stack, not one service.
+    id: 'stack_state',
+    pattern:
+      /\b(stack|anything|everything|something|all( the)? services)\b.*\b(down|up|ok|broken|failing|dead)\b/i,
+    tool: 'stack_health',
+    service: 'none',
+  },
+  {
     id: 'restart_reason',
     pattern:
-      /\b(restart|restarted|restarting|crash|crashed|died|die|keeps? dying|exit(ed)?|down|not (running|start(ing|ed)?)|won'?t start|never start(ed)?|stopped)\b/i,
+      /\b(restart(ed|ing|s)?|crash(ed|ing|es)?|died|dies|die|dying|exit(ed|ing|s)?|down|kill(ed|s)?|fail(ed|ing|s)?|happened|succeed(ed)?|not (running|start(ing|ed)?)|won'?t start|never start(ed)?|stopped)\b/i,
     tool: 'explain_restarts',
     service: 'required',
   },

@@ -6,13 +6,19 @@
  */
 export type ProbeFailure = 'broken' | 'refused' | 'failing';
 
+/** The probe's own program could not be run (not: a file the probe reads is missing). */
 const BROKEN =
-  /executable file not found|: not found\b|command not found|no such file or directory|exec format error|permission denied/i;
+  /executable file not found|OCI runtime exec failed|exec: "[^"]+": (no such file|permission denied)|exec format error|(^|[\s:])[\w./-]+: (not found|command not found)\s*$/im;
 const REFUSED =
   /connection refused|can't connect to remote host|econnrefused|couldn't connect to server|failed to connect/i;
 
-export function probeFailure(probe: { exitCode: number; output: string }): ProbeFailure | null {
+export function probeFailure(
+  probe: { exitCode: number; output: string },
+  /** Earlier probes of the same check: one that passed proves the probe can run. */
+  history: ReadonlyArray<{ exitCode: number }> = [],
+): ProbeFailure | null {
   if (probe.exitCode === 0) return null;
+  if (history.some((p) => p.exitCode === 0)) return REFUSED.test(probe.output) ? 'refused' : 'failing';
   if (probe.exitCode === 127 || probe.exitCode === 126 || BROKEN.test(probe.output)) return 'broken';
   if (REFUSED.test(probe.output)) return 'refused';
   return 'failing';

@@ -20,8 +20,10 @@ export interface Death {
   exitCode: number | null;
   meaning: string;
   cause: DeathCause;
-  /** Signal the API delivered before the death (docker kill / stop / restart). */
+  /** The signal that ended it: delivered through the API (docker kill / stop / restart), or read from the exit code. */
   signal: string | null;
+  /** Whether that signal came through the Docker API (a kill event), not from the host or inside the container. */
+  viaApi: boolean;
   /** When the run that ended here began (its start event), when known. */
   runStartedAt: string | null;
   /** Where the death is known from: engine (or recorded) events, or only the container's own state. */
@@ -121,26 +123,32 @@ export function readHistory(events: EngineEvent[]): History {
         let cause: DeathCause;
         let stopTimeout: Death['stopTimeout'] = null;
         let signal: string | null = null;
+        let viaApi = false;
         if (recentKills.length && stopped) {
           cause = 'operator';
-          const first = recentKills[0]!;
-          const kill9 = recentKills.find(isKill9);
-          signal = signalName(first.attributes.signal);
-          // docker stop: the stop signal, then SIGKILL when the timeout ran out. PID 1 did not exit.
-          if (kill9 && code === 137 && kill9 !== first)
+          viaApi = true;
+          // docker stop: the stop signal, then SIGKILL when the timeout ran out (PID 1 did not exit).
+          // The stop signal is the last one before that SIGKILL: an earlier kill (a HUP to reload)
+          // is not part of the stop.
+          const kill9 = recentKills.findLast(isKill9);
+          const before = kill9 ? recentKills.slice(0, recentKills.indexOf(kill9)) : recentKills;
+          const stopKill = before.findLast((k) => !isKill9(k)) ?? kill9 ?? recentKills.at(-1)!;
+          signal = signalName(stopKill.attributes.signal);
+          if (kill9 && code === 137 && stopKill !== kill9)
             stopTimeout = {
-              graceSeconds: Math.round((Date.parse(kill9.time) - Date.parse(first.time)) / 1000),
-              stopSignal: signalName(first.attributes.signal) ?? 'SIGTERM',
+              graceSeconds: Math.round((Date.parse(kill9.time) - Date.parse(stopKill.time)) / 1000),
+              stopSignal: signalName(stopKill.attributes.signal) ?? 'SIGTERM',
             };
         } else if (recentKills.some((k) => t - Date.parse(k.time) <= NEAR_MS)) {
           cause = 'signal';
+          viaApi = true;
           signal = signalName(recentKills.at(-1)!.attributes.signal);
         } else if (nearOom && code === 137) cause = 'oom';
-        // SIGKILL is never self-inflicted: with no oom event (the engine may have dropped it) and no
-        // API kill, it came from outside Docker's API (the kernel or a host `kill -9`).
-        else if (code === 137) {
+        // 128+n with no API kill: a signal from the host or from inside the container (SIGKILL is
+        // never self-inflicted; an OOM kill whose event was lost also looks like this).
+        else if (code !== null && code > 128 && code < 160) {
           cause = 'signal';
-          signal = 'SIGKILL';
+          signal = signalName(String(code - 128));
         } else cause = code === 0 ? 'clean_exit' : 'app_error';
         // Every oom of this run that did not kill the main process killed a process inside it; the
         // kernel can report one kill more than once within moments, so the causing one is dropped.
@@ -158,9 +166,14 @@ export function readHistory(events: EngineEvent[]): History {
                 ? `SIGKILL from the stop: PID 1 did not exit on ${stopTimeout.stopSignal} within the ${stopTimeout.graceSeconds} s stop timeout`
                 : cause === 'operator' && code === 137
                   ? 'SIGKILL sent by the stop or restart through the API'
-                  : explainExitCode(code, cause === 'oom').meaning,
+                  : cause === 'signal'
+                    ? viaApi
+                      ? `${signal ?? 'a signal'} sent through the Docker API (docker kill)`
+                      : `${signal ?? 'a signal'} that did not come through the Docker API (from the host, or from inside the container)`
+                    : explainExitCode(code, cause === 'oom').meaning,
           cause,
           signal,
+          viaApi,
           runStartedAt: runStart,
           source: 'events',
           stopTimeout,
@@ -221,6 +234,7 @@ export function deathFromState(c: ContainerState, known: Death[], sinceMs: numbe
     time: new Date(at).toISOString(),
     container: c.name,
     id: c.id,
+    viaApi: false,
     runStartedAt: null,
     source: 'state' as const,
     stopTimeout: null,
@@ -259,7 +273,7 @@ export function deathFromState(c: ContainerState, known: Death[], sinceMs: numbe
     cause = 'oom';
     note =
       'probably OOM-killed: the container state says OOMKilled=true with exit 137, but the oom event is no longer kept to prove it was the main process (Docker also sets the flag when a process inside is OOM-killed, and a docker kill also exits 137)';
-  } else if (code === 137) cause = 'signal';
+  } else if (code > 128 && code < 160) cause = 'signal';
   else {
     cause = code === 0 ? 'clean_exit' : 'app_error';
     if (c.state.oomKilled) note = flag;
@@ -269,7 +283,7 @@ export function deathFromState(c: ContainerState, known: Death[], sinceMs: numbe
     exitCode: code,
     meaning: explainExitCode(code, cause === 'oom').meaning,
     cause,
-    signal: cause === 'signal' ? 'SIGKILL' : null,
+    signal: cause === 'signal' ? (explainExitCode(code).signal ?? null) : null,
     note,
   };
 }
@@ -294,6 +308,8 @@ export function minimumDeaths(c: ContainerState): number {
 }
 
 export type VerdictKind =
+  | 'paused'
+  | 'removed'
   | 'never_started'
   | 'oom_killed'
   | 'app_error'
@@ -310,8 +326,10 @@ export type VerdictKind =
 const SHORT_RUN_MS = 60_000;
 
 /**
- * The dominant cause: the most recent failure wins over older ones and over operator actions; a
- * run of quick clean exits under restart always is a loop, not a success.
+ * The verdict follows the latest death: it is why the service is in the state it is in now (an
+ * operator stop after earlier crashes is a stop; a job that succeeded on a retry completed). Earlier
+ * failures are reported beside it. A run of clean exits under a policy that restarts every exit is
+ * a loop, not a success.
  */
 export function verdictKind(
   deaths: Death[],
@@ -319,32 +337,45 @@ export function verdictKind(
     unhealthy: boolean;
     brokenProbe?: boolean;
     neverStarted?: boolean;
+    /** The service has no container now (removed). */
+    removed?: boolean;
+    /** A container of the service is paused (docker pause). */
+    paused?: boolean;
     /** The state shows a clean-exit restart loop (restarting with exit 0 and restarts). */
     cleanLoopState?: boolean;
     /** The restart policy restarts every exit (always, unless-stopped): two clean exits make a loop. */
     restartsEveryExit?: boolean;
   },
 ): VerdictKind {
+  if (opts.removed) return 'removed';
+  if (opts.paused) return 'paused';
   if (opts.neverStarted && deaths.length === 0) return 'never_started';
-  const failures = deaths.filter((d) => d.cause === 'oom' || d.cause === 'app_error' || d.cause === 'signal');
-  const last = failures.at(-1);
-  if (last)
-    return last.cause === 'oom'
-      ? 'oom_killed'
-      : last.cause === 'app_error'
-        ? 'app_error'
-        : 'killed_by_signal';
   const clean = deaths.filter((d) => d.cause === 'clean_exit');
   const quick = clean.filter(
     (d) => d.runStartedAt === null || Date.parse(d.time) - Date.parse(d.runStartedAt) < SHORT_RUN_MS,
   );
-  if (opts.cleanLoopState || quick.length >= 3 || (opts.restartsEveryExit && clean.length >= 2))
+  const last = deaths.at(-1);
+  if (
+    (last === undefined || last.cause === 'clean_exit') &&
+    (opts.cleanLoopState || quick.length >= 3 || (opts.restartsEveryExit && clean.length >= 2))
+  )
     return 'clean_exit_loop';
-  if (deaths.some((d) => d.cause === 'unknown')) return 'unexplained_restarts';
+  switch (last?.cause) {
+    case 'oom':
+      return 'oom_killed';
+    case 'app_error':
+      return 'app_error';
+    case 'signal':
+      return 'killed_by_signal';
+    case 'unknown':
+      return 'unexplained_restarts';
+    case 'operator':
+      return 'operator_restart';
+    case 'clean_exit':
+      return 'clean_exit';
+  }
   if (opts.brokenProbe) return 'broken_probe';
   if (opts.unhealthy) return 'unhealthy';
-  if (deaths.some((d) => d.cause === 'operator')) return 'operator_restart';
-  if (clean.length) return 'clean_exit';
   if (opts.neverStarted) return 'never_started';
   return 'no_restarts';
 }

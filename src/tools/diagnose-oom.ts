@@ -193,7 +193,9 @@ export const diagnoseOom = defineTool({
         suggestedLimitBytes: suggested,
         suggestedLimit: suggested === null ? null : `${Math.round(suggested / MIB)}M`,
         reasoning: !hitNow
-          ? `the OOM kills in the window were of a previous container of ${service}, recreated since; the current one${limit ? ` (limit ${formatBytes(limit)})` : ''} has not been OOM-killed, so there is nothing to size yet`
+          ? mine.length === 0
+            ? `no container of ${service} exists now (removed); the OOM kills in the window were of the removed one, whose limit is no longer known`
+            : `the OOM kills in the window were of a previous container of ${service}, recreated since; the current one${limit ? ` (limit ${formatBytes(limit)})` : ''} has not been OOM-killed, so there is nothing to size yet`
           : limit === null
             ? 'no memory limit is set: the host ran out of memory; set a limit so one service cannot take the host down'
             : `peak ${formatBytes(peak)} (${peakSource}) against a limit of ${formatBytes(limit)}; ${HEADROOM}x headroom over the larger, rounded up to 64 MiB, gives ${formatBytes(suggested)}${policyExhausted ? '; its restart policy is exhausted, so it stays down until recreated' : ''}${inside ? `; ${inside} process(es) inside were OOM-killed${running ? ' while the container kept running' : ''} (workers or children: raise the limit or run fewer/smaller workers)` : ''}`,
@@ -208,7 +210,7 @@ export const diagnoseOom = defineTool({
         ? result
             .map(
               (r) =>
-                `${r.service}: ${r.oomKilledFlag && r.oomKills === 0 ? 'at least 1 OOM kill (OOMKilled=true; whether of its main process or a process inside, the events no longer say)' : `${r.oomKills} OOM kill(s) of the container`}${r.processOomKills ? `, ${r.processOomKills} process(es) OOM-killed inside${r.running ? ' while it kept running' : ''}` : ''}, limit ${formatBytes(r.memoryLimitBytes)}, suggest ${r.suggestedLimit ?? (r.memoryLimitBytes === null ? 'setting a limit' : 'no change')}${r.evidence.startsWith('engine events') ? '' : ` (${r.evidence})`}`,
+                `${r.service}: ${r.containers.length === 0 ? `no container now (removed); ${r.previousContainerOomKills} OOM kill(s) of the removed one` : r.oomKilledFlag && r.oomKills === 0 ? 'at least 1 OOM kill (OOMKilled=true; whether of its main process or a process inside, the events no longer say)' : `${r.oomKills} OOM kill(s) of the container`}${r.processOomKills ? `, ${r.processOomKills} process(es) OOM-killed inside${r.running ? ' while it kept running' : ''}` : ''}, limit ${formatBytes(r.memoryLimitBytes)}, suggest ${r.suggestedLimit ?? (r.containers.length === 0 ? 'nothing until it exists again' : r.memoryLimitBytes === null ? 'setting a limit' : 'no change')}${r.evidence.startsWith('engine events') ? '' : ` (${r.evidence})`}`,
             )
             .join('; ')
         : `no OOM kills in ${input.service ?? 'the stack'} since ${new Date(since * 1000).toISOString()}`,

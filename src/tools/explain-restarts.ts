@@ -24,6 +24,8 @@ import { stackReplicas } from './lib/stack.js';
 import { refineStartFailure } from './lib/start-failure.js';
 
 const VERDICTS = [
+  'paused',
+  'removed',
   'never_started',
   'oom_killed',
   'app_error',
@@ -105,6 +107,9 @@ export const explainRestarts = defineTool({
         meaning: z.string(),
         cause: z.enum(['oom', 'operator', 'signal', 'app_error', 'clean_exit', 'unknown']),
         signal: z.string().nullable(),
+        viaApi: z
+          .boolean()
+          .describe('the signal came through the Docker API (a kill event), not from the host or inside'),
         runStartedAt: z.string().nullable(),
         source: z
           .enum(['events', 'state'])
@@ -205,7 +210,7 @@ export const explainRestarts = defineTool({
       if (fromState) deaths.push(fromState);
     }
     deaths.sort((a, b) => a.time.localeCompare(b.time));
-    const missing = missingEvidence(details, deaths, processOomKills.length, recorderRan);
+    const missing = missingEvidence(details, deaths, processOomKills.length, recorderRan, since * 1000);
 
     const { withLogs, logsUnavailable } = await logsBeforeDeaths(ctx, deaths, details, redact);
     // Never started, or its latest start failed and nothing of it runs now.
@@ -233,15 +238,22 @@ export const explainRestarts = defineTool({
       unhealthy: containers.some((c) => c.health === 'unhealthy'),
       brokenProbe: health.some((h) => h.status === 'unhealthy' && h.probe?.failure === 'broken'),
       neverStarted,
+      removed: details.length === 0,
+      paused: details.some((d) => d.state.paused),
+      // Restarting now after exit 0: the engine is looping it (an exited one was stopped by hand).
       cleanLoopState: details.some(
         (d, i) =>
-          (d.state.restarting || !d.state.running) &&
+          d.state.restarting &&
           d.state.exitCode === 0 &&
           d.restartCount >= 2 &&
           (d.restartPolicy.name === 'always' || d.restartPolicy.name === 'unless-stopped') &&
           !health[i]!.neverStarted,
       ),
     });
+    // on-failure:N at its count and exited: exhausted, unless what ended it was a stop by hand.
+    const lastDeathOf = (id: string) => deaths.filter((x) => x.id === id).at(-1);
+    for (const [i, c] of containers.entries())
+      if (c.policyExhausted && lastDeathOf(details[i]!.id)?.cause === 'operator') c.policyExhausted = false;
     const policyExhausted = containers.some((c) => c.policyExhausted);
     const serviceDown =
       containers.length === 0 || containers.every((c) => c.state !== 'running' && c.state !== 'restarting');
@@ -261,6 +273,10 @@ export const explainRestarts = defineTool({
       logsUnavailable,
       previous,
       idleStops: history.idleStops.filter((x) => currentIds.has(x.id)),
+      removedAt: events.filter((e) => e.action === 'destroy').at(-1)?.time ?? null,
+      unhealthyNow: health.some((h) => h.status === 'unhealthy')
+        ? (health.find((h) => h.status === 'unhealthy')?.lastHealthOutput ?? 'no output')
+        : null,
     });
     return {
       project: ctx.project,
@@ -304,11 +320,16 @@ function missingEvidence(
   deaths: Death[],
   processOomKills: number,
   recorderRan: boolean,
+  sinceMs: number,
 ): string[] {
   const out: string[] = [];
   for (const d of details) {
     const seen = deaths.filter((x) => x.id === d.id && x.source === 'events').length;
     const min = minimumDeaths(d);
+    // RestartCount counts from the last start by hand, which may be before the window: only a
+    // container created inside the window proves deaths the window should have shown.
+    const inWindow = Date.parse(d.createdAt) >= sinceMs;
+    if (min > seen && !inWindow) continue;
     if (min > seen)
       out.push(
         `${d.name}: RestartCount=${d.restartCount}${min > d.restartCount ? ' and down now' : ''} means at least ${min} death(s) since it was last started by hand; the events of ${min - seen} of them are no longer kept`,
@@ -373,6 +394,7 @@ async function logsBeforeDeaths(
 
 type Containers = Array<{
   name: string;
+  policyExhausted: boolean;
   restartCount: number;
   restartPolicy: string;
   oomKilled: boolean;
@@ -399,6 +421,9 @@ interface DescribeInput {
   logsUnavailable: string | null;
   previous: Death[];
   idleStops: Array<{ time: string; container: string }>;
+  removedAt: string | null;
+  /** The failing health check's output, when a container is unhealthy now. */
+  unhealthyNow: string | null;
 }
 
 const SIGTERM_FIXES = [
@@ -415,11 +440,10 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
       `${c.name}: RestartCount=${c.restartCount}, OOMKilled=${c.oomKilled}, ExitCode=${c.exitCode}, policy ${c.restartPolicy}, memory limit ${c.memoryLimitBytes ? formatBytes(c.memoryLimitBytes) : 'none'} (docker inspect)`,
   );
   const count = (cause: string) => deaths.filter((d) => d.cause === cause).length;
-  const last =
-    [...deaths].reverse().find((d) => d.cause !== 'operator' && d.cause !== 'clean_exit') ?? deaths.at(-1);
+  const last = deaths.at(-1);
   if (last)
     evidence.push(
-      `last death ${last.time}: exit ${last.exitCode ?? '?'} (${last.meaning})${last.signal ? ` after ${last.signal} from the API` : ''}${last.source === 'state' ? ' [from the container state]' : ''}`,
+      `last death ${last.time}: exit ${last.exitCode ?? '?'} (${last.meaning})${last.signal && last.viaApi ? ` after ${last.signal} from the API` : ''}${last.source === 'state' ? ' [from the container state]' : ''}`,
     );
   for (const d of deaths.filter((d) => d.note)) evidence.push(`${d.container} at ${d.time}: ${d.note}`);
   if (x.processOomKills)
@@ -430,11 +454,27 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
   evidence.push(...x.missing.map((m) => `missing evidence: ${m}`));
   const minTotal = containers.reduce((n, c) => n + c.minimumDeaths, 0);
   const incomplete = x.missing.length > 0;
-  const times = (n: number) => (incomplete && minTotal > n ? `at least ${minTotal} times` : `${n} time(s)`);
-  const tail = x.exhausted
-    ? ` Its restart policy is exhausted, so the engine will not start it again: ${service} is down.`
-    : x.down
-      ? ` ${service} is not running.`
+  const times = (n: number) =>
+    incomplete && minTotal > deaths.length
+      ? `${n} time(s) in the kept events; at least ${minTotal} deaths in all`
+      : `${n} time(s)`;
+  const exhaustedNames = containers.filter((c) => c.policyExhausted).map((c) => c.name);
+  const tail =
+    exhaustedNames.length && x.down
+      ? ` Its restart policy is exhausted, so the engine will not start it again: ${service} is down.`
+      : exhaustedNames.length
+        ? ` ${exhaustedNames.join(', ')} used up its restart policy and stays down; ${x.health.filter((h) => h.state === 'running').length} of ${containers.length} replica(s) run.`
+        : x.down
+          ? ` ${service} is not running.`
+          : '';
+  // Earlier failures of other kinds than the latest death (an OOM kill among app errors).
+  const others = deaths.filter(
+    (d) => d !== last && d.cause !== last?.cause && d.cause !== 'clean_exit' && d.cause !== 'operator',
+  );
+  const also = others.length ? ` Also in the window: ${summarizeCauses(others)}.` : '';
+  const unhealthyNow =
+    x.unhealthyNow !== null && kind !== 'unhealthy' && kind !== 'broken_probe'
+      ? ` Its health check is failing now: ${x.unhealthyNow}.`
       : '';
   const inside = x.processOomKills
     ? ` ${x.processOomKills} process(es) inside it were OOM-killed in the window${x.down ? '' : ' while the container kept running'} (a worker or child went past the memory limit: oom ${service}).`
@@ -452,24 +492,39 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
         ]
       : [];
   const limit = containers.find((c) => c.memoryLimitBytes)?.memoryLimitBytes;
+  // No death in the window, but its state may show earlier ones: never claim it has not restarted.
+  const earlier = containers.filter((c) => c.restartCount > 0);
+  const noDeathYet = earlier.length
+    ? `${service} did not die or restart in the window, but its state shows earlier restarts (RestartCount ${earlier.map((c) => c.restartCount).join('/')}): widen the window with since to see them`
+    : `${service} has not died or restarted in the window (RestartCount ${containers.map((c) => c.restartCount).join('/')})`;
   // It ran before, and its latest start failed (a port taken meanwhile, a mount gone): say so too.
-  const startFailed =
-    kind === 'never_started' ? undefined : containers.find((c) => c.neverStarted?.ranBefore);
+  const startFailed = kind === 'never_started' ? undefined : containers.find((c) => c.neverStarted);
   const again = startFailed?.neverStarted
-    ? ` ${startFailed.name} could not be started again: ${startFailed.neverStarted.what}.`
+    ? ` ${startFailed.name} ${startFailed.neverStarted.ranBefore ? 'could not be started again' : 'never started'}: ${startFailed.neverStarted.what}.`
     : '';
-  const prev = x.previous.length
-    ? ` Before its current container${containers.length > 1 ? 's' : ''} existed, ${x.previous.length} death(s) of a previous container of ${service} (recreated since, with its own configuration) are in the window: ${summarizeCauses(x.previous)}.`
-    : '';
+  const prev = !x.previous.length
+    ? ''
+    : containers.length === 0
+      ? ` Before it was removed, its container died ${x.previous.length} time(s) in the window: ${summarizeCauses(x.previous)}.`
+      : ` Before its current container${containers.length > 1 ? 's' : ''} existed, ${x.previous.length} death(s) of a previous container of ${service} (recreated since, with its own configuration) are in the window: ${summarizeCauses(x.previous)}.`;
+  for (const d of x.previous.slice(-3))
+    evidence.push(
+      `${d.container} (no longer exists) died at ${d.time}: exit ${d.exitCode ?? '?'} (${d.meaning})`,
+    );
   const idle = x.idleStops.length
     ? ` It was then stopped by an operator or API call at ${x.idleStops.at(-1)!.time} while the engine was waiting to restart it.`
     : '';
   const result = (summary: string, nextSteps: string[]) => ({
-    summary: `${summary}${idle}${again}${summary.includes('OOM-killed') ? '' : inside}${prev}${logNote}${honesty}`,
+    summary: `${summary}${also}${idle}${again}${unhealthyNow}${summary.includes('OOM-killed') ? '' : inside}${prev}${logNote}${honesty}`,
     evidence,
     nextSteps: [
       ...(startFailed?.neverStarted ? [startFailed.neverStarted.fix] : []),
       ...nextSteps,
+      ...(others.some((d) => d.cause === 'oom') && kind !== 'oom_killed'
+        ? [
+            `raise deploy.resources.limits.memory for ${service} too: it was OOM-killed as well (diagnose_oom suggests a value)`,
+          ]
+        : []),
       ...recorderStep,
     ],
   });
@@ -539,12 +594,28 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
         ],
       );
     }
+    case 'paused': {
+      const paused = x.details.filter((d) => d.state.paused).map((d) => d.name);
+      return result(
+        `${service} is paused (docker pause): ${paused.join(', ')} ${paused.length === 1 ? 'is' : 'are'} frozen, not failing; its health checks cannot run meanwhile.`,
+        [`docker unpause ${paused.join(' ')} resumes it (doom-ops does not pause or unpause)`],
+      );
+    }
+    case 'removed':
+      return result(
+        `${service} has no container now: it was removed${x.removedAt ? ` at ${x.removedAt}` : ''} (docker compose rm or down, or docker rm), not recreated.`,
+        [`bring it back with docker compose up -d ${service} (stack_up)`],
+      );
     case 'killed_by_signal':
       return result(
-        `${service} was killed by ${last?.signal ?? 'a signal'} sent from outside (docker kill, or a kill on the host), not by a failure of its own.${tail}`,
+        last?.viaApi
+          ? `${service} was killed by ${last.signal ?? 'a signal'} sent through the Docker API (docker kill), not by a failure of its own.${tail}`
+          : `${service} was killed by ${last?.signal ?? 'a signal'} that did not come through the Docker API: a kill on the host, from inside the container (kill 1 in an exec), or an OOM kill whose event is no longer kept. Not an exit of its own.${tail}`,
         [
-          'check the audit log and who has access to the Docker socket',
-          `start it again with restart_service ${service} if it should run`,
+          last?.viaApi
+            ? 'check the audit log and who has access to the Docker socket'
+            : 'find what sent it: a process inside the container (a supervisor, a script running kill 1), or someone or something on the host (kill, the kernel OOM killer)',
+          ...(x.down ? [`start it again with restart_service ${service} if it should run`] : []),
         ],
       );
     case 'clean_exit_loop': {
@@ -581,7 +652,7 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
       const h = x.health.find((y) => y.probe?.failure === 'broken');
       if (h?.lastHealthOutput) evidence.push(`health check output: ${h.lastHealthOutput}`);
       return result(
-        `${service} has not restarted, but its health probe cannot run: ${h?.lastHealthOutput ?? 'no output'}. The probe's command${h?.probe?.program ? ` "${h.probe.program}"` : ''} is not in the image (or not executable), so Docker reports unhealthy whatever the app does.`,
+        `${noDeathYet}; its health probe cannot run: ${h?.lastHealthOutput ?? 'no output'}. The probe's command${h?.probe?.program ? ` "${h.probe.program}"` : ''} is not in the image (or not executable), so Docker reports unhealthy whatever the app does.`,
         [
           `fix the healthcheck test of ${service} in the Compose file: use a program the image has (e.g. wget -qO- in busybox images, or the app's own health command)`,
           'restarting will not help: the probe fails the same way',
@@ -593,7 +664,7 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
       if (out) evidence.push(`health check output: ${out}`);
       const refused = x.health.some((h) => h.probe?.failure === 'refused');
       return result(
-        `${service} has not restarted, but its health check is failing${out ? `: ${out}` : ''}.${refused ? ' The probe is refused: nothing listens on that port (yet).' : ''}`,
+        `${noDeathYet}; its health check is failing${out ? `: ${out}` : ''}.${refused ? ' The probe is refused: nothing listens on that port (yet).' : ''}`,
         [
           `run the unhealthy-service checks: service_logs ${service} --level warn, service_stats ${service}`,
           'Docker does not restart unhealthy containers by itself',
@@ -629,7 +700,7 @@ function describe(x: DescribeInput): { summary: string; evidence: string[]; next
       ]);
     default:
       return result(
-        `${service} has not died or restarted in the window (RestartCount ${containers.map((c) => c.restartCount).join('/')}).`,
+        `${noDeathYet}.`,
         x.processOomKills
           ? [`size the memory limit for its workers: diagnose_oom ${service}`]
           : ['widen the window with since, or check stack_health'],

@@ -157,8 +157,14 @@ export const stackHealth = defineTool({
         const containers: ContainerHealth[] = mine.map((d) => {
           const h = judgedAlone[details.indexOf(d)]!;
           const death = recent.lastDeath.get(d.id);
+          // on-failure:N at its count, but a stop by hand ended the last run: the policy did not give up.
+          const stoppedByHand =
+            death?.cause === 'operator' &&
+            d.state.finishedAt !== null &&
+            Math.abs(Date.parse(death.time) - Date.parse(d.state.finishedAt)) < 5000;
           return {
             ...h,
+            policyExhausted: h.policyExhausted && !stoppedByHand,
             lastHealthOutput: h.lastHealthOutput === null ? null : redact(h.lastHealthOutput, secrets),
             processOomKills: recent.processOomKills.get(d.id) ?? 0,
             pids: pids[details.indexOf(d)] ?? null,

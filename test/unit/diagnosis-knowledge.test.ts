@@ -134,6 +134,14 @@ describe('probeFailure: what a failing health probe says about itself', () => {
     expect(probeFailure({ exitCode: 0, output: 'ok' })).toBeNull();
   });
 
+  it('a probe that ran before, or that only reads a missing file, is not broken', () => {
+    const readsFile = { exitCode: 1, output: "cat: can't open '/tmp/ready': No such file or directory" };
+    expect(probeFailure(readsFile)).toBe('failing');
+    expect(probeFailure({ exitCode: 127, output: '/bin/sh: curl: not found' }, [{ exitCode: 0 }])).toBe(
+      'failing',
+    );
+  });
+
   it('names the program that is missing', () => {
     expect(probeProgram(['CMD-SHELL', 'curl -f http://x'], '/bin/sh: curl: not found')).toBe('curl');
     expect(

@@ -92,6 +92,52 @@ describe('readHistory: deaths by the order of events', () => {
     ).toEqual([]);
   });
 
+  it('the stop signal is the last one before the SIGKILL: an earlier HUP (a reload) is not part of the stop', () => {
+    const d = readHistory([
+      ev('start'),
+      ev('kill', { signal: '1' }, 'c1', 1000),
+      ev('kill', { signal: '15' }, 'c1', 20_000),
+      ev('kill', { signal: '9' }, 'c1', 3000),
+      ev('die', { exitCode: '137' }, 'c1', 30),
+      ev('stop'),
+    ]).deaths;
+    expect(d).toMatchObject([
+      { cause: 'operator', signal: 'SIGTERM', stopTimeout: { stopSignal: 'SIGTERM', graceSeconds: 3 } },
+    ]);
+  });
+
+  it('128+n with no kill event is a signal from the host or inside the container, not through the API', () => {
+    const d = readHistory([ev('start'), ev('die', { exitCode: '143' }, 'c1', 5000), ev('start')]).deaths;
+    expect(d).toMatchObject([{ cause: 'signal', signal: 'SIGTERM', viaApi: false }]);
+    expect(d[0]!.meaning).toMatch(/did not come through the Docker API/);
+    expect(readHistory([ev('kill', { signal: '9' }), ev('die', { exitCode: '137' })]).deaths[0]!.viaApi).toBe(
+      true,
+    );
+  });
+
+  it('the latest death decides: a stop by hand after crashes is a stop; a job that succeeded on a retry completed', () => {
+    const stopped = readHistory([
+      ev('start'),
+      ev('die', { exitCode: '1' }, 'c1', 1000),
+      ev('start'),
+      ev('die', { exitCode: '1' }, 'c1', 1000),
+      ev('start'),
+      ev('kill', { signal: '15' }, 'c1', 30_000),
+      ev('die', { exitCode: '0' }),
+      ev('stop'),
+    ]).deaths;
+    expect(verdictKind(stopped, { unhealthy: false })).toBe('operator_restart');
+    const retried = readHistory([
+      ev('start'),
+      ev('die', { exitCode: '1' }, 'c1', 1000),
+      ev('start'),
+      ev('die', { exitCode: '0' }, 'c1', 1000),
+    ]).deaths;
+    expect(verdictKind(retried, { unhealthy: false })).toBe('clean_exit');
+    expect(verdictKind(retried, { unhealthy: false, paused: true })).toBe('paused');
+    expect(verdictKind(retried, { unhealthy: false, removed: true })).toBe('removed');
+  });
+
   it('oom events with no death are processes killed inside a container that kept running', () => {
     const h = readHistory([ev('start'), ev('oom', {}, 'c1', 3000), ev('oom', {}, 'c1', 3000)]);
     expect(h.deaths).toEqual([]);

@@ -107,6 +107,21 @@ describe('question router', () => {
       input: { service: 'nats', level: 'error' },
     });
     expect(route('how are the backups?', SERVICES)).toMatchObject({ tool: 'list_backups' });
+    // Other ways on-call asks why something died, or whether the whole stack is down.
+    for (const q of [
+      'what killed orchestrator?',
+      'orchestrator keeps exiting',
+      'why is orchestrator crashing?',
+      'why did orchestrator fail?',
+      'is orchestrator down?',
+      'what happened to orchestrator',
+    ])
+      expect(route(q, SERVICES), q).toMatchObject({
+        tool: 'explain_restarts',
+        input: { service: 'orchestrator' },
+      });
+    expect(route('is the stack down?', SERVICES)).toMatchObject({ tool: 'stack_health', input: {} });
+    expect(route('is anything down?', SERVICES)).toMatchObject({ tool: 'stack_health' });
   });
 
   it('asks back instead of guessing', () => {

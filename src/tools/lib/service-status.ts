@@ -170,7 +170,7 @@ export function containerHealth(
   }
 
   const lastProbe = c.health?.log.at(-1);
-  const probeKind = lastProbe ? probeFailure(lastProbe) : null;
+  const probeKind = lastProbe ? probeFailure(lastProbe, c.health?.log ?? []) : null;
   return {
     name: c.name,
     id: c.id.slice(0, 12),
@@ -281,6 +281,10 @@ function containerProblems(c: ContainerHealth, who: string, service: string, blo
     c.status !== 'running'
   )
     out.push(`${who}exited with ${c.lastExit.code}: ${c.lastExit.meaning}`);
+  if (c.status === 'paused')
+    out.push(
+      `${who}paused (docker pause): its processes are frozen and serve nothing; docker unpause resumes it`,
+    );
   if (c.status === 'unhealthy') {
     if (c.probe?.failure === 'broken')
       out.push(

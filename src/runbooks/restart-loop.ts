@@ -20,10 +20,12 @@ export const restartLoop: Runbook = {
   async run(call, service) {
     const w = (await call('explain_restarts', { service })) as unknown as Why;
     const v = w.verdict;
+    // Down because of a failure is critical; down on purpose (a stop by hand, a job that completed) is not.
+    const intended = v.kind === 'no_restarts' || v.kind === 'operator_restart' || v.kind === 'clean_exit';
     const severity =
-      v.policyExhausted || v.serviceDown
+      v.policyExhausted || (v.serviceDown && !intended && v.kind !== 'paused')
         ? 'critical'
-        : v.kind === 'no_restarts' || v.kind === 'operator_restart'
+        : intended
           ? 'info'
           : 'warning';
     return [

@@ -2,6 +2,7 @@ import type { ContainerDetail } from '../../adapters/docker/types.js';
 import type { ExpectedService } from '../../config/schema.js';
 import { explainExitCode } from '../../knowledge/exit-codes.js';
 import { type ProbeFailure, probeFailure, probeProgram } from '../../knowledge/health-probe.js';
+import type { DeathCause } from '../../knowledge/restart-analysis.js';
 import { type StartFailure, startFailure } from '../../knowledge/start-failure.js';
 
 export const SERVICE_STATUSES = [
@@ -80,7 +81,7 @@ export interface ContainerHealth {
   /** Its latest death as the engine's events tell it (null when they no longer hold it). */
   lastDeath: {
     time: string;
-    cause: 'oom' | 'operator' | 'signal' | 'app_error' | 'clean_exit' | 'unknown';
+    cause: DeathCause;
     exitCode: number | null;
     stopTimeoutSeconds: number | null;
   } | null;

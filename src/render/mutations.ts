@@ -32,11 +32,16 @@ export function renderRestart(r: z.output<typeof restartService.output>): string
 }
 
 export function renderAudit(a: z.output<typeof auditLog.output>): string {
-  if (!a.entries.length) return 'no audit entries';
-  return table(
-    ['TIME', 'EVENT', 'PRINCIPAL', 'TOOL', 'APPROVER', 'OUTCOME'],
-    a.entries.map((e) => [e.time, e.event, e.principal, e.tool, e.approver ?? e.approvalId, e.outcome]),
-    80,
+  const damaged = a.damaged
+    ? `\n-- ${a.damaged} damaged line(s) of the audit log could not be read and were skipped`
+    : '';
+  if (!a.entries.length) return `no audit entries${damaged}`;
+  return (
+    table(
+      ['TIME', 'EVENT', 'PRINCIPAL', 'TOOL', 'APPROVER', 'OUTCOME'],
+      a.entries.map((e) => [e.time, e.event, e.principal, e.tool, e.approver ?? e.approvalId, e.outcome]),
+      80,
+    ) + damaged
   );
 }
 

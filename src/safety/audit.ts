@@ -1,7 +1,7 @@
 import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { redact } from './redact.js';
+import { redactValue } from './redact.js';
 
 export interface AuditEntry {
   time: string;
@@ -29,7 +29,13 @@ export interface AuditStore {
     principal?: string;
     sinceMs?: number;
     limit?: number;
-  }): Promise<AuditEntry[]>;
+  }): Promise<AuditQuery>;
+}
+
+export interface AuditQuery {
+  entries: AuditEntry[];
+  /** Lines that could not be read (cut by a crash, or written damaged by an older version): skipped, counted. */
+  damaged: number;
 }
 
 /**
@@ -41,7 +47,8 @@ export class JsonlAuditStore implements AuditStore {
 
   append(entry: Omit<AuditEntry, 'time'>): void {
     mkdirSync(dirname(this.path), { recursive: true });
-    const line = `${redact(JSON.stringify({ time: new Date().toISOString(), ...entry }))}\n`;
+    // Redact the values, then serialise: the line is always valid JSON whatever the input holds.
+    const line = `${JSON.stringify(redactValue({ time: new Date().toISOString(), ...entry }))}\n`;
     const fd = openSync(this.path, 'a', 0o600);
     try {
       writeSync(fd, line);
@@ -53,9 +60,10 @@ export class JsonlAuditStore implements AuditStore {
 
   async query(
     filter: { tool?: string; principal?: string; sinceMs?: number; limit?: number } = {},
-  ): Promise<AuditEntry[]> {
+  ): Promise<AuditQuery> {
     const limit = filter.limit ?? 100;
     const out: AuditEntry[] = [];
+    let damaged = 0;
     let stream: ReturnType<typeof createReadStream>;
     try {
       stream = createReadStream(this.path, { encoding: 'utf8' });
@@ -64,17 +72,25 @@ export class JsonlAuditStore implements AuditStore {
         stream.once('error', reject);
       });
     } catch {
-      return [];
+      return { entries: [], damaged: 0 };
     }
     for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
       if (!line.trim()) continue;
-      const e = JSON.parse(line) as AuditEntry;
+      let e: AuditEntry;
+      try {
+        e = JSON.parse(line) as AuditEntry;
+        if (typeof e !== 'object' || e === null || typeof e.time !== 'string')
+          throw new Error('not an entry');
+      } catch {
+        damaged++;
+        continue;
+      }
       if (filter.tool && e.tool !== filter.tool) continue;
       if (filter.principal && e.principal !== filter.principal) continue;
       if (filter.sinceMs && Date.parse(e.time) < filter.sinceMs) continue;
       out.push(e);
       if (out.length > limit) out.shift();
     }
-    return out;
+    return { entries: out, damaged };
   }
 }

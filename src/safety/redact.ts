@@ -67,3 +67,24 @@ export function createRedactor(secretValues: readonly string[] = []): Redactor {
 export function redact(text: string, secretValues: readonly string[] = []): string {
   return createRedactor(secretValues)(text);
 }
+
+const SECRET_KEY = new RegExp(`^[\\w.-]*${KEY}[\\w.-]*$`, 'i');
+
+/**
+ * Redacts a structured value before it is serialised: every string is redacted as text, and the
+ * value of any key that names a secret is masked whole. Serialising first and redacting the JSON
+ * text can cut through escapes (a value with a quote or backslash) and break the document.
+ */
+export function redactValue<T>(value: T, secretValues: readonly string[] = []): T {
+  const r = createRedactor(secretValues);
+  const walk = (v: unknown, key?: string): unknown => {
+    if (typeof v === 'string') return key !== undefined && SECRET_KEY.test(key) && v ? MASK : r(v);
+    if (Array.isArray(v)) return v.map((x) => walk(x));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, walk(x, k)]),
+      );
+    return v;
+  };
+  return walk(value) as T;
+}

@@ -29,9 +29,12 @@ export const auditLog = defineTool({
         input: z.unknown().optional(),
       }),
     ),
+    damaged: z
+      .number()
+      .describe('lines of the log that could not be read (skipped); 0 when the log is whole'),
   }),
   async run(ctx, input) {
-    const entries = await ctx.safety.audit.query({
+    const { entries, damaged } = await ctx.safety.audit.query({
       tool: input.tool,
       principal: input.principal,
       limit: input.limit,
@@ -49,6 +52,7 @@ export const auditLog = defineTool({
         ...(e.durationMs === undefined ? {} : { durationMs: e.durationMs }),
         ...(e.input === undefined ? {} : { input: e.input }),
       })),
+      damaged,
     };
   },
 });

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ToolError } from '../errors.js';
+import type { Plan } from '../safety/approvals.js';
 import { refuseAll } from '../safety/approver.js';
 import { assertRole, requiredRole } from '../safety/roles.js';
 import type { ToolContext } from './context.js';
@@ -47,7 +48,14 @@ export async function runMutation<T extends AnyTool>(
   let approvedPlan: string | undefined;
   if (risk === 'destructive') {
     if (!tool.plan) throw new Error(`${tool.name} is destructive but has no plan()`);
-    const plan = await tool.plan(ctx, input);
+    let plan: Plan;
+    try {
+      plan = await tool.plan(ctx, input);
+    } catch (err) {
+      // Refused while planning (a service Compose cannot scale, a backup that failed verification…).
+      audit.append({ ...base, event: 'refused', outcome: (err as Error).message });
+      throw err;
+    }
     const decision = await (ctx.approver ?? refuseAll)({
       tool: tool.name,
       input,

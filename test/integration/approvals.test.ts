@@ -209,7 +209,7 @@ describe('locks and audit', () => {
       status: 'rejected',
       reason: { code: 'busy', message: expect.stringMatching(/scale_service by mcp:alice is running since/) },
     });
-    const entries = await alice.safety.audit.query({ tool: 'scale_service' });
+    const { entries } = await alice.safety.audit.query({ tool: 'scale_service' });
     expect(entries.filter((e) => e.principal === 'mcp:alice').map((e) => e.event)).toEqual([
       'requested',
       'started',

@@ -133,7 +133,7 @@ describe('ask', () => {
     expect(a.answer).toMatch(/the model asked to run restore; refused/);
     const refusedMsg = model.requests[before + 2]!.messages.filter((m) => m.role === 'tool').at(-1)!;
     expect(refusedMsg.content).toMatch(/^REFUSED: restore is not available/);
-    const audit = await ctx.safety.audit.query({ tool: 'restore' });
+    const audit = (await ctx.safety.audit.query({ tool: 'restore' })).entries;
     expect(audit.map((e) => e.event)).toEqual(['refused']);
     expect(audit[0]!.outcome).toMatch(/language model/);
     expect(ctx.safety.approvals.list()).toEqual([]);

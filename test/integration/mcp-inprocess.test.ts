@@ -154,6 +154,34 @@ describe('read-only mode', () => {
     await client.close();
   });
 
+  it('quote-laden input to a refused call leaves an audit log that audit_log reads back whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doomaudit-'));
+    const config = { ...loadConfig({ env: { DOOM_OPS_STATE_DIR: dir }, project }), readOnly: true };
+    const client = await connect(config, new DockerAdapter({ timeoutMs: 10_000 }));
+    for (const image of ['auth=a"b', 'token=x\\"y', 'c:\\\\path"']) {
+      const r = await client.callTool({ name: 'update_service', arguments: { service: 'dashboard', image } });
+      expect(r.isError).toBe(true);
+    }
+    // A read-only server does not list audit_log's writers, but the log they leave must stay readable.
+    const out = await client.callTool({ name: 'audit_log', arguments: { tool: 'update_service' } });
+    expect(out.isError).toBeFalsy();
+    const audit = out.structuredContent as {
+      entries: Array<{ event: string; outcome?: string }>;
+      damaged: number;
+    };
+    expect(audit.damaged).toBe(0);
+    expect(audit.entries.map((e) => e.event)).toEqual([
+      'requested',
+      'refused',
+      'requested',
+      'refused',
+      'requested',
+      'refused',
+    ]);
+    expect(audit.entries[1]!.outcome).toMatch(/read-only mode/);
+    await client.close();
+  });
+
   it('outside read-only mode the same tool is listed and runs (the gate is what differs)', async () => {
     const client = await connect(
       loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir }, project }),

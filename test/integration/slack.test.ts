@@ -261,14 +261,15 @@ describe('approvals with buttons', () => {
     expect(blockText(done.body)).not.toContain('doom_approve');
     expect(ctx.safety.approvals.get(approvalId).status).toBe('done');
     const succeeded = async () =>
-      (await ctx.safety.audit.query({ tool: 'restore' })).filter((e) => e.event === 'succeeded').length;
+      (await ctx.safety.audit.query({ tool: 'restore' })).entries.filter((e) => e.event === 'succeeded')
+        .length;
     const runs = await succeeded();
 
     const again = await click('doom_approve', approvalId, 'UAPPR', planTs);
     expect(String((await responded(again.id)).text)).toMatch(/is done, not pending/);
     expect(await succeeded()).toBe(runs);
     // Slack user and channel are in the audit log.
-    const entries = await ctx.safety.audit.query({ tool: 'restore' });
+    const { entries } = await ctx.safety.audit.query({ tool: 'restore' });
     expect(entries.some((e) => e.principal === 'slack:UOPER' && e.channel === CHANNEL)).toBe(true);
     expect(entries.some((e) => e.event === 'approved' && e.approver === 'slack:UAPPR')).toBe(true);
   }, 180_000);

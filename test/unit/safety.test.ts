@@ -144,7 +144,55 @@ describe('audit log', () => {
     });
     audit.append({ event: 'succeeded', principal: 'cli:a', surface: 'cli', tool: 'restore' });
     expect(readFileSync(path, 'utf8')).not.toContain('hunter22');
-    expect((await audit.query({ tool: 'restore' })).map((e) => e.event)).toEqual(['requested', 'succeeded']);
-    expect(await new JsonlAuditStore(join(dir(), 'none.jsonl')).query()).toEqual([]);
+    expect((await audit.query({ tool: 'restore' })).entries.map((e) => e.event)).toEqual([
+      'requested',
+      'succeeded',
+    ]);
+    expect(await new JsonlAuditStore(join(dir(), 'none.jsonl')).query()).toEqual({ entries: [], damaged: 0 });
+  });
+
+  it('redacts values before serialising: quotes, backslashes and secret-named keys keep every line valid JSON', async () => {
+    const path = join(dir(), 'audit.jsonl');
+    const audit = new JsonlAuditStore(path);
+    // The field report: a quote after a secret-looking key= pattern, redacted after serialising, broke the line.
+    audit.append({
+      event: 'refused',
+      principal: 'mcp:x',
+      surface: 'mcp',
+      tool: 'update_service',
+      input: { service: 'dashboard', image: 'auth=a"b', note: 'password=p\\q"r', token: 'tok"en\\1' },
+    });
+    audit.append({
+      event: 'refused',
+      principal: 'mcp:x',
+      surface: 'mcp',
+      tool: 'update_service',
+      input: { x: '\\"' },
+    });
+    const text = readFileSync(path, 'utf8');
+    for (const line of text.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    expect(text).not.toContain('tok\\"en');
+    const { entries, damaged } = await audit.query();
+    expect(damaged).toBe(0);
+    expect(entries).toHaveLength(2);
+    expect(entries[0]!.input).toMatchObject({ service: 'dashboard', token: '***' });
+  });
+
+  it('a damaged line is skipped and counted, never fatal to reading the rest', async () => {
+    const path = join(dir(), 'audit.jsonl');
+    const audit = new JsonlAuditStore(path);
+    audit.append({ event: 'requested', principal: 'cli:a', surface: 'cli', tool: 'restore' });
+    writeFileSync(
+      path,
+      '{"time":"2026-01-01T00:00:00Z","event":"requested","input":{"image":"auth=***b"}}x\n',
+      {
+        flag: 'a',
+      },
+    );
+    writeFileSync(path, '{"time": "cut short\n', { flag: 'a' });
+    audit.append({ event: 'succeeded', principal: 'cli:a', surface: 'cli', tool: 'restore' });
+    const { entries, damaged } = await audit.query();
+    expect(entries.map((e) => e.event)).toEqual(['requested', 'succeeded']);
+    expect(damaged).toBe(2);
   });
 });

@@ -126,12 +126,12 @@ describe('missed slots after downtime', () => {
     expect(new ScheduleState(approved, 'clau-doom').history('listing')[0]).toMatchObject({
       result: 'succeeded',
     });
-    const entries = await a.audit.query({ tool: 'prune_backups' });
+    const { entries } = await a.audit.query({ tool: 'prune_backups' });
     expect(entries.find((e) => e.event === 'approved')).toMatchObject({
       principal: 'schedule:listing',
       approver: 'config:alice, change 42',
     });
-    expect((await a.audit.query({ tool: 'listing' }))[0]).toMatchObject({
+    expect((await a.audit.query({ tool: 'listing' })).entries[0]).toMatchObject({
       event: 'scheduled_succeeded',
       approver: 'config:alice, change 42',
     });

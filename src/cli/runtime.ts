@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import type { z } from 'zod';
 import { DockerAdapter } from '../adapters/docker/client.js';
 import { loadConfig } from '../config/load.js';
-import { isToolError, newErrorRef } from '../errors.js';
+import { isToolError, newErrorRef, ToolError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { McpDeps } from '../mcp/server.js';
 import { createSafety } from '../safety/index.js';
@@ -84,6 +84,7 @@ export async function runToolCommand<T extends AnyTool>(
 ): Promise<number> {
   const logger = createLogger();
   try {
+    refuseNotIntegers(tool.name, input);
     const ctx = cliContext(opts, interruptSignal(), logger);
     const out = await invokeTool(tool, ctx, stripUndefined(input));
     process.stdout.write(`${opts.json ? JSON.stringify(out, null, 2) : render(out)}\n`);
@@ -113,7 +114,29 @@ function stripUndefined(input: Record<string, unknown>): Record<string, unknown>
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
 }
 
-/** Commander gives strings; numbers are converted here and validated by the tool's schema. */
-export function num(value: string | undefined): number | undefined {
-  return value === undefined ? undefined : Number(value);
+/** A command-line count that is not a plain decimal integer; runToolCommand refuses it by name. */
+export class NotAnInteger {
+  constructor(readonly raw: string) {}
+}
+
+/**
+ * Commander gives strings. Counts are decimal integers only: Number() would read '' as 0 and
+ * accept 1e1, 0x3 and ' 2 ', so `scale nats ''` would have meant 0 replicas. The tool's schema
+ * checks the range.
+ */
+export function num(value: string | undefined): number | NotAnInteger | undefined {
+  if (value === undefined) return undefined;
+  return /^-?\d+$/.test(value) && !/^-?0\d/.test(value) ? Number(value) : new NotAnInteger(value);
+}
+
+function refuseNotIntegers(tool: string, input: Record<string, unknown>): void {
+  const bad = Object.entries(input).filter(([, v]) => v instanceof NotAnInteger) as Array<
+    [string, NotAnInteger]
+  >;
+  if (bad.length)
+    throw new ToolError(
+      'invalid_input',
+      `invalid input for ${tool}: ${bad.map(([k, v]) => `${k}: ${JSON.stringify(v.raw)} is not a whole number (decimal digits only)`).join('; ')}`,
+      { hint: 'give the count as decimal digits, e.g. 3' },
+    );
 }

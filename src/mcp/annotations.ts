@@ -9,7 +9,7 @@ export function annotationsFor(tool: AnyTool): ToolAnnotations {
   return {
     title: tool.title,
     readOnlyHint: tool.risk === 'read',
-    destructiveHint: tool.risk === 'destructive',
+    destructiveHint: tool.risk === 'destructive' || tool.mayDestroy === true,
     idempotentHint: tool.idempotent,
     // Every tool acts on one configured Docker stack, not an open-ended outside world.
     openWorldHint: false,

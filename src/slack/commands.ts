@@ -83,12 +83,12 @@ export function registerCommand(app: App, deps: SlackDeps, roles: SlackRoles, na
       }
       const tool = findTool(parsed.tool)!;
       let ts: string | undefined;
-      const risk = effectiveRisk(tool, parseInput(tool, parsed.input));
-      const long = LONG.has(tool.name) && risk !== 'destructive';
       const ctx: ToolContext = slackContext(deps, config, user, {
         approver: slackApprover(deps, post),
         progress: progressUpdater(client, command.channel_id, () => ts, tool.name),
       });
+      const risk = await effectiveRisk(tool, parseInput(tool, parsed.input), ctx);
+      const long = LONG.has(tool.name) && risk !== 'destructive';
       if (long) {
         // Checked before anything is posted in the channel; invokeTool checks it again.
         assertRole(config, ctx.principal, requiredRole(risk), tool.name);

@@ -24,8 +24,13 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
    * as busy at once). Backups queue this way instead of failing.
    */
   lockWaitMs?: number;
-  /** Risk of this particular call when it depends on the input (e.g. scaling down with force). */
-  effectiveRisk?(input: z.output<I>): Risk;
+  /**
+   * Risk of this particular call when it depends on the input or on the stack now (a scale-down of
+   * a stateful service is destructive). Tools that can answer destructive say so in `mayDestroy`.
+   */
+  effectiveRisk?(input: z.output<I>, ctx: ToolContext): Risk | Promise<Risk>;
+  /** Some calls of this tool are destructive (see effectiveRisk): MCP's destructiveHint says so. */
+  mayDestroy?: boolean;
   /**
    * The exact steps a destructive call would take, shown to the human who approves it and built
    * again just before execution: a changed fingerprint means the plan went stale.

@@ -46,10 +46,15 @@ export async function invokeTool<T extends AnyTool>(
     }
     return checked.data;
   };
-  const risk = effectiveRisk(tool, input);
+  const risk = await effectiveRisk(tool, input, ctx);
   return risk === 'read' ? run() : runMutation(tool, ctx, input, risk, run);
 }
 
-export function effectiveRisk<T extends AnyTool>(tool: T, input: z.output<T['input']>): Risk {
-  return tool.effectiveRisk?.(input) ?? tool.risk;
+/** The risk of this call: the tool's own, or what it decides from the input and the stack now. */
+export async function effectiveRisk<T extends AnyTool>(
+  tool: T,
+  input: z.output<T['input']>,
+  ctx: ToolContext,
+): Promise<Risk> {
+  return (await tool.effectiveRisk?.(input, ctx)) ?? tool.risk;
 }

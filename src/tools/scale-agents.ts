@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './define-tool.js';
-import { scale, scaleOutput, scalePlan } from './lib/scale.js';
+import { scale, scaleOutput, scalePlan, scaleRisk } from './lib/scale.js';
 
 export const scaleAgents = defineTool({
   name: 'scale_agents',
@@ -9,7 +9,8 @@ export const scaleAgents = defineTool({
     "Set the number of clau-doom agent containers (the handbook's generation-based scaling: e.g. 6 early, 4 mid, " +
     '2 late), within the configured AGENT_POOL_MIN/MAX (default 2..10). Up creates replicas; down drains the ' +
     'highest-numbered agents through the orchestrator, stops and removes them. Returns before/after counts and ' +
-    'the containers created, drained and removed. force: true (remove despite a failed drain) needs a human approval.',
+    'the containers created, drained and removed. force: true (remove despite a failed drain), going below the minimum ' +
+    'or to 0 needs a human approval; above the maximum is refused.',
   risk: 'write',
   idempotent: true,
   input: z.object({
@@ -20,7 +21,8 @@ export const scaleAgents = defineTool({
       .describe('Remove agents even if their drain fails (destructive: needs human approval)'),
   }),
   output: scaleOutput,
-  effectiveRisk: (input) => (input.force ? 'destructive' : 'write'),
+  mayDestroy: true,
+  effectiveRisk: (input, ctx) => scaleRisk(ctx, ctx.config.scaling.agentService, input.replicas, input.force),
   plan: (ctx, input) => scalePlan(ctx, ctx.config.scaling.agentService, input.replicas, input.force),
   run: (ctx, input) => scale(ctx, ctx.config.scaling.agentService, input.replicas, input.force),
 });

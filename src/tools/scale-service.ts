@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { serviceName } from '../config/schema.js';
 import { defineTool } from './define-tool.js';
-import { scale, scaleOutput, scalePlan } from './lib/scale.js';
+import { scale, scaleOutput, scalePlan, scaleRisk } from './lib/scale.js';
 
 export const scaleService = defineTool({
   name: 'scale_service',
@@ -10,7 +10,9 @@ export const scaleService = defineTool({
     "Set the number of replicas of a Compose service, through the Engine API and following Compose's own " +
     'conventions (new replicas are copies of an existing one with the next numbers; Compose keeps recognising them). ' +
     'Scaling down removes the highest-numbered replicas after the configured drain hook and a graceful stop. ' +
-    'If a drain fails the call refuses; force: true removes anyway and needs a human approval. For agents prefer scale_agents.',
+    'If a drain fails the call refuses; force: true removes anyway and needs a human approval. Scaling to 0, below the ' +
+    'configured minimum, or down a critical service or one with named volumes is destructive too (plan + human approval). ' +
+    'Above the configured maximum is refused. For agents prefer scale_agents.',
   risk: 'write',
   idempotent: true,
   input: z.object({
@@ -27,7 +29,8 @@ export const scaleService = defineTool({
       .describe('Remove replicas even if their drain fails (destructive: needs human approval)'),
   }),
   output: scaleOutput,
-  effectiveRisk: (input) => (input.force ? 'destructive' : 'write'),
+  mayDestroy: true,
+  effectiveRisk: (input, ctx) => scaleRisk(ctx, input.service, input.replicas, input.force),
   plan: (ctx, input) => scalePlan(ctx, input.service, input.replicas, input.force),
   run: (ctx, input) => scale(ctx, input.service, input.replicas, input.force),
 });

@@ -4,6 +4,7 @@ import type { Config } from '../../src/config/schema.js';
 import { invokeTool } from '../../src/tools/invoke.js';
 import { scaleAgents } from '../../src/tools/scale-agents.js';
 import { scaleService } from '../../src/tools/scale-service.js';
+import { cli } from '../helpers/cli.js';
 import { testContext } from '../helpers/context.js';
 import { COMPOSE_FILE, containerOf, docker, type TestStack, upStack } from '../helpers/stack.js';
 
@@ -27,6 +28,11 @@ const DRAIN: Config['scaling'] = {
 };
 
 const ctx = () => testContext(stack.project, undefined, { scaling: DRAIN });
+const agents = () =>
+  docker.listContainers({
+    all: true,
+    filters: { label: [`com.docker.compose.project=${stack.project}`, 'com.docker.compose.service=agent'] },
+  });
 const compose = (args: string[]) =>
   execa('docker-compose', ['-p', stack.project, '-f', COMPOSE_FILE, ...args], {
     env: { ...process.env, ...stack.env },
@@ -115,14 +121,52 @@ describe('scale_service on a stack created by docker-compose', () => {
     expect(left.map((c) => c.Id)).toEqual([one.Id]);
   });
 
-  it('refuses outside the configured bounds, naming them', async () => {
+  it('refuses above the configured maximum, naming the bounds; below the minimum needs a human approval', async () => {
     await expect(invokeTool(scaleAgents, ctx(), { replicas: 11 })).rejects.toMatchObject({
       code: 'invalid_input',
       message: expect.stringMatching(/between 1 and 10/),
     });
+    await invokeTool(scaleService, ctx(), { service: 'agent', replicas: 2 });
+    // The default config's minimum is 2: going to 1 is destructive, and this caller has no approver.
     await expect(invokeTool(scaleAgents, testContext(stack.project), { replicas: 1 })).rejects.toMatchObject({
-      message: expect.stringMatching(/between 2 and 10/),
+      code: 'approval_required',
     });
+    expect(await agents()).toHaveLength(2);
+  });
+
+  it('scaling down to 0, or a critical or stateful service, is destructive: an MCP operator gets no free removal', async () => {
+    const mcp = testContext(
+      stack.project,
+      undefined,
+      { scaling: DRAIN },
+      {
+        principal: { id: 'mcp:agent-x', surface: 'mcp' },
+      },
+    );
+    // orchestrator is critical in the default config; agent to 0 stops the service.
+    for (const [tool, input] of [
+      [scaleService, { service: 'orchestrator', replicas: 0 }],
+      [scaleService, { service: 'agent', replicas: 0 }],
+      [scaleAgents, { replicas: 0 }],
+    ] as const) {
+      await expect(invokeTool(tool, mcp, input)).rejects.toMatchObject({ code: 'approval_required' });
+    }
+    expect((await containerOf(stack.project, 'orchestrator')).State.Running).toBe(true);
+    expect((await agents()).length).toBeGreaterThan(0);
+    const { entries } = await mcp.safety.audit.query({ principal: 'mcp:agent-x' });
+    expect(entries.filter((e) => e.event === 'refused')).toHaveLength(3);
+  });
+
+  it('the CLI takes counts as decimal integers only, naming the argument', async () => {
+    for (const bad of ['', '1e1', '0x3', ' 2']) {
+      const r = await cli(['scale', 'agent', bad, '--project', stack.project]);
+      expect(r.exitCode, bad).toBe(2);
+      expect(r.stderr).toMatch(/replicas: .* is not a whole number/);
+    }
+    const neg = await cli(['scale', 'agent', '-1', '--project', stack.project]);
+    expect(neg.exitCode).toBe(2);
+    expect(neg.stderr).toMatch(/replicas/);
+    expect((await agents()).length).toBeGreaterThan(0);
   });
 
   it('a drain that times out refuses and removes nothing; force without approval executes nothing', async () => {

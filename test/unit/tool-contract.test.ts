@@ -17,7 +17,9 @@ describe.each(registry.map((t) => [t.name, t] as const))('tool %s', (name, tool)
       expect(typeof a[key], key).toBe('boolean');
     }
     expect(a.readOnlyHint).toBe(tool.risk === 'read');
-    expect(a.destructiveHint).toBe(tool.risk === 'destructive');
+    expect(a.destructiveHint).toBe(tool.risk === 'destructive' || tool.mayDestroy === true);
+    // A tool that can be destructive says how it decides.
+    if (tool.mayDestroy) expect(tool.effectiveRisk).toBeTypeOf('function');
     if (tool.risk === 'read') expect(a.idempotentHint).toBe(true);
     expect(a.title).toBe(tool.title);
   });

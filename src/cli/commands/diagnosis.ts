@@ -5,7 +5,7 @@ import { diagnoseOom } from '../../tools/diagnose-oom.js';
 import { explainRestarts } from '../../tools/explain-restarts.js';
 import { lintComposeTool } from '../../tools/lint-compose.js';
 import { listRunbooks, runRunbook } from '../../tools/run-runbook.js';
-import { type CommonOptions, runToolCommand } from '../runtime.js';
+import { type CommonOptions, num, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 
 export function whyCommand(program: Command): void {
@@ -71,7 +71,7 @@ export function runbookCommands(program: Command): void {
       .argument('<id>', 'runbook id (doom-ops runbooks)')
       .argument('[service]', 'the service to investigate')
       .option('--target <name>', 'network-connectivity: the service or host to reach')
-      .option('--port <port>', 'network-connectivity: TCP port of the target', (v) => Number(v)),
+      .option('--port <port>', 'network-connectivity: TCP port of the target', (v) => num(v)),
   ).action(
     async (
       id: string,

@@ -60,7 +60,7 @@ export function logReportCommand(program: Command): void {
       .option('--since <when>', 'window start (default 1h)')
       .option('--until <when>', 'window end')
       .option('--latency-field <name>', 'JSON latency field (default latency_ms)')
-      .option('--top <n>', 'top messages per service (default 10)', (v) => Number(v)),
+      .option('--top <n>', 'top messages per service (default 10)', (v) => num(v)),
   ).action(
     async (
       services: string[],

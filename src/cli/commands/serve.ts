@@ -57,7 +57,12 @@ export function serveCommand(program: Command): void {
       try {
         const deps = { ...surfaceDeps(opts, { id: 'mcp:http', surface: 'mcp' as const }), logger };
         const host = opts.host ?? deps.config.http.host;
-        const port = opts.port === undefined ? deps.config.http.port : Number(opts.port);
+        const port =
+          opts.port === undefined
+            ? deps.config.http.port
+            : /^\d+$/.test(opts.port)
+              ? Number(opts.port)
+              : Number.NaN;
         if (!Number.isInteger(port) || port < 0 || port > 65535)
           throw new ToolError('invalid_input', `--port: "${opts.port}" is not a port number`);
         const token = process.env.DOOM_OPS_MCP_TOKEN || undefined;

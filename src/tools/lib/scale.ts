@@ -37,6 +37,48 @@ export function boundsFor(ctx: ToolContext, service: string): ScaledService {
   return ctx.config.scaling.services[service] ?? DEFAULT_BOUNDS;
 }
 
+/** A named volume (Compose's), not an anonymous one (64 hex characters). */
+const isNamedVolume = (m: { type: string; name: string | null }) =>
+  m.type === 'volume' && m.name !== null && !/^[0-9a-f]{64}$/.test(m.name);
+
+/**
+ * Why a scale-down needs a human (design.md §6), or null when it is a plain write: going to 0,
+ * below the configured minimum, removing replicas of a critical service or of one that keeps data
+ * in named volumes, or forcing past a failed drain.
+ */
+export async function scaleDownReason(
+  ctx: ToolContext,
+  service: string,
+  target: number,
+  force: boolean,
+): Promise<string | null> {
+  if (force) return 'force removes replicas even if their drain fails';
+  const current = await replicasOf(ctx, service);
+  if (target >= current.length) return null;
+  if (target === 0) return `scaling ${service} to 0 stops the service`;
+  const bounds = boundsFor(ctx, service);
+  if (target < bounds.min)
+    return `${target} is below the configured minimum of ${bounds.min} (scaling.services.${service}.min)`;
+  if (ctx.config.services[service]?.critical) return `${service} is a critical service`;
+  const details = await ctx.docker.inspectMany(
+    current.map((c) => c.id),
+    ctx.signal,
+  );
+  const volumes = [...new Set(details.flatMap((d) => d.mounts.filter(isNamedVolume).map((m) => m.name!)))];
+  if (volumes.length) return `${service} keeps data in named volumes (${volumes.join(', ')})`;
+  return null;
+}
+
+/** write, or destructive when scaleDownReason gives a reason. */
+export async function scaleRisk(
+  ctx: ToolContext,
+  service: string,
+  target: number,
+  force: boolean,
+): Promise<'write' | 'destructive'> {
+  return (await scaleDownReason(ctx, service, target, force)) ? 'destructive' : 'write';
+}
+
 async function replicasOf(ctx: ToolContext, service: string): Promise<StackContainer[]> {
   return (await stackReplicas(ctx)).filter((c) => c.service === service).sort((a, b) => a.number - b.number);
 }
@@ -95,6 +137,20 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/**
+ * Above the configured maximum is refused outright; below the minimum is allowed only with a
+ * human's approval (scaleDownReason makes it destructive).
+ */
+function refuseAboveMax(ctx: ToolContext, service: string, target: number): void {
+  const bounds = boundsFor(ctx, service);
+  if (target > bounds.max)
+    throw new ToolError(
+      'invalid_input',
+      `replicas: ${service} may run between ${bounds.min} and ${bounds.max} replicas (config scaling.services.${service}); ${target} asked`,
+      { hint: `raise scaling.services.${service}.max in the config to go higher` },
+    );
+}
+
 /** Exactly which containers would be created or drained and removed. */
 export async function scalePlan(
   ctx: ToolContext,
@@ -104,6 +160,8 @@ export async function scalePlan(
 ): Promise<Plan> {
   const current = await replicasOf(ctx, service);
   await refuseUnscalable(ctx, service, current, target);
+  refuseAboveMax(ctx, service, target);
+  const why = await scaleDownReason(ctx, service, target, force);
   const override = imageOverride(ctx, service);
   const removing = current.slice(target).reverse();
   const next = Math.max(0, ...current.map((c) => c.number)) + 1;
@@ -119,7 +177,7 @@ export async function scalePlan(
     ),
   ];
   return {
-    summary: `scale ${service} in ${ctx.project} from ${current.length} to ${target}`,
+    summary: `scale ${service} in ${ctx.project} from ${current.length} to ${target}${why ? ` (needs approval: ${why})` : ''}`,
     steps: steps.length ? steps : ['nothing to do'],
     dataAtRisk: removing.map(
       (c) => `in-flight work of ${c.name}${force ? ' (not waited for if its drain fails)' : ''}`,
@@ -193,12 +251,7 @@ export async function scale(
   force: boolean,
 ): Promise<ScaleOutput> {
   const bounds = boundsFor(ctx, service);
-  if (target < bounds.min || target > bounds.max) {
-    throw new ToolError(
-      'invalid_input',
-      `replicas: ${service} may run between ${bounds.min} and ${bounds.max} replicas (config scaling.services.${service}); ${target} asked`,
-    );
-  }
+  refuseAboveMax(ctx, service, target);
   const all = await stackReplicas(ctx);
   const current = all.filter((c) => c.service === service).sort((a, b) => a.number - b.number);
   if (current.length === 0) {

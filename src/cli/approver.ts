@@ -19,7 +19,7 @@ export function cliApprover(config: Config, yes: boolean): Approver {
       return { approved: false, code: 'not_allowed', reason: err.message, hint: err.hint };
     }
     process.stderr.write(`${planText(req)}\n`);
-    if (yes) return { approved: true, approver: `${req.principal.id} (--yes)` };
+    if (yes) return { approved: true, approver: req.principal.id, via: '--yes' };
     if (!process.stdin.isTTY) {
       return {
         approved: false,
@@ -32,7 +32,7 @@ export function cliApprover(config: Config, yes: boolean): Approver {
     const answer = await rl.question('Type "yes" to approve: ');
     rl.close();
     return answer.trim() === 'yes'
-      ? { approved: true, approver: `${req.principal.id} (terminal)` }
+      ? { approved: true, approver: req.principal.id, via: 'terminal prompt' }
       : { approved: false, code: 'not_allowed', reason: 'not approved; nothing was done' };
   };
 }

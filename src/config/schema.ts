@@ -169,22 +169,39 @@ export const configSchema = z
     stateDir: z.string().min(1).default('.doom-ops'),
     roles: z
       .object({
-        /** Role of a principal not listed below, by surface: local CLI users already hold the Docker socket. */
+        /**
+         * Role of a principal not listed below, by surface. Local users (CLI, MCP over stdio) already
+         * hold the Docker socket: approvers. `mcp` is a bearer-token holder of MCP over HTTP: an
+         * operator, whose destructive calls wait for an approver out of band.
+         */
         defaults: z
           .object({
             cli: role.default('approver'),
             mcp: role.default('operator'),
+            mcpStdio: role.default('approver'),
             slack: role.default('viewer'),
             internal: role.default('approver'),
           })
           .strict()
-          .default({ cli: 'approver', mcp: 'operator', slack: 'viewer', internal: 'approver' }),
+          .default({
+            cli: 'approver',
+            mcp: 'operator',
+            mcpStdio: 'approver',
+            slack: 'viewer',
+            internal: 'approver',
+          }),
         /** Principal id (cli:alice, mcp:http, slack:U123…) to role. */
         principals: z.record(z.string(), role).default({}),
       })
       .strict()
       .default({
-        defaults: { cli: 'approver', mcp: 'operator', slack: 'viewer', internal: 'approver' },
+        defaults: {
+          cli: 'approver',
+          mcp: 'operator',
+          mcpStdio: 'approver',
+          slack: 'viewer',
+          internal: 'approver',
+        },
         principals: {},
       }),
     smoke: z

@@ -39,7 +39,14 @@ export function renderAudit(a: z.output<typeof auditLog.output>): string {
   return (
     table(
       ['TIME', 'EVENT', 'PRINCIPAL', 'TOOL', 'APPROVER', 'OUTCOME'],
-      a.entries.map((e) => [e.time, e.event, e.principal, e.tool, e.approver ?? e.approvalId, e.outcome]),
+      a.entries.map((e) => [
+        e.time,
+        e.event,
+        e.principal,
+        e.tool,
+        e.approver ? `${e.approver}${e.via ? ` via ${e.via}` : ''}` : e.approvalId,
+        e.outcome,
+      ]),
       80,
     ) + damaged
   );

@@ -26,7 +26,10 @@ export interface ApprovalRecord {
   status: ApprovalStatus;
   createdAt: string;
   expiresAt: string;
+  /** Principal id of the human who decided. */
   decidedBy?: string;
+  /** How they decided: `Slack button`, `doom-ops approve`, … */
+  decidedVia?: string;
   decidedAt?: string;
   result?: unknown;
   error?: string;
@@ -104,7 +107,7 @@ export class ApprovalStore {
    * Marks a pending approval decided; single use. Claimed through an exclusive rename so two
    * approvers clicking at once cannot both execute it.
    */
-  decide(id: string, approver: string, approve: boolean): ApprovalRecord {
+  decide(id: string, approver: string, approve: boolean, via?: string): ApprovalRecord {
     const record = this.get(id);
     if (record.status !== 'pending') {
       throw new ToolError(
@@ -124,6 +127,7 @@ export class ApprovalStore {
     }
     record.status = approve ? 'approved' : 'denied';
     record.decidedBy = approver;
+    if (via) record.decidedVia = via;
     record.decidedAt = new Date().toISOString();
     writeFileSync(claim, JSON.stringify(record, null, 2), { mode: 0o600 });
     renameSync(claim, path);

@@ -12,7 +12,14 @@ export interface ApprovalRequest {
 }
 
 export type ApprovalDecision =
-  | { approved: true; approver: string; approvalId?: string }
+  | {
+      approved: true;
+      /** The principal id of the human who approved (never a client's self-chosen name). */
+      approver: string;
+      /** How the approval was given: `elicitation (client "X")`, `terminal prompt`, `--yes`, `approval apr_…`. */
+      via: string;
+      approvalId?: string;
+    }
   | {
       approved: false;
       reason: string;
@@ -63,7 +70,12 @@ export function preApproved(record: ApprovalRecord): Approver {
         hint: 'make the request again to get a fresh plan',
       };
     }
-    return { approved: true, approver: record.decidedBy ?? 'unknown', approvalId: record.id };
+    return {
+      approved: true,
+      approver: record.decidedBy ?? 'unknown',
+      via: `approval ${record.id}${record.decidedVia ? ` (${record.decidedVia})` : ''}`,
+      approvalId: record.id,
+    };
   };
 }
 

@@ -14,7 +14,10 @@ export interface AuditEntry {
   tool: string;
   input?: unknown;
   plan?: unknown;
+  /** The principal id of the human who approved or denied. */
   approver?: string;
+  /** How the approval was given (elicitation and the client's self-declared name, terminal prompt, --yes, Slack button, approval id). */
+  via?: string;
   approvalId?: string;
   outcome?: string;
   durationMs?: number;

@@ -5,8 +5,20 @@ import type { Risk } from '../tools/define-tool.js';
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, approver: 2 };
 
+/**
+ * A principal's role: roles.principals by id, else the default for its surface (MCP over stdio
+ * is the local user, `mcpStdio`; MCP over HTTP is a token holder, `mcp`).
+ */
 export function roleOf(config: Config, principal: Principal): Role {
-  return config.roles.principals[principal.id] ?? config.roles.defaults[principal.surface];
+  const listed = config.roles.principals[principal.id];
+  if (listed) return listed;
+  if (principal.surface === 'mcp' && principal.transport === 'stdio') return config.roles.defaults.mcpStdio;
+  return config.roles.defaults[principal.surface];
+}
+
+/** Whether the principal holds the approver role (may approve a destructive call). */
+export function isApprover(config: Config, principal: Principal): boolean {
+  return RANK[roleOf(config, principal)] >= RANK.approver;
 }
 
 /** The role a risk needs to be requested: read = viewer, write and destructive = operator. */

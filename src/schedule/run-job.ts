@@ -34,7 +34,11 @@ function configApproval(job: ScheduledJob): Approver {
         code: 'approval_required',
         reason: `scheduled job ${job.name}: ${req.tool} is destructive and schedule.jobs[${job.name}].approvedBy is not set`,
       };
-    return { approved: true, approver: `config:${job.approvedBy}` };
+    return {
+      approved: true,
+      approver: `config:${job.approvedBy}`,
+      via: `schedule.jobs[${job.name}].approvedBy`,
+    };
   };
 }
 

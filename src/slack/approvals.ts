@@ -32,7 +32,7 @@ export function planMessage(r: ApprovalRecord): SlackMessage {
       elements: [
         {
           type: 'mrkdwn',
-          text: `approval ${r.id} · expires ${r.expiresAt} · the requester or an approver may decide`,
+          text: `approval ${r.id} · expires ${r.expiresAt} · an approver may approve; the requester may cancel`,
         },
       ],
     },
@@ -73,7 +73,7 @@ export function slackApprover(deps: SlackDeps, post: (m: SlackMessage) => Promis
       approved: false,
       code: 'approval_required',
       reason: `approval_required: the plan for ${req.tool} is posted with Approve / Cancel buttons (approval ${record.id})`,
-      hint: 'the requester or an approver decides with the buttons before it expires',
+      hint: 'someone with the approver role presses Approve before it expires (the requester may Cancel)',
     };
   };
 }
@@ -114,7 +114,7 @@ export function registerApprovalActions(app: App, deps: SlackDeps, roles: SlackR
       const ctx = slackContext(deps, config, { id: user.id, name: user.name, channel });
       const ts = body.message?.ts;
       try {
-        const record = await decideApproval(ctx, id, approve, { requesterMayDecide: true });
+        const record = await decideApproval(ctx, id, approve, 'Slack button');
         const m = outcome(record, `<@${user.id}>`);
         if (channel && ts) await client.chat.update({ channel, ts, ...m });
         else await respond({ ...m, replace_original: true });

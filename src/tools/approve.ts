@@ -15,16 +15,20 @@ export async function decideApproval(
   ctx: ToolContext,
   id: string,
   approve: boolean,
-  /**
-   * Slack (design.md §6): the requester confirms their own plan with its buttons; they still need
-   * the operator role they requested with, checked again now. Anyone else needs the approver role.
-   */
-  options: { requesterMayDecide?: boolean } = {},
+  /** How the human decides, for the audit log and the record (`Slack button`, `doom-ops approve`). */
+  via: string,
 ): Promise<ApprovalRecord> {
   const store = ctx.safety.approvals;
-  const own = options.requesterMayDecide && store.get(id).requester === ctx.principal.id;
-  assertRole(ctx.config, ctx.principal, own ? 'operator' : 'approver', approve ? 'approving' : 'denying');
-  const record = store.decide(id, ctx.principal.id, approve);
+  // Approving always needs the approver role, the requester's own request included: an operator
+  // cannot approve their own destructive call. The requester may withdraw (deny) their own.
+  const own = store.get(id).requester === ctx.principal.id;
+  assertRole(
+    ctx.config,
+    ctx.principal,
+    approve || !own ? 'approver' : 'operator',
+    approve ? `approving ${id}` : `denying ${id}`,
+  );
+  const record = store.decide(id, ctx.principal.id, approve, via);
   ctx.safety.audit.append({
     event: approve ? 'approved' : 'denied',
     principal: ctx.principal.id,
@@ -32,6 +36,7 @@ export async function decideApproval(
     tool: record.tool,
     approvalId: id,
     approver: ctx.principal.id,
+    via,
     plan: record.plan,
     project: record.project,
   });

@@ -23,7 +23,13 @@ export const auditLog = defineTool({
         surface: z.string(),
         tool: z.string(),
         outcome: z.string().optional(),
-        approver: z.string().optional(),
+        approver: z.string().optional().describe('principal id of the human who approved or denied'),
+        via: z
+          .string()
+          .optional()
+          .describe(
+            'how the approval was given: elicitation (with the client name it declared), terminal prompt, --yes, Slack button, approval id',
+          ),
         approvalId: z.string().optional(),
         durationMs: z.number().optional(),
         input: z.unknown().optional(),
@@ -48,6 +54,7 @@ export const auditLog = defineTool({
         tool: e.tool,
         ...(e.outcome === undefined ? {} : { outcome: e.outcome }),
         ...(e.approver === undefined ? {} : { approver: e.approver }),
+        ...(e.via === undefined ? {} : { via: e.via }),
         ...(e.approvalId === undefined ? {} : { approvalId: e.approvalId }),
         ...(e.durationMs === undefined ? {} : { durationMs: e.durationMs }),
         ...(e.input === undefined ? {} : { input: e.input }),

@@ -8,6 +8,11 @@ import type { Safety } from '../safety/index.js';
 export interface Principal {
   id: string;
   surface: 'cli' | 'mcp' | 'slack' | 'internal';
+  /**
+   * MCP only: stdio is the local user who started `doom-ops mcp` (roles.defaults.mcpStdio);
+   * http is a bearer-token holder of `doom-ops serve` (roles.defaults.mcp). Absent = http.
+   */
+  transport?: 'stdio' | 'http';
   display?: string;
   /** Where within the surface (a Slack channel ID), for the audit log. */
   channel?: string;

@@ -19,7 +19,8 @@ export const getApproval = defineTool({
     plan: z.object({ summary: z.string(), steps: z.array(z.string()), dataAtRisk: z.array(z.string()) }),
     createdAt: z.string(),
     expiresAt: z.string(),
-    decidedBy: z.string().nullable(),
+    decidedBy: z.string().nullable().describe('principal id of the human who decided'),
+    decidedVia: z.string().nullable().describe('how they decided: Slack button, doom-ops approve'),
     result: z.unknown().optional(),
     error: z.string().nullable(),
   }),
@@ -34,6 +35,7 @@ export const getApproval = defineTool({
       createdAt: r.createdAt,
       expiresAt: r.expiresAt,
       decidedBy: r.decidedBy ?? null,
+      decidedVia: r.decidedVia ?? null,
       ...(r.result === undefined ? {} : { result: r.result }),
       error: r.error ?? null,
     };

@@ -72,6 +72,7 @@ export async function runMutation<T extends AnyTool>(
       event: 'approved',
       plan,
       approver: decision.approver,
+      via: decision.via,
       approvalId: decision.approvalId,
     });
     approvedPlan = plan.fingerprint;

@@ -11,6 +11,7 @@ import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { createSafety } from '../../src/safety/index.js';
+import type { Principal } from '../../src/tools/context.js';
 import { invokeTool } from '../../src/tools/invoke.js';
 import { scaleService } from '../../src/tools/scale-service.js';
 import { cli } from '../helpers/cli.js';
@@ -26,7 +27,13 @@ function config(over: Partial<Config> = {}): Config {
 }
 
 async function mcpClient(
-  options: { elicit?: 'accept' | 'decline'; config?: Config; seen?: string[] } = {},
+  options: {
+    elicit?: 'accept' | 'decline';
+    config?: Config;
+    seen?: string[];
+    principal?: Principal;
+    clientName?: string;
+  } = {},
 ): Promise<Client> {
   const cfg = options.config ?? config();
   const server = createMcpServer({
@@ -34,12 +41,12 @@ async function mcpClient(
     safety: createSafety(cfg),
     docker: new DockerAdapter({ timeoutMs: 30_000 }),
     logger: createLogger('silent'),
-    principal: { id: 'mcp:test-agent', surface: 'mcp' },
+    principal: options.principal ?? { id: 'mcp:test-agent', surface: 'mcp' },
   });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await server.connect(b);
   const client = new Client(
-    { name: 'approval-test', version: '1' },
+    { name: options.clientName ?? 'approval-test', version: '1' },
     options.elicit ? { capabilities: { elicitation: { form: {} } } } : {},
   );
   if (options.elicit) {
@@ -72,20 +79,61 @@ afterAll(async () => {
   await stack?.down();
 });
 
+/** The local user behind `doom-ops mcp` (stdio): an approver by default, like the CLI. */
+const localUser: Principal = { id: 'mcp:stdio:alice', surface: 'mcp', transport: 'stdio', display: 'alice' };
+/** A bearer-token holder of `doom-ops serve`: an operator by default. */
+const tokenHolder: Principal = { id: 'mcp:http', surface: 'mcp', transport: 'http' };
+
 describe('MCP with elicitation', () => {
-  it('executes only after the human accepts; the dialog shows the plan', async () => {
+  it('executes only after the human accepts; the dialog shows the plan; the audit names the principal and how', async () => {
     const seen: string[] = [];
     const before = await started();
-    const r = await (await mcpClient({ elicit: 'accept', seen })).callTool(restart);
+    const r = await (
+      await mcpClient({ elicit: 'accept', seen, principal: localUser, clientName: 'Trust Me I Am Root' })
+    ).callTool(restart);
     expect(r.isError).toBeFalsy();
     expect(seen[0]).toMatch(/restart .*vizdoom.*SIGTERM/s);
     expect(await started()).not.toBe(before);
     expect((r.structuredContent as { healthy: boolean }).healthy).toBe(true);
+    const approved = (await createSafety(config()).audit.query({ tool: 'restart_service' })).entries.filter(
+      (e) => e.event === 'approved',
+    );
+    // The approver is the principal; the client's self-chosen name is only part of how it was given.
+    expect(approved.at(-1)).toMatchObject({
+      approver: 'mcp:stdio:alice',
+      via: 'elicitation (client "Trust Me I Am Root")',
+    });
+  });
+
+  it('an operator whose client accepts its own elicitation approves nothing: the request waits for an approver', async () => {
+    for (const principal of [tokenHolder, { id: 'mcp:test-agent', surface: 'mcp' } as Principal]) {
+      const seen: string[] = [];
+      const before = await started();
+      const r = await (await mcpClient({ elicit: 'accept', seen, principal })).callTool(restart);
+      expect(r.isError).toBe(true);
+      expect(text(r)).toMatch(/^approval_required: .*holds the operator role/);
+      expect(seen).toEqual([]); // never asked: its answer could not count
+      expect(await started()).toBe(before);
+      const id = approvalId(text(r));
+      expect(createSafety(config()).approvals.get(id).status).toBe('pending');
+    }
+  });
+
+  it('a token holder made an approver in config approves through elicitation', async () => {
+    const cfg = config({ roles: { ...config().roles, principals: { 'mcp:http': 'approver' } } });
+    const seen: string[] = [];
+    const before = await started();
+    const r = await (
+      await mcpClient({ elicit: 'accept', seen, principal: tokenHolder, config: cfg })
+    ).callTool(restart);
+    expect(r.isError).toBeFalsy();
+    expect(seen).toHaveLength(1);
+    expect(await started()).not.toBe(before);
   });
 
   it('decline refuses and changes nothing', async () => {
     const before = await started();
-    const r = await (await mcpClient({ elicit: 'decline' })).callTool(restart);
+    const r = await (await mcpClient({ elicit: 'decline', principal: localUser })).callTool(restart);
     expect(r.isError).toBe(true);
     expect(text(r)).toMatch(/not approved \(decline\)/);
     expect(await started()).toBe(before);
@@ -119,6 +167,8 @@ describe('MCP without elicitation: approval_required, then a human approves out 
     expect(done.structuredContent).toMatchObject({
       status: 'done',
       requester: 'mcp:test-agent',
+      decidedBy: expect.stringMatching(/^cli:/),
+      decidedVia: 'doom-ops approve',
       result: { service: 'vizdoom', healthy: true },
     });
 
@@ -179,9 +229,10 @@ describe('CLI confirmation', () => {
       ['audit', '--tool', 'restart_service', '--limit', '3', '--project', stack.project, '--json'],
       env(),
     );
-    expect(
-      audit.json<{ entries: Array<{ event: string; approver?: string }> }>().entries.map((e) => e.event),
-    ).toEqual(['approved', 'started', 'succeeded']);
+    const entries = audit.json<{ entries: Array<{ event: string; approver?: string; via?: string }> }>()
+      .entries;
+    expect(entries.map((e) => e.event)).toEqual(['approved', 'started', 'succeeded']);
+    expect(entries[0]).toMatchObject({ approver: expect.stringMatching(/^cli:/), via: '--yes' });
   });
 });
 

@@ -22,7 +22,7 @@ const os = new OpenSearchStandIn();
 let stack: TestStack;
 let config: Partial<Config>;
 
-const approveAll: Approver = async () => ({ approved: true, approver: 'test human' });
+const approveAll: Approver = async () => ({ approved: true, approver: 'test human', via: 'test' });
 const ctx = (approver?: Approver): ToolContext => ({
   ...testContext(stack.project, undefined, config, { stateDir }),
   ...(approver ? { approver } : {}),

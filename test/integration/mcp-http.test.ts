@@ -15,6 +15,7 @@ const TOKEN = 'test-token-0123456789abcdef';
 let stack: TestStack;
 let proc: ChildProcess;
 let base = '';
+const stateDir = mkdtempSync(join(tmpdir(), 'doomstate-'));
 
 const INIT = {
   jsonrpc: '2.0',
@@ -82,7 +83,7 @@ beforeAll(async () => {
     env: {
       ...process.env,
       DOOM_OPS_MCP_TOKEN: TOKEN,
-      DOOM_OPS_STATE_DIR: mkdtempSync(join(tmpdir(), 'doomstate-')),
+      DOOM_OPS_STATE_DIR: stateDir,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -150,7 +151,7 @@ describe('MCP over Streamable HTTP (doom-ops serve)', () => {
     await client.close();
   }, 120_000);
 
-  it('a destructive call asks the human over HTTP (elicitation on the same request) and runs after accept', async () => {
+  it('a token holder (operator) whose client accepts its own elicitation cannot run restart_service: it waits for an approver', async () => {
     const client = new Client(
       { name: 'doom-ops-http-elicit', version: '1.0.0' },
       { capabilities: { elicitation: { form: {} } } },
@@ -170,9 +171,23 @@ describe('MCP over Streamable HTTP (doom-ops serve)', () => {
       name: 'restart_service',
       arguments: { service: 'vizdoom', waitHealthy: 30 },
     });
-    expect(r.isError).toBeFalsy();
-    expect(asked[0]).toMatch(/restart 1 replica\(s\) of vizdoom/);
+    const message = (r.content as Array<{ text: string }>)[0]!.text;
+    expect(r.isError).toBe(true);
+    expect(message).toMatch(/^approval_required: .*mcp:http holds the operator role/);
+    expect(asked).toEqual([]);
+    expect((await containerOf(stack.project, 'vizdoom')).State.StartedAt).toBe(before);
+    const id = /apr_[0-9a-f]{12}/.exec(message)![0];
+    const pending = await client.callTool({ name: 'get_approval', arguments: { id } });
+    expect((pending.structuredContent as { status: string }).status).toBe('pending');
+
+    // A human approver decides out of band; then it runs, on behalf of the token holder.
+    const approved = await cli(['approve', id, '--project', stack.project, '--json'], {
+      DOOM_OPS_STATE_DIR: stateDir,
+    });
+    expect(approved.exitCode, approved.stderr).toBe(0);
     expect((await containerOf(stack.project, 'vizdoom')).State.StartedAt).not.toBe(before);
+    const done = await client.callTool({ name: 'get_approval', arguments: { id } });
+    expect(done.structuredContent).toMatchObject({ status: 'done', requester: 'mcp:http' });
     await client.close();
   }, 60_000);
 

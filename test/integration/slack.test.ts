@@ -234,7 +234,7 @@ describe('approvals with buttons', () => {
   const tsOf = (c: { body: Record<string, unknown> }) =>
     `${1_700_000_000 + slack.calls.filter((x) => x.method === 'chat.postMessage').indexOf(c as never) + 1}.000100`;
 
-  it("an operator's restore posts the plan with Approve / Cancel; another non-approver's click is refused", async () => {
+  it("an operator's restore posts the plan with Approve / Cancel; neither the requester nor another non-approver can approve it", async () => {
     const p = await planFor('UOPER');
     planTs = p.ts;
     approvalId = p.id;
@@ -247,7 +247,28 @@ describe('approvals with buttons', () => {
     expect(other.status).toBe(200);
     const refusal = await responded(other.id);
     expect(String(refusal.text)).toMatch(/needs the approver role/);
+    // An operator cannot approve their own destructive call either.
+    const own = await click('doom_approve', approvalId, 'UOPER', planTs);
+    expect(String((await responded(own.id)).text)).toMatch(
+      /approving apr_[0-9a-f]{12} needs the approver role/,
+    );
     expect(ctx.safety.approvals.get(approvalId).status).toBe('pending');
+  });
+
+  it('the requester may cancel their own request; it is audited as denied by them via the Slack button', async () => {
+    const p = await planFor('UOPER');
+    const cancel = await click('doom_cancel', p.id, 'UOPER', p.ts);
+    expect(cancel.status).toBe(200);
+    await waitFor('cancelled', async () => ctx.safety.approvals.get(p.id).status === 'denied');
+    const { entries } = await ctx.safety.audit.query({ tool: 'restore' });
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        event: 'denied',
+        approvalId: p.id,
+        approver: 'slack:UOPER',
+        via: 'Slack button',
+      }),
+    );
   });
 
   it("an approver's click executes it and replaces the buttons; a second click does nothing", async () => {
@@ -271,7 +292,9 @@ describe('approvals with buttons', () => {
     // Slack user and channel are in the audit log.
     const { entries } = await ctx.safety.audit.query({ tool: 'restore' });
     expect(entries.some((e) => e.principal === 'slack:UOPER' && e.channel === CHANNEL)).toBe(true);
-    expect(entries.some((e) => e.event === 'approved' && e.approver === 'slack:UAPPR')).toBe(true);
+    expect(
+      entries.some((e) => e.event === 'approved' && e.approver === 'slack:UAPPR' && e.via === 'Slack button'),
+    ).toBe(true);
   }, 180_000);
 
   it('an expired approval is refused', async () => {

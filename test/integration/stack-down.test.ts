@@ -10,7 +10,7 @@ import { containerOf, docker, type TestStack, upStack, waitFor } from '../helper
 
 const os = new OpenSearchStandIn();
 let stack: TestStack;
-const approveAll: Approver = async () => ({ approved: true, approver: 'test human' });
+const approveAll: Approver = async () => ({ approved: true, approver: 'test human', via: 'test' });
 
 /** A file from a container, running or stopped (docker cp reads through the archive API). */
 const fileIn = async (service: string, path: string) => {

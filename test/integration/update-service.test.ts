@@ -14,7 +14,7 @@ let stack: TestStack;
 const GOOD = 'doom-ops-test/base:v2';
 const BROKEN = 'doom-ops-test/base:broken';
 const CRASHING = 'doom-ops-test/base:crashing';
-const approveAll: Approver = async () => ({ approved: true, approver: 'test human' });
+const approveAll: Approver = async () => ({ approved: true, approver: 'test human', via: 'test' });
 
 interface Update {
   ok: boolean;

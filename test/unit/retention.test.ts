@@ -79,7 +79,7 @@ describe('retention', () => {
       ...ctx,
       approver: async (r: { plan: { steps: string[] } }) => {
         plan = r.plan;
-        return { approved: true as const, approver: 'test' };
+        return { approved: true as const, approver: 'test', via: 'test' };
       },
     };
     await invokeTool(prune, approved, {});

@@ -2,10 +2,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
 import { ApprovalStore } from '../../src/safety/approvals.js';
 import { canonical, preApproved } from '../../src/safety/approver.js';
 import { JsonlAuditStore } from '../../src/safety/audit.js';
 import { StackLock } from '../../src/safety/lock.js';
+import { isApprover, roleOf } from '../../src/safety/roles.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'doomsafety-'));
 const plan = { summary: 's', steps: ['x'], dataAtRisk: [], fingerprint: 'f1' };
@@ -194,5 +196,26 @@ describe('audit log', () => {
     const { entries, damaged } = await audit.query();
     expect(entries.map((e) => e.event)).toEqual(['requested', 'succeeded']);
     expect(damaged).toBe(2);
+  });
+});
+
+describe('roles: who may approve', () => {
+  const config = configSchema.parse({});
+  it('MCP over stdio is the local user (approver); an HTTP token holder is an operator unless config says otherwise', () => {
+    const stdio = { id: 'mcp:stdio:alice', surface: 'mcp' as const, transport: 'stdio' as const };
+    const http = { id: 'mcp:http', surface: 'mcp' as const, transport: 'http' as const };
+    expect(roleOf(config, stdio)).toBe('approver');
+    expect(roleOf(config, http)).toBe('operator');
+    // A principal that does not say how it came in is treated as the remote (weaker) kind.
+    expect(isApprover(config, { id: 'mcp:x', surface: 'mcp' })).toBe(false);
+    expect(isApprover(config, http)).toBe(false);
+    const made = configSchema.parse({
+      roles: { principals: { 'mcp:http': 'approver', 'mcp:stdio:bob': 'viewer' } },
+    });
+    expect(isApprover(made, http)).toBe(true);
+    expect(roleOf(made, { ...stdio, id: 'mcp:stdio:bob' })).toBe('viewer');
+    expect(roleOf(configSchema.parse({ roles: { defaults: { mcpStdio: 'operator' } } }), stdio)).toBe(
+      'operator',
+    );
   });
 });

@@ -9,7 +9,7 @@ import { common } from './common.js';
 
 function show(r: ApprovalRecord): string {
   const lines = [
-    `${r.id}: ${r.status}${r.decidedBy ? ` (by ${r.decidedBy})` : ''}`,
+    `${r.id}: ${r.status}${r.decidedBy ? ` (by ${r.decidedBy}${r.decidedVia ? ` via ${r.decidedVia}` : ''})` : ''}`,
     planText({ tool: r.tool, plan: r.plan, principal: { id: r.requester } }),
   ];
   if (r.error) lines.push(`error: ${r.error}`);
@@ -63,7 +63,7 @@ export function approvalCommands(program: Command): void {
       const logger = createLogger();
       try {
         const ctx = cliContext(opts, interruptSignal(), logger);
-        const record = await decideApproval(ctx, id, approve);
+        const record = await decideApproval(ctx, id, approve, 'doom-ops approve');
         process.stdout.write(`${opts.json ? JSON.stringify(record, null, 2) : show(record)}\n`);
         process.exitCode = record.status === 'done' || record.status === 'denied' ? EXIT.ok : EXIT.failed;
       } catch (err) {

@@ -16,7 +16,12 @@ export function mcpCommand(program: Command): void {
       try {
         const { serveStdio } = await import('../../mcp/stdio.js');
         await serveStdio(
-          surfaceDeps(opts, { id: `mcp:stdio:${cliUser()}`, surface: 'mcp', display: cliUser() }),
+          surfaceDeps(opts, {
+            id: `mcp:stdio:${cliUser()}`,
+            surface: 'mcp',
+            transport: 'stdio',
+            display: cliUser(),
+          }),
         );
         process.exitCode = EXIT.ok;
       } catch (err) {

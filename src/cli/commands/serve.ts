@@ -55,7 +55,10 @@ export function serveCommand(program: Command): void {
     .action(async (opts: ServeOptions) => {
       const logger = createLogger(process.env.DOOM_OPS_LOG_LEVEL ?? 'info');
       try {
-        const deps = { ...surfaceDeps(opts, { id: 'mcp:http', surface: 'mcp' as const }), logger };
+        const deps = {
+          ...surfaceDeps(opts, { id: 'mcp:http', surface: 'mcp' as const, transport: 'http' as const }),
+          logger,
+        };
         const host = opts.host ?? deps.config.http.host;
         const port =
           opts.port === undefined

@@ -417,9 +417,20 @@ export const configSchema = z
         allowedHosts: z.array(z.string()).default([]),
         /** Browser Origins allowed on /mcp; none by default (DNS-rebinding protection). */
         allowedOrigins: z.array(z.string()).default([]),
+        /** An MCP session with no request for this long is closed (its memory freed); the client re-initializes. */
+        sessionIdleTimeout: durationMs.default(30 * 60_000),
+        /** At most this many MCP sessions at once; a new one closes the longest-idle session without a call in flight. */
+        maxSessions: z.number().int().min(1).default(256),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 7801, allowedHosts: [], allowedOrigins: [] }),
+      .default({
+        host: '127.0.0.1',
+        port: 7801,
+        allowedHosts: [],
+        allowedOrigins: [],
+        sessionIdleTimeout: 30 * 60_000,
+        maxSessions: 256,
+      }),
   })
   .strict();
 

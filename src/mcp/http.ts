@@ -10,6 +10,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../logger.js';
 import { checkRequest, defaultAllowedHosts, type GuardOptions } from './http-guard.js';
+import { listenError } from './listen-error.js';
 import { createMcpServer, type McpDeps } from './server.js';
 
 export interface HttpServeOptions {
@@ -21,12 +22,24 @@ export interface HttpServeOptions {
   allowedOrigins?: string[];
   /** More endpoints on the same server, e.g. /slack/events (they authenticate requests themselves). */
   routes?: Record<string, RequestListener>;
+  /** Session limits; default from config `http.sessionIdleTimeout` (ms) and `http.maxSessions`. */
+  sessions?: { idleMs?: number; max?: number };
+}
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  /** When its last request started or ended (ms since epoch). */
+  lastActive: number;
+  /** POST requests (tool calls) still being answered: a session with one is never reaped. */
+  inFlight: number;
 }
 
 export interface RunningHttp {
   url: string;
   port: number;
   server: Server;
+  /** Open MCP sessions right now (also reported on /healthz). */
+  sessionCount(): number;
   close(): Promise<void>;
 }
 
@@ -35,11 +48,65 @@ const MAX_BODY = 4 * 1024 * 1024;
 /**
  * `doom-ops serve`: MCP over Streamable HTTP at /mcp (stateful sessions, so server-to-client
  * requests such as progress and elicitation work) and /healthz for container healthchecks.
+ * Sessions are bounded: one idle for `idleMs` is closed (checked every idleMs/4, at most each
+ * minute), and when `max` are open a new one first closes the longest-idle session that has no
+ * call in flight (503 when every session is busy). A client of a closed session gets 404 and
+ * initializes again, as the MCP spec has it.
  */
 export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promise<RunningHttp> {
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const sessions = new Map<string, Session>();
+  const idleMs = options.sessions?.idleMs ?? deps.config.http.sessionIdleTimeout;
+  const maxSessions = options.sessions?.max ?? deps.config.http.maxSessions;
   let guard: GuardOptions;
   const log: Logger = deps.logger;
+
+  const closeSession = (id: string, why: string): void => {
+    const session = sessions.get(id);
+    if (!session) return;
+    sessions.delete(id);
+    log.info({ session: id, why }, 'MCP session closed');
+    void session.transport.close().catch(() => {});
+  };
+  const reapIdle = (): void => {
+    const cutoff = Date.now() - idleMs;
+    for (const [id, s] of sessions) if (s.inFlight === 0 && s.lastActive <= cutoff) closeSession(id, 'idle');
+  };
+  /** Makes room for one more session; false when every open session has a call in flight. */
+  const makeRoom = (): boolean => {
+    reapIdle();
+    while (sessions.size >= maxSessions) {
+      let oldest: [string, Session] | undefined;
+      for (const entry of sessions)
+        if (entry[1].inFlight === 0 && (!oldest || entry[1].lastActive < oldest[1].lastActive))
+          oldest = entry;
+      if (!oldest) return false;
+      closeSession(oldest[0], `session limit (${maxSessions})`);
+    }
+    return true;
+  };
+  const sweep = setInterval(reapIdle, Math.max(10, Math.min(60_000, Math.floor(idleMs / 4))));
+  sweep.unref();
+
+  /** Serves one request of an open session, keeping its activity and in-flight count. */
+  const serveSession = async (session: Session, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const counts = req.method === 'POST';
+    session.lastActive = Date.now();
+    if (counts) session.inFlight++;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      if (counts) session.inFlight--;
+      session.lastActive = Date.now();
+    };
+    res.once('close', finish);
+    try {
+      await session.transport.handleRequest(req, res);
+    } catch (err) {
+      finish();
+      throw err;
+    }
+  };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -51,7 +118,8 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
+    if (path === '/healthz' && req.method === 'GET')
+      return send(res, 200, { status: 'ok', sessions: sessions.size });
     const route = path ? options.routes?.[path] : undefined;
     if (route) return void route(req, res);
     if (path !== '/mcp') return send(res, 404, { error: 'not found' });
@@ -64,7 +132,7 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
 
     const sessionId = req.headers['mcp-session-id'];
     const existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
-    if (existing) return existing.handleRequest(req, res);
+    if (existing) return serveSession(existing, req, res);
     if (sessionId !== undefined)
       return send(res, 404, rpcError('unknown or expired session; initialize again'));
     if (req.method !== 'POST')
@@ -75,10 +143,18 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
     if (!isInitializeRequest(body))
       return send(res, 400, rpcError('no session: send an initialize request first'));
 
+    if (!makeRoom()) {
+      res.setHeader('Retry-After', '5');
+      return send(
+        res,
+        503,
+        rpcError(`all ${maxSessions} MCP sessions have a call in flight; retry shortly (http.maxSessions)`),
+      );
+    }
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, transport);
+        sessions.set(id, { transport, lastActive: Date.now(), inFlight: 0 });
       },
     });
     transport.onclose = () => {
@@ -89,7 +165,7 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenError(err, options.host, options.port)));
     server.listen(options.port, options.host, resolve);
   });
   const port = (server.address() as { port: number }).port;
@@ -108,8 +184,10 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
     url: `http://${hostPart}:${port}`,
     port,
     server,
+    sessionCount: () => sessions.size,
     close: async () => {
-      await Promise.all([...sessions.values()].map((t) => t.close().catch(() => {})));
+      clearInterval(sweep);
+      await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

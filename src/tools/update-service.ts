@@ -137,7 +137,8 @@ export const updateService = defineTool({
         const fresh = await cloneReplica(ctx.docker, old.id, next++, ctx.signal, { image: input.image });
         const h = await healthy(ctx, fresh.id, input.timeout);
         if (h.ok) {
-          await stopAndRemove(ctx.docker, old.id, old.stopTimeoutS ?? undefined, ctx.signal);
+          // Kept: the old replica's anonymous volumes may hold data the operator wants back.
+          await stopAndRemove(ctx.docker, old.id, old.stopTimeoutS ?? undefined, ctx.signal, 'keep');
           replicas.push({
             replaced: old.name,
             path: 'zero-downtime',

@@ -107,7 +107,7 @@ describe('MCP over Streamable HTTP (doom-ops serve)', () => {
   it('answers /healthz without auth', async () => {
     const r = await fetch(`${base}/healthz`);
     expect(r.status).toBe(200);
-    expect(await r.json()).toEqual({ status: 'ok' });
+    expect(await r.json()).toMatchObject({ status: 'ok', sessions: expect.any(Number) });
   });
 
   it('401 without a token or with a wrong one', async () => {

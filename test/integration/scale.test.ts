@@ -89,6 +89,13 @@ describe('scale_service on a stack created by docker-compose', () => {
 
   it('4 -> 2 drains replicas 4 and 3 (hook observable), stops and removes them; 1 and 2 untouched', async () => {
     const before = await Promise.all([1, 2].map((n) => containerOf(stack.project, 'agent', n)));
+    const anonymous = async (n: number) =>
+      (await containerOf(stack.project, 'agent', n)).Mounts.filter((m) => m.Type === 'volume').map(
+        (m) => m.Name!,
+      );
+    const leaving = [...(await anonymous(3)), ...(await anonymous(4))];
+    const staying = [...(await anonymous(1)), ...(await anonymous(2))];
+    expect(leaving).toHaveLength(2);
     const out = await invokeTool(scaleAgents, ctx(), { replicas: 2 });
     expect(out.removed).toEqual([`${stack.project}_agent_4`, `${stack.project}_agent_3`]);
     expect(out.drained.map((d) => [d.container, d.ok])).toEqual([
@@ -106,6 +113,17 @@ describe('scale_service on a stack created by docker-compose', () => {
       filters: { label: [`com.docker.compose.project=${stack.project}`, 'com.docker.compose.service=agent'] },
     });
     expect(left).toHaveLength(2);
+    // The removed replicas' anonymous /data volumes went with them; the others' stay.
+    const exists = (name: string) =>
+      docker
+        .getVolume(name)
+        .inspect()
+        .then(
+          () => true,
+          (err: { statusCode?: number }) => (err.statusCode === 404 ? false : Promise.reject(err)),
+        );
+    expect(await Promise.all(leaving.map(exists))).toEqual([false, false]);
+    expect(await Promise.all(staying.map(exists))).toEqual([true, true]);
   });
 
   it('docker-compose up --scale agent=1 removes ours without complaint and keeps replica 1', async () => {

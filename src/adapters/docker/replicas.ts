@@ -77,7 +77,7 @@ export async function cloneReplica(
     // Never leave a half-made replica behind for Compose to trip over.
     await docker
       .getContainer(created.id)
-      .remove({ force: true })
+      .remove({ force: true, v: true })
       .catch(() => {});
     throw err;
   }
@@ -106,17 +106,23 @@ export async function stopContainer(
   );
 }
 
-/** Graceful stop (the container's own stop timeout, as Compose uses), then removal; volumes are kept. */
+/**
+ * Graceful stop (the container's own stop timeout, as Compose uses), then removal. Named volumes
+ * are always kept. `anonymousVolumes: 'remove'` (the engine's `v=1`) deletes the container's
+ * anonymous volumes with it: a replica that goes away for good (scale-down, a failed new replica)
+ * would otherwise leave them behind on the engine, referenced by nothing.
+ */
 export async function stopAndRemove(
   adapter: DockerAdapter,
   id: string,
   stopTimeoutS: number | undefined,
   signal?: AbortSignal,
+  anonymousVolumes: 'remove' | 'keep' = 'remove',
 ): Promise<void> {
   const c = adapter.docker.getContainer(id);
   await stopContainer(adapter, id, { stopTimeoutS: stopTimeoutS ?? 10, signal, alreadyStoppedOk: true });
   await adapter.call(`remove ${id.slice(0, 12)}`, signal, (s) =>
-    withOptions(c, 'remove', { v: false, abortSignal: s }),
+    withOptions(c, 'remove', { v: anonymousVolumes === 'remove', abortSignal: s }),
   );
 }
 

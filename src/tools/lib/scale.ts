@@ -8,6 +8,7 @@ import { canonical } from '../../safety/approver.js';
 import { mapLimit, sleep } from '../../util/concurrency.js';
 import type { ToolContext } from '../context.js';
 import { imageOverride } from './image-overrides.js';
+import { redactForProject } from './secrets.js';
 import { stackReplicas } from './stack.js';
 
 export const scaleOutput = z.object({
@@ -173,14 +174,15 @@ export async function scalePlan(
     ),
     ...removing.map(
       (c) =>
-        `${force ? 'drain (removed even if the drain fails)' : 'drain'}, stop gracefully and remove ${c.name}`,
+        `${force ? 'drain (removed even if the drain fails)' : 'drain'}, stop gracefully and remove ${c.name} with its anonymous volumes (named volumes are kept)`,
     ),
   ];
   return {
     summary: `scale ${service} in ${ctx.project} from ${current.length} to ${target}${why ? ` (needs approval: ${why})` : ''}`,
     steps: steps.length ? steps : ['nothing to do'],
     dataAtRisk: removing.map(
-      (c) => `in-flight work of ${c.name}${force ? ' (not waited for if its drain fails)' : ''}`,
+      (c) =>
+        `in-flight work of ${c.name}${force ? ' (not waited for if its drain fails)' : ''} and data in its anonymous volumes`,
     ),
     fingerprint: canonical({ target, containers: current.map((c) => c.id).sort() }),
   };
@@ -209,7 +211,10 @@ async function execIn(
     signal: ctx.signal,
     timeoutMs: 30_000,
   });
-  return { exitCode: r.exitCode, output: (r.stdout + r.stderr).trim().slice(0, 300) };
+  return {
+    exitCode: r.exitCode,
+    output: (await redactForProject(ctx, (r.stdout + r.stderr).trim())).slice(0, 300),
+  };
 }
 
 /** The configured drain: tell the orchestrator, then poll until the replica's work is done. */

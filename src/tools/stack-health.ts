@@ -14,6 +14,7 @@ import {
   PROCESS_OOM_WINDOW_MS,
   SERVICE_STATUSES,
   serviceHealth,
+  statusWithDeepCheck,
 } from './lib/service-status.js';
 import { stackReplicas } from './lib/stack.js';
 import { refineStartFailure } from './lib/start-failure.js';
@@ -203,10 +204,7 @@ export const stackHealth = defineTool({
           service,
           expected: Boolean(expected),
           critical: expected?.critical ?? false,
-          status:
-            summary.status === 'healthy' && deepCheck && !deepCheck.ok
-              ? ('unhealthy' as const)
-              : summary.status,
+          status: statusWithDeepCheck(summary.status, deepCheck?.ok),
           ok,
           replicas: { running: summary.running, total: containers.length },
           problems: summary.problems,

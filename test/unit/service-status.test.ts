@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerDetail } from '../../src/adapters/docker/types.js';
-import { containerHealth, overallVerdict, serviceHealth } from '../../src/tools/lib/service-status.js';
+import {
+  containerHealth,
+  overallVerdict,
+  serviceHealth,
+  statusWithDeepCheck,
+} from '../../src/tools/lib/service-status.js';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 
@@ -60,6 +65,7 @@ function detail(
     mounts: [],
     portBindings: [],
     portRanges: [],
+    ephemeralPorts: [],
     publishedPorts: [],
     exposedPorts: [],
     networks: [],
@@ -261,5 +267,22 @@ describe('serviceHealth and verdict', () => {
         { status: 'created', critical: false, expected: true, replicas: { running: 0, total: 1 } },
       ]),
     ).toBe('degraded');
+  });
+});
+
+describe('a failing deep check', () => {
+  it('makes the service unhealthy whatever Docker says; the verdict follows criticality', () => {
+    for (const docker of ['running', 'healthy', 'degraded'] as const) {
+      const status = statusWithDeepCheck(docker, false);
+      expect(status).toBe('unhealthy');
+      expect(overallVerdict([{ status, critical: true, expected: true }])).toBe('down');
+      expect(overallVerdict([{ status, critical: false, expected: true }])).toBe('degraded');
+    }
+    // Worse states and the start period keep theirs; a passing or absent deep check changes nothing.
+    expect(statusWithDeepCheck('exited', false)).toBe('exited');
+    expect(statusWithDeepCheck('restarting', false)).toBe('restarting');
+    expect(statusWithDeepCheck('starting', false)).toBe('starting');
+    expect(statusWithDeepCheck('running', true)).toBe('running');
+    expect(statusWithDeepCheck('running', undefined)).toBe('running');
   });
 });

@@ -43,6 +43,18 @@ export function severity(status: ServiceStatus): number {
   return SEVERITY[status];
 }
 
+/**
+ * A service's status once its deep check (config services.<svc>.deepCheck) has run: a failing deep
+ * check makes the service unhealthy whatever Docker says (no healthcheck = `running`, a passing
+ * one = `healthy`, some replicas down = `degraded`), so the overall verdict follows its
+ * criticality (down for a critical service, degraded otherwise). A service still in its start
+ * period stays `starting` (not OK either); a worse status is kept.
+ */
+export function statusWithDeepCheck(status: ServiceStatus, deepCheckOk: boolean | undefined): ServiceStatus {
+  if (deepCheckOk !== false || status === 'starting') return status;
+  return SEVERITY[status] < SEVERITY.unhealthy ? 'unhealthy' : status;
+}
+
 /** health warns when a container uses this share of its pids_limit. */
 export const PIDS_WARN_RATIO = 0.9;
 /** The window in which processes OOM-killed inside a running container are counted. */

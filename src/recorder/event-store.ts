@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, rename, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EngineEvent } from '../adapters/docker/types.js';
+import { acquireLockFile } from '../util/lock-file.js';
 import { processAlive } from '../util/process.js';
 
 /** Attributes worth keeping: identity, image and how it died. Labels like the config hash are dropped. */
@@ -138,26 +141,33 @@ export class EventStore {
   }
 
   /**
-   * One recorder per project: a pid file next to the log. A lock whose process is gone is taken over.
-   * Returns a release function, or the pid that holds it.
+   * One recorder per project: a lock file next to the log (`<file>.lock`, JSON with pid, host,
+   * since and a random token), created whole and exclusively (acquireLockFile). A lock whose process
+   * is gone is taken over by one process only; an empty or partial one is respected.
+   * Returns a release function (it removes the lock only while it is still ours), or the holder's
+   * pid (-1 when the file names none) and the lock file's path.
    */
-  async lock(): Promise<{ release: () => Promise<void> } | { heldBy: number }> {
+  async lock(): Promise<{ release: () => Promise<void> } | { heldBy: number; file: string }> {
     const file = `${this.file}.lock`;
     await mkdir(dirname(file), { recursive: true });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const h = await open(file, 'wx');
-        await h.writeFile(String(process.pid));
-        await h.close();
-        return { release: () => unlink(file).catch(() => undefined) };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-        if (pid && processAlive(pid)) return { heldBy: pid };
-        await writeFile(file, '').catch(() => undefined);
-        await unlink(file).catch(() => undefined);
-      }
-    }
-    return { heldBy: -1 };
+    const me = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomUUID() };
+    const got = acquireLockFile(file, JSON.stringify(me), {
+      parse: parseRecorderHolder,
+      isStale: (h) => !processAlive(h.pid),
+    });
+    if (!got.acquired) return { heldBy: got.holder?.pid ?? -1, file };
+    return { release: async () => got.release() };
   }
+}
+
+/** The recorder lock's holder; older versions wrote the bare pid. */
+function parseRecorderHolder(text: string): { pid: number } | undefined {
+  if (/^\d+$/.test(text.trim())) return { pid: Number(text.trim()) };
+  try {
+    const h = JSON.parse(text) as { pid?: unknown };
+    if (typeof h?.pid === 'number') return { pid: h.pid };
+  } catch {
+    // empty or partial: busy, never stale
+  }
+  return undefined;
 }

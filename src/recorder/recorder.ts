@@ -43,8 +43,10 @@ export class EventRecorder {
     const lock = await this.opts.store.lock();
     if ('heldBy' in lock) {
       this.opts.logger.warn(
-        { project: this.opts.project, pid: lock.heldBy },
-        'another doom-ops process is recording this project; not recording here',
+        { project: this.opts.project, pid: lock.heldBy, lock: lock.file },
+        lock.heldBy === -1
+          ? 'the recorder lock file names no process (empty or cut short); not recording here: remove it if no doom-ops process records this project'
+          : 'another doom-ops process is recording this project; not recording here',
       );
       return false;
     }

@@ -1,8 +1,9 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolError } from '../errors.js';
+import { acquireLockFile } from '../util/lock-file.js';
 import { processAlive } from '../util/process.js';
 
 const LOCK_POLL_MS = 250;
@@ -13,12 +14,16 @@ interface Holder {
   operation: string;
   principal: string;
   since: string;
+  /** Makes each holder's text unique, so a takeover or release can tell it from a successor's. */
+  token?: string;
 }
 
 /**
- * One mutating operation per stack at a time, across processes: a lock file created with O_EXCL.
- * A lock whose process is gone (same host) or older than `staleMs` is taken over, so a crash
- * cannot block the stack forever.
+ * One mutating operation per stack at a time, across processes: `<dir>/<project>.lock`, created
+ * whole and exclusively (see acquireLockFile: temp file + link). A lock whose process is gone (same
+ * host) or older than `staleMs` is taken over, by one process only, so a crash cannot block the
+ * stack forever; an empty or partial lock file is busy, never stale. Release removes the lock only
+ * while it is still this holder's.
  */
 export class StackLock {
   constructor(
@@ -28,7 +33,10 @@ export class StackLock {
 
   /**
    * Takes the stack's lock. Held by a live operation: refused as busy at once, or with `waitMs`
-   * retried until it frees up or the wait runs out (how concurrent backups queue behind each other).
+   * (milliseconds) retried until it frees up or the wait runs out (how concurrent backups queue
+   * behind each other). Resolves to the release function (idempotent; it removes the lock only while
+   * it is still this holder's). Rejects with ToolError `busy` naming the holder, or the lock file
+   * when it names none; with the abort error when `signal` fires while waiting.
    */
   async acquire(
     project: string,
@@ -53,7 +61,6 @@ export class StackLock {
   }
 
   private tryAcquire(project: string, operation: string, principal: string): () => void {
-    mkdirSync(this.dir, { recursive: true });
     const path = join(this.dir, `${project}.lock`);
     const me: Holder = {
       pid: process.pid,
@@ -61,34 +68,28 @@ export class StackLock {
       operation,
       principal,
       since: new Date().toISOString(),
+      token: randomUUID(),
     };
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx', 0o600);
-        writeSync(fd, JSON.stringify(me));
-        closeSync(fd);
-        let released = false;
-        return () => {
-          if (released) return;
-          released = true;
-          rmSync(path, { force: true });
-        };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const holder = readHolder(path);
-        if (holder && !this.isStale(holder)) {
-          throw new ToolError(
-            'busy',
-            `stack ${project} is busy: ${holder.operation} by ${holder.principal} is running since ${holder.since}`,
-            {
-              hint: 'wait for it to finish and try again',
-            },
-          );
-        }
-        rmSync(path, { force: true }); // stale or unreadable: take it over
-      }
-    }
-    throw new ToolError('busy', `stack ${project} is busy (lock ${path} keeps reappearing)`);
+    const got = acquireLockFile(path, JSON.stringify(me), {
+      parse: parseHolder,
+      isStale: (h) => this.isStale(h),
+      abandonedAfterMs: this.staleMs,
+    });
+    if (got.acquired) return got.release;
+    const holder = got.holder;
+    if (!holder)
+      throw new ToolError(
+        'busy',
+        `stack ${project} is busy: its lock file ${path} exists but names no holder (it is empty or cut short)`,
+        {
+          hint: `doom-ops writes lock files whole, so another process (or an older doom-ops) left it: if no doom-ops operation is running on ${project}, remove ${path} and try again`,
+        },
+      );
+    throw new ToolError(
+      'busy',
+      `stack ${project} is busy: ${holder.operation} by ${holder.principal} is running since ${holder.since}`,
+      { hint: 'wait for it to finish and try again' },
+    );
   }
 
   private isStale(h: Holder): boolean {
@@ -98,10 +99,23 @@ export class StackLock {
   }
 }
 
-function readHolder(path: string): Holder | undefined {
+/** A whole holder, or undefined (empty, partial or foreign text: busy, never stale). */
+function parseHolder(text: string): Holder | undefined {
+  let h: Partial<Holder>;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Holder;
+    h = JSON.parse(text) as Partial<Holder>;
   } catch {
     return undefined;
   }
+  if (
+    typeof h !== 'object' ||
+    h === null ||
+    typeof h.pid !== 'number' ||
+    typeof h.host !== 'string' ||
+    typeof h.operation !== 'string' ||
+    typeof h.principal !== 'string' ||
+    typeof h.since !== 'string'
+  )
+    return undefined;
+  return h as Holder;
 }

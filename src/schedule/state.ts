@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   appendFileSync,
   mkdirSync,
@@ -9,6 +10,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { acquireLockFile } from '../util/lock-file.js';
 import { processAlive } from '../util/process.js';
 
 export interface StepResult {
@@ -61,25 +63,30 @@ export class ScheduleState {
     return true;
   }
 
-  /** Marks the job running; undefined (with the holder) when a live run holds it. */
+  /**
+   * Marks the job running: `<job>/running`, created whole and exclusively (acquireLockFile). Returns
+   * release (removes the marker only while it is still ours), or who holds it (host:pid) when a
+   * live run does. A marker left by a process that died on this host is taken over by one process
+   * only; one from another host, or an empty or partial one, is respected.
+   */
   startRun(job: string, slotMs: number): { release(): void } | { heldBy: string } {
     const file = join(this.dir, job, 'running');
-    mkdirSync(join(this.dir, job), { recursive: true });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        writeFileSync(file, JSON.stringify({ by: ME, pid: process.pid, host: hostname(), slotMs }), {
-          flag: 'wx',
-        });
-        return { release: () => rmSync(file, { force: true }) };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const holder = readJson<{ by: string; pid: number; host: string }>(file);
-        // A marker left by a process that died on this host is taken over; any other is respected.
-        if (holder && (holder.host !== hostname() || processAlive(holder.pid))) return { heldBy: holder.by };
-        rmSync(file, { force: true });
-      }
-    }
-    return { heldBy: 'another process' };
+    const me = { by: ME, pid: process.pid, host: hostname(), slotMs, token: randomUUID() };
+    const got = acquireLockFile(file, JSON.stringify(me), {
+      parse: (text) => {
+        const h = parseJson<{ by?: unknown; pid?: unknown; host?: unknown }>(text);
+        return typeof h?.by === 'string' && typeof h.pid === 'number' && typeof h.host === 'string'
+          ? { by: h.by, pid: h.pid, host: h.host }
+          : undefined;
+      },
+      isStale: (h) => h.host === hostname() && !processAlive(h.pid),
+    });
+    if (got.acquired) return { release: got.release };
+    return {
+      heldBy:
+        got.holder?.by ??
+        `unknown: the marker ${file} names no process (empty or cut short); remove it if no run of ${job} is going`,
+    };
   }
 
   record(run: RunRecord): void {
@@ -123,7 +130,15 @@ export class ScheduleState {
 
 function readJson<T>(file: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    return parseJson<T>(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function parseJson<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
   } catch {
     return undefined;
   }

@@ -8,9 +8,13 @@ import { type SlackDeps, SlackRoles } from './context.js';
 import { registerIncidentActions } from './incidents.js';
 import type { SlackOptions } from './options.js';
 import { registerQuestions } from './questions.js';
+import { onceVerified } from './replay.js';
 
 export interface SlackBot {
-  /** The /slack/events handler to mount in the HTTP server (HTTP mode only). */
+  /**
+   * The /slack/events handler to mount in the HTTP server (HTTP mode only): signature and a
+   * timestamp within 5 minutes either way checked, each signed request processed once (replay.ts).
+   */
   requestListener?: RequestListener;
   /** The bot's Web API client, for messages doom-ops starts itself (incidents, scheduled runs). */
   client: WebClient;
@@ -74,7 +78,9 @@ export function createSlackBot(deps: SlackDeps, opts: SlackOptions, socketMode =
     : () => true;
 
   return {
-    requestListener: receiver?.requestListener,
+    requestListener: receiver
+      ? onceVerified(receiver.requestListener, opts.signingSecret, deps.logger)
+      : undefined,
     client: app.client,
     start: async () => {
       if (socketMode) await app.start();

@@ -111,15 +111,83 @@ export function writeResult(name: string, result: unknown): string {
   return path;
 }
 
-/** Anonymous volumes left by removed replicas (kept on purpose, as Compose does): the bench's own, created since it started. */
-export async function removeAnonymousVolumesSince(sinceMs: number): Promise<void> {
-  const { Volumes } = await docker.listVolumes({ filters: { dangling: ['true'] } });
-  for (const v of Volumes ?? []) {
-    const created = Date.parse((v as { CreatedAt?: string }).CreatedAt ?? '');
-    if (/^[0-9a-f]{64}$/.test(v.Name) && created >= sinceMs)
+const ANONYMOUS = /^[0-9a-f]{64}$/;
+
+interface EngineEvent {
+  Type?: string;
+  Action?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+}
+
+/**
+ * The volumes one Compose project used, for removing exactly those on a shared engine. From
+ * `follow()` on it reads the engine's event stream and records the containers created with the
+ * project's label (by Compose, by doom-ops scaling or updating, or by a test) and the volumes mounted
+ * into them, so the anonymous volume of a replica removed without its volumes is found too. Other
+ * people's volumes, dangling or not, are never touched.
+ */
+export class ProjectVolumes {
+  private readonly containers = new Set<string>();
+  private readonly mounted = new Set<string>();
+  private stream: NodeJS.ReadableStream | undefined;
+
+  private constructor(readonly project: string) {}
+
+  /** Starts recording; call before anything of the project is created. */
+  static async follow(project: string): Promise<ProjectVolumes> {
+    const t = new ProjectVolumes(project);
+    const stream = (await docker.getEvents({
+      filters: { type: ['container', 'volume'], event: ['create', 'mount'] },
+    })) as NodeJS.ReadableStream;
+    t.stream = stream;
+    let pending = '';
+    stream.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) t.record(JSON.parse(line) as EngineEvent);
+    });
+    stream.on('error', () => {});
+    return t;
+  }
+
+  private record(e: EngineEvent): void {
+    const id = e.Actor?.ID;
+    const attrs = e.Actor?.Attributes ?? {};
+    if (!id) return;
+    if (
+      e.Type === 'container' &&
+      e.Action === 'create' &&
+      attrs['com.docker.compose.project'] === this.project
+    )
+      this.containers.add(id);
+    if (e.Type === 'volume' && e.Action === 'mount' && this.containers.has(attrs.container ?? ''))
+      this.mounted.add(id);
+  }
+
+  /** Anonymous volumes mounted into the project's containers so far (names). */
+  get anonymous(): string[] {
+    return [...this.mounted].filter((v) => ANONYMOUS.test(v));
+  }
+
+  /**
+   * Stops recording and removes the project's volumes that nothing uses any more: those labelled
+   * with its Compose project, and the anonymous ones its containers mounted. Call after the
+   * project's containers are gone (`compose down`); a volume still in use is left alone.
+   */
+  async removeVolumes(): Promise<string[]> {
+    (this.stream as { destroy?: () => void } | undefined)?.destroy?.();
+    const { Volumes } = await docker.listVolumes({
+      filters: { label: [`com.docker.compose.project=${this.project}`] },
+    });
+    const names = new Set([...(Volumes ?? []).map((v) => v.Name), ...this.anonymous]);
+    const removed: string[] = [];
+    for (const name of names)
       await docker
-        .getVolume(v.Name)
+        .getVolume(name)
         .remove()
-        .catch(() => {});
+        .then(() => removed.push(name))
+        .catch(() => {}); // already gone (compose down -v), or in use
+    return removed;
   }
 }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { invokeTool } from '../src/tools/invoke.js';
 import { scaleAgents } from '../src/tools/scale-agents.js';
-import { alternate, context, median, removeAnonymousVolumesSince, round } from './lib.js';
+import { alternate, context, median, ProjectVolumes, round } from './lib.js';
 
 /**
  * issue 4: scale agent 1 -> 10 and back with scale_agents vs `docker-compose up -d --scale agent=10`
@@ -12,9 +12,10 @@ export async function benchScale(): Promise<Record<string, unknown>> {
   const project = `dobenchscale${Date.now().toString(36)}`;
   const file = resolve('test/stack/docker-compose.yml');
   const env = { ...process.env, ORCHESTRATOR_MODE: 'normal' };
-  const started = Date.now() - 1000;
   const compose = (args: string[]) => execa('docker-compose', ['-p', project, '-f', file, ...args], { env });
   await execa('bash', ['test/stack/build-images.sh'], { stdio: 'inherit' });
+  // Replicas removed by a scale-down keep their anonymous volumes (as Compose does): record them.
+  const volumes = await ProjectVolumes.follow(project);
   await compose(['up', '-d', 'orchestrator', 'agent']);
   try {
     const base = context(project);
@@ -55,6 +56,6 @@ export async function benchScale(): Promise<Record<string, unknown>> {
     };
   } finally {
     await compose(['down', '-v', '--remove-orphans', '-t', '1']).catch(() => {});
-    await removeAnonymousVolumesSince(started);
+    await volumes.removeVolumes();
   }
 }

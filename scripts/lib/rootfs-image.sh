@@ -22,10 +22,13 @@ rootfs_add_busybox() {
   chmod 1777 "$1/tmp"
 }
 
-# Imports root $1 as image $2 labelled with hash $3; further arguments are `docker import --change`s.
+# Imports root $1 as image $2 labelled with hash $3 and with doom-ops.build=$DOOM_OPS_BUILD_ID (default
+# `local`; the tests set their run's id and remove what they built); further arguments are
+# `docker import --change`s.
 rootfs_import() {
   local root=$1 image=$2 hash=$3 changes=()
   shift 3
   for c in "$@"; do changes+=(--change "$c"); done
-  tar -C "$root" -c . | docker import "${changes[@]}" --change "LABEL doom-ops.hash=$hash" - "$image" >/dev/null
+  tar -C "$root" -c . | docker import "${changes[@]}" --change "LABEL doom-ops.hash=$hash" \
+    --change "LABEL doom-ops.build=${DOOM_OPS_BUILD_ID:-local}" - "$image" >/dev/null
 }

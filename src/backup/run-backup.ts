@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { removeOrphanHelpers } from '../adapters/docker/helper.js';
 import { ToolError } from '../errors.js';
 import type { ToolContext } from '../tools/context.js';
+import { fileSystemError } from '../util/fs-errors.js';
 import { VERSION } from '../version.js';
 import { BackupCatalog } from './catalog.js';
 import { backupDuckdb } from './components/duckdb.js';
@@ -52,7 +53,15 @@ export async function runBackup(
   const base = newId(kind);
   let id = base;
   for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
-  const dir = await catalog.begin(id);
+  // A full disk, a quota or a read-only mount says which directory and how much room is left.
+  const fsContext = {
+    what: `write backup ${id}`,
+    dir: catalog.dir,
+    setting: 'backup.dir (DOOM_OPS_BACKUP_DIR)',
+  };
+  const dir = await catalog.begin(id).catch(async (err) => {
+    throw await fileSystemError(err, fsContext);
+  });
   const components: Component[] = kind === 'full' ? [...COMPONENTS] : [kind];
   const entries: ComponentEntry[] = [];
   const skipped: string[] = [];
@@ -96,6 +105,6 @@ export async function runBackup(
     return { manifest, verification, skipped };
   } catch (err) {
     await catalog.abandon(id);
-    throw err;
+    throw await fileSystemError(err, fsContext);
   }
 }

@@ -29,8 +29,21 @@ export function cliApprover(config: Config, yes: boolean): Approver {
       };
     }
     const rl = createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await rl.question('Type "yes" to approve: ');
-    rl.close();
+    let answer: string;
+    try {
+      answer = await rl.question('Type "yes" to approve: ');
+    } catch {
+      // Ctrl-D or Ctrl-C at the prompt: readline rejects with an AbortError. That is a "no".
+      process.stderr.write('\n');
+      return {
+        approved: false,
+        code: 'not_allowed',
+        reason: 'no answer at the prompt (Ctrl-D or Ctrl-C); nothing was done',
+        hint: 'run it again and type "yes" to approve the plan above',
+      };
+    } finally {
+      rl.close();
+    }
     return answer.trim() === 'yes'
       ? { approved: true, approver: req.principal.id, via: 'terminal prompt' }
       : { approved: false, code: 'not_allowed', reason: 'not approved; nothing was done' };

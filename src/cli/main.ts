@@ -13,7 +13,18 @@ import { recordCommand } from './commands/record.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
 import { incidentsCommand, scheduleCommand } from './commands/watch.js';
-import { EXIT } from './runtime.js';
+import { recordInternalError } from './internal-error.js';
+import { EXIT, reportError } from './runtime.js';
+
+// Last line of defence: a bug outside any awaited promise (a stream 'error' nobody listens to, a
+// rejection nobody handles) ends as one line with a reference, its stack in <stateDir>/errors.log,
+// exit 2; never node's stack trace on the terminal.
+const fatal = (err: unknown): void => {
+  process.stderr.write(`doom-ops: ${recordInternalError(err)}\n`);
+  process.exit(EXIT.error);
+};
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
 
 const program = new Command('doom-ops')
   .description('day-2 operations for the clau-doom Docker Compose stack')
@@ -48,4 +59,9 @@ serveCommand(program);
 recordCommand(program);
 demoCommand(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // An action that let an error escape (each should report its own): same one-line report.
+  process.exitCode = reportError(err, { json: process.argv.includes('--json') });
+}

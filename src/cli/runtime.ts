@@ -2,14 +2,16 @@ import { userInfo } from 'node:os';
 import type { z } from 'zod';
 import { DockerAdapter } from '../adapters/docker/client.js';
 import { loadConfig } from '../config/load.js';
-import { isToolError, newErrorRef, ToolError } from '../errors.js';
+import { isToolError, ToolError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { McpDeps } from '../mcp/server.js';
 import { createSafety } from '../safety/index.js';
 import type { Principal, ToolContext } from '../tools/context.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { invokeTool } from '../tools/invoke.js';
+import { systemFileError } from '../util/fs-errors.js';
 import { cliApprover } from './approver.js';
+import { recordInternalError, stateDir } from './internal-error.js';
 
 export interface CommonOptions {
   project?: string;
@@ -94,19 +96,24 @@ export async function runToolCommand<T extends AnyTool>(
   }
 }
 
-export function reportError(err: unknown, opts: CommonOptions, logger: Logger): number {
+/**
+ * Prints a failure and returns the exit code (2). A ToolError says what failed and what to do
+ * next; anything else is a bug: one line with a reference and where the details are, the stack
+ * going to `<stateDir>/errors.log`, never to the terminal. With --json the error is on stdout too.
+ * `_logger` is kept for callers; internal errors are no longer logged to stderr.
+ */
+export function reportError(failure: unknown, opts: CommonOptions, _logger?: Logger): number {
+  // A file-system failure no tool wrapped (a state directory that is a file, a full disk) is the
+  // environment, not a bug: said as such, naming the path.
+  const err = isToolError(failure) ? failure : (systemFileError(failure, stateDir()) ?? failure);
   if (isToolError(err)) {
     process.stderr.write(`doom-ops: ${err.message}\n${err.hint ? `  next: ${err.hint}\n` : ''}`);
     if (opts.json) process.stdout.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
     return EXIT.error;
   }
-  const ref = newErrorRef();
-  logger.error({ err, ref }, 'internal error');
-  process.stderr.write(`doom-ops: internal error (ref ${ref})\n`);
-  if (opts.json)
-    process.stdout.write(
-      `${JSON.stringify({ error: { code: 'internal', message: `internal error (ref ${ref})` } })}\n`,
-    );
+  const line = recordInternalError(err);
+  process.stderr.write(`doom-ops: ${line}\n`);
+  if (opts.json) process.stdout.write(`${JSON.stringify({ error: { code: 'internal', message: line } })}\n`);
   return EXIT.error;
 }
 

@@ -74,6 +74,97 @@ function parse(file: string, text: string): FileDoc {
 
 const get = (node: YAMLMap, path: string[]): unknown => node.getIn(path);
 
+/** Why Compose would refuse a file before looking at any service: where, and in Compose's terms. */
+export interface ComposeFileProblem {
+  file: string;
+  /** 1-based line (and column) of the offending node; null when the file as a whole is wrong (empty). */
+  line: number | null;
+  column: number | null;
+  message: string;
+}
+
+/** Top-level sections Compose requires to be mappings when present (null means empty, and is allowed). */
+const MAPPING_SECTIONS = ['services', 'volumes', 'networks', 'configs', 'secrets'] as const;
+
+function kindOf(node: unknown): string {
+  if (isSeq(node)) return 'a list';
+  if (isMap(node)) return 'a mapping';
+  const value = (node as { value?: unknown })?.value;
+  return value === null || value === undefined ? 'empty' : `a ${typeof value}`;
+}
+
+/**
+ * What makes Compose reject a file outright, so a lint never says "no anti-patterns" about a file
+ * Compose cannot load: YAML syntax errors (duplicate keys and several documents included), an empty
+ * file or a top level that is not a mapping, `services` / `volumes` / `networks` / `configs` /
+ * `secrets` that are not mappings, a service that is not a mapping. Each problem has file and line.
+ */
+export function composeFileProblems(file: string, text: string): ComposeFileProblem[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const at = (node: unknown) => {
+    const range = (node as { range?: [number, number, number] })?.range;
+    if (!range) return { line: null, column: null };
+    const pos = lineCounter.linePos(range[0]);
+    return { line: pos.line, column: pos.col };
+  };
+  if (doc.errors.length)
+    return doc.errors.map((e) => ({
+      file,
+      line: e.linePos?.[0].line ?? null,
+      column: e.linePos?.[0].col ?? null,
+      message:
+        e.code === 'MULTIPLE_DOCS'
+          ? 'more than one YAML document (a Compose file holds exactly one)'
+          : `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+    }));
+  const root = doc.contents;
+  if (!isMap(root))
+    return [
+      {
+        file,
+        ...(root ? at(root) : { line: null, column: null }),
+        message: root ? `the top level must be a mapping, not ${kindOf(root)}` : 'the file is empty',
+      },
+    ];
+  const problems: ComposeFileProblem[] = [];
+  for (const section of MAPPING_SECTIONS) {
+    const node = root.get(section, true);
+    if (node === undefined || node === null || kindOf(node) === 'empty') continue;
+    if (!isMap(node)) {
+      problems.push({ file, ...at(node), message: `${section} must be a mapping, not ${kindOf(node)}` });
+      continue;
+    }
+    if (section !== 'services') continue;
+    for (const pair of node.items) {
+      const value = pair.value;
+      if (value === null || value === undefined || isMap(value) || kindOf(value) === 'empty') continue;
+      const name = String((pair.key as { value?: unknown })?.value ?? pair.key);
+      problems.push({
+        file,
+        ...at(value),
+        message: `service ${name} must be a mapping, not ${kindOf(value)}`,
+      });
+    }
+  }
+  return problems;
+}
+
+/** Thrown by lintCompose for files Compose would reject; the tool turns it into a user error. */
+export class ComposeFileRejected extends Error {
+  constructor(readonly problems: ComposeFileProblem[]) {
+    super(
+      problems
+        .map(
+          (p) =>
+            `${p.file}${p.line === null ? '' : `:${p.line}${p.column === null ? '' : `:${p.column}`}`}: ${p.message}`,
+        )
+        .join('; '),
+    );
+    this.name = 'ComposeFileRejected';
+  }
+}
+
 /** The plain values of a sequence under `key` (ports, volumes), or none when it is not a list. */
 function listOf(node: YAMLMap, key: string): unknown[] {
   const seq = node.get(key, true);
@@ -119,11 +210,15 @@ function namedVolumes(node: YAMLMap): string[] {
 /**
  * The handbook's "Anti-Patterns to Avoid", checked over the merged view of the files (base first,
  * overrides after, as Compose merges them): each finding names file, service, line and the fix.
+ * Throws ComposeFileRejected (every problem, with file and line) when Compose would reject a file.
  */
 export function lintCompose(
   files: Array<{ file: string; text: string }>,
   options: LintOptions,
 ): LintFinding[] {
+  // Anti-patterns only mean something in a file Compose can load: never "no findings" for one it cannot.
+  const problems = files.flatMap((f) => composeFileProblems(f.file, f.text));
+  if (problems.length) throw new ComposeFileRejected(problems);
   const docs = files.map((f) => parse(f.file, f.text));
   const findings: LintFinding[] = [];
   const names = [...new Set(docs.flatMap((d) => [...d.services.keys()]))];

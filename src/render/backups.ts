@@ -37,7 +37,7 @@ export function renderVerify(o: z.output<typeof verifyBackup.output>): string {
 export function renderRestore(o: z.output<typeof restoreTool.output>): string {
   return [
     `restored ${o.component} from ${o.id} in ${(o.durationMs / 1000).toFixed(1)}s (safety backup: ${o.safetyBackup})`,
-    ...o.restored.map((r) => `  ${r.target}: ${JSON.stringify(r.result)}`),
+    ...o.restored.map((r) => `  ${r.target}: ${fieldsText(r.result)}`),
   ].join('\n');
 }
 
@@ -47,4 +47,24 @@ export function renderPrune(o: z.output<typeof pruneBackups.output>): string {
     ...o.keep.map((k) => `  keep   ${k.id}  ${k.keptBy.join(', ')}`),
     ...o.remove.map((r) => `  ${o.deleted ? 'deleted' : 'delete '} ${r.id}`),
   ].join('\n');
+}
+
+/** A component's restore details as `key: value` text: lists joined, nested maps as `name=value`. */
+function fieldsText(result: Record<string, unknown>): string {
+  const value = (v: unknown): string =>
+    Array.isArray(v)
+      ? v.map(value).join(', ') || 'none'
+      : v && typeof v === 'object'
+        ? Object.entries(v as Record<string, unknown>)
+            .map(([k, x]) => `${k}=${value(x)}`)
+            .join(' ')
+        : typeof v === 'boolean'
+          ? v
+            ? 'yes'
+            : 'no'
+          : String(v);
+  return Object.entries(result)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => `${k}: ${value(v)}`)
+    .join('; ');
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { stackDown } from '../tools/stack-down.js';
 import type { stackUp } from '../tools/stack-up.js';
+import { renderRunbook } from './diagnosis.js';
 import { renderSmoke } from './smoke.js';
 import { table } from './table.js';
 
@@ -20,7 +21,13 @@ export function renderStackUp(o: z.output<typeof stackUp.output>): string {
     ),
   ];
   for (const f of o.failures)
-    out.push('', `${f.service}: unhealthy-service runbook`, JSON.stringify(f.findings, null, 2));
+    out.push(
+      '',
+      `${f.service}: unhealthy-service runbook`,
+      ...renderRunbook(f.findings as Parameters<typeof renderRunbook>[0])
+        .split('\n')
+        .map((l) => `  ${l}`),
+    );
   if (o.smoke) out.push('', renderSmoke(o.smoke as Parameters<typeof renderSmoke>[0]));
   if (o.notes.length) out.push('', 'notes:', ...o.notes.map((n) => `  - ${n}`));
   return out.join('\n');

@@ -8,6 +8,15 @@ import { renderAudit, renderRestart, renderScale, renderUpdate } from './mutatio
 import { renderSmoke } from './smoke.js';
 import { renderStackDown, renderStackUp } from './stack-up.js';
 import { renderStats } from './stats.js';
+import {
+  renderApproval,
+  renderConnectivity,
+  renderDependencies,
+  renderDiskUsage,
+  renderListRunbooks,
+  renderPorts,
+  renderVolumePermissions,
+} from './troubleshoot.js';
 import { renderIncidents, renderSchedule } from './watch.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each renderer takes its own tool's output
@@ -37,11 +46,19 @@ const RENDERERS: Record<string, (out: any) => string> = {
   prune_backups: renderPrune,
   schedule_status: renderSchedule,
   recent_incidents: renderIncidents,
+  list_runbooks: renderListRunbooks,
+  check_ports: renderPorts,
+  check_volume_permissions: renderVolumePermissions,
+  check_connectivity: renderConnectivity,
+  check_dependencies: renderDependencies,
+  disk_usage: renderDiskUsage,
+  get_approval: (o) => renderApproval(o, renderText),
 };
 
 /**
  * The human text for a tool's structured output: the CLI prints it, MCP sends it as the text
- * content beside structuredContent. Tools without a renderer fall back to indented JSON.
+ * content beside structuredContent, Slack posts it. Every tool of the registry has a renderer (a
+ * contract test checks it); only a name outside the registry falls back to indented JSON.
  */
 export function renderText(tool: string, output: unknown): string {
   const render = RENDERERS[tool];

@@ -21,12 +21,12 @@ export const portConflict: Runbook = {
       );
       return {
         severity: 'critical',
-        title: `${p.container} cannot publish ${p.hostIp}:${p.hostPort}`,
+        title: `${p.container} cannot publish ${p.hostIp}:${p.requestedHostPort || p.hostPort}`,
         explanation: holders.length
           ? `the port is held by ${holders.join('; ')}`
           : 'the engine refused the port, but nothing holds it now (it may have been freed since): start the service again',
         evidence: [
-          `${p.service} wants ${p.hostIp}:${p.hostPort} -> ${p.containerPort}; container is ${p.state}`,
+          `${p.service} wants ${p.hostIp}:${p.requestedHostPort || p.hostPort} -> ${p.containerPort}; container is ${p.state}`,
           ...(p.engineError ? [`engine: ${p.engineError}`] : []),
           ...holders,
         ],
@@ -39,13 +39,28 @@ export const portConflict: Runbook = {
       `remap in docker-compose.yml: ports: ["${p.hostIp}:${p.suggestedHostPort ?? '<free port>'}:${p.containerPort.replace(/\/tcp$/, '')}"]`,
       `then start ${p.service} again`,
     ]);
-    if (findings.length === 0)
+    if (findings.length === 0) {
+      const published = r.ports.filter((p) => p.status === 'published').length;
+      const waiting = r.ports.length - published;
       findings.push({
         severity: 'info',
         title: 'no port conflicts',
-        explanation: `${r.ports.length} published port binding(s), none held by anything else`,
-        evidence: r.ports.map((p) => `${p.container} ${p.hostIp}:${p.hostPort} ${p.status}`),
+        explanation: `${published} published port binding(s), none held by anything else${waiting ? `; ${waiting} not published (container not running)` : ''}`,
+        evidence: r.ports.map((p) => `${p.container} ${binding(p)} ${p.status}`),
       });
+    }
     return [{ tool: 'check_ports', findings, actions }];
   },
 };
+
+/** "127.0.0.1:49153 -> 8080/tcp (ephemeral)", "0.0.0.0:40001 -> 80/tcp (range 40000-40009)". */
+function binding(p: Ports['ports'][number]): string {
+  const host = p.hostPort ? `${p.hostIp}:${p.hostPort}` : `${p.hostIp}:<engine picks at start>`;
+  const how =
+    p.requestedHostPort === ''
+      ? ' (ephemeral)'
+      : p.requestedHostPort.includes('-')
+        ? ` (range ${p.requestedHostPort})`
+        : '';
+  return `${host} -> ${p.containerPort}${how}`;
+}

@@ -47,8 +47,37 @@ export class Scheduler {
             throw new ToolError('config_invalid', `schedule.jobs ${job.name}: no tool named ${s.tool}`, {
               hint: 'use a tool name from `doom-ops --help` / the README tool table, e.g. backup, prune_backups, stack_health',
             });
+        this.warnIfUnapproved(job);
         return { job, slots: cronSlots(job.cron, schedule.timezone, job.name), next: null };
       });
+  }
+
+  /**
+   * An enabled job with a destructive step and no approvedBy is refused at every run: say so once
+   * at start, with the fix, rather than only in each night's failure report.
+   */
+  private warnIfUnapproved(job: ScheduledJob): void {
+    if (job.approvedBy) return;
+    for (const s of job.steps) {
+      const tool = findTool(s.tool)!;
+      if (tool.risk !== 'destructive') continue;
+      const input = tool.input.safeParse(s.input);
+      let risk: string = tool.risk;
+      try {
+        // Input-dependent risk without a stack (prune_backups with dryRun is a read).
+        if (input.success && tool.effectiveRisk) {
+          const r = tool.effectiveRisk(input.data, undefined as never);
+          if (typeof r === 'string') risk = r; // a promise needs the stack: assume the worst
+        }
+      } catch {
+        // Needs the stack to tell: assume the worst.
+      }
+      if (risk === 'destructive')
+        this.deps.logger.warn(
+          { job: job.name, tool: s.tool },
+          `scheduled job ${job.name}: step ${s.tool} is destructive and schedule.jobs[${job.name}].approvedBy is not set, so every run will be refused; have an approver name themselves in approvedBy, or set enabled: false`,
+        );
+    }
   }
 
   get jobs(): number {

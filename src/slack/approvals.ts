@@ -57,7 +57,10 @@ export function planMessage(r: ApprovalRecord): SlackMessage {
       ],
     },
   ];
-  return { text: `${r.requester} asks to run ${r.tool}: ${r.plan.summary} (approval ${r.id})`, blocks };
+  return {
+    text: `${escapeMrkdwn(r.requester)} asks to run ${r.tool}: ${escapeMrkdwn(r.plan.summary)} (approval ${r.id})`,
+    blocks,
+  };
 }
 
 /**
@@ -83,12 +86,12 @@ function outcome(record: ApprovalRecord, by: string): SlackMessage {
   if (record.status === 'done') {
     const m = toolMessage(record.tool, record.result);
     return {
-      text: `${head}\n${m.text}`,
+      text: `${escapeMrkdwn(head)}\n${m.text}`,
       blocks: [noteMessage(`:white_check_mark: ${escapeMrkdwn(head)}`).blocks[0]!, ...m.blocks].slice(0, 50),
     };
   }
   if (record.status === 'denied') return noteMessage(`:no_entry_sign: ${head}; nothing was done`);
-  return noteMessage(`:x: ${head}: ${record.error ?? ''}`.trim());
+  return noteMessage(`:x: ${head}: ${escapeMrkdwn(record.error ?? '')}`.trim());
 }
 
 function safeGet(deps: SlackDeps, id: string): ApprovalRecord | undefined {

@@ -17,7 +17,11 @@ export interface SlackMessage {
 const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
 
-/** Slack mrkdwn treats &, < and > as markup; everything shown from the stack is escaped. */
+/**
+ * Slack mrkdwn treats &, < and > as markup (`<!channel>`, `<@U…>`, `<#C…>`, links); everything
+ * shown from the stack is escaped, in blocks and in the fallback `text` alike (Slack notifies from
+ * the fallback, so an unescaped `<!channel>` there pings the whole channel).
+ */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -79,14 +83,15 @@ export function toolMessage(tool: string, output: unknown): SlackMessage {
         `truncated: ${droppedLines} more lines did not fit in a Slack message; run it from the CLI or MCP for all of it`,
       ),
     );
-  const fallback = `${head.replace(/\*/g, '')}\n${body}`;
+  // head is escaped already; the body goes into the fallback as it goes into the code blocks.
+  const fallback = `${head.replace(/\*/g, '')}\n${escapeMrkdwn(body)}`;
   return {
     text: fallback.length > FALLBACK_MAX ? `${fallback.slice(0, FALLBACK_MAX - 1)}…` : fallback,
     blocks: out,
   };
 }
 
-/** A short message (errors, notes) with the same text as fallback. */
+/** A short message (errors, notes) with the same text as fallback: the caller escapes what came from the stack. */
 export function noteMessage(text: string, detail?: string): SlackMessage {
   const blocks: KnownBlock[] = [section(text.slice(0, MAX_SECTION))];
   if (detail) blocks.push(context(detail.slice(0, MAX_SECTION)));

@@ -5,7 +5,7 @@ import type { Progress, ToolContext } from '../tools/context.js';
 import { effectiveRisk, invokeTool, parseInput } from '../tools/invoke.js';
 import { findTool } from '../tools/registry.js';
 import { planMessage, slackApprover } from './approvals.js';
-import { noteMessage, type SlackMessage, toolMessage } from './blocks.js';
+import { escapeMrkdwn, noteMessage, type SlackMessage, toolMessage } from './blocks.js';
 import { channelAllowed, errorMessage, type SlackDeps, type SlackRoles, slackContext } from './context.js';
 import { helpText, parseCommand } from './grammar.js';
 import { answerMessage } from './questions.js';
@@ -35,7 +35,7 @@ function progressUpdater(client: WebClient, channel: string, ts: () => string | 
     last = Date.now();
     const pct = p.total ? ` ${p.progress}/${p.total}` : '';
     void client.chat
-      .update({ channel, ts: at, text: `${title}: ${p.message ?? 'working'}${pct}` })
+      .update({ channel, ts: at, text: `${title}: ${escapeMrkdwn(p.message ?? 'working')}${pct}` })
       .catch(() => undefined);
   };
 }
@@ -67,7 +67,7 @@ export function registerCommand(app: App, deps: SlackDeps, roles: SlackRoles, na
     }
     await ack({
       response_type: 'ephemeral',
-      text: `:hourglass_flowing_sand: working on it: \`${name} ${command.text}\``,
+      text: `:hourglass_flowing_sand: working on it: \`${name} ${escapeMrkdwn(command.text)}\``,
     });
     const config = await roles.configFor(client, command.user_id);
     const user = { id: command.user_id, name: command.user_name, channel: command.channel_id };

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Approver } from '../safety/approver.js';
 import type { Safety } from '../safety/index.js';
 import type { Progress, ToolContext } from '../tools/context.js';
-import { noteMessage, type SlackMessage } from './blocks.js';
+import { escapeMrkdwn, noteMessage, type SlackMessage } from './blocks.js';
 
 export interface SlackDeps {
   config: Config;
@@ -95,11 +95,14 @@ export function slackContext(
 /** What a user sees when something fails: what, why, what next; never a stack trace. */
 export function errorMessage(err: unknown, what: string, logger: Logger): SlackMessage {
   if (isToolError(err))
-    return noteMessage(`:x: ${what}: ${err.message}`, err.hint ? `next: ${err.hint}` : undefined);
+    return noteMessage(
+      `:x: ${escapeMrkdwn(what)}: ${escapeMrkdwn(err.message)}`,
+      err.hint ? `next: ${escapeMrkdwn(err.hint)}` : undefined,
+    );
   const ref = newErrorRef();
   logger.error({ err, ref, what }, 'slack request failed');
   return noteMessage(
-    `:x: ${what} failed: internal error (ref ${ref})`,
+    `:x: ${escapeMrkdwn(what)} failed: internal error (ref ${ref})`,
     'the server log has the details under that ref',
   );
 }

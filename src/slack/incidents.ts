@@ -32,7 +32,7 @@ export function incidentMessage(inc: Incident, now = Date.now()): SlackMessage {
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `\`\`\`${inc.evidence.join('\n').replace(/```/g, "'''").slice(0, 2800)}\`\`\``,
+        text: `\`\`\`${escapeMrkdwn(inc.evidence.join('\n').replace(/```/g, "'''")).slice(0, 2800)}\`\`\``,
       },
     });
   const facts = [
@@ -78,7 +78,10 @@ export function incidentMessage(inc: Incident, now = Date.now()): SlackMessage {
     blocks.push(buttons);
   }
   return {
-    text: `${inc.status === 'open' ? 'incident' : 'resolved'}: ${inc.title} — ${inc.verdict}`.slice(0, 2900),
+    text: `${inc.status === 'open' ? 'incident' : 'resolved'}: ${escapeMrkdwn(inc.title)} — ${escapeMrkdwn(inc.verdict)}`.slice(
+      0,
+      2900,
+    ),
     blocks,
   };
 }
@@ -103,7 +106,7 @@ export function slackIncidentNotifier(client: WebClient, channel: string): Incid
       await client.chat.postMessage({
         channel: inc.slack.channel,
         thread_ts: inc.slack.ts,
-        text: `:white_check_mark: recovered after ${took}s: ${inc.verdict.split('\n').at(-1) ?? ''} (${inc.deaths} death(s), ${inc.oomKills} OOM kill(s) in all)`,
+        text: `:white_check_mark: recovered after ${took}s: ${escapeMrkdwn(inc.verdict.split('\n').at(-1) ?? '')} (${inc.deaths} death(s), ${inc.oomKills} OOM kill(s) in all)`,
       });
       await client.chat.update({ channel: inc.slack.channel, ts: inc.slack.ts, ...incidentMessage(inc) });
     },

@@ -26,10 +26,13 @@ export function answerMessage(a: AskOutput): SlackMessage {
     : [];
   if (a.via !== 'model' && a.evidence.length === 1) {
     const m = toolMessage(a.evidence[0]!.tool, a.evidence[0]!.output);
-    return { text: `${m.text}\n${notes}`, blocks: [...m.blocks.slice(0, 49 - context.length), ...context] };
+    return {
+      text: `${m.text}\n${escapeMrkdwn(notes)}`,
+      blocks: [...m.blocks.slice(0, 49 - context.length), ...context],
+    };
   }
   const m = noteMessage(escapeMrkdwn(a.answer).slice(0, 2900));
-  return { text: `${a.answer}\n${notes}`, blocks: [...m.blocks, ...context] };
+  return { text: `${escapeMrkdwn(a.answer)}\n${escapeMrkdwn(notes)}`, blocks: [...m.blocks, ...context] };
 }
 
 /** Mentions and direct messages are questions, answered in a thread. Slack retries are dropped by event id. */

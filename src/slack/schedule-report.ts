@@ -31,7 +31,7 @@ export function scheduleReporter(client: WebClient, channel: string, logger: Log
       if (blocks.length + 1 + m.blocks.length > MAX_BLOCKS) break;
       blocks.push({ type: 'divider' }, ...m.blocks);
     }
-    const text = `scheduled ${job.name} ${run.result}${run.reason ? `: ${run.reason}` : ''}`;
+    const text = `scheduled ${escapeMrkdwn(job.name)} ${run.result}${run.reason ? `: ${escapeMrkdwn(run.reason)}` : ''}`;
     await client.chat.postMessage({ channel, text, blocks });
     logger.info({ job: job.name, result: run.result }, 'scheduled run reported to Slack');
   };

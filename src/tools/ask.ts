@@ -8,6 +8,7 @@ import { redact } from '../safety/redact.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 import { invokeTool } from './invoke.js';
+import { projectSecrets } from './lib/secrets.js';
 import { findTool, registry } from './registry.js';
 
 const evidenceItem = z.object({
@@ -45,7 +46,7 @@ async function stackFacts(ctx: ToolContext): Promise<{ services: string[]; secre
   );
   return {
     services: [...new Set([...Object.keys(ctx.config.services), ...stack.map((c) => c.service)])].sort(),
-    secrets: [...new Set(details.flatMap((d) => d.secretValues))],
+    secrets: await projectSecrets(ctx, details),
   };
 }
 

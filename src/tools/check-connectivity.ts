@@ -4,6 +4,7 @@ import { ToolError } from '../errors.js';
 import { redact } from '../safety/redact.js';
 import { defineTool } from './define-tool.js';
 import { hostField, portField, serviceField } from './lib/fields.js';
+import { projectSecrets } from './lib/secrets.js';
 import { containersOf, stackReplicas } from './lib/stack.js';
 
 const STEPS = [
@@ -100,7 +101,8 @@ export const checkConnectivity = defineTool({
       );
     }
 
-    const secrets = src.secretValues;
+    // Every secret of the project: the probe may print the target's credentials, not only the source's.
+    const secrets = await projectSecrets(ctx, [src, ...tgt]);
     const probe = (p: ProbeResult): string =>
       redact(`${p.command}: ${p.output || `exit ${p.status}`}`, secrets);
     const resolved = await resolveFrom(ctx.docker, src.id, input.to, ctx.signal);

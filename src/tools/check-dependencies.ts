@@ -3,6 +3,7 @@ import { redact } from '../safety/redact.js';
 import { defineTool } from './define-tool.js';
 import { CONDITIONS, dependenciesOf, dependencyHolds } from './lib/dependencies.js';
 import { serviceField } from './lib/fields.js';
+import { projectSecrets } from './lib/secrets.js';
 import { containerHealth, SERVICE_STATUSES, serviceHealth } from './lib/service-status.js';
 import { stackReplicas } from './lib/stack.js';
 
@@ -43,6 +44,7 @@ export const checkDependencies = defineTool({
       (await stackReplicas(ctx)).map((c) => c.id),
       ctx.signal,
     );
+    const secrets = await projectSecrets(ctx, details);
     const names = [...new Set([...Object.keys(ctx.config.services), ...details.map((d) => d.service ?? '')])]
       .filter(Boolean)
       .sort();
@@ -54,7 +56,6 @@ export const checkDependencies = defineTool({
           expected,
           mine.map((d) => containerHealth(d, expected?.startPeriod ?? 0, now)),
         );
-        const secrets = mine.flatMap((d) => d.secretValues);
         h.problems = h.problems.map((p) => redact(p, secrets));
         const deps = dependenciesOf(expected, mine);
         return [name, { h, deps }];

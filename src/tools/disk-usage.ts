@@ -5,6 +5,7 @@ import { isToolError } from '../errors.js';
 import { formatBytes } from '../util/duration.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
+import { redactForProject } from './lib/secrets.js';
 import { stackReplicas } from './lib/stack.js';
 
 const VOLUME_LABEL = 'com.docker.compose.volume';
@@ -132,7 +133,7 @@ export const diskUsage = defineTool({
       const files = found.stdout.split('\n').filter(Boolean).slice(0, MAX_FILES);
       if (found.exitCode !== 0 && files.length === 0) {
         notMeasured.push(
-          `${d.name}: cannot list ${pl.dir} (${(found.stderr || found.stdout).trim().slice(0, 200)})`,
+          `${d.name}: cannot list ${pl.dir} (${(await redactForProject(ctx, (found.stderr || found.stdout).trim())).slice(0, 200)})`,
         );
         continue;
       }

@@ -10,7 +10,7 @@ import {
   verdictKind,
 } from '../knowledge/restart-analysis.js';
 import { RECORDED_ACTIONS } from '../recorder/recorder.js';
-import { createRedactor, type Redactor } from '../safety/redact.js';
+import type { Redactor } from '../safety/redact.js';
 import { formatBytes } from '../util/duration.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
@@ -19,6 +19,7 @@ import { unmetDependencies } from './lib/dependencies.js';
 import { neverStartedOut, probeOut } from './lib/diagnosis-schema.js';
 import { gatherEvidence } from './lib/evidence.js';
 import { serviceField, windowSinceField } from './lib/fields.js';
+import { projectRedactor } from './lib/secrets.js';
 import { type ContainerHealth, containerHealth } from './lib/service-status.js';
 import { stackReplicas } from './lib/stack.js';
 import { refineStartFailure } from './lib/start-failure.js';
@@ -166,7 +167,7 @@ export const explainRestarts = defineTool({
         },
       );
     }
-    const redact = createRedactor(details.flatMap((d) => d.secretValues));
+    const redact = await projectRedactor(ctx, details);
     const startPeriod = ctx.config.services[input.service]?.startPeriod ?? 0;
     const stack = await stackReplicas(ctx);
     const nameOf = (id: string) => stack.find((c) => c.id.startsWith(id) || id.startsWith(c.id))?.name;

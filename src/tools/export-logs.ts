@@ -1,8 +1,8 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
+import { fileSystemError } from '../util/fs-errors.js';
 import { defineTool } from './define-tool.js';
 import { containerLogs, LogsUnavailableError } from './lib/container-logs.js';
 import { serviceField, timePoint } from './lib/fields.js';
@@ -14,12 +14,28 @@ function stamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '_');
 }
 
+/**
+ * Creates `<dir>/<base>.log` exclusively, or `<base>_2.log`, `<base>_3.log`, … when that name is
+ * taken (names have one-second resolution: two exports within a second, or a file left by another
+ * process). Never opens an existing file, so nothing is overwritten or appended to.
+ */
+async function createUnique(dir: string, base: string): Promise<{ file: string; handle: FileHandle }> {
+  for (let n = 1; ; n++) {
+    const file = join(dir, n === 1 ? `${base}.log` : `${base}_${n}.log`);
+    try {
+      return { file, handle: await open(file, 'wx', 0o600) };
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST' || n >= 1000) throw err;
+    }
+  }
+}
+
 export const exportLogs = defineTool({
   name: 'export_logs',
   title: 'Export logs to files',
   description:
     "The handbook's log aggregation (scripts/aggregate_logs.sh) without its pitfalls: each service's logs over a window " +
-    'are streamed to <logs.exportDir>/<service>_<YYYYMMDD_HHMMSS>.log, one line per log line with its timestamp, ' +
+    'are streamed to <logs.exportDir>/<service>_<YYYYMMDD_HHMMSS>.log (_2, _3, … when that name is taken; nothing is overwritten), one line per log line with its timestamp, ' +
     'container and stream, secrets redacted, each file capped (logs.exportMaxBytes; the cut is written at the end). ' +
     'Returns the files with line and byte counts.',
   risk: 'write',
@@ -55,47 +71,55 @@ export const exportLogs = defineTool({
   async run(ctx, input) {
     const { since, until } = logWindow('export_logs', input);
     const dir = resolve(ctx.config.logs.exportDir);
-    await mkdir(dir, { recursive: true });
+    const fsContext = (what: string) => ({ what, dir, setting: 'logs.exportDir' });
+    await mkdir(dir, { recursive: true }).catch(async (err) => {
+      throw await fileSystemError(err, fsContext('create the export directory'));
+    });
     const cap = ctx.config.logs.exportMaxBytes;
     const sources = await serviceLogSources(ctx, input.services);
     const ts = stamp();
     const files = [];
     for (const { service, details, redactor } of sources) {
-      const file = join(dir, `${service}_${ts}.log`);
-      const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
+      const { file, handle } = await createUnique(dir, `${service}_${ts}`).catch(async (err) => {
+        throw await fileSystemError(err, fsContext(`create the export file of ${service}`));
+      });
       let bytes = 0;
       let lines = 0;
       let truncated = false;
       const unavailable: string[] = [];
-      try {
+      async function* text(): AsyncGenerator<string> {
         for (const d of details) {
           try {
             // Streaming to disk may take long; the caller's signal still cancels it.
             for await (const l of containerLogs(ctx, d, { since, until, timeoutMs: EXPORT_TIMEOUT_MS })) {
-              const text = `${l.time ?? '-'} ${d.name} ${l.stream}: ${redactor(l.text)}\n`;
-              if (bytes + Buffer.byteLength(text) > cap) {
+              const line = `${l.time ?? '-'} ${d.name} ${l.stream}: ${redactor(l.text)}\n`;
+              if (bytes + Buffer.byteLength(line) > cap) {
                 truncated = true;
                 break;
               }
-              bytes += Buffer.byteLength(text);
+              bytes += Buffer.byteLength(line);
               lines++;
-              // Back-pressure: a slow disk must not make the whole log sit in memory.
-              if (!out.write(text)) await once(out, 'drain');
+              yield line;
             }
           } catch (err) {
             if (!(err instanceof LogsUnavailableError)) throw err;
             unavailable.push(`${err.reason} (${d.name})`);
-            out.write(`# ${d.name}: logs unavailable: ${err.reason}\n`);
+            yield `# ${d.name}: logs unavailable: ${err.reason}\n`;
           }
           if (truncated) break;
         }
         if (truncated)
-          out.write(
-            `# truncated at ${cap} bytes (logs.exportMaxBytes); narrow the window with since/until\n`,
-          );
-      } finally {
-        out.end();
-        await once(out, 'close');
+          yield `# truncated at ${cap} bytes (logs.exportMaxBytes); narrow the window with since/until\n`;
+      }
+      try {
+        // pipeline: back-pressure (a slow disk must not make the whole log sit in memory), and a
+        // write error (a full disk) rejects here instead of going unhandled.
+        await pipeline(text, handle.createWriteStream());
+      } catch (err) {
+        // A cut-short file would pass for the whole log: remove it, say why.
+        await handle.close().catch(() => undefined);
+        await rm(file, { force: true });
+        throw await fileSystemError(err, fsContext(`write ${file}`));
       }
       files.push({
         service,

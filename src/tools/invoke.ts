@@ -1,7 +1,9 @@
 import type { z } from 'zod';
-import { ToolError } from '../errors.js';
+import { isToolError, ToolError } from '../errors.js';
+import { createRedactor, maskSecretsIn } from '../safety/redact.js';
 import type { ToolContext } from './context.js';
 import type { AnyTool, Risk } from './define-tool.js';
+import { knownProjectSecrets } from './lib/secrets.js';
 import { runMutation } from './mutate.js';
 
 /** "tail: must be a positive number; service: required": every bad field, named. */
@@ -26,7 +28,10 @@ export function parseInput<T extends AnyTool>(tool: T, raw: unknown): z.output<T
 /**
  * The one way every surface runs a tool: validate input (nothing runs on bad input); read calls
  * run directly, every other call goes through runMutation (roles, approval, lock, audit); the
- * output is checked against the advertised schema so callers can trust structured results.
+ * output is checked against the advertised schema so callers can trust structured results. Last,
+ * every project secret the call came to know (lib/secrets.ts) is masked anywhere in the output or
+ * in the ToolError it throws (so in the audit entry of a failed call too): a field a tool forgot to
+ * redact still shows no secret.
  */
 export async function invokeTool<T extends AnyTool>(
   tool: T,
@@ -36,7 +41,12 @@ export async function invokeTool<T extends AnyTool>(
   const input = parseInput(tool, raw);
   if (ctx.signal.aborted) throw new ToolError('cancelled', `${tool.name}: cancelled before it started`);
   const run = async (): Promise<z.output<T['output']>> => {
-    const result = await tool.run(ctx, input);
+    let result: unknown;
+    try {
+      result = await tool.run(ctx, input);
+    } catch (err) {
+      throw withoutSecrets(err, knownProjectSecrets(ctx));
+    }
     const checked = tool.output.safeParse(result);
     if (!checked.success) {
       // A programming error, not a user one: surfaces log it and show a reference id.
@@ -44,10 +54,23 @@ export async function invokeTool<T extends AnyTool>(
         `${tool.name} produced output that does not match its schema: ${describeIssues(checked.error.issues)}`,
       );
     }
-    return checked.data;
+    return maskSecretsIn(checked.data, knownProjectSecrets(ctx));
   };
   const risk = await effectiveRisk(tool, input, ctx);
   return risk === 'read' ? run() : runMutation(tool, ctx, input, risk, run);
+}
+
+/**
+ * The same error with the given secrets masked in its message and hint, when it is a ToolError
+ * (the one kind a user sees; its class and fields are kept, so it is edited in place).
+ */
+function withoutSecrets(err: unknown, secrets: readonly string[]): unknown {
+  if (!isToolError(err) || secrets.length === 0) return err;
+  const r = createRedactor(secrets, { patterns: false });
+  const message = r(err.message);
+  const hint = err.hint === undefined ? undefined : r(err.hint);
+  if (r.count > 0) Object.assign(err, { message, hint });
+  return err;
 }
 
 /** The risk of this call: the tool's own, or what it decides from the input and the stack now. */

@@ -9,7 +9,8 @@ export const scheduleStatus = defineTool({
   name: 'schedule_status',
   title: 'Scheduled jobs',
   description:
-    'The scheduled jobs of `doom-ops serve` (schedule.jobs: the daily backup and prune, the daily digest, …): cron, ' +
+    'The scheduled jobs of `doom-ops serve` (schedule.jobs: the daily backup, backup pruning (off until an approver ' +
+    'enables it), the daily digest, …): cron, ' +
     'steps, who approved their destructive steps in config, the next slot and the last run with its result.',
   risk: 'read',
   idempotent: true,

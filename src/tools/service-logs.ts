@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { ToolError } from '../errors.js';
 import { LEVELS } from '../knowledge/log-levels.js';
-import { createRedactor } from '../safety/redact.js';
 import { parseTimePoint } from '../util/duration.js';
 import { defineTool } from './define-tool.js';
 import { forEachLogLine } from './lib/container-logs.js';
 import { replicaField, serviceField, timePoint } from './lib/fields.js';
 import { capBytes, lineMatcher, Ring } from './lib/log-filter.js';
+import { projectRedactor } from './lib/secrets.js';
 import { containersOf, stackReplicas } from './lib/stack.js';
 
 /** Long scans report progress this often (only to callers that asked for progress). */
@@ -70,6 +70,14 @@ export const serviceLogs = defineTool({
     matchedLines: z.number(),
     scanLimitReached: z.boolean(),
     truncated: z.boolean().describe('true when lines were dropped to respect tail or maxBytes'),
+    maxBytes: z
+      .number()
+      .describe('the size cap applied to the returned text (input maxBytes, else logs.maxBytes)'),
+    cutBySize: z
+      .number()
+      .describe(
+        'matching lines left out because the text would pass maxBytes (oldest first); when every line was cut, the newest alone is larger than the cap',
+      ),
     redactions: z.number().describe('how many returned lines had secret values masked'),
     unavailable: z
       .array(z.object({ container: z.string(), reason: z.string() }))
@@ -102,7 +110,8 @@ export const serviceLogs = defineTool({
       targets.map((c) => c.id),
       ctx.signal,
     );
-    const redactor = createRedactor(details.flatMap((d) => d.secretValues));
+    // Every secret of the project: a service may log another service's password.
+    const redactor = await projectRedactor(ctx, details);
     const filtering = Boolean(input.grep || input.level);
     // Unfiltered, Docker's own tail does the work; filtered, scan a bounded window of newest lines.
     const engineTail = filtering ? limits.scanLines : tail;
@@ -144,7 +153,8 @@ export const serviceLogs = defineTool({
 
     const merged = perContainer.flat().sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
     const newest = merged.slice(-tail);
-    const capped = capBytes(newest, input.maxBytes ?? limits.maxBytes);
+    const maxBytes = input.maxBytes ?? limits.maxBytes;
+    const capped = capBytes(newest, maxBytes);
     return {
       project: ctx.project,
       service: input.service,
@@ -154,6 +164,8 @@ export const serviceLogs = defineTool({
       matchedLines: matched,
       scanLimitReached,
       truncated: capped.dropped > 0 || merged.length > newest.length,
+      maxBytes,
+      cutBySize: capped.dropped,
       redactions: capped.lines.filter((l) => l.masked).length,
       unavailable,
     };

@@ -6,6 +6,7 @@ import { redact } from '../safety/redact.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 import { requestFailure } from './lib/deep-check.js';
+import { projectSecrets } from './lib/secrets.js';
 import { stackReplicas } from './lib/stack.js';
 
 const result = z.object({
@@ -29,7 +30,15 @@ function tcpConnect(host: string, port: number, timeoutMs: number, signal: Abort
   });
 }
 
-async function probe(ctx: ToolContext, p: SmokeProbe, running: Map<string, string>): Promise<Result> {
+/** Masks the project's secrets and the secret patterns; applied before any cut, so no secret is left half-visible. */
+type Clean = (text: string) => string;
+
+async function probe(
+  ctx: ToolContext,
+  p: SmokeProbe,
+  running: Map<string, string>,
+  clean: Clean,
+): Promise<Result> {
   const started = performance.now();
   const expect = p.expect ? new RegExp(p.expect, 'm') : undefined;
   const done = (kind: Result['kind'], target: string, ok: boolean, detail: string): Result => ({
@@ -38,7 +47,7 @@ async function probe(ctx: ToolContext, p: SmokeProbe, running: Map<string, strin
     target,
     ok,
     latencyMs: Math.round(performance.now() - started),
-    detail: redact(detail).slice(0, 300),
+    detail: clean(detail).slice(0, 300),
   });
   const failure = (err: unknown) => requestFailure(err, p.timeout);
   if (p.http) {
@@ -53,7 +62,7 @@ async function probe(ctx: ToolContext, p: SmokeProbe, running: Map<string, strin
           'http',
           p.http,
           false,
-          `HTTP ${res.status} but the body does not match /${p.expect}/: ${body.slice(0, 120)}`,
+          `HTTP ${res.status} but the body does not match /${p.expect}/: ${clean(body).slice(0, 120)}`,
         );
       return done('http', p.http, true, `HTTP ${res.status}`);
     } catch (err) {
@@ -75,10 +84,11 @@ async function probe(ctx: ToolContext, p: SmokeProbe, running: Map<string, strin
   if (!id) return done('exec', target, false, `no running replica of ${e.service} to run it in`);
   try {
     const r = await ctx.docker.exec(id, e.argv, { signal: ctx.signal, timeoutMs: p.timeout });
-    const out = r.stdout.trim();
+    const raw = r.stdout.trim();
+    const out = clean(raw);
     if (r.exitCode !== 0)
       return done('exec', target, false, `exit ${r.exitCode}: ${(r.stderr || r.stdout).trim()}`);
-    if (expect && !expect.test(out))
+    if (expect && !expect.test(raw))
       return done('exec', target, false, `output does not match /${p.expect}/: ${out.slice(0, 120)}`);
     return done('exec', target, true, `exit 0${out ? `: ${out.slice(0, 120)}` : ''}`);
   } catch (err) {
@@ -110,7 +120,10 @@ export const smokeTest = defineTool({
     const running = new Map<string, string>();
     for (const c of await stackReplicas(ctx))
       if (c.state === 'running' && !running.has(c.service)) running.set(c.service, c.id);
-    const results = await Promise.all(probes.map((p) => probe(ctx, p, running)));
+    // Every secret of the project: an exec probe in one service may print another's password.
+    const secrets = await projectSecrets(ctx);
+    const clean: Clean = (text) => redact(text, secrets);
+    const results = await Promise.all(probes.map((p) => probe(ctx, p, running, clean)));
     const failed = results.filter((r) => !r.ok);
     return {
       ok: failed.length === 0,

@@ -10,6 +10,7 @@ import { canonical } from '../safety/approver.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 import { parseDependsOnLabel } from './lib/dependencies.js';
+import { redactForProject } from './lib/secrets.js';
 
 const step = z.object({
   step: z.string(),
@@ -146,7 +147,7 @@ export const stackDown = defineTool({
       if (r.exitCode !== 0)
         throw new ToolError(
           'failed',
-          `${argv.join(' ')} in ${c.name} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(0, 200)}`,
+          `${argv.join(' ')} in ${c.name} exited ${r.exitCode}: ${(await redactForProject(ctx, (r.stderr || r.stdout).trim())).slice(0, 200)}`,
         );
       return `${argv.join(' ')} in ${c.name}: exit 0`;
     };

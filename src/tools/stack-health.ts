@@ -7,6 +7,7 @@ import { unmetDependencies } from './lib/dependencies.js';
 import { neverStartedOut, probeOut } from './lib/diagnosis-schema.js';
 import { recentHistory } from './lib/evidence.js';
 import { pidsUsage } from './lib/pids.js';
+import { projectSecrets } from './lib/secrets.js';
 import {
   type ContainerHealth,
   containerHealth,
@@ -135,9 +136,11 @@ export const stackHealth = defineTool({
       .filter((d) => !d.state.running && d.state.exitCode === 137 && d.state.finishedAt)
       .map((d) => Date.parse(d.state.finishedAt!) - 60_000);
     const since = Math.max(now - HISTORY_MAX_MS, Math.min(now - PROCESS_OOM_WINDOW_MS, ...ambiguous));
-    const [recent, pids] = await Promise.all([
+    const [recent, pids, secrets] = await Promise.all([
       recentHistory(ctx, since, now - PROCESS_OOM_WINDOW_MS),
       Promise.all(details.map((d) => pidsUsage(ctx, d))),
+      // Every secret of the project: a service's probe or deep check may print another's password.
+      projectSecrets(ctx, details),
     ]);
     const nameOf = (id: string) => details.find((d) => d.id.startsWith(id) || id.startsWith(d.id))?.name;
     const judgedAlone = await Promise.all(
@@ -154,7 +157,6 @@ export const stackHealth = defineTool({
       ordered.map((service) => {
         const expected = ctx.config.services[service];
         const mine = details.filter((d) => d.service === service).sort((a, b) => a.number - b.number);
-        const secrets = mine.flatMap((d) => d.secretValues);
         const containers: ContainerHealth[] = mine.map((d) => {
           const h = judgedAlone[details.indexOf(d)]!;
           const death = recent.lastDeath.get(d.id);
@@ -180,7 +182,7 @@ export const stackHealth = defineTool({
             cleanExits: recent.cleanExits.get(d.id) ?? 0,
           };
         });
-        return [service, { expected, mine, secrets, containers }] as const;
+        return [service, { expected, mine, containers }] as const;
       }),
     );
     // A container Compose created but never started waits for a dependency; name the unmet ones.
@@ -190,7 +192,7 @@ export const stackHealth = defineTool({
         : [];
     const services = await Promise.all(
       ordered.map(async (service) => {
-        const { expected, mine, secrets, containers } = judged.get(service)!;
+        const { expected, mine, containers } = judged.get(service)!;
         const summary = serviceHealth(expected, containers, { service, blockedBy: blockedBy(service) });
         summary.problems = summary.problems.map((p) => redact(p, secrets));
         let deepCheck = null;

@@ -9,6 +9,7 @@ import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 import { serviceField } from './lib/fields.js';
 import { imageOverride, setImageOverride } from './lib/image-overrides.js';
+import { redactForProject } from './lib/secrets.js';
 
 /** The handbook's zero-downtime path fits a stateless service that Docker can tell is healthy. */
 function zeroDowntime(d: ContainerDetail): boolean {
@@ -45,16 +46,23 @@ async function healthy(
     const want = d.healthcheck ? d.health?.status === 'healthy' : true;
     if (d.state.running && want)
       return { ok: true, why: d.healthcheck ? 'healthy' : 'running (no healthcheck)' };
-    const last = d.health?.log.at(-1)?.output.trim();
     if (!d.state.running && !d.state.restarting)
       return { ok: false, why: `it exited (code ${d.state.exitCode})` };
+    const probeOutput = d.health?.log.at(-1)?.output.trim();
+    // The probe's output may print any service's secret (not only the new container's own).
+    const lastProbe = async () => probeOutput && (await redactForProject(ctx, probeOutput));
     // Docker says unhealthy only after the start period and the configured retries: final enough.
-    if (d.health?.status === 'unhealthy') return { ok: false, why: `unhealthy${last ? `: ${last}` : ''}` };
-    if (Date.now() > deadline)
+    if (d.health?.status === 'unhealthy') {
+      const last = await lastProbe();
+      return { ok: false, why: `unhealthy${last ? `: ${last}` : ''}` };
+    }
+    if (Date.now() > deadline) {
+      const last = await lastProbe();
       return {
         ok: false,
         why: `not healthy within ${timeoutMs / 1000}s (health ${d.health?.status ?? 'none'}${last ? `: ${last}` : ''})`,
       };
+    }
     await sleep(500, undefined, { signal: ctx.signal });
   }
 }

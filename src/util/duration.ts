@@ -10,13 +10,15 @@ export function parseDurationMs(text: string): number | undefined {
 
 /**
  * A point in time for log and event windows: a relative duration ("10m" = ten minutes ago),
- * an RFC 3339 timestamp, or unix seconds. Returns unix seconds (what the Engine API takes).
+ * an RFC 3339 timestamp, or unix seconds (any from 0 = the beginning, as the docker CLI takes them;
+ * at most 11 digits, so a millisecond timestamp is refused rather than read as the year 50000).
+ * Returns unix seconds (what the Engine API takes); undefined when the text is none of these.
  */
 export function parseTimePoint(text: string, now: number = Date.now()): number | undefined {
   const trimmed = text.trim();
   const rel = parseDurationMs(trimmed);
   if (rel !== undefined) return Math.floor((now - rel) / 1000);
-  if (/^\d{9,11}(\.\d+)?$/.test(trimmed)) return Math.floor(Number(trimmed));
+  if (/^\d{1,11}(\.\d+)?$/.test(trimmed)) return Math.floor(Number(trimmed));
   if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(trimmed)) {
     const ms = Date.parse(trimmed);
     if (!Number.isNaN(ms)) return Math.floor(ms / 1000);

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import Docker from 'dockerode';
 import { execa } from 'execa';
-import { removeAnonymousVolumesSince } from '../../bench/lib.js';
+import { ProjectVolumes } from '../../bench/lib.js';
 
 export const COMPOSE_FILE = resolve('test/stack/docker-compose.yml');
 export const docker = new Docker();
@@ -40,9 +40,13 @@ export async function upStack(
   const project = options.project ?? uniqueProject();
   const file = options.file ?? COMPOSE_FILE;
   const env = { ...options.env };
-  const since = Date.now() - 1000;
+  // Records the project's containers and what they mount, so down() removes exactly its volumes.
+  const volumes = await ProjectVolumes.follow(project);
   await execa('docker-compose', ['-p', project, '-f', file, 'up', '-d', ...(options.services ?? [])], {
     env: { ...process.env, ...env },
+  }).catch(async (err: unknown) => {
+    await volumes.removeVolumes();
+    throw err;
   });
   return {
     project,
@@ -61,9 +65,9 @@ export async function upStack(
           reject: false,
         },
       );
-      // Replicas removed by a scale-down keep their anonymous volumes (as Compose does); compose down -v
-      // cannot see those, so remove the ones created during this stack's life that nothing uses.
-      await removeAnonymousVolumesSince(since);
+      // Replicas removed during the test (by a scale-down, or replaced by an update) may have left
+      // anonymous volumes that compose down -v cannot see: remove those of this project only.
+      await volumes.removeVolumes();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/cli.js';
 import { expectMatchesSchema } from '../helpers/mcp.js';
@@ -100,5 +101,43 @@ describe('MCP over stdio (built CLI, real Client)', () => {
 
   it('writes nothing but protocol to stdout (the client would have failed to parse it)', () => {
     expect(stderr).not.toMatch(/SyntaxError|Unexpected token/);
+  });
+});
+
+describe('the stdio server ends with its client (issue 17.7)', () => {
+  const rpc = (id: number | undefined, method: string, params: Record<string, unknown> = {}) =>
+    `${JSON.stringify({ jsonrpc: '2.0', ...(id === undefined ? {} : { id }), method, params })}\n`;
+  const initialize = rpc(1, 'initialize', {
+    protocolVersion: '2025-06-18',
+    capabilities: {},
+    clientInfo: { name: 'eof-test', version: '1' },
+  });
+
+  it('stdin closed at once: exits 0 (not 13, an unsettled top-level await)', async () => {
+    const r = await execa('node', [CLI, 'mcp', '--project', stack.project], {
+      input: '',
+      reject: false,
+      timeout: 30_000,
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+  });
+
+  it('requests piped in, then EOF: every request is answered first, then exit 0', async () => {
+    const r = await execa('node', [CLI, 'mcp', '--project', stack.project], {
+      input:
+        initialize +
+        rpc(undefined, 'notifications/initialized') +
+        rpc(2, 'tools/call', { name: 'stack_health', arguments: {} }),
+      reject: false,
+      timeout: 60_000,
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const answers = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; result?: { structuredContent?: { project?: string } } });
+    expect(answers.map((a) => a.id)).toEqual([1, 2]);
+    expect(answers[1]!.result?.structuredContent?.project).toBe(stack.project);
   });
 });

@@ -11,7 +11,8 @@ import { COMPOSE_FILE, containerOf, docker, type TestStack, upStack, waitFor } f
 
 // Packaging doom-ops itself: the image built here from a locally made Node base (no registry), the
 // Compose entry that adds it to a stack, and the Engine API endpoint list for a socket proxy.
-const IMAGE = 'doom-ops:test';
+// A tag of this run's own (the engine is shared: another run's doom-ops:test is not ours to replace).
+const IMAGE = `doom-ops:${process.env.DOOM_OPS_BUILD_ID ?? 'test'}`;
 const OVERRIDE = resolve('deploy/docker-compose.doom-ops.yml');
 const ENDPOINTS = resolve('deploy/docker-api-endpoints.txt');
 const socketGid = String(statSync('/var/run/docker.sock').gid);
@@ -77,6 +78,23 @@ describe('the doom-ops image', () => {
     expect(ls.stdout).toMatch(/typescript: No such file/);
     expect(ls.stdout).toMatch(/vitest: No such file/);
     expect(ls.stdout.trim().split('\n').at(-1)).toBe('1000');
+  });
+
+  it("labels every image the build made with this run's id, the build stage too, so the teardown removes them", async () => {
+    const run = process.env.DOOM_OPS_BUILD_ID!;
+    expect(run).toMatch(/^test-/);
+    const info = await docker.getImage(IMAGE).inspect();
+    expect(info.Config.Labels?.['doom-ops.build']).toBe(run);
+    const labelled = await docker.listImages({ all: true, filters: { label: [`doom-ops.build=${run}`] } });
+    const stages = await Promise.all(
+      labelled.filter((i) => i.Id !== info.Id).map((i) => docker.getImage(i.Id).inspect()),
+    );
+    // The build stage (npm ci, tsc): untagged, left behind by the classic builder.
+    expect(
+      stages.some(
+        (s) => s.Config.WorkingDir === '/build' && !(s.RepoTags ?? []).some((t) => t !== '<none>:<none>'),
+      ),
+    ).toBe(true);
   });
 
   it('answers `doom-ops health` about the test stack through the mounted socket', async () => {

@@ -14,6 +14,7 @@ interface Runbook {
 
 let stack: TestStack;
 let webPort: number;
+let rangeFrom: number;
 
 const runbook = async (id: string, service?: string, extra: Record<string, unknown> = {}) =>
   (await invokeTool(findTool('run_runbook')!, testContext(stack.project), {
@@ -24,10 +25,12 @@ const runbook = async (id: string, service?: string, extra: Record<string, unkno
 
 beforeAll(async () => {
   webPort = await freePort();
+  // A host port range for `ephemeral`'s second port: the engine takes a free port of it.
+  rangeFrom = await freePort();
   stack = await upStack({
     file: resolve('test/stack/troubleshoot.yml'),
-    env: { WEB_PORT: String(webPort) },
-    services: ['web', 'client', 'loner'],
+    env: { WEB_PORT: String(webPort), RANGE_PORTS: `${rangeFrom}-${rangeFrom + 9}` },
+    services: ['web', 'client', 'loner', 'ephemeral'],
   });
 });
 
@@ -42,6 +45,43 @@ describe('port-conflict runbook', () => {
     const r = await runbook('port-conflict', 'web');
     expect(r.findings.map((f) => f.severity)).toEqual(['info']);
     expect(r.findings[0]?.evidence.join()).toContain('published');
+  });
+
+  it('counts and shows ports the engine picked (ephemeral, and one of a host port range)', async () => {
+    const c = await containerOf(stack.project, 'ephemeral');
+    // What the engine did: no host port asked for, a real one published.
+    expect(c.HostConfig.PortBindings?.['8080/tcp']?.[0]?.HostPort).toBe('');
+    const picked = Number(c.NetworkSettings.Ports['8080/tcp']?.[0]?.HostPort);
+    const fromRange = Number(c.NetworkSettings.Ports['8081/tcp']?.[0]?.HostPort);
+    expect(picked).toBeGreaterThan(0);
+    expect(fromRange).toBeGreaterThanOrEqual(rangeFrom);
+
+    const r = await runbook('port-conflict', 'ephemeral');
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]).toMatchObject({ severity: 'info', title: 'no port conflicts' });
+    expect(r.findings[0]!.explanation).toMatch(/^2 published port binding\(s\)/);
+    const evidence = r.findings[0]!.evidence.join('\n');
+    expect(evidence).toContain(`127.0.0.1:${picked} -> 8080/tcp (ephemeral) published`);
+    expect(evidence).toContain(
+      `127.0.0.1:${fromRange} -> 8081/tcp (range ${rangeFrom}-${rangeFrom + 9}) published`,
+    );
+
+    const ports = (await invokeTool(findTool('check_ports')!, testContext(stack.project), {
+      service: 'ephemeral',
+    })) as { ports: Array<{ hostPort: number; requestedHostPort: string; status: string }> };
+    expect(ports.ports).toEqual([
+      expect.objectContaining({
+        hostPort: fromRange,
+        requestedHostPort: `${rangeFrom}-${rangeFrom + 9}`,
+        status: 'published',
+      }),
+      expect.objectContaining({ hostPort: picked, requestedHostPort: '', status: 'published' }),
+    ]);
+  });
+
+  it('the whole stack: every published binding counted, the fixed, ephemeral and range ones', async () => {
+    const r = await runbook('port-conflict');
+    expect(r.findings[0]!.explanation).toMatch(/^3 published port binding\(s\)/);
   });
 });
 

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
+import { renderText } from '../../src/render/text.js';
 import { invokeTool } from '../../src/tools/invoke.js';
 import { findTool } from '../../src/tools/registry.js';
 import { testContext } from '../helpers/context.js';
@@ -82,5 +83,10 @@ describe('stack_up', () => {
     expect(r.failures.map((f) => f.service)).toEqual(['vizdoom']);
     expect(JSON.stringify(r.failures[0]!.findings)).toContain('renderer lost its display');
     expect(r.summary).toMatch(/vizdoom \(unhealthy\) not healthy; runbook findings included/);
+    // What `doom-ops up` prints: the runbook's findings as text, never the raw JSON of them.
+    const text = renderText('stack_up', r);
+    expect(text).not.toMatch(/[{[]\s*"[^"\n]*"\s*:|"[A-Za-z_]+":\s*[[{"\d]/);
+    expect(text).toMatch(/vizdoom: unhealthy-service runbook\n {2}runbook unhealthy-service on vizdoom: /);
+    expect(text).toMatch(/\n {2}\[critical\] [^\n]*renderer lost its display/);
   }, 200_000);
 });

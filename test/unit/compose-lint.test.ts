@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type LintRule, lintCompose } from '../../src/knowledge/compose-lint.js';
+import { ComposeFileRejected, type LintRule, lintCompose } from '../../src/knowledge/compose-lint.js';
 import { invokeTool } from '../../src/tools/invoke.js';
 import { lintComposeTool } from '../../src/tools/lint-compose.js';
 import { testContext } from '../helpers/context.js';
@@ -144,5 +144,92 @@ describe('lint_compose tool', () => {
     expect((await invokeTool(lintComposeTool, mine, {})).findings.map((f) => f.rule)).toContain(
       'restart_always_managed',
     );
+  });
+});
+
+describe('lint_compose on files Compose rejects (issue 17.7): an error naming file and line, never "no anti-patterns"', () => {
+  const rejected = (text: string, file = 'docker-compose.yml') => {
+    try {
+      lint(text, file);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ComposeFileRejected);
+      return (err as ComposeFileRejected).problems;
+    }
+    throw new Error('lintCompose accepted a file Compose rejects');
+  };
+
+  it.each([
+    // The issue's forms: a YAML syntax error, a top level that is not a mapping, services not a mapping.
+    ['a YAML syntax error', 'services:\n  web:\n    image: x\n   bad: [\n', 4, /YAML syntax error/],
+    ['a top level that is a list', '- web\n- db\n', 1, /top level must be a mapping, not a list/],
+    ['a top level that is a string', '"just a string"\n', 1, /top level must be a mapping, not a string/],
+    ['services as a list', 'services:\n  - web\n', 2, /services must be a mapping, not a list/],
+    [
+      'a service that is a string',
+      'services:\n  db:\n    image: x\n  web: nginx\n',
+      4,
+      /service web must be a mapping, not a string/,
+    ],
+    // More of the kind: what Compose v2's loader refuses although the YAML parses into something.
+    [
+      'a duplicate key',
+      'services:\n  web:\n    image: x\n  web:\n    image: y\n',
+      4,
+      /YAML syntax error: Map keys must be unique/,
+    ],
+    ['two YAML documents', 'services: {}\n---\nservices: {}\n', 2, /more than one YAML document/],
+    [
+      'volumes as a list',
+      'services:\n  web: { image: x }\nvolumes: [data]\n',
+      3,
+      /volumes must be a mapping, not a list/,
+    ],
+  ] as const)('%s', (_what, text, line, message) => {
+    const [p] = rejected(text, 'compose.bad.yml');
+    expect(p).toMatchObject({ file: 'compose.bad.yml', line, message: expect.stringMatching(message) });
+  });
+
+  it('an empty file is rejected as empty; null sections and services are not (Compose accepts them)', () => {
+    expect(rejected('# nothing here\n')[0]).toMatchObject({ line: null, message: 'the file is empty' });
+    expect(lint('services:\n  web:\nvolumes:\n')).toEqual([]);
+  });
+
+  it('the tool turns it into an invalid_input error that names file and line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doomlint-'));
+    writeFileSync(join(dir, 'docker-compose.yml'), 'services:\n  web:\n    image: x\n   bad: [\n');
+    const ctx = testContext('lintproj', undefined, { compose: { dir, files: ['docker-compose.yml'] } });
+    await expect(invokeTool(lintComposeTool, ctx, {})).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/^Compose would reject docker-compose\.yml:4:1: YAML syntax error/),
+    });
+  });
+});
+
+describe('lint_compose never reads through a symlink out of compose.dir (issue 17.7)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'doomlink-'));
+  const dir = join(root, 'compose');
+  const outside = join(root, 'elsewhere');
+  mkdirSync(dir);
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'secret.yml'), 'services:\n  db:\n    image: mongo\n');
+  writeFileSync(join(dir, 'real.yml'), 'services:\n  web:\n    image: x\n');
+  symlinkSync(join(outside, 'secret.yml'), join(dir, 'link.yml'));
+  symlinkSync(outside, join(dir, 'linked-dir'));
+  symlinkSync(join(dir, 'real.yml'), join(dir, 'inside-link.yml'));
+  const ctx = () => testContext('lintproj', undefined, { compose: { dir, files: ['real.yml'] } });
+
+  it.each([
+    ['a file symlink pointing outside', 'link.yml'],
+    ['a file under a directory symlink pointing outside', 'linked-dir/secret.yml'],
+  ])('%s is refused', async (_what, file) => {
+    await expect(invokeTool(lintComposeTool, ctx(), { files: [file] })).rejects.toMatchObject({
+      code: 'not_allowed',
+      message: expect.stringMatching(/symbolic link .* leads out of compose\.dir/),
+    });
+  });
+
+  it('a symlink that stays inside compose.dir is linted', async () => {
+    const out = await invokeTool(lintComposeTool, ctx(), { files: ['inside-link.yml'] });
+    expect(out.findings.map((f) => f.service)).toContain('web');
   });
 });

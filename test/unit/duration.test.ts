@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { explainRestarts } from '../../src/tools/explain-restarts.js';
+import { exportLogs } from '../../src/tools/export-logs.js';
+import { logReport } from '../../src/tools/log-report.js';
+import { serviceLogs } from '../../src/tools/service-logs.js';
 import { formatBytes, formatDuration, parseDurationMs, parseTimePoint } from '../../src/util/duration.js';
 
 describe('durations and time points', () => {
@@ -16,6 +20,23 @@ describe('durations and time points', () => {
     expect(parseTimePoint('1764331200', now)).toBe(1764331200);
     expect(parseTimePoint('$(reboot)', now)).toBeUndefined();
     expect(parseTimePoint('yesterday', now)).toBeUndefined();
+  });
+
+  it('unix seconds from 0 (the beginning) up, as documented; millisecond timestamps refused', () => {
+    const now = Date.parse('2026-11-28T12:00:00Z');
+    expect(parseTimePoint('0', now)).toBe(0);
+    expect(parseTimePoint('86400', now)).toBe(86400);
+    expect(parseTimePoint('1764331200.5', now)).toBe(1764331200);
+    expect(parseTimePoint('1764331200000', now)).toBeUndefined();
+    expect(parseTimePoint('-1', now)).toBeUndefined();
+  });
+
+  it('every tool window field takes --since 0 (and other small unix seconds)', () => {
+    expect(serviceLogs.input.safeParse({ service: 'nats', since: '0' }).success).toBe(true);
+    expect(serviceLogs.input.safeParse({ service: 'nats', since: '0', until: '60' }).success).toBe(true);
+    expect(logReport.input.safeParse({ since: '0' }).success).toBe(true);
+    expect(exportLogs.input.safeParse({ since: '0' }).success).toBe(true);
+    expect(explainRestarts.input.safeParse({ service: 'nats', since: '0' }).success).toBe(true);
   });
 
   it('formats', () => {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { matchServices, route } from '../../src/ask/router.js';
+import { ToolError } from '../../src/errors.js';
+import { createLogger } from '../../src/logger.js';
+import { planMessage } from '../../src/slack/approvals.js';
 import { codeBlocks, MAX_BLOCKS, toolMessage } from '../../src/slack/blocks.js';
+import { errorMessage } from '../../src/slack/context.js';
 import { helpText, parseCommand, SUBCOMMANDS, tokenize } from '../../src/slack/grammar.js';
+import { incidentMessage } from '../../src/slack/incidents.js';
+import { answerMessage } from '../../src/slack/questions.js';
+import { scheduleReporter } from '../../src/slack/schedule-report.js';
 
 const SERVICES = ['agent', 'dashboard', 'mongodb', 'nats', 'opensearch', 'orchestrator', 'vizdoom'];
 
@@ -85,6 +92,99 @@ describe('Block Kit rendering', () => {
   it('escapes what comes from the stack so it cannot ping or link', () => {
     const m = toolMessage('unknown_tool', { msg: '<!channel> & <@U1>' });
     expect(JSON.stringify(m.blocks)).toContain('&lt;!channel&gt; &amp; &lt;@U1&gt;');
+  });
+});
+
+// Slack notifies from the fallback `text`: a log line saying <!channel> must not ping the channel there either.
+describe('Slack fallback text', () => {
+  const HOSTILE =
+    'deploy <!channel> <!here> <!everyone> ping <@U024BE7LH> in <#C0123ABCD> & <https://x.example|click>';
+  const ESCAPED =
+    'deploy &lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; ping &lt;@U024BE7LH&gt; in &lt;#C0123ABCD&gt; &amp; &lt;https://x.example|click&gt;';
+  const noMarkup = (text: string) => {
+    expect(text).not.toMatch(/<[!@#]|<https?:/);
+    expect(text).toContain(ESCAPED);
+  };
+
+  it('escapes mentions in a tool result (a log line) as the blocks do', () => {
+    const m = toolMessage('service_logs', {
+      project: 'p',
+      service: 'orchestrator',
+      containers: ['p-orchestrator-1'],
+      lines: [{ container: 'p-orchestrator-1', stream: 'stdout', time: null, level: null, text: HOSTILE }],
+      scannedLines: 1,
+      matchedLines: 1,
+      scanLimitReached: false,
+      truncated: false,
+      redactions: 0,
+      unavailable: [],
+    });
+    noMarkup(m.text);
+    expect(JSON.stringify(m.blocks)).toContain(ESCAPED);
+  });
+
+  it('escapes mentions in approval plans, incidents, answers, errors and scheduled reports', async () => {
+    const plan = planMessage({
+      id: 'a1',
+      tool: 'restart_service',
+      input: {},
+      project: 'p',
+      requester: `mcp:${HOSTILE}`,
+      requesterSurface: 'mcp',
+      plan: { summary: HOSTILE, steps: [], dataAtRisk: [], fingerprint: 'f' },
+      status: 'pending',
+      createdAt: '2026-01-01T00:00:00Z',
+      expiresAt: '2026-01-01T00:15:00Z',
+    });
+    noMarkup(plan.text);
+
+    const incident = incidentMessage({
+      id: 'i1',
+      key: 'service:orchestrator',
+      service: 'orchestrator',
+      kinds: ['restart_loop'],
+      title: `orchestrator ${HOSTILE}`,
+      verdict: HOSTILE,
+      evidence: [HOSTILE],
+      deaths: 3,
+      oomKills: 0,
+      openedAt: '2026-01-01T00:00:00Z',
+      updatedAt: '2026-01-01T00:00:00Z',
+      resolvedAt: null,
+      status: 'open',
+    });
+    noMarkup(incident.text);
+    // the evidence code block too
+    expect(JSON.stringify(incident.blocks)).not.toMatch(/<[!@#]/);
+
+    const answer = answerMessage({
+      question: 'why?',
+      via: 'model',
+      answer: HOSTILE,
+      intent: null,
+      clarify: null,
+      evidence: [],
+      refused: [],
+      note: HOSTILE,
+    });
+    noMarkup(answer.text);
+
+    const error = errorMessage(
+      new ToolError('failed', `exec failed: ${HOSTILE}`, { hint: HOSTILE }),
+      `/doom logs ${HOSTILE}`,
+      createLogger('silent'),
+    );
+    noMarkup(error.text);
+    expect(JSON.stringify(error.blocks)).not.toMatch(/<[!@#]/);
+
+    const posted: Array<{ text: string }> = [];
+    const client = { chat: { postMessage: async (m: { text: string }) => posted.push(m) } };
+    await scheduleReporter(client as never, 'C1', createLogger('silent'))(
+      { result: 'failed', reason: HOSTILE, steps: [], slot: 's', by: 'b' } as never,
+      { name: 'digest', cron: '0 8 * * *', steps: [] } as never,
+      [],
+    );
+    noMarkup(posted[0]!.text);
   });
 });
 

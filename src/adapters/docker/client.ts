@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { ToolError } from '../../errors.js';
 import { mapLimit } from '../../util/concurrency.js';
 import { Demuxer } from './demux.js';
-import { describeEngine, engineError } from './endpoint.js';
+import { describeEngine, engineError, notDockerEngine } from './endpoint.js';
 import { parseEvent } from './event-stream.js';
 import { composeIdentity, containerName, LABEL } from './labels.js';
 import { LineSplitter, splitTimestamp } from './line-splitter.js';
@@ -47,7 +47,8 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 export class DockerAdapter {
   readonly docker: Docker;
   readonly timeoutMs: number;
-  private apiVersion: Promise<string> | undefined;
+  /** The engine's answer to GET /version, read once: proof that the endpoint is a Docker Engine API. */
+  private identity: Promise<{ version: string; apiVersion: string }> | undefined;
 
   constructor(options: DockerAdapterOptions) {
     this.timeoutMs = options.timeoutMs;
@@ -76,7 +77,10 @@ export class DockerAdapter {
       else combined.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return await Promise.race([fn(combined), aborted]);
+      // Before the first call: is this a Docker Engine at all? (A web server on DOCKER_HOST would
+      // otherwise answer 404s, or 200 HTML that reads as an empty stack.) Errors reaching it are
+      // reported with this call's `what`.
+      return await Promise.race([this.identify(combined).then(() => fn(combined)), aborted]);
     } catch (err) {
       throw engineError(err, what, {
         timeoutMs,
@@ -102,21 +106,48 @@ export class DockerAdapter {
     }
   }
 
+  /**
+   * The engine's version and API version (GET /version, read once per adapter). Throws a ToolError
+   * (upstream_unavailable) when the endpoint cannot be reached or answers but is not a Docker Engine API.
+   */
   async version(signal?: AbortSignal): Promise<{ version: string; apiVersion: string }> {
-    const v = await this.call('read the engine version', signal, (s) =>
-      (this.docker.version as (o: object) => Promise<Docker.DockerVersion>)({ abortSignal: s }),
-    );
-    return { version: v.Version, apiVersion: v.ApiVersion };
+    return this.call('read the engine version', signal, (s) => this.identify(s));
+  }
+
+  /**
+   * GET /version once per adapter (again after a failure): a Docker Engine answers JSON with
+   * ApiVersion and Version. An HTTP error without the engine's JSON error body, or a 200 that is not
+   * that JSON, is another kind of server: a ToolError naming DOCKER_HOST. Network errors are
+   * thrown as they are, for call() to report.
+   */
+  private identify(signal: AbortSignal): Promise<{ version: string; apiVersion: string }> {
+    if (!this.identity) {
+      const p = (async () => {
+        let v: unknown;
+        try {
+          v = await (this.docker.version as (o: object) => Promise<unknown>)({ abortSignal: signal });
+        } catch (err) {
+          const e = err as { statusCode?: unknown; json?: unknown; message?: string };
+          const dockerBody = typeof (e.json as { message?: unknown })?.message === 'string';
+          if (typeof e.statusCode === 'number' && !dockerBody)
+            throw notDockerEngine(`HTTP ${e.statusCode}`, e.json ?? e.message, err);
+          throw err;
+        }
+        const ver = v as { ApiVersion?: unknown; Version?: unknown } | null;
+        if (typeof ver?.ApiVersion !== 'string' || typeof ver.Version !== 'string')
+          throw notDockerEngine('HTTP 200', v);
+        return { version: ver.Version, apiVersion: ver.ApiVersion };
+      })();
+      this.identity = p;
+      p.catch(() => {
+        if (this.identity === p) this.identity = undefined;
+      });
+    }
+    return this.identity;
   }
 
   private async engineApiVersion(signal?: AbortSignal): Promise<string> {
-    this.apiVersion ??= this.version(signal).then((v) => v.apiVersion);
-    try {
-      return await this.apiVersion;
-    } catch (err) {
-      this.apiVersion = undefined;
-      throw err;
-    }
+    return (await this.version(signal)).apiVersion;
   }
 
   /** Every container Compose created for `project` (all states), one-off `run` containers included. */

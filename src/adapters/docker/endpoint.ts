@@ -71,3 +71,30 @@ export function engineError(
     cause: err,
   });
 }
+
+/**
+ * The endpoint answered, but not as a Docker Engine API does (GET /version gave `status` with
+ * `body` instead of the engine's JSON): usually DOCKER_HOST pointing at a web server or another
+ * service's port, or a socket proxy that does not allow GET /version.
+ */
+export function notDockerEngine(status: string, body: unknown, cause?: unknown): ToolError {
+  const engine = describeEngine();
+  const text = (
+    typeof body === 'string'
+      ? body
+      : Buffer.isBuffer(body)
+        ? body.toString('utf8')
+        : JSON.stringify(body ?? null)
+  )
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 80);
+  return new ToolError(
+    'upstream_unavailable',
+    `${engine} answered, but it is not a Docker Engine API: GET /version gave ${status}${text ? ` (${text})` : ''}`,
+    {
+      hint: `point DOCKER_HOST at dockerd's API (unix:///var/run/docker.sock, or tcp://host:2375 / 2376 with TLS); if it is a Docker socket proxy, allow GET /version. Tried ${engine}`,
+      ...(cause === undefined ? {} : { cause }),
+    },
+  );
+}

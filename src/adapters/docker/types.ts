@@ -69,7 +69,9 @@ export interface ContainerDetail {
   portBindings: PortBinding[];
   /** Published host port ranges the container asks for (one port of the range per container). */
   portRanges: PortRange[];
-  /** Ports the engine actually published (only while running). */
+  /** Ports published with no host port asked for: the engine picks one at each start. */
+  ephemeralPorts: PortRequest[];
+  /** Ports the engine actually published (only while running), ephemeral and range ports included. */
   publishedPorts: PortBinding[];
   /** Container ports the image or Compose exposes, e.g. "4222/tcp". */
   exposedPorts: string[];
@@ -89,6 +91,12 @@ export interface PortBinding {
   containerPort: string;
   hostIp: string;
   hostPort: number;
+}
+
+/** A container port published on a host port the engine chooses. */
+export interface PortRequest {
+  containerPort: string;
+  hostIp: string;
 }
 
 export interface PortRange {

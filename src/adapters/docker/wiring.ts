@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { MountInfo, PortBinding, PortRange } from './types.js';
+import type { MountInfo, PortBinding, PortRange, PortRequest } from './types.js';
 
 type Bindings = Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | undefined;
 
@@ -8,11 +8,23 @@ function bindings(map: Bindings): PortBinding[] {
   for (const [containerPort, list] of Object.entries(map ?? {})) {
     for (const b of list ?? []) {
       const hostPort = Number(b.HostPort);
-      // An empty HostPort asks the engine for an ephemeral port: nothing can conflict with it.
+      // Fixed ports only: an empty HostPort (ephemeral) and a range are listed apart.
       if (Number.isInteger(hostPort) && hostPort > 0)
         out.push({ containerPort, hostIp: b.HostIp || '0.0.0.0', hostPort });
     }
   }
+  return out;
+}
+
+/**
+ * Ports published with no host port (Compose `ports: ["80"]` or `"127.0.0.1::80"`): HostConfig has
+ * HostPort "" and the engine picks a free host port at each start (NetworkSettings.Ports has it).
+ */
+function ephemeral(map: Bindings): PortRequest[] {
+  const out: PortRequest[] = [];
+  for (const [containerPort, list] of Object.entries(map ?? {}))
+    for (const b of list ?? [])
+      if (!b.HostPort || b.HostPort === '0') out.push({ containerPort, hostIp: b.HostIp || '0.0.0.0' });
   return out;
 }
 
@@ -32,6 +44,7 @@ export function wiring(info: Docker.ContainerInspectInfo): {
   mounts: MountInfo[];
   portBindings: PortBinding[];
   portRanges: PortRange[];
+  ephemeralPorts: PortRequest[];
   publishedPorts: PortBinding[];
   exposedPorts: string[];
   networks: Array<{ name: string; aliases: string[] }>;
@@ -47,6 +60,7 @@ export function wiring(info: Docker.ContainerInspectInfo): {
     mounts,
     portBindings: bindings(info.HostConfig.PortBindings as Bindings),
     portRanges: ranges(info.HostConfig.PortBindings as Bindings),
+    ephemeralPorts: ephemeral(info.HostConfig.PortBindings as Bindings),
     publishedPorts: bindings(info.NetworkSettings?.Ports as Bindings),
     exposedPorts: Object.keys(info.Config.ExposedPorts ?? {}),
     networks: Object.entries(info.NetworkSettings?.Networks ?? {}).map(([name, n]) => ({

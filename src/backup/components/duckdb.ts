@@ -9,6 +9,7 @@ import { whileStopped } from '../../adapters/docker/replicas.js';
 import { tableRowCounts } from '../../adapters/duckdb/tables.js';
 import { ToolError } from '../../errors.js';
 import type { ToolContext } from '../../tools/context.js';
+import { redactForProject } from '../../tools/lib/secrets.js';
 import { byteProgress } from '../context.js';
 import { HashCount } from '../hash-sink.js';
 import type { ComponentEntry } from '../manifest.js';
@@ -29,7 +30,7 @@ export async function checkpointAgent(
   if (r.exitCode !== 0)
     throw new ToolError(
       'failed',
-      `CHECKPOINT in ${agent.name} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
+      `CHECKPOINT in ${agent.name} exited ${r.exitCode}: ${(await redactForProject(ctx, (r.stderr || r.stdout).trim())).slice(0, 300)}`,
       {
         hint: 'the file would miss what is still in the WAL; fix backup.duckdb.checkpoint (or set it to [] to skip)',
       },

@@ -14,6 +14,7 @@ import {
 import { ToolError } from '../../errors.js';
 import { redact } from '../../safety/redact.js';
 import type { ToolContext } from '../../tools/context.js';
+import { knownProjectSecrets, projectSecrets } from '../../tools/lib/secrets.js';
 import { byteProgress, runningReplica } from '../context.js';
 import { HashCount } from '../hash-sink.js';
 import type { ComponentEntry } from '../manifest.js';
@@ -23,8 +24,18 @@ const FILE = join('mongodb', 'mongodb.archive.gz');
 const ARCHIVE_MAGIC = Buffer.from([0x6d, 0xe2, 0x99, 0x81]);
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
-function failed(what: string, code: number | null, stderr: string, uri: string): ToolError {
-  const tail = redact(stderr, [uri]).trim().split('\n').slice(-3).join(' | ');
+/** The tool's failure with the last lines of its stderr, every project secret and the URI masked. */
+async function failed(
+  ctx: ToolContext,
+  what: string,
+  code: number | null,
+  stderr: string,
+): Promise<ToolError> {
+  const secrets = [
+    ctx.config.backup.mongodb.uri,
+    ...(await projectSecrets(ctx).catch(() => knownProjectSecrets(ctx))),
+  ];
+  const tail = redact(stderr, secrets).trim().split('\n').slice(-3).join(' | ');
   return new ToolError('failed', `${what} exited ${code}: ${tail || 'no output'}`, {
     hint: 'check that the mongodb container has the database tools and that backup.mongodb.uri is right',
   });
@@ -37,10 +48,12 @@ export async function backupMongo(ctx: ToolContext, dir: string): Promise<Compon
   await mkdir(join(dir, 'mongodb'), { recursive: true });
   const hash = new HashCount(byteProgress(ctx, 'mongodb'));
   const sink = createWriteStream(join(dir, FILE));
-  const done = pipeline(hash, sink);
-  const r = await execStream(ctx.docker, c.id, mongodumpArgv(cfg.uri), { stdout: hash, signal: ctx.signal });
-  await done;
-  if (r.exitCode !== 0) throw failed('mongodump', r.exitCode, r.stderr, cfg.uri);
+  // Awaited together: a sink that fails first (a full disk) must reject here, not go unhandled.
+  const [r] = await Promise.all([
+    execStream(ctx.docker, c.id, mongodumpArgv(cfg.uri), { stdout: hash, signal: ctx.signal }),
+    pipeline(hash, sink),
+  ]);
+  if (r.exitCode !== 0) throw await failed(ctx, 'mongodump', r.exitCode, r.stderr);
   return {
     component: 'mongodb',
     target: cfg.service,
@@ -77,6 +90,6 @@ export async function restoreMongo(ctx: ToolContext, dir: string, entry: Compone
     stdout: new Writable({ write: (_c, _e, cb) => cb() }),
     signal: ctx.signal,
   });
-  if (r.exitCode !== 0) throw failed('mongorestore', r.exitCode, r.stderr, cfg.uri);
+  if (r.exitCode !== 0) throw await failed(ctx, 'mongorestore', r.exitCode, r.stderr);
   return { container: c.name, ...parseRestoreCount(r.stderr) };
 }

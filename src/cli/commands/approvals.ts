@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { createLogger } from '../../logger.js';
 import { planText } from '../../mcp/approver.js';
 import { table } from '../../render/table.js';
+import { renderText } from '../../render/text.js';
+import { indent } from '../../render/troubleshoot.js';
 import type { ApprovalRecord } from '../../safety/approvals.js';
 import { decideApproval } from '../../tools/approve.js';
 import { type CommonOptions, cliContext, EXIT, interruptSignal, reportError } from '../runtime.js';
@@ -13,7 +15,8 @@ function show(r: ApprovalRecord): string {
     planText({ tool: r.tool, plan: r.plan, principal: { id: r.requester } }),
   ];
   if (r.error) lines.push(`error: ${r.error}`);
-  if (r.result !== undefined) lines.push(`result: ${JSON.stringify(r.result)}`);
+  // The outcome as the tool's own text (what the requester would have seen), never raw JSON.
+  if (r.result !== undefined) lines.push('result:', indent(renderText(r.tool, r.result)));
   return lines.join('\n');
 }
 

@@ -1,7 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { compose } from '../../adapters/compose/cli.js';
+import type { DockerAdapter } from '../../adapters/docker/client.js';
+import { projectResources } from '../../adapters/docker/project-resources.js';
 import { packageRoot } from '../../config/load.js';
+import { ToolError } from '../../errors.js';
 import { createLogger } from '../../logger.js';
 import { renderHealth } from '../../render/health.js';
 import { renderLogs } from '../../render/logs.js';
@@ -12,6 +19,7 @@ import { serviceStats } from '../../tools/service-stats.js';
 import { stackHealth } from '../../tools/stack-health.js';
 import { sleep } from '../../util/concurrency.js';
 import { cliContext, EXIT, interruptSignal, reportError } from '../runtime.js';
+import { DEMO_PROJECT } from './demo.js';
 
 export async function runDemo(opts: { project: string; down?: boolean }): Promise<number> {
   const logger = createLogger();
@@ -21,6 +29,8 @@ export async function runDemo(opts: { project: string; down?: boolean }): Promis
     const file = join(root, 'test', 'stack', 'docker-compose.yml');
     const ctx = cliContext({ project: opts.project }, interruptSignal(), logger);
     await ctx.docker.version(ctx.signal); // fail early, naming the engine, if none answers
+    // Only ever start or remove a project the demo made itself: never someone's stack of that name.
+    await refuseForeignProject(ctx.docker, opts.project, opts.down ? 'remove' : 'start', ctx.signal);
     if (opts.down) {
       await compose(opts.project, [file], ['down', '-v', '--remove-orphans', '-t', '2']);
       say(`demo stack ${opts.project} removed`);
@@ -31,7 +41,14 @@ export async function runDemo(opts: { project: string; down?: boolean }): Promis
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     say(`starting demo stack ${opts.project} (${file})…`);
-    await compose(opts.project, [file], ['up', '-d']);
+    const marks = await mkdtemp(join(tmpdir(), 'doom-ops-demo-'));
+    try {
+      const override = join(marks, 'demo-mark.yml');
+      await writeFile(override, demoMarkOverride(file));
+      await compose(opts.project, [file, override], ['up', '-d']);
+    } finally {
+      await rm(marks, { recursive: true, force: true });
+    }
 
     say(
       'waiting for services to settle (the orchestrator is meant to OOM until its restart policy gives up)…',
@@ -50,7 +67,7 @@ export async function runDemo(opts: { project: string; down?: boolean }): Promis
     );
     process.stdout.write(
       `\nThe demo stack keeps running. Try:\n  node dist/src/cli/main.js health --project ${opts.project} --json\n` +
-        `  node dist/src/cli/main.js demo --down   # remove it\n`,
+        `  ${downHint(opts.project)}   # remove it\n`,
     );
   } catch (err) {
     return reportError(err, {}, logger);
@@ -63,5 +80,61 @@ function settled(h: { services: Array<{ status: string; containers: Array<{ stat
   return h.services.every(
     (s) =>
       s.status !== 'starting' && s.containers.every((c) => c.state !== 'restarting' && c.state !== 'created'),
+  );
+}
+
+/** Label on every container, network and volume the demo creates: the demo's own projects only. */
+export const DEMO_MARK = 'doom-ops.demo';
+
+/** The command that removes the demo stack of `project` (the default project needs no --project). */
+export function downHint(project: string): string {
+  return `node dist/src/cli/main.js demo --down${project === DEMO_PROJECT ? '' : ` --project ${project}`}`;
+}
+
+/**
+ * A Compose override that puts the demo's mark on every service, the default network and every
+ * named volume of the stack file, so a later `demo` or `demo --down` knows the project is its own.
+ */
+export function demoMarkOverride(file: string): string {
+  const stack = parseYaml(readFileSync(file, 'utf8')) as {
+    services?: Record<string, unknown>;
+    volumes?: Record<string, unknown>;
+  };
+  const labels = { [DEMO_MARK]: 'true' };
+  return toYaml({
+    services: Object.fromEntries(Object.keys(stack.services ?? {}).map((s) => [s, { labels }])),
+    networks: { default: { labels } },
+    volumes: Object.fromEntries(Object.keys(stack.volumes ?? {}).map((v) => [v, { labels }])),
+  });
+}
+
+/**
+ * Refuses to start or remove a Compose project that exists without the demo's mark: it is someone
+ * else's stack (or a test's) that happens to have the name, and `compose up`/`down -v` would take
+ * it over or delete its volumes.
+ */
+async function refuseForeignProject(
+  docker: DockerAdapter,
+  project: string,
+  action: 'start' | 'remove',
+  signal: AbortSignal,
+): Promise<void> {
+  const foreign = (await projectResources(docker, project, signal)).filter(
+    (r) => r.labels[DEMO_MARK] !== 'true',
+  );
+  if (!foreign.length) return;
+  const named = foreign
+    .slice(0, 5)
+    .map((r) => `${r.kind} ${r.name}`)
+    .join(', ');
+  throw new ToolError(
+    'conflict',
+    `will not ${action} the demo stack as project ${project}: that project already exists and the demo did not create it (${named}${foreign.length > 5 ? `, ${foreign.length - 5} more` : ''})`,
+    {
+      hint:
+        action === 'start'
+          ? `pick another name for the demo: doom-ops demo --project ${project}-2 (then remove it with doom-ops demo --down --project ${project}-2)`
+          : `nothing was removed; remove a stack that is not the demo's with its own tools (e.g. docker-compose -p ${project} down)`,
+    },
   );
 }

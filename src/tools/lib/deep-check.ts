@@ -20,7 +20,8 @@ export function requestFailure(err: unknown, timeoutMs: number): string {
 
 /**
  * A check beyond Docker's own healthcheck, from config: an HTTP GET (from doom-ops' side, e.g. a
- * port published on 127.0.0.1) or a command exec'd inside a running replica.
+ * port published on 127.0.0.1) or a command exec'd inside a running replica. `secrets`: every secret
+ * of the project (projectSecrets), masked in the detail before it is cut to 500 characters.
  */
 export async function runDeepCheck(
   ctx: ToolContext,

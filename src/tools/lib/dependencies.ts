@@ -113,9 +113,10 @@ export function unmetDependencies(
     )
       return [];
     const why = h.problems[0]
-      ? redact(
+      ? // Any container's secret, not only the dependency's: the whole stack is at hand here.
+        redact(
           h.problems[0],
-          mine.flatMap((d) => d.secretValues),
+          all.flatMap((d) => d.secretValues),
         )
       : undefined;
     return [`${dep.service} (depends_on ${dep.condition}), which is ${h.status}${why ? `: ${why}` : ''}`];

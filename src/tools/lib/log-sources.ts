@@ -1,8 +1,9 @@
 import type { ContainerDetail } from '../../adapters/docker/types.js';
 import { ToolError } from '../../errors.js';
-import { createRedactor, type Redactor } from '../../safety/redact.js';
+import type { Redactor } from '../../safety/redact.js';
 import { parseTimePoint } from '../../util/duration.js';
 import type { ToolContext } from '../context.js';
+import { projectRedactor } from './secrets.js';
 import { containersOf, stackReplicas } from './stack.js';
 
 /** since/until (already validated time points) as unix seconds, refusing an inverted window. */
@@ -20,11 +21,11 @@ export function logWindow(
 export interface ServiceLogSource {
   service: string;
   details: ContainerDetail[];
-  /** Masks the secret env values of these containers. */
+  /** Masks every secret of the project (any service's secret env values), not only this service's. */
   redactor: Redactor;
 }
 
-/** Each requested service (default: every service with containers) with its containers and redactor. */
+/** Each requested service (default: every service with containers) with its containers and a project-wide redactor. */
 export async function serviceLogSources(ctx: ToolContext, services?: string[]): Promise<ServiceLogSource[]> {
   const replicas = await stackReplicas(ctx);
   const names = services ?? [...new Set(replicas.map((c) => c.service))].sort();
@@ -34,7 +35,7 @@ export async function serviceLogSources(ctx: ToolContext, services?: string[]): 
       containersOf(ctx, replicas, service).map((c) => c.id),
       ctx.signal,
     );
-    out.push({ service, details, redactor: createRedactor(details.flatMap((d) => d.secretValues)) });
+    out.push({ service, details, redactor: await projectRedactor(ctx, details) });
   }
   return out;
 }

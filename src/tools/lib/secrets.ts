@@ -1,0 +1,125 @@
+import type { ContainerDetail } from '../../adapters/docker/types.js';
+import { isToolError } from '../../errors.js';
+import { createRedactor, type Redactor, redact } from '../../safety/redact.js';
+import { mapLimit } from '../../util/concurrency.js';
+import type { ToolContext } from '../context.js';
+
+const INSPECT_CONCURRENCY = 16;
+
+/** Per tool context (one tool call, with the calls it makes; one CLI command): container id -> its secret values. */
+const inspected = new WeakMap<ToolContext, Map<string, Promise<string[]>>>();
+/** Per tool context: every secret value collected so far (read synchronously at the output boundary). */
+const known = new WeakMap<ToolContext, Set<string>>();
+
+function remember(ctx: ToolContext, values: readonly string[]): void {
+  const set = known.get(ctx) ?? new Set<string>();
+  known.set(ctx, set);
+  for (const v of values) set.add(v);
+}
+
+/** The password of a URI in config (backup.mongodb.uri), as written and percent-decoded. */
+function configSecrets(ctx: ToolContext): string[] {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s@/]+)@/i.exec(ctx.config.backup.mongodb.uri);
+  if (!m) return [];
+  const out = [m[1]!];
+  try {
+    out.push(decodeURIComponent(m[1]!));
+  } catch {
+    // not percent-encoded
+  }
+  return out;
+}
+
+/**
+ * Every secret value known for the project, so that one service's output never shows another's
+ * secret (the orchestrator logging MongoDB's root password): the secret env values
+ * (secretEnvValues) of all the project's containers, every service and one-off containers
+ * included, plus the password in backup.mongodb.uri. A value that is also the name of the project,
+ * a service, a container or an image is left out (it shows up as that name everywhere).
+ *
+ * The container list is read on every call (a call that creates containers sees their secrets);
+ * each container is inspected once per tool context, and containers the caller already inspected
+ * can be passed as `alreadyInspected` so they are not inspected again. A container removed
+ * meanwhile is skipped. Engine errors are thrown as ToolErrors (from the adapter).
+ */
+export async function projectSecrets(
+  ctx: ToolContext,
+  alreadyInspected: readonly ContainerDetail[] = [],
+): Promise<string[]> {
+  const cache = inspected.get(ctx) ?? new Map<string, Promise<string[]>>();
+  inspected.set(ctx, cache);
+  for (const d of alreadyInspected) if (!cache.has(d.id)) cache.set(d.id, Promise.resolve(d.secretValues));
+  const containers = await ctx.docker.listStack(ctx.project, ctx.signal);
+  const fresh = containers.filter((c) => !cache.has(c.id));
+  const reading = mapLimit(fresh, INSPECT_CONCURRENCY, (c) =>
+    ctx.docker.inspect(c.id, ctx.signal).then(
+      (d) => d.secretValues,
+      (err: unknown) => {
+        if (isToolError(err) && err.code === 'not_found') return [];
+        throw err;
+      },
+    ),
+  );
+  fresh.forEach((c, i) => {
+    cache.set(
+      c.id,
+      reading.then(
+        (all) => all[i]!,
+        (err: unknown) => {
+          cache.delete(c.id);
+          throw err;
+        },
+      ),
+    );
+  });
+  // A "password" that is also the name of something in the stack (POSTGRES_PASSWORD=postgres) is
+  // printed as that name everywhere; masking it would blank service names in every output.
+  const names = new Set(
+    [
+      ctx.project,
+      ...Object.keys(ctx.config.services),
+      ...[...containers, ...alreadyInspected].flatMap((c) => [
+        c.name,
+        c.service ?? '',
+        c.image,
+        c.image.replace(/[:@].*$/, ''),
+        c.image.replace(/[:@].*$/, '').replace(/^.*\//, ''),
+      ]),
+    ].map((n) => n.toLowerCase()),
+  );
+  const values = [
+    ...new Set([
+      ...(await Promise.all(containers.map((c) => cache.get(c.id)!))).flat(),
+      ...alreadyInspected.flatMap((d) => d.secretValues),
+      ...configSecrets(ctx),
+    ]),
+  ].filter((v) => !names.has(v.toLowerCase()));
+  remember(ctx, values);
+  return values;
+}
+
+/** A fresh redactor (its own count) masking every secret of the project (see projectSecrets) and the secret patterns. */
+export async function projectRedactor(
+  ctx: ToolContext,
+  alreadyInspected: readonly ContainerDetail[] = [],
+): Promise<Redactor> {
+  return createRedactor(await projectSecrets(ctx, alreadyInspected));
+}
+
+/**
+ * The project secrets collected so far in this tool context, without asking the engine: empty
+ * when no code in the call has called projectSecrets. For a last pass over a tool's output.
+ */
+export function knownProjectSecrets(ctx: ToolContext): string[] {
+  return [...(known.get(ctx) ?? [])];
+}
+
+/**
+ * `text` with every project secret (projectSecrets) and every secret pattern masked. For messages
+ * built from command output while something already failed: when the engine cannot be asked, the
+ * secrets collected so far in this tool context are used instead of failing again.
+ */
+export async function redactForProject(ctx: ToolContext, text: string): Promise<string> {
+  const secrets = await projectSecrets(ctx).catch(() => knownProjectSecrets(ctx));
+  return redact(text, secrets);
+}

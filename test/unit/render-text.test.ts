@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { hasRenderer, renderText } from '../../src/render/text.js';
+import { findTool, registry } from '../../src/tools/registry.js';
+
+// Text output is for people: a JSON object inside it (`{"severity": …}`) is a rendering that was
+// never written. Fixtures are parsed with each tool's own output schema, so they are real outputs.
+const RAW_JSON = /[{[]\s*"[^"\n]*"\s*:|"[A-Za-z_]+":\s*[[{"\d]/;
+
+const output = (tool: string, value: unknown) => findTool(tool)!.output.parse(value);
+
+const runbookOutput = {
+  runbook: 'unhealthy-service',
+  service: 'vizdoom',
+  steps: [
+    { tool: 'stack_health', ok: true, error: null },
+    { tool: 'service_logs', ok: true, error: null },
+  ],
+  findings: [
+    {
+      severity: 'critical',
+      title: 'vizdoom fails its healthcheck',
+      explanation: 'the probe exits 1: renderer lost its display',
+      evidence: ['health log: exit 1 "renderer lost its display"'],
+    },
+  ],
+  actions: ['fix what the probe reports, then restart vizdoom'],
+};
+
+describe('every tool output is rendered as text', () => {
+  it('each tool of the registry has a text renderer (no JSON fallback in CLI, MCP or Slack text)', () => {
+    expect(registry.filter((t) => !hasRenderer(t.name)).map((t) => t.name)).toEqual([]);
+  });
+
+  it('`up`: a failing service gets its runbook findings as text, not JSON', () => {
+    const text = renderText(
+      'stack_up',
+      output('stack_up', {
+        project: 'p',
+        compose: 'docker-compose 1.29.2',
+        files: ['/s/docker-compose.yml'],
+        ready: false,
+        durationMs: 9000,
+        services: [{ service: 'vizdoom', ready: false, failed: true, state: 'running', health: 'unhealthy' }],
+        failures: [{ service: 'vizdoom', findings: output('run_runbook', runbookOutput) }],
+        smoke: null,
+        notes: [],
+        summary: 'vizdoom (unhealthy) not healthy; runbook findings included',
+      }),
+    );
+    expect(text).not.toMatch(RAW_JSON);
+    expect(text).toContain('vizdoom: unhealthy-service runbook');
+    expect(text).toContain(
+      '[critical] vizdoom fails its healthcheck: the probe exits 1: renderer lost its display',
+    );
+    expect(text).toContain('health log: exit 1 "renderer lost its display"');
+    expect(text).toContain('- fix what the probe reports, then restart vizdoom');
+  });
+
+  it('`approve`/get_approval: the executed request comes back as its tool text', () => {
+    const approval = output('get_approval', {
+      id: 'apr_0123456789ab',
+      tool: 'prune_backups',
+      status: 'done',
+      requester: 'mcp:agent',
+      plan: { summary: 'delete 1 backup', steps: ['delete 20261101T030000Z'], dataAtRisk: ['1 backup'] },
+      createdAt: '2026-11-28T03:00:00.000Z',
+      expiresAt: '2026-11-28T03:05:00.000Z',
+      decidedBy: 'cli:alice',
+      decidedVia: 'doom-ops approve',
+      result: output('prune_backups', {
+        policy: { daily: 7, weekly: 4 },
+        keep: [{ id: '20261128T030000Z', created: '2026-11-28T03:00:00Z', bytes: 10, keptBy: ['daily'] }],
+        remove: [{ id: '20261101T030000Z', created: '2026-11-01T03:00:00Z', bytes: 10, keptBy: [] }],
+        deleted: true,
+      }),
+      error: null,
+    });
+    const text = renderText('get_approval', approval);
+    expect(text).not.toMatch(RAW_JSON);
+    expect(text).toContain('apr_0123456789ab: done (by cli:alice via doom-ops approve)');
+    expect(text).toMatch(/result:\n {2}deleted 1, keep 1 \(7 daily, 4 weekly\)/);
+    expect(text).toContain('deleted 20261101T030000Z');
+  });
+
+  it('`restore`: each target restored is described in words', () => {
+    const text = renderText(
+      'restore',
+      output('restore', {
+        id: '20261128T030000Z',
+        component: 'duckdb',
+        safetyBackup: '20261128T040000Z',
+        restored: [
+          {
+            target: 'clau-doom-agent-1',
+            result: {
+              agent: 'clau-doom-agent-1',
+              path: '/data/play_logs.duckdb',
+              stopped: true,
+              tables: { episodes: 100, strategies: 1 },
+            },
+          },
+        ],
+        durationMs: 2100,
+      }),
+    );
+    expect(text).not.toMatch(RAW_JSON);
+    expect(text).toContain(
+      'clau-doom-agent-1: agent: clau-doom-agent-1; path: /data/play_logs.duckdb; stopped: yes; tables: episodes=100 strategies=1',
+    );
+  });
+});
+
+describe('logs: a size cap is never reported as "no matching lines"', () => {
+  const logs = (lines: number, cut: number, maxBytes: number) =>
+    renderText(
+      'service_logs',
+      output('service_logs', {
+        project: 'p',
+        service: 'nats',
+        containers: ['p-nats-1'],
+        lines: Array.from({ length: lines }, (_, i) => ({
+          container: 'p-nats-1',
+          stream: 'stdout',
+          time: `2026-11-28T03:00:0${i}Z`,
+          level: 'info',
+          text: `line ${i}`,
+        })),
+        scannedLines: lines + cut,
+        matchedLines: lines + cut,
+        scanLimitReached: false,
+        truncated: cut > 0,
+        maxBytes,
+        cutBySize: cut,
+        redactions: 0,
+        unavailable: [],
+      }),
+    );
+
+  it('every line cut (--max-bytes 1): says so, with the cap', () => {
+    const text = logs(0, 3, 1);
+    expect(text).not.toMatch(/no matching lines/);
+    expect(text).toMatch(/3 matching line\(s\) cut at the size cap of 1 byte\(s\).*raise --max-bytes/);
+  });
+
+  it('some lines cut: says how many older ones the cap left out', () => {
+    expect(logs(2, 5, 14)).toMatch(/-- 5 older matching line\(s\) cut at the size cap of 14 byte\(s\)/);
+  });
+
+  it('nothing matched: still "no matching lines"', () => {
+    expect(logs(0, 0, 262144)).toMatch(/no matching lines \(0 scanned in p-nats-1\)/);
+  });
+});

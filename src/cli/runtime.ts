@@ -143,7 +143,7 @@ function refuseNotIntegers(tool: string, input: Record<string, unknown>): void {
   if (bad.length)
     throw new ToolError(
       'invalid_input',
-      `invalid input for ${tool}: ${bad.map(([k, v]) => `${k}: ${JSON.stringify(v.raw)} is not a whole number (decimal digits only)`).join('; ')}`,
-      { hint: 'give the count as decimal digits, e.g. 3' },
+      `invalid input for ${tool}: ${bad.map(([k, v]) => `${k}: ${JSON.stringify(v.raw)} is not a whole number in decimal digits (no sign, exponent, hex or leading zero)`).join('; ')}`,
+      { hint: 'give it as plain decimal digits, e.g. 3' },
     );
 }

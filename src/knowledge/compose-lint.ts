@@ -1,4 +1,4 @@
-import { isMap, isSeq, LineCounter, parseDocument, type YAMLMap } from 'yaml';
+import { isMap, isSeq, LineCounter, parseDocument, visit, type YAMLMap } from 'yaml';
 
 export type LintRule =
   | 'no_healthcheck'
@@ -97,7 +97,8 @@ function kindOf(node: unknown): string {
  * What makes Compose reject a file outright, so a lint never says "no anti-patterns" about a file
  * Compose cannot load: YAML syntax errors (duplicate keys and several documents included), an empty
  * file or a top level that is not a mapping, `services` / `volumes` / `networks` / `configs` /
- * `secrets` that are not mappings, a service that is not a mapping. Each problem has file and line.
+ * `secrets` that are not mappings, a service that is not a mapping, an alias (`*name`) with no anchor
+ * before it. Each problem has file and line.
  */
 export function composeFileProblems(file: string, text: string): ComposeFileProblem[] {
   const lineCounter = new LineCounter();
@@ -118,6 +119,24 @@ export function composeFileProblems(file: string, text: string): ComposeFileProb
           ? 'more than one YAML document (a Compose file holds exactly one)'
           : `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
     }));
+  const unresolved: ComposeFileProblem[] = [];
+  visit(doc, {
+    Alias(_, alias) {
+      let target: unknown;
+      try {
+        target = alias.resolve(doc);
+      } catch {
+        target = undefined;
+      }
+      if (!target)
+        unresolved.push({
+          file,
+          ...at(alias),
+          message: `YAML error: alias *${alias.source} has no anchor &${alias.source} before it`,
+        });
+    },
+  });
+  if (unresolved.length) return unresolved;
   const root = doc.contents;
   if (!isMap(root))
     return [

@@ -1,6 +1,17 @@
-import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileSystemErrorSync } from '../util/fs-errors.js';
 import { redactValue } from './redact.js';
 
 export interface AuditEntry {
@@ -43,21 +54,45 @@ export interface AuditQuery {
 
 /**
  * Append-only JSON lines, one write + fsync per entry (an entry that was acknowledged survives a
- * crash). Inputs and plans are redacted before they are written.
+ * crash). Inputs and plans are redacted before they are written. An entry is whole or absent: a
+ * write that fails part way (a full disk) is cut back off, and an entry after a line left without
+ * its newline (a crash mid-write) starts on a line of its own, so one damaged line never swallows
+ * the next entry. A failed write throws a ToolError naming the directory (and its free space).
  */
 export class JsonlAuditStore implements AuditStore {
   constructor(readonly path: string) {}
 
   append(entry: Omit<AuditEntry, 'time'>): void {
-    mkdirSync(dirname(this.path), { recursive: true });
     // Redact the values, then serialise: the line is always valid JSON whatever the input holds.
     const line = `${JSON.stringify(redactValue({ time: new Date().toISOString(), ...entry }))}\n`;
-    const fd = openSync(this.path, 'a', 0o600);
     try {
-      writeSync(fd, line);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      mkdirSync(dirname(this.path), { recursive: true });
+      const fd = openSync(this.path, 'a+', 0o600);
+      try {
+        const size = fstatSync(fd).size;
+        const last = Buffer.alloc(1);
+        const cut = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+        const bytes = Buffer.from(cut ? `\n${line}` : line);
+        try {
+          for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+          fsyncSync(fd);
+        } catch (err) {
+          try {
+            ftruncateSync(fd, size);
+          } catch {
+            // the entry may stay partial; readers skip and count it
+          }
+          throw err;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      throw fileSystemErrorSync(err, {
+        what: `write the audit log ${this.path}`,
+        dir: dirname(this.path),
+        setting: 'stateDir (DOOM_OPS_STATE_DIR)',
+      });
     }
   }
 

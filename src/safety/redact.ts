@@ -74,13 +74,24 @@ type Range = [start: number, end: number];
 
 /**
  * The forms in which a secret value can appear in output: as is; each line of a multi-line value
- * (real newlines, or `\n` written out as in `.env` files); JSON-escaped; URL-encoded (component,
- * whole-URI and form encoding). Forms shorter than 4 characters are left out.
+ * (real newlines, or `\n` written out as in `.env` files); JSON-escaped (as JSON.stringify writes
+ * it, with `/` escaped as `\/` as PHP and some Java encoders do, and with non-ASCII as `\uXXXX` as
+ * Python's json.dumps does, lower- or upper-case hex); URL-encoded (component, whole-URI and form
+ * encoding). Forms shorter than 4 characters are left out.
  */
 function secretForms(value: string): string[] {
   const forms = [value];
   if (/[\r\n]|\\n/.test(value)) forms.push(...value.split(/\r\n|\r|\n|\\r\\n|\\n/).map((l) => l.trim()));
-  forms.push(JSON.stringify(value).slice(1, -1));
+  const json = JSON.stringify(value).slice(1, -1);
+  // Each UTF-16 unit of a non-ASCII character as \uXXXX (astral characters become surrogate pairs).
+  const ascii = json.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const jsonForms = new Set([
+    json,
+    ascii,
+    ascii.replace(/\\u([0-9a-f]{4})/g, (_, h: string) => `\\u${h.toUpperCase()}`),
+  ]);
+  for (const f of [...jsonForms]) if (f.includes('/')) jsonForms.add(f.replace(/\//g, '\\/'));
+  forms.push(...jsonForms);
   try {
     forms.push(encodeURIComponent(value), encodeURI(value));
     if (value.includes(' '))

@@ -38,7 +38,14 @@ export async function invokeTool<T extends AnyTool>(
   ctx: ToolContext,
   raw: unknown,
 ): Promise<z.output<T['output']>> {
-  const input = parseInput(tool, raw);
+  let input: z.output<T['input']>;
+  try {
+    input = parseInput(tool, raw);
+  } catch (err) {
+    // A write or destructive call refused for its input is a refused call: audited with the reason.
+    if (tool.risk !== 'read' || tool.mayDestroy) auditInvalidInput(tool, ctx, raw, err);
+    throw err;
+  }
   if (ctx.signal.aborted) throw new ToolError('cancelled', `${tool.name}: cancelled before it started`);
   const run = async (): Promise<z.output<T['output']>> => {
     let result: unknown;
@@ -58,6 +65,28 @@ export async function invokeTool<T extends AnyTool>(
   };
   const risk = await effectiveRisk(tool, input, ctx);
   return risk === 'read' ? run() : runMutation(tool, ctx, input, risk, run);
+}
+
+/** Inputs larger than this are recorded by size only (the audit log is not a data store). */
+const MAX_AUDITED_INPUT = 8192;
+
+function auditInvalidInput(tool: AnyTool, ctx: ToolContext, raw: unknown, err: unknown): void {
+  let size = 0;
+  try {
+    size = JSON.stringify(raw ?? {}).length;
+  } catch {
+    size = Number.POSITIVE_INFINITY;
+  }
+  ctx.safety.audit.append({
+    event: 'refused',
+    principal: ctx.principal.id,
+    surface: ctx.principal.surface,
+    ...(ctx.principal.channel ? { channel: ctx.principal.channel } : {}),
+    tool: tool.name,
+    input: size <= MAX_AUDITED_INPUT ? raw : `(not recorded: ${size} characters)`,
+    outcome: (err as Error).message,
+    project: ctx.project,
+  });
 }
 
 /**

@@ -9,6 +9,15 @@ import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 import { serviceField } from './lib/fields.js';
 import { imageOverride, setImageOverride } from './lib/image-overrides.js';
+
+/**
+ * An image reference as the engine parses it (github.com/distribution/reference): optional registry
+ * host[:port], lower-case path components, optional tag, optional digest. Anything else (spaces,
+ * newlines, upper case in the name) would reach the engine's URL and fail there obscurely.
+ */
+const IMAGE_REFERENCE =
+  /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,})?$/;
+
 import { redactForProject } from './lib/secrets.js';
 
 /** The handbook's zero-downtime path fits a stateless service that Docker can tell is healthy. */
@@ -92,7 +101,15 @@ export const updateService = defineTool({
   idempotent: false,
   input: z.object({
     service: serviceField,
-    image: z.string().min(1).max(300).describe('The new image reference, e.g. clau-doom/dashboard:1.4.2'),
+    image: z
+      .string()
+      .min(1)
+      .max(300)
+      .regex(
+        IMAGE_REFERENCE,
+        'must be an image reference: [registry[:port]/]name[:tag][@digest], lower-case name, no spaces',
+      )
+      .describe('The new image reference, e.g. clau-doom/dashboard:1.4.2'),
     timeout: durationMs
       .default(60_000)
       .describe('How long a new container has to become healthy (default 60s)'),

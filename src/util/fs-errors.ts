@@ -1,3 +1,4 @@
+import { statfsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { ToolError } from '../errors.js';
 import { formatBytes } from './duration.js';
@@ -57,6 +58,31 @@ export interface FsErrorContext {
  * failure, is returned unchanged (the caller rethrows it).
  */
 export async function fileSystemError(err: unknown, ctx: FsErrorContext): Promise<unknown> {
+  const code = err instanceof ToolError ? undefined : errnoCode(err);
+  const space = code === 'ENOSPC' || code === 'EDQUOT' ? await freeSpace(ctx.dir) : undefined;
+  return describeFsError(err, ctx, space);
+}
+
+/** fileSystemError for synchronous writers (the audit log): the same message, statfs read synchronously. */
+export function fileSystemErrorSync(err: unknown, ctx: FsErrorContext): unknown {
+  const code = err instanceof ToolError ? undefined : errnoCode(err);
+  let space: { free: number; total: number } | undefined;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    try {
+      const s = statfsSync(ctx.dir);
+      space = { free: Number(s.bavail) * Number(s.bsize), total: Number(s.blocks) * Number(s.bsize) };
+    } catch {
+      space = undefined;
+    }
+  }
+  return describeFsError(err, ctx, space);
+}
+
+function describeFsError(
+  err: unknown,
+  ctx: FsErrorContext,
+  space: { free: number; total: number } | undefined,
+): unknown {
   if (err instanceof ToolError) return err;
   const code = errnoCode(err);
   if (!code) return err;
@@ -65,7 +91,6 @@ export async function fileSystemError(err: unknown, ctx: FsErrorContext): Promis
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT': {
-      const space = await freeSpace(ctx.dir);
       const left = space
         ? `${formatBytes(space.free)} free of ${formatBytes(space.total)}`
         : 'free space unknown';

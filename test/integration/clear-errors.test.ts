@@ -116,6 +116,49 @@ describe('a full disk during a backup (a 1 MiB tmpfs as backup.dir)', () => {
   });
 });
 
+describe('a full state directory (the audit log on a 4 KiB tmpfs)', () => {
+  const full = join(work, 'full-state');
+  let mounted = false;
+
+  beforeAll(async () => {
+    mkdirSync(full, { recursive: true });
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', full]);
+    mounted = true;
+  });
+
+  afterAll(async () => {
+    if (mounted) await execa('umount', [full], { reject: false });
+  });
+
+  it('a write tool says the state dir is full (not an internal error); the cut entry is taken back, and later entries read whole', async () => {
+    const audit = join(full, 'audit.jsonl');
+    // 3664 bytes of empty lines: the next entry crosses the 4 KiB page and is written only in part.
+    writeFileSync(audit, '\n'.repeat(3664));
+    const fullEnv = { DOOM_OPS_STATE_DIR: full };
+    const r = await cli(['scale', 'nats', '1', '--project', stack.project], fullEnv);
+    expect(r.stderr).toContain(`no space left in ${full}`);
+    expect(r.stderr).toMatch(/free of 4\.0KiB now/);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+    expect(r.exitCode).not.toBe(0);
+    // The partial entry was cut back off: every line left is whole (a shorter entry may have fit).
+    for (const line of readFileSync(audit, 'utf8').split('\n').filter(Boolean))
+      expect(() => JSON.parse(line)).not.toThrow();
+
+    await execa('mount', ['-o', 'remount,size=64k', full]);
+    const ok = await cli(['scale', 'nats', '1', '--project', stack.project], fullEnv);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    const read = await cli(
+      ['audit', '--tool', 'scale_service', '--project', stack.project, '--json'],
+      fullEnv,
+    );
+    const out = read.json<{ entries: Array<{ event: string }>; damaged: number }>();
+    expect(out.damaged).toBe(0);
+    // Newest last: the second run's entries are all there, none glued onto a cut line.
+    expect(out.entries.map((e) => e.event).slice(-3)).toEqual(['requested', 'started', 'succeeded']);
+  });
+});
+
 describe('serve on an address it cannot bind', () => {
   let taken: Server;
   let port = 0;

@@ -158,10 +158,17 @@ describe('read-only mode', () => {
     const dir = mkdtempSync(join(tmpdir(), 'doomaudit-'));
     const config = { ...loadConfig({ env: { DOOM_OPS_STATE_DIR: dir }, project }), readOnly: true };
     const client = await connect(config, new DockerAdapter({ timeoutMs: 10_000 }));
+    // Not image references: refused for their input, and audited with the reason.
     for (const image of ['auth=a"b', 'token=x\\"y', 'c:\\\\path"']) {
       const r = await client.callTool({ name: 'update_service', arguments: { service: 'dashboard', image } });
       expect(r.isError).toBe(true);
     }
+    // A valid call, refused by read-only mode.
+    const valid = await client.callTool({
+      name: 'update_service',
+      arguments: { service: 'dashboard', image: 'clau-doom/dashboard:1.4.2' },
+    });
+    expect(valid.isError).toBe(true);
     // A read-only server does not list audit_log's writers, but the log they leave must stay readable.
     const out = await client.callTool({ name: 'audit_log', arguments: { tool: 'update_service' } });
     expect(out.isError).toBeFalsy();
@@ -171,14 +178,16 @@ describe('read-only mode', () => {
     };
     expect(audit.damaged).toBe(0);
     expect(audit.entries.map((e) => e.event)).toEqual([
-      'requested',
       'refused',
-      'requested',
+      'refused',
       'refused',
       'requested',
       'refused',
     ]);
-    expect(audit.entries[1]!.outcome).toMatch(/read-only mode/);
+    expect(audit.entries[0]!.outcome).toMatch(
+      /invalid input for update_service: image: must be an image reference/,
+    );
+    expect(audit.entries[4]!.outcome).toMatch(/read-only mode/);
     await client.close();
   });
 

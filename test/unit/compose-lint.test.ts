@@ -178,6 +178,19 @@ describe('lint_compose on files Compose rejects (issue 17.7): an error naming fi
       /YAML syntax error: Map keys must be unique/,
     ],
     ['two YAML documents', 'services: {}\n---\nservices: {}\n', 2, /more than one YAML document/],
+    // An alias with no anchor: the yaml parser reports nothing until the value is read.
+    [
+      'a merge of an undefined alias',
+      'services:\n  s:\n    image: x\n    <<: *nope\n',
+      4,
+      /alias \*nope has no anchor/,
+    ],
+    [
+      'an alias used before its anchor',
+      'services:\n  a:\n    environment: *env\n  b:\n    environment: &env { X: "1" }\n',
+      3,
+      /alias \*env has no anchor/,
+    ],
     [
       'volumes as a list',
       'services:\n  web: { image: x }\nvolumes: [data]\n',

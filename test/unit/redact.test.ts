@@ -229,3 +229,16 @@ describe('project secrets at the tool boundary', () => {
     expect([(err as ToolError).message, (err as ToolError).hint]).toEqual([`worker said ${MASK}`, MASK]);
   });
 });
+
+describe('known secrets in the JSON escapes other encoders write', () => {
+  it('masks `/` escaped as `\\/` (PHP, Java) and non-ASCII as \\uXXXX (Python json.dumps)', () => {
+    const slash = 'sig/ning+key=zz42';
+    const unicode = 'ÜnïcødePäss1';
+    const r = createRedactor([slash, unicode]);
+    expect(r('{"x": "sig\\/ning+key=zz42"}')).toBe('{"x": "***"}');
+    expect(r('{"p": "\\u00dcn\\u00efc\\u00f8deP\\u00e4ss1"}')).toBe('{"p": "***"}');
+    expect(r('{"p": "\\u00DCn\\u00EFc\\u00F8deP\\u00E4ss1"}')).toBe('{"p": "***"}');
+    // Astral characters as surrogate pairs, as json.dumps writes them.
+    expect(createRedactor(['pw-😀-long'])('"pw-\\ud83d\\ude00-long"')).toBe('"***"');
+  });
+});

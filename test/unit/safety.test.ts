@@ -134,6 +134,29 @@ describe('approvals', () => {
 });
 
 describe('audit log', () => {
+  it('an entry after a line cut by a crash starts on its own line: the damaged line never swallows it', async () => {
+    const path = join(dir(), 'audit.jsonl');
+    writeFileSync(path, '{"time":"2026-11-30T00:00:00Z","event":"requ');
+    const audit = new JsonlAuditStore(path);
+    audit.append({ event: 'requested', principal: 'cli:a', surface: 'cli', tool: 'scale_service' });
+    audit.append({ event: 'succeeded', principal: 'cli:a', surface: 'cli', tool: 'scale_service' });
+    const { entries, damaged } = await audit.query();
+    expect(damaged).toBe(1);
+    expect(entries.map((e) => e.event)).toEqual(['requested', 'succeeded']);
+  });
+
+  it('a state dir that cannot hold the log is a clear error naming it', () => {
+    const file = join(dir(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const audit = new JsonlAuditStore(join(file, 'audit.jsonl'));
+    expect(() => audit.append({ event: 'requested', principal: 'cli:a', surface: 'cli', tool: 't' })).toThrow(
+      expect.objectContaining({
+        code: expect.any(String),
+        message: expect.stringContaining('write the audit log'),
+      }),
+    );
+  });
+
   it('appends redacted JSON lines and queries them', async () => {
     const path = join(dir(), 'audit.jsonl');
     const audit = new JsonlAuditStore(path);

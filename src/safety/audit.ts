@@ -12,7 +12,7 @@ import {
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileSystemErrorSync } from '../util/fs-errors.js';
-import { redactValue } from './redact.js';
+import { redactValue, rememberedSecrets } from './redact.js';
 
 export interface AuditEntry {
   time: string;
@@ -54,7 +54,8 @@ export interface AuditQuery {
 
 /**
  * Append-only JSON lines, one write + fsync per entry (an entry that was acknowledged survives a
- * crash). Inputs and plans are redacted before they are written. An entry is whole or absent: a
+ * crash). Inputs and plans are redacted before they are written: secret patterns, and every secret
+ * value of the project this process has learnt (rememberSecrets). An entry is whole or absent: a
  * write that fails part way (a full disk) is cut back off, and an entry after a line left without
  * its newline (a crash mid-write) starts on a line of its own, so one damaged line never swallows
  * the next entry. A failed write throws a ToolError naming the directory (and its free space).
@@ -64,7 +65,8 @@ export class JsonlAuditStore implements AuditStore {
 
   append(entry: Omit<AuditEntry, 'time'>): void {
     // Redact the values, then serialise: the line is always valid JSON whatever the input holds.
-    const line = `${JSON.stringify(redactValue({ time: new Date().toISOString(), ...entry }))}\n`;
+    // Every secret value this process learnt (any service's) is masked too, not only the patterns.
+    const line = `${JSON.stringify(redactValue({ time: new Date().toISOString(), ...entry }, rememberedSecrets()))}\n`;
     try {
       mkdirSync(dirname(this.path), { recursive: true });
       const fd = openSync(this.path, 'a+', 0o600);

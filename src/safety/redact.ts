@@ -260,6 +260,31 @@ export function createRedactor(
   return redact;
 }
 
+/** How many learnt secret values are kept (the newest); a stack has a few dozen. */
+const MAX_REMEMBERED = 4096;
+const remembered = new Set<string>();
+
+/**
+ * Secret values this process has learnt (a project's secret environment values, read from the
+ * engine by tools), for writers that see no tool context: the audit log masks them in every entry.
+ * Bounded: the newest MAX_REMEMBERED values are kept.
+ */
+export function rememberSecrets(values: readonly string[]): void {
+  for (const v of values) {
+    remembered.delete(v);
+    remembered.add(v);
+  }
+  for (const oldest of remembered) {
+    if (remembered.size <= MAX_REMEMBERED) break;
+    remembered.delete(oldest);
+  }
+}
+
+/** The secret values learnt so far (rememberSecrets), oldest first. */
+export function rememberedSecrets(): string[] {
+  return [...remembered];
+}
+
 /** One-off redaction when no counting is needed. */
 export function redact(text: string, secretValues: readonly string[] = []): string {
   return createRedactor(secretValues)(text);

@@ -3,7 +3,7 @@ import { isToolError, ToolError } from '../errors.js';
 import { createRedactor, maskSecretsIn } from '../safety/redact.js';
 import type { ToolContext } from './context.js';
 import type { AnyTool, Risk } from './define-tool.js';
-import { knownProjectSecrets } from './lib/secrets.js';
+import { knownProjectSecrets, projectSecrets } from './lib/secrets.js';
 import { runMutation } from './mutate.js';
 
 /** "tail: must be a positive number; service: required": every bad field, named. */
@@ -43,7 +43,7 @@ export async function invokeTool<T extends AnyTool>(
     input = parseInput(tool, raw);
   } catch (err) {
     // A write or destructive call refused for its input is a refused call: audited with the reason.
-    if (tool.risk !== 'read' || tool.mayDestroy) auditInvalidInput(tool, ctx, raw, err);
+    if (tool.risk !== 'read' || tool.mayDestroy) await auditInvalidInput(tool, ctx, raw, err);
     throw err;
   }
   if (ctx.signal.aborted) throw new ToolError('cancelled', `${tool.name}: cancelled before it started`);
@@ -70,7 +70,8 @@ export async function invokeTool<T extends AnyTool>(
 /** Inputs larger than this are recorded by size only (the audit log is not a data store). */
 const MAX_AUDITED_INPUT = 8192;
 
-function auditInvalidInput(tool: AnyTool, ctx: ToolContext, raw: unknown, err: unknown): void {
+async function auditInvalidInput(tool: AnyTool, ctx: ToolContext, raw: unknown, err: unknown): Promise<void> {
+  await projectSecrets(ctx).catch(() => undefined); // so the audit log masks them in the input
   let size = 0;
   try {
     size = JSON.stringify(raw ?? {}).length;

@@ -5,6 +5,7 @@ import { refuseAll } from '../safety/approver.js';
 import { assertRole, requiredRole } from '../safety/roles.js';
 import type { ToolContext } from './context.js';
 import type { AnyTool, Risk } from './define-tool.js';
+import { projectSecrets } from './lib/secrets.js';
 
 /**
  * The path of every non-read call (design.md §6): role check, then for destructive calls a plan
@@ -28,6 +29,9 @@ export async function runMutation<T extends AnyTool>(
   };
   const audit = ctx.safety.audit;
   const started = Date.now();
+  // Learn the project's secrets first, so the audit log masks them in this call's input and plan
+  // (an image or argument that carries a password). An engine that cannot answer: patterns only.
+  await projectSecrets(ctx).catch(() => undefined);
   audit.append({ ...base, event: 'requested', outcome: risk });
   try {
     if (ctx.config.readOnly) {

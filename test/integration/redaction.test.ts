@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,5 +102,32 @@ describe('secrets of other services', () => {
       `{"level":"error","msg":"callback /cb?sig=${MASK} rejected"}`,
       `{"level":"error","msg":"mongo auth failed as root with ${MASK}"}`,
     ]);
+  });
+});
+
+describe('secrets of the project in the audit log', () => {
+  it("a write call whose input carries vault's password is audited with it masked (valid and invalid input alike)", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'doomredact-state-'));
+    const ctx = testContext(stack.project, undefined, {}, { stateDir });
+    // A valid image reference that happens to be the password: refused (no approver here), audited.
+    await expect(
+      invokeTool(findTool('update_service')!, ctx, { service: 'worker', image: mongoPassword }),
+    ).rejects.toMatchObject({ code: expect.any(String) });
+    // Not an image reference: refused for its input, audited too.
+    await expect(
+      invokeTool(findTool('update_service')!, testContext(stack.project, undefined, {}, { stateDir }), {
+        service: 'worker',
+        image: `x y ${mongoPassword}`,
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_input' });
+    const text = readFileSync(join(stateDir, 'audit.jsonl'), 'utf8');
+    expect(text).not.toContain(mongoPassword);
+    const entries = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; input?: { image?: string } });
+    expect(entries.map((e) => e.event)).toEqual(['requested', 'refused', 'refused']);
+    expect(entries[0]!.input?.image).toBe(MASK);
+    expect(entries[2]!.input?.image).toBe(`x y ${MASK}`);
   });
 });

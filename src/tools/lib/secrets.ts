@@ -1,6 +1,6 @@
 import type { ContainerDetail } from '../../adapters/docker/types.js';
 import { isToolError } from '../../errors.js';
-import { createRedactor, type Redactor, redact } from '../../safety/redact.js';
+import { createRedactor, type Redactor, redact, rememberSecrets } from '../../safety/redact.js';
 import { mapLimit } from '../../util/concurrency.js';
 import type { ToolContext } from '../context.js';
 
@@ -15,6 +15,8 @@ function remember(ctx: ToolContext, values: readonly string[]): void {
   const set = known.get(ctx) ?? new Set<string>();
   known.set(ctx, set);
   for (const v of values) set.add(v);
+  // Also for writers that have no tool context (the audit log, approval requests).
+  rememberSecrets(values);
 }
 
 /** The password of a URI in config (backup.mongodb.uri), as written and percent-decoded. */

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileSystemErrorSync } from '../util/fs-errors.js';
+import { errnoCode, fileSystemErrorSync, systemFileError } from '../util/fs-errors.js';
 import { redactValue, rememberedSecrets } from './redact.js';
 
 export interface AuditEntry {
@@ -90,11 +90,16 @@ export class JsonlAuditStore implements AuditStore {
         closeSync(fd);
       }
     } catch (err) {
-      throw fileSystemErrorSync(err, {
-        what: `write the audit log ${this.path}`,
-        dir: dirname(this.path),
-        setting: 'stateDir (DOOM_OPS_STATE_DIR)',
-      });
+      const code = errnoCode(err);
+      // A full disk: name the directory and its free space. Anything else (a state dir that is a
+      // file, no permission): name the path that failed and that it is the state directory.
+      if (code === 'ENOSPC' || code === 'EDQUOT')
+        throw fileSystemErrorSync(err, {
+          what: `write the audit log ${this.path}`,
+          dir: dirname(this.path),
+          setting: 'stateDir (DOOM_OPS_STATE_DIR)',
+        });
+      throw systemFileError(err, dirname(this.path)) ?? err;
     }
   }
 

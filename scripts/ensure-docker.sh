@@ -15,17 +15,10 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 if ! [ -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then need_pkgs+=(busybox-static); fi
 
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    say "missing: ${need_pkgs[*]}; install them (Debian: apt-get install ${need_pkgs[*]}) and re-run"
-    exit 1
-  fi
-  say "installing ${need_pkgs[*]} from Debian"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  # The packages' own service start fails without systemd; that is expected, dockerd is started below.
-  apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need_pkgs[@]}" | sort -u) >/dev/null
-fi
+# shellcheck source=lib/apt-install.sh
+source "$(dirname "$0")/lib/apt-install.sh"
+# The packages' own service start fails without systemd; that is expected, dockerd is started below.
+apt_install_missing ensure-docker ${need_pkgs[@]+"${need_pkgs[@]}"}
 
 if engine_up; then
   say "engine up: $(docker version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}') at ${DOCKER_HOST:-unix:///var/run/docker.sock}"

@@ -1,0 +1,557 @@
+import { createCipheriv, createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { chmod, mkdir, open, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repositoryPassword } from '../../src/adapters/restic/password.js';
+import {
+  type BackupStreamResult,
+  ResticRepository,
+  type ResticRepositoryConfig,
+} from '../../src/adapters/restic/repository.js';
+import { ToolError } from '../../src/errors.js';
+import { type RcloneWebdav, startRcloneWebdav } from '../helpers/rclone-server.js';
+import { type SftpServer, startSftpServer } from '../helpers/sftp-server.js';
+
+// restic itself, OpenSSH's sshd and rclone on 127.0.0.1; no Docker. `npm test` installs them with
+// scripts/ensure-backup-tools.sh.
+
+const MiB = 1024 * 1024;
+const root = mkdtempSync(join(tmpdir(), 'doom-restic-'));
+const passwordFile = join(root, 'password');
+/** restic's cache goes under the test's own dir, not ~/.cache/restic. */
+const env = { RESTIC_CACHE_DIR: join(root, 'cache') };
+
+function repo(name: string, extra: Partial<ResticRepositoryConfig> = {}): ResticRepository {
+  return new ResticRepository({ url: join(root, name), password: { file: passwordFile }, env, ...extra });
+}
+
+/**
+ * `bytes` of test data, the same for the same seed: the first half pseudo-random (AES-CTR keystream:
+ * incompressible), the second half numbered text lines (compressible), in 1 MiB chunks made as they
+ * are read. `onChunk(bytesSoFar)` runs before each chunk.
+ */
+function mixed(bytes: number, seed: number, onChunk?: (soFar: number) => void): Readable {
+  const key = createHash('sha256').update(`seed ${seed}`).digest();
+  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
+  const half = Math.floor(bytes / 2);
+  let line = 0;
+  async function* chunks() {
+    for (let done = 0; done < bytes; ) {
+      onChunk?.(done);
+      const n = Math.min(MiB, bytes - done);
+      const randomPart = Math.max(0, Math.min(n, half - done));
+      const parts: Buffer[] = [];
+      if (randomPart > 0) parts.push(cipher.update(Buffer.alloc(randomPart)));
+      let text = '';
+      while (text.length < n - randomPart)
+        text += `${line++} seed=${seed} the handbook says: back up every component, check the repository\n`;
+      parts.push(Buffer.from(text.slice(0, n - randomPart)));
+      done += n;
+      yield Buffer.concat(parts);
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+async function sha256(stream: Readable): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of stream) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) total += (await stat(join(e.parentPath, e.name))).size;
+  return total;
+}
+
+/** The rejection of `p` (fails the test when it resolves). */
+async function rejection(p: Promise<unknown>): Promise<ToolError> {
+  const r = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(r).toBeInstanceOf(ToolError);
+  return r as ToolError;
+}
+
+beforeAll(async () => {
+  await writeFile(passwordFile, 'correct horse battery staple\n', { mode: 0o600 });
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('local restic repository', () => {
+  const local = repo('local');
+  const expected20 = sha256(mixed(20 * MiB, 1));
+  let first: BackupStreamResult;
+
+  it('is created on first use, and ensuring it again (also concurrently) changes nothing', async () => {
+    const made = await local.ensureRepository();
+    expect(made.created).toBe(true);
+    expect(made.version).toBe(2);
+    const again = await local.ensureRepository();
+    expect(again).toEqual({ created: false, id: made.id, version: 2 });
+
+    // restic 0.14's own init is not atomic: two at once leave a repository with two master keys
+    // that one of them cannot open ("config or key … is damaged"). Two instances whose URLs differ
+    // (`local:` prefix) are not serialized in-process, like two processes: the temp-dir-and-rename
+    // creation makes one of them win. The same URL twice is serialized in-process.
+    for (const round of [1, 2]) {
+      const dir = join(root, `racing-${round}`);
+      const racers = [
+        repo(`racing-${round}`),
+        new ResticRepository({ url: `local:${dir}`, password: { file: passwordFile }, env }),
+        repo(`racing-${round}`),
+      ];
+      const all = await Promise.all(racers.map((r) => r.ensureRepository()));
+      expect(new Set(all.map((a) => a.id)).size).toBe(1);
+      expect(all.filter((a) => a.created)).toHaveLength(1);
+      expect(await readdir(join(dir, 'keys'))).toHaveLength(1);
+      expect(await racers[1]!.snapshots()).toEqual([]);
+      expect((await readdir(root)).filter((f) => f.includes('.init-'))).toEqual([]);
+    }
+  });
+
+  it('stores a 20 MiB stream (half random, half text) and dump gives back the same bytes', async () => {
+    first = await local.backupStream(mixed(20 * MiB, 1), {
+      filename: 'volumes/data.tar',
+      tags: ['stack=t', 'component=volumes', 'target=data'],
+      host: 'doomtest',
+    });
+    expect(first.snapshotId).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.totalBytes).toBe(20 * MiB);
+    // The random half cannot be deduplicated away on a first backup.
+    expect(first.bytesAdded).toBeGreaterThan(10 * MiB);
+    expect(await sha256(local.dump(first.snapshotId, 'volumes/data.tar'))).toBe(await expected20);
+  });
+
+  it('a second backup of the same stream adds almost nothing to the repository (deduplication)', async () => {
+    const before = await dirBytes(join(root, 'local'));
+    const second = await local.backupStream(mixed(20 * MiB, 1), {
+      filename: 'volumes/data.tar',
+      tags: ['stack=t', 'component=volumes', 'target=data'],
+      host: 'doomtest',
+    });
+    const growth = (await dirBytes(join(root, 'local'))) - before;
+    expect(second.snapshotId).not.toBe(first.snapshotId);
+    expect(second.totalBytes).toBe(20 * MiB);
+    // Only the new snapshot's tree and index: far below 1 % of the 20 MiB.
+    expect(second.bytesAdded).toBeLessThan(64 * 1024);
+    expect(growth).toBeLessThan(200 * 1024);
+    expect(await sha256(local.dump(second.snapshotId, '/volumes/data.tar'))).toBe(await expected20);
+  });
+
+  it('snapshots carry their tags, host and path, and filter by tags (all of them)', async () => {
+    const mongo = await local.backupStream(Readable.from([Buffer.from('mongodump archive')]), {
+      filename: 'mongodb/main.archive',
+      tags: ['stack=t', 'component=mongodb', 'target=main'],
+      host: 'doomtest',
+    });
+    const all = await local.snapshots();
+    expect(all).toHaveLength(3);
+    const m = all.find((s) => s.id === mongo.snapshotId)!;
+    expect(m).toMatchObject({
+      tags: ['stack=t', 'component=mongodb', 'target=main'],
+      paths: ['/mongodb/main.archive'],
+      hostname: 'doomtest',
+      shortId: mongo.snapshotId.slice(0, 8),
+    });
+    expect(Date.parse(m.time)).not.toBeNaN();
+    expect((await local.snapshots({ tags: ['component=volumes'] })).map((s) => s.paths[0])).toEqual([
+      '/volumes/data.tar',
+      '/volumes/data.tar',
+    ]);
+    expect((await local.snapshots({ tags: ['stack=t', 'component=mongodb'] })).map((s) => s.id)).toEqual([
+      mongo.snapshotId,
+    ]);
+    expect(await local.snapshots({ tags: ['stack=other', 'component=mongodb'] })).toEqual([]);
+  });
+
+  it('dump of a snapshot or file that does not exist fails the stream with not_found', async () => {
+    const noSnapshot = await rejection(sha256(local.dump('deadbeef', 'volumes/data.tar')));
+    expect(noSnapshot.code).toBe('not_found');
+    expect(noSnapshot.message).toMatch(/no snapshot deadbeef/);
+    const noFile = await rejection(sha256(local.dump(first.snapshotId, 'volumes/other.tar')));
+    expect(noFile.code).toBe('not_found');
+    expect(noFile.message).toMatch(/\/volumes\/other\.tar.*not found in snapshot/);
+  });
+
+  it('a dump the reader stops early ends restic cleanly: no lock left once the stream has closed', async () => {
+    const stream = local.dump(first.snapshotId, 'volumes/data.tar');
+    for await (const _chunk of stream) break; // one chunk of 20 MiB, then stop (destroys the stream)
+    if (!stream.closed) await once(stream, 'close');
+    expect(await readdir(join(root, 'local', 'locks'))).toEqual([]);
+    expect(await local.check()).toEqual({ ok: true, errors: [] });
+
+    const abort = new AbortController();
+    const aborted = local.dump(first.snapshotId, 'volumes/data.tar', abort.signal);
+    const err = await rejection(
+      (async () => {
+        for await (const _chunk of aborted) abort.abort();
+      })(),
+    );
+    expect(err.code).toBe('cancelled');
+    if (!aborted.closed) await once(aborted, 'close');
+    expect(await readdir(join(root, 'local', 'locks'))).toEqual([]);
+  });
+
+  it('an aborted backup stops restic mid-stream: no snapshot, no lock left, the input stops', async () => {
+    const abort = new AbortController();
+    let produced = 0;
+    // 1 GiB offered; the abort comes once 8 MiB have been produced (restic has read most of it).
+    const input = mixed(1024 * MiB, 7, (soFar) => {
+      produced = soFar;
+      if (soFar >= 8 * MiB) abort.abort();
+    });
+    const err = await rejection(
+      local.backupStream(input, { filename: 'volumes/big.tar', tags: ['abort-test'], signal: abort.signal }),
+    );
+    expect(err.code).toBe('cancelled');
+    expect(err.message).toMatch(/no snapshot was saved/);
+    expect(await local.snapshots({ tags: ['abort-test'] })).toEqual([]);
+    expect(await local.snapshots()).toHaveLength(3);
+    // SIGINT, not SIGTERM: restic 0.14 removes its lock only on SIGINT.
+    expect(await readdir(join(root, 'local', 'locks'))).toEqual([]);
+    expect(produced).toBeLessThan(64 * MiB);
+    expect(input.destroyed).toBe(true);
+  });
+
+  it('an input stream that fails stops restic without a snapshot and reports the input error', async () => {
+    // The input fails only after restic has read part of it (its progress says so), so an end of
+    // input sent to restic at that point would be saved as a snapshot of the partial data.
+    let resticRead: () => void = () => {};
+    const readSome = new Promise<void>((r) => {
+      resticRead = r;
+    });
+    async function* failing() {
+      for (let i = 0; i < 4; i++) yield Buffer.alloc(MiB, i);
+      await readSome;
+      throw new Error('exec stream ended: container died');
+    }
+    const err = await rejection(
+      local.backupStream(Readable.from(failing()), {
+        filename: 'volumes/cut.tar',
+        tags: ['cut-test'],
+        onProgress: (bytes) => {
+          if (bytes >= MiB) resticRead();
+        },
+      }),
+    );
+    expect(err.code).toBe('failed');
+    expect(err.message).toMatch(/reading the data failed \(exec stream ended: container died\).*no snapshot/);
+    expect(await local.snapshots({ tags: ['cut-test'] })).toEqual([]);
+    expect(await readdir(join(root, 'local', 'locks'))).toEqual([]);
+  });
+
+  it('a wrong password is a clear error that names where the password came from', async () => {
+    const badFile = join(root, 'wrong-password');
+    await writeFile(badFile, 'not the password');
+    const wrong = new ResticRepository({ url: join(root, 'local'), password: { file: badFile }, env });
+    const err = await rejection(wrong.snapshots());
+    expect(err.code).toBe('config_invalid');
+    expect(err.message).toContain(`wrong password for restic repository ${join(root, 'local')}`);
+    expect(err.message).toContain(`the file ${badFile}`);
+    // ensureRepository must not mistake it for a missing repository and init over it.
+    expect((await rejection(wrong.ensureRepository())).code).toBe('config_invalid');
+    // restic's copy does not say which side's password is wrong; the error does.
+    const copyErr = await rejection(wrong.copyTo(repo('racing-1')));
+    expect(copyErr.code).toBe('config_invalid');
+    expect(copyErr.message).toContain(`wrong password for restic repository ${join(root, 'local')}`);
+  });
+
+  it('no repository at the URL is not_found; restic not installed says how to install it', async () => {
+    await mkdir(join(root, 'empty-dir'));
+    const none = repo('empty-dir');
+    const err = await rejection(none.snapshots());
+    expect(err.code).toBe('not_found');
+    expect(err.message).toContain(`there is no restic repository at ${join(root, 'empty-dir')}`);
+
+    const missing = new ResticRepository(
+      { url: join(root, 'local'), password: { file: passwordFile }, env },
+      { binary: join(root, 'no-such-dir', 'restic') },
+    );
+    const notInstalled = await rejection(missing.snapshots());
+    expect(notInstalled.code).toBe('upstream_unavailable');
+    expect(notInstalled.message).toMatch(/restic is not installed/);
+    expect(notInstalled.hint).toMatch(/apt-get install restic/);
+    const dumped = await rejection(sha256(missing.dump(first.snapshotId, 'volumes/data.tar')));
+    expect(dumped.message).toMatch(/restic is not installed/);
+  });
+
+  it('a lock left by a killed restic is named with `restic unlock`; unlock() removes it', async () => {
+    // A restic backup that waits for its stdin holds a lock; SIGKILL leaves that lock behind.
+    const child = execa('restic', ['--repo', join(root, 'local'), 'backup', '--stdin'], {
+      env: { ...env, RESTIC_PASSWORD_FILE: passwordFile },
+      stdin: 'pipe',
+      reject: false,
+    });
+    child.stdin!.write('partial');
+    const locks = join(root, 'local', 'locks');
+    // Wait until the lock is whole on disk (restic can read it back), not just created: a kill
+    // between creating and writing the file would leave an unreadable lock instead.
+    const lockReadable = async () => {
+      const names = await readdir(locks).catch(() => [] as string[]);
+      for (const id of names) {
+        const r = await execa('restic', ['--repo', join(root, 'local'), '--no-lock', 'cat', 'lock', id], {
+          env: { ...env, RESTIC_PASSWORD_FILE: passwordFile },
+          reject: false,
+        });
+        if (r.exitCode === 0) return true;
+      }
+      return false;
+    };
+    while (!(await lockReadable())) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    await child;
+    const err = await rejection(local.check());
+    expect(err.code).toBe('busy');
+    expect(err.message).toMatch(new RegExp(`locked by PID ${child.pid} on \\S+ by`));
+    expect(err.hint).toContain(`restic -r ${join(root, 'local')} unlock`);
+    await local.unlock();
+    expect(await readdir(locks)).toEqual([]);
+    expect(await local.check()).toEqual({ ok: true, errors: [] });
+  });
+});
+
+describe('retention per group (forget --group-by tags)', () => {
+  const r = repo('retention');
+  const ids: Record<string, string> = {};
+  const small = (text: string) => Readable.from([Buffer.from(text)]);
+
+  beforeAll(async () => {
+    await r.ensureRepository();
+    // volumes backed up once, then mongodb three times (all today): the volumes snapshot is the oldest.
+    ids.v1 = (
+      await r.backupStream(small('volumes 1'), { filename: 'volumes/data.tar', tags: ['component=volumes'] })
+    ).snapshotId;
+    for (const n of [1, 2, 3])
+      ids[`m${n}`] = (
+        await r.backupStream(small(`mongodb ${n}`), {
+          filename: 'mongodb/main.archive',
+          tags: ['component=mongodb'],
+        })
+      ).snapshotId;
+  });
+
+  it('keeps the newest snapshot of each component; one group for all would drop the only volumes backup', async () => {
+    const policy = { keepDaily: 1, keepWeekly: 0, dryRun: true, prune: false };
+    const perComponent = await r.forget({ ...policy, groupBy: 'tags' });
+    const byTag = Object.fromEntries(perComponent.groups.map((g) => [g.tags.join(','), g]));
+    expect(byTag['component=volumes']).toMatchObject({ keep: [ids.v1], remove: [] });
+    expect(byTag['component=mongodb']!.keep).toEqual([ids.m3]);
+    expect([...byTag['component=mongodb']!.remove].sort()).toEqual([ids.m1, ids.m2].sort());
+
+    // The failure mode grouping prevents: one group keeps only the newest snapshot overall.
+    const oneGroup = await r.forget({ ...policy, groupBy: '' });
+    expect(oneGroup.groups).toHaveLength(1);
+    expect(oneGroup.groups[0]!.remove).toContain(ids.v1);
+
+    expect(await r.snapshots()).toHaveLength(4); // dry runs removed nothing
+  });
+
+  it('forget with prune removes the older mongodb snapshots and their data; the volumes snapshot stays readable', async () => {
+    const done = await r.forget({ keepDaily: 1, keepWeekly: 4, groupBy: 'tags', dryRun: false, prune: true });
+    expect(done.prune.ran).toBe(true);
+    expect(done.prune.report).toMatch(/remaining:/);
+    expect((await r.snapshots()).map((s) => s.id).sort()).toEqual([ids.v1, ids.m3].sort());
+    expect(await sha256(r.dump(ids.v1!, 'volumes/data.tar'))).toBe(
+      createHash('sha256').update('volumes 1').digest('hex'),
+    );
+    // With a tag filter, only that component's snapshots are considered.
+    const onlyMongo = await r.forget({
+      keepDaily: 1,
+      keepWeekly: 0,
+      groupBy: '',
+      tags: ['component=mongodb'],
+      dryRun: true,
+      prune: false,
+    });
+    expect(onlyMongo.groups.flatMap((g) => [...g.keep, ...g.remove])).toEqual([ids.m3]);
+  });
+
+  it('refuses a policy that keeps nothing', async () => {
+    const err = await rejection(
+      r.forget({ keepDaily: 0, keepWeekly: 0, groupBy: 'tags', dryRun: true, prune: false }),
+    );
+    expect(err.code).toBe('invalid_input');
+  });
+});
+
+describe('restic check', () => {
+  const r = repo('checked');
+
+  it('passes on a sound repository and names the pack when one is corrupted', async () => {
+    await r.ensureRepository();
+    await r.backupStream(mixed(6 * MiB, 3), { filename: 'volumes/x.tar', tags: ['component=volumes'] });
+    expect(await r.check()).toEqual({ ok: true, errors: [] });
+    expect(await r.check({ readDataSubset: '100%' })).toEqual({ ok: true, errors: [] });
+
+    // The biggest pack under data/ holds the random half of the stream.
+    const packs: Array<{ file: string; size: number; name: string }> = [];
+    for (const e of await readdir(join(root, 'checked', 'data'), { withFileTypes: true, recursive: true }))
+      if (e.isFile()) {
+        const file = join(e.parentPath, e.name);
+        packs.push({ file, name: e.name, size: (await stat(file)).size });
+      }
+    const pack = packs.sort((a, b) => b.size - a.size)[0]!;
+    await chmod(pack.file, 0o600); // restic writes packs read-only
+    const fh = await open(pack.file, 'r+');
+    await fh.write(Buffer.from('corrupted by the test'), 0, 21, Math.floor(pack.size / 2));
+    await fh.close();
+
+    const altered = await r.check({ readDataSubset: '100%' });
+    expect(altered.ok).toBe(false);
+    expect(altered.errors.join('\n')).toContain(pack.name);
+
+    await truncate(pack.file, pack.size - 100);
+    const cut = await r.check();
+    expect(cut.ok).toBe(false);
+    expect(cut.errors.join('\n')).toMatch(new RegExp(`pack ${pack.name}: unexpected file size`));
+  });
+});
+
+describe('sftp repository (OpenSSH on 127.0.0.1)', () => {
+  let sftp: SftpServer;
+  const source = repo('copy-source');
+  const expected = sha256(mixed(8 * MiB, 5));
+
+  beforeAll(async () => {
+    sftp = await startSftpServer();
+    process.env.DOOM_TEST_SFTP_PASSWORD = 'offsite secret, not the local one';
+  });
+  afterAll(async () => {
+    delete process.env.DOOM_TEST_SFTP_PASSWORD;
+    await sftp?.stop();
+  });
+
+  it('copyTo fills the sftp repository, and dump from it works with the local repository deleted', async () => {
+    await source.ensureRepository();
+    const made = await source.backupStream(mixed(8 * MiB, 5), {
+      filename: 'volumes/data.tar',
+      tags: ['stack=t', 'component=volumes'],
+    });
+    await source.backupStream(Readable.from([Buffer.from('not copied')]), {
+      filename: 'mongodb/main.archive',
+      tags: ['stack=t', 'component=mongodb'],
+    });
+    const offsite = new ResticRepository({
+      url: sftp.url('offsite'),
+      password: { env: 'DOOM_TEST_SFTP_PASSWORD' },
+      options: [sftp.option],
+      env,
+    });
+    expect((await offsite.ensureRepository({ chunkerParamsFrom: source })).created).toBe(true);
+    const copy = await source.copyTo(offsite, { tags: ['component=volumes'] });
+    expect(copy.copied).toHaveLength(1);
+    expect(copy.copied[0]!.source).toBe(made.snapshotId);
+    // Copying again copies nothing new and reports the same copy.
+    expect(await source.copyTo(offsite, { snapshotIds: [made.snapshotId] })).toEqual(copy);
+    expect(await offsite.snapshots()).toHaveLength(1);
+    expect(existsSync(join(sftp.dir, 'repos', 'offsite', 'config'))).toBe(true);
+
+    await rm(join(root, 'copy-source'), { recursive: true });
+    expect((await rejection(source.snapshots())).code).toBe('not_found');
+    expect(await sha256(offsite.dump(copy.copied[0]!.target, 'volumes/data.tar'))).toBe(await expected);
+  });
+
+  it('an sftp server that is down is reported as unreachable', async () => {
+    const port = sftp.port;
+    const down = new ResticRepository({
+      url: sftp.url('offsite'),
+      password: { env: 'DOOM_TEST_SFTP_PASSWORD' },
+      options: [sftp.option.replace(`-p ${port}`, '-p 1')],
+      env,
+    });
+    const err = await rejection(down.snapshots());
+    expect(err.code).toBe('upstream_unavailable');
+    // restic 0.14 passes ssh's own "Connection refused" on only sometimes; the hint says how to see it.
+    expect(err.message).toContain(`cannot list the snapshots of restic repository ${sftp.url('offsite')}`);
+    expect(err.message).toMatch(/cannot reach the repository's server: .*sftp session/);
+    expect(err.hint).toMatch(/run that ssh command by hand/);
+  });
+});
+
+describe('rclone repository (rclone serve webdav on 127.0.0.1)', () => {
+  let dav: RcloneWebdav;
+  beforeAll(async () => {
+    dav = await startRcloneWebdav();
+  });
+  afterAll(async () => {
+    await dav?.stop();
+  });
+
+  it('backup and dump round-trip through the WebDAV server', async () => {
+    const r = new ResticRepository({
+      url: dav.url('repo'),
+      password: { file: passwordFile },
+      env: { ...env, ...dav.env },
+    });
+    expect((await r.ensureRepository()).created).toBe(true);
+    const made = await r.backupStream(mixed(8 * MiB, 9), {
+      filename: 'duckdb/agent.duckdb',
+      tags: ['component=duckdb'],
+    });
+    expect(made.totalBytes).toBe(8 * MiB);
+    expect(await sha256(r.dump(made.snapshotId, 'duckdb/agent.duckdb'))).toBe(
+      await sha256(mixed(8 * MiB, 9)),
+    );
+    // It really went through the server: the repository is in the served directory.
+    expect(existsSync(join(dav.dir, 'repo', 'config'))).toBe(true);
+    expect(await dirBytes(join(dav.dir, 'repo', 'data'))).toBeGreaterThan(4 * MiB);
+  });
+});
+
+describe('password resolution', () => {
+  it('generates a 0600 key for the local default repository once, and refuses an offsite one without a password', async () => {
+    const stateDir = join(root, 'state');
+    const made = await repositoryPassword('local', undefined, { stateDir });
+    expect(made).toMatchObject({ source: 'generated', created: true });
+    const file = join(stateDir, 'restic', 'local.key');
+    expect(made.password).toEqual({ file });
+    expect(made.location).toContain(file);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const again = await repositoryPassword('local', undefined, { stateDir });
+    expect(again).toMatchObject({ source: 'generated', created: false, password: { file } });
+    // The key works as a restic password.
+    const withKey = new ResticRepository({ url: join(root, 'generated'), password: made.password, env });
+    expect((await withKey.ensureRepository()).created).toBe(true);
+
+    const offsite = await rejection(repositoryPassword('offsite', undefined));
+    expect(offsite.code).toBe('config_invalid');
+    expect(offsite.hint).toMatch(/lost with it/);
+    const unset = await rejection(repositoryPassword('offsite', { env: 'DOOM_TEST_UNSET_PASSWORD' }));
+    expect(unset.message).toContain('environment variable DOOM_TEST_UNSET_PASSWORD, which is not set');
+    expect(await repositoryPassword('offsite', { file: passwordFile })).toMatchObject({
+      source: 'file',
+      password: { file: passwordFile },
+    });
+  });
+});
+
+describe('memory', () => {
+  it('streams 200 MiB through backupStream with the RSS growing by less than 64 MiB', {
+    timeout: 300_000,
+  }, async () => {
+    const r = repo('memory');
+    await r.ensureRepository();
+    const before = process.memoryUsage.rss();
+    let peak = before;
+    const result = await r.backupStream(
+      mixed(200 * MiB, 11, () => {
+        peak = Math.max(peak, process.memoryUsage.rss());
+      }),
+      { filename: 'volumes/big.tar', tags: ['component=volumes'] },
+    );
+    peak = Math.max(peak, process.memoryUsage.rss());
+    expect(result.totalBytes).toBe(200 * MiB);
+    expect(peak - before).toBeLessThan(64 * MiB);
+  });
+});

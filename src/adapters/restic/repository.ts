@@ -329,7 +329,8 @@ export class ResticRepository {
     const what = `create restic repository ${this.displayUrl}`;
     const from = opts.chunkerParamsFrom;
     const inv = from ? this.pairInvocation(from) : this.invocation();
-    inv.env.RESTIC_REPOSITORY = url;
+    // Init at this URL (a temp folder next to the repository): set for the child, not read here.
+    Object.assign(inv.env, { RESTIC_REPOSITORY: url });
     const r = await this.exec(
       ['init', ...(from ? ['--copy-chunker-params'] : [])],
       { what, signal: opts.signal },

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { ToolError } from '../errors.js';
 import type { ToolContext } from '../tools/context.js';
 import { formatBytes } from '../util/duration.js';
@@ -23,4 +24,33 @@ export async function runningReplica(ctx: ToolContext, service: string, why: str
     });
   }
   return c;
+}
+
+/**
+ * A sink for a producer that ends its output before its success is known (an exec's stdout ends,
+ * then its exit code is read): writes go on to `target` with backpressure, but the end is held
+ * until `close()` (ends `target`) or `close(err)` (destroys it with err, so a consumer such as
+ * restic saves nothing of a failed dump).
+ */
+export function heldEnd(target: Writable): {
+  sink: Writable;
+  close(err?: Error): void;
+} {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (target.destroyed) return cb(new Error('the consumer stopped'));
+      if (target.write(chunk)) cb();
+      else target.once('drain', () => cb());
+    },
+    final(cb) {
+      cb();
+    },
+  });
+  return {
+    sink,
+    close(err) {
+      if (err) target.destroy(err);
+      else target.end();
+    },
+  };
 }

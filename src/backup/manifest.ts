@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 export const COMPONENTS = ['mongodb', 'opensearch', 'duckdb', 'volumes'] as const;
 export type Component = (typeof COMPONENTS)[number];
+export const PHASES = ['Completed', 'PartiallyFailed', 'Failed'] as const;
+export type Phase = (typeof PHASES)[number];
 
 export const componentEntry = z.object({
   component: z.enum(COMPONENTS),
@@ -14,6 +16,11 @@ export const componentEntry = z.object({
   details: z.record(z.string(), z.unknown()),
   /** What the writer proved about the content as it streamed (the backup's own verification then only re-hashes the file). */
   checkedWhileWriting: z.string().optional(),
+  /** restic backups: the snapshot holding the data, and the file's path in it. */
+  snapshot: z.string().optional(),
+  path: z.string().optional(),
+  /** restic backups of volumes: the snapshot holding `sha256  path` of every regular file (the drill checks them). */
+  sums: z.string().optional(),
 });
 export type ComponentEntry = z.output<typeof componentEntry>;
 
@@ -25,6 +32,17 @@ export const manifestSchema = z.object({
   kind: z.string().describe('full, or the one component backed up'),
   reason: z.string().describe('requested, or pre-restore (a safety backup)'),
   components: z.array(componentEntry),
+  /** Absent: a backup of doom-ops before restic (files under backup.dir). */
+  format: z.literal('restic').optional(),
+  /** Velero's phases: every component saved, some failed (each in failures), or none saved. */
+  phase: z.enum(PHASES).optional(),
+  failures: z
+    .array(z.object({ component: z.string(), target: z.string().optional(), reason: z.string() }))
+    .optional(),
+  /** Components with nothing to back up (no running agent, …), with why. */
+  skipped: z.array(z.string()).optional(),
+  /** For a safety backup: the backup whose restore it was taken before. */
+  protects: z.string().optional(),
 });
 export type Manifest = z.output<typeof manifestSchema>;
 

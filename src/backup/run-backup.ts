@@ -1,30 +1,41 @@
-import { join } from 'node:path';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { removeOrphanHelpers } from '../adapters/docker/helper.js';
-import { ToolError } from '../errors.js';
+import { isToolError, ToolError } from '../errors.js';
 import type { ToolContext } from '../tools/context.js';
-import { fileSystemError } from '../util/fs-errors.js';
 import { VERSION } from '../version.js';
 import { BackupCatalog } from './catalog.js';
 import { backupDuckdb } from './components/duckdb.js';
 import { backupMongo } from './components/mongodb.js';
 import { backupOpenSearch } from './components/opensearch.js';
-import { backupVolume } from './components/volumes.js';
+import { backupVolume, stackVolumeKeys } from './components/volumes.js';
 import {
   COMPONENTS,
   type Component,
   type ComponentEntry,
   type Manifest,
+  type Phase,
   type Verification,
+  verificationSchema,
 } from './manifest.js';
-import { verifyEntries } from './verify.js';
+import { localRepository, type OpenRepository, offsiteRepositories } from './repository.js';
+import { BackupStore, type Reason } from './store.js';
 
 /**
- * One catalog per stack, `<backupDir>/<project>/`: the stack lock is per project, so only a
- * per-project catalog lets a backup clear stale partials, and prune apply retention, without
- * touching another stack's backups that share the directory.
+ * Backups written before restic: `<backupDir>/<project>/<id>/` with MANIFEST.json and the files.
+ * Still listed, verified and restorable; never written any more.
  */
-export function catalogOf(ctx: ToolContext): BackupCatalog {
+export function catalogOf(ctx: Pick<ToolContext, 'config' | 'project'>): BackupCatalog {
   return new BackupCatalog(join(ctx.config.backup.dir, ctx.project));
+}
+
+/** The stack's backups in the local restic repository. */
+export async function localStore(ctx: ToolContext): Promise<BackupStore> {
+  return new BackupStore(ctx.config, ctx.project, await localRepository(ctx.config), ctx.signal);
+}
+
+export function storeOf(ctx: ToolContext, open: OpenRepository): BackupStore {
+  return new BackupStore(ctx.config, ctx.project, open, ctx.signal);
 }
 
 function newId(kind: string): string {
@@ -34,77 +45,239 @@ function newId(kind: string): string {
     .replace(/\.\d+Z$/, 'Z')}-${kind}`;
 }
 
+export interface Failure {
+  component: string;
+  target?: string;
+  reason: string;
+}
+
+export interface BackupRun {
+  manifest: Manifest;
+  verification: Verification;
+  /** The local repository (display URL). */
+  repository: string;
+  offsite: Array<{ name: string; ok: boolean; detail: string }>;
+  /** Things the user must know (a key generated for the local repository, and where). */
+  notes: string[];
+}
+
+function reasonOf(err: unknown): string {
+  if (isToolError(err)) return `${err.message}${err.hint ? ` (next: ${err.hint})` : ''}`;
+  return (err as Error)?.message ?? String(err);
+}
+
 /**
- * Writes the components into <id>.partial/, verifies every file, then commits (rename). Anything
- * that fails removes the partial directory; a process killed mid-way leaves it, and it is never
- * listed as complete (the next backup removes it). The caller holds the stack lock.
+ * Writes one backup into the local restic repository: each component target streamed into its own
+ * snapshot (see BackupStore), each failure caught and recorded so the rest is still saved, then
+ * copied to every offsite repository, then the manifest (the commit point: a backup without one
+ * is incomplete, and the next backup removes its snapshots). Phase: Completed (nothing failed),
+ * PartiallyFailed (some components or an offsite copy failed; the rest is restorable) or Failed
+ * (nothing saved). `targets` limits the volumes/duckdb component to those keys/agents (a safety
+ * backup before a restore). The caller holds the stack lock.
+ * Errors: ToolError not_found when there is nothing at all to back up; cancelled; repository
+ * errors (wrong password, unreachable) before anything is written.
  */
 export async function runBackup(
   ctx: ToolContext,
   kind: Component | 'full',
-  reason: 'requested' | 'pre-restore',
-): Promise<{ manifest: Manifest; verification: Verification; skipped: string[] }> {
-  const catalog = catalogOf(ctx);
-  await catalog.removeStalePartials();
+  reason: Reason,
+  opts: { protects?: string; targets?: string[] } = {},
+): Promise<BackupRun> {
+  const local = await localRepository(ctx.config);
+  // Offsite settings are checked before anything is written (a missing password is a config error).
+  const targets = await offsiteRepositories(ctx.config);
+  const store = storeOf(ctx, local);
+  ctx.progress({ progress: 0, message: `opening restic repository ${store.repo.displayUrl}` });
+  const made = await store.repo.ensureRepository({ signal: ctx.signal });
+  await removeIncomplete(store);
   await removeOrphanHelpers(ctx.docker, ctx.signal);
+
   // Ids have one-second resolution; several backups within a second get -2, -3, … (the stack lock
-  // makes this check-then-create safe within the stack's catalog).
-  const taken = new Set((await catalog.list()).map((e) => e.id));
+  // makes this check-then-create safe for the stack).
+  const taken = new Set([
+    ...(await store.stackSnapshots()).flatMap((s) =>
+      s.tags.filter((t) => t.startsWith('backup=')).map((t) => t.slice(7)),
+    ),
+    ...(await catalogOf(ctx).list()).map((e) => e.id),
+  ]);
   const base = newId(kind);
   let id = base;
   for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
-  // A full disk, a quota or a read-only mount says which directory and how much room is left.
-  const fsContext = {
-    what: `write backup ${id}`,
-    dir: catalog.dir,
-    setting: 'backup.dir (DOOM_OPS_BACKUP_DIR)',
-  };
-  const dir = await catalog.begin(id).catch(async (err) => {
-    throw await fileSystemError(err, fsContext);
-  });
+
   const components: Component[] = kind === 'full' ? [...COMPONENTS] : [kind];
   const entries: ComponentEntry[] = [];
+  const failures: Failure[] = [];
   const skipped: string[] = [];
-  try {
-    for (const c of components) {
-      ctx.progress({ progress: entries.length, message: `backing up ${c}` });
-      if (c === 'mongodb') entries.push(await backupMongo(ctx, dir));
-      else if (c === 'opensearch') entries.push(await backupOpenSearch(ctx, id));
-      else if (c === 'duckdb') {
-        const agents = await backupDuckdb(ctx, dir);
-        if (agents.length === 0)
-          skipped.push(`duckdb: no running ${ctx.config.backup.duckdb.service} container`);
-        entries.push(...agents);
-      } else {
-        if (ctx.config.backup.volumes.length === 0) skipped.push('volumes: backup.volumes is empty');
-        for (const key of ctx.config.backup.volumes) entries.push(await backupVolume(ctx, dir, key));
-      }
+  const attempt = async (component: Component, target: string | undefined, work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (err) {
+      // A cancellation ends the whole backup; anything else fails this component only.
+      if (ctx.signal.aborted) throw err;
+      failures.push({ component, ...(target ? { target } : {}), reason: reasonOf(err) });
     }
-    if (entries.length === 0)
-      throw new ToolError('not_found', `nothing to back up for ${kind}: ${skipped.join('; ')}`);
-    ctx.progress({ progress: entries.length, message: 'verifying' });
-    const verification = await verifyEntries(ctx, dir, entries, true);
-    if (!verification.ok)
-      throw new ToolError(
-        'failed',
-        `backup ${id} failed verification: ${verification.checks
-          .filter((c) => !c.ok)
-          .map((c) => `${c.target}: ${c.detail}`)
-          .join('; ')}`,
-      );
-    const manifest: Manifest = {
-      id,
-      created: new Date().toISOString(),
-      stack: ctx.project,
-      tool: { name: 'doom-ops', version: VERSION },
-      kind,
-      reason,
-      components: entries,
-    };
-    await catalog.commit(id, manifest, verification);
-    return { manifest, verification, skipped };
-  } catch (err) {
-    await catalog.abandon(id);
-    throw await fileSystemError(err, fsContext);
+  };
+  for (const c of components) {
+    ctx.progress({ progress: entries.length, message: `backing up ${c}` });
+    if (c === 'mongodb')
+      await attempt(c, undefined, async () => {
+        entries.push(await backupMongo(ctx, store, id, reason));
+      });
+    else if (c === 'opensearch')
+      await attempt(c, undefined, async () => {
+        entries.push(await backupOpenSearch(ctx, store, id, reason));
+      });
+    else if (c === 'duckdb')
+      await attempt(c, undefined, async () => {
+        const r = await backupDuckdb(ctx, store, id, reason);
+        const wanted = (e: { target: string }) => !opts.targets || opts.targets.includes(e.target);
+        entries.push(...r.entries.filter(wanted));
+        failures.push(...r.failures.filter(wanted).map((f) => ({ component: 'duckdb', ...f })));
+        if (r.entries.length + r.failures.length === 0)
+          skipped.push(`duckdb: no running ${ctx.config.backup.duckdb.service} container`);
+      });
+    else {
+      let keys: string[] = [];
+      await attempt(c, undefined, async () => {
+        keys = opts.targets ?? (await stackVolumeKeys(ctx));
+      });
+      if (keys.length === 0 && !failures.some((f) => f.component === 'volumes'))
+        skipped.push(
+          `volumes: project ${ctx.project} has no named volumes (or backup.exclude removes them all)`,
+        );
+      for (const key of keys)
+        await attempt(c, key, async () => {
+          ctx.progress({ progress: entries.length, message: `backing up volume ${key}` });
+          entries.push(await backupVolume(ctx, store, id, reason, key));
+        });
+    }
   }
+  if (entries.length === 0 && failures.length === 0)
+    throw new ToolError('not_found', `nothing to back up for ${kind}: ${skipped.join('; ')}`, {
+      hint: 'start the services that hold the data, or pick another component',
+    });
+
+  const offsite: BackupRun['offsite'] = [];
+  for (const o of entries.length ? targets : []) {
+    ctx.progress({ progress: entries.length, message: `copying to offsite repository ${o.name}` });
+    try {
+      await o.repo.ensureRepository({ chunkerParamsFrom: store.repo, signal: ctx.signal });
+      await store.repo.copyTo(o.repo, { tags: [`stack=${ctx.project}`, `backup=${id}`], signal: ctx.signal });
+      offsite.push({ name: o.name, ok: true, detail: `copied to ${o.repo.displayUrl}` });
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      const why = reasonOf(err);
+      offsite.push({ name: o.name, ok: false, detail: why });
+      failures.push({
+        component: 'offsite',
+        target: o.name,
+        reason: `copy to ${o.repo.displayUrl} failed, the backup is only in the local repository: ${why}`,
+      });
+    }
+  }
+
+  const phase: Phase = failures.length === 0 ? 'Completed' : entries.length ? 'PartiallyFailed' : 'Failed';
+  const manifest: Manifest = {
+    id,
+    created: new Date().toISOString(),
+    stack: ctx.project,
+    tool: { name: 'doom-ops', version: VERSION },
+    kind,
+    reason,
+    components: entries,
+    format: 'restic',
+    phase,
+    failures,
+    skipped,
+    ...(opts.protects ? { protects: opts.protects } : {}),
+  };
+  const verification: Verification = {
+    verifiedAt: manifest.created,
+    ok: true,
+    checks: entries.map((e) => ({
+      component: e.component,
+      target: e.target,
+      ok: true,
+      detail:
+        e.component === 'duckdb'
+          ? `read back from restic: sha256 ok, DuckDB opens (${
+              Object.entries((e.details.tables as Record<string, number>) ?? {})
+                .map(([t, n]) => `${t}: ${n} rows`)
+                .join(', ') || 'no tables'
+            })`
+          : (e.checkedWhileWriting ??
+            `hashed while streaming into restic (sha256 ${e.sha256?.slice(0, 16)}…)`),
+    })),
+  };
+  ctx.progress({ progress: entries.length, message: 'writing the manifest' });
+  await store.writeManifest(manifest);
+  await saveVerification(ctx, store, id, verification);
+  // The manifest goes offsite too, so an offsite repository alone is enough to restore.
+  for (const o of targets)
+    if (offsite.find((x) => x.name === o.name)?.ok)
+      await store.repo
+        .copyTo(o.repo, {
+          tags: [`stack=${ctx.project}`, `backup=${id}`, 'role=manifest'],
+          signal: ctx.signal,
+        })
+        .catch((err) => {
+          const row = offsite.find((x) => x.name === o.name)!;
+          row.ok = false;
+          row.detail = `the data was copied but the manifest was not: ${reasonOf(err)}`;
+        });
+
+  const notes: string[] = [];
+  if (made.created && local.passwordLocation.startsWith('generated'))
+    notes.push(
+      `created the local restic repository ${store.repo.displayUrl}; its key is the ${local.passwordLocation}. Keep a copy of that key somewhere other than this host: without it no backup in the repository can be read`,
+    );
+  return { manifest, verification, repository: store.repo.displayUrl, offsite, notes };
+}
+
+/**
+ * Snapshots of backups that died before their manifest was written (the stack lock is held, so
+ * none of this stack's backups is running). Removing them needs restic's exclusive lock: if another
+ * stack is using the repository, they are left for the next backup.
+ */
+async function removeIncomplete(store: BackupStore): Promise<void> {
+  await store.repo.unlock(store.signal).catch(() => undefined);
+  const incomplete = (await store.list()).filter((b) => b.state === 'incomplete');
+  const ids = incomplete.flatMap((b) => b.snapshots.map((s) => s.id));
+  if (ids.length) await store.repo.forgetIds(ids, store.signal).catch(() => undefined);
+}
+
+// ---- verification results, kept beside the state (a restic snapshot is immutable) -------------
+
+function verificationFile(ctx: Pick<ToolContext, 'config' | 'project'>, store: BackupStore, id: string) {
+  return join(
+    resolve(ctx.config.stateDir),
+    'restic',
+    'verification',
+    store.open.name,
+    ctx.project,
+    `${id}.json`,
+  );
+}
+
+export async function saveVerification(
+  ctx: Pick<ToolContext, 'config' | 'project'>,
+  store: BackupStore,
+  id: string,
+  v: Verification,
+): Promise<void> {
+  const file = verificationFile(ctx, store, id);
+  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
+  await writeFile(`${file}.tmp`, JSON.stringify(v, null, 2));
+  await rename(`${file}.tmp`, file);
+}
+
+export async function loadVerification(
+  ctx: Pick<ToolContext, 'config' | 'project'>,
+  store: BackupStore,
+  id: string,
+): Promise<Verification | null> {
+  const text = await readFile(verificationFile(ctx, store, id), 'utf8').catch(() => null);
+  if (!text) return null;
+  const r = verificationSchema.safeParse(JSON.parse(text));
+  return r.success ? r.data : null;
 }

@@ -75,6 +75,28 @@ const smokeProbe = z
   });
 export type SmokeProbe = z.output<typeof smokeProbe>;
 
+/** A restic repository: URL (path, sftp:, rest:, rclone:, s3:, …), password source, options, environment. */
+const resticRepository = z
+  .object({
+    url: z.string().min(1),
+    /** Where the password is: an environment variable's name, or a file. Never the password itself. */
+    password: z
+      .object({
+        env: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+          .optional(),
+        file: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    /** restic extended options, key=value (e.g. "sftp.command=ssh -p 2222 backup@host -s sftp"). */
+    options: z.array(z.string().regex(/^[A-Za-z0-9_.-]+=/, 'key=value')).default([]),
+    /** Extra environment for restic (RCLONE_CONFIG_*, AWS_ACCESS_KEY_ID, …); values are redacted in output. */
+    env: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
 const scheduledJob = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'lowercase letters, digits and dashes'),
@@ -329,13 +351,52 @@ export const configSchema = z
       .object({
         /** Where backups are written (DOOM_OPS_BACKUP_DIR overrides; relative = cwd). */
         dir: z.string().min(1).default('backups'),
-        /** Named volumes (Compose volume keys, e.g. nats-data) the volumes component archives. */
+        /**
+         * The restic repository backups go to. Default: a local repository at <backup.dir>/restic,
+         * created on first use, with a generated key in <stateDir>/restic/ unless a password is set.
+         */
+        repository: resticRepository.partial({ url: true }).prefault({}),
+        /** Repositories every backup is copied to (`restic copy`) after it is written; each needs a password. */
+        offsite: z
+          .array(resticRepository.extend({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/) }))
+          .default([]),
+        /**
+         * Named volumes (Compose volume keys, e.g. nats-data) the volumes component archives.
+         * Empty (the default): every named volume of the stack, found by its Compose labels.
+         */
         volumes: z.array(z.string()).default([]),
-        /** The handbook's policy: newest backup of each of the last N days / ISO weeks. */
+        /** Volume keys left out of the volumes component. */
+        exclude: z.array(z.string()).default([]),
+        /**
+         * Services stopped (gracefully) while their volumes are archived and always started again,
+         * in addition to those labelled doom-ops.backup.stop=true: for data without a dump tool.
+         */
+        stop: z.array(serviceName).default([]),
+        /** Longest a service stays stopped for a backup: the archive is abandoned and the service started. */
+        stopMax: durationMs.default(1_800_000),
+        /** argv exec'd in a service's first running replica before (pre) and after (post) its volumes are archived. */
+        hooks: z
+          .record(
+            serviceName,
+            z
+              .object({ pre: z.array(z.string()).default([]), post: z.array(z.string()).default([]) })
+              .strict(),
+          )
+          .default({}),
+        /**
+         * The handbook's policy, per stack, component and target: newest backup of each of the last
+         * N days / ISO weeks; `safety`: the newest N safety backups (taken before a restore) per target.
+         */
         retention: z
-          .object({ daily: z.number().int().min(0).default(7), weekly: z.number().int().min(0).default(4) })
+          .object({
+            daily: z.number().int().min(0).default(7),
+            weekly: z.number().int().min(0).default(4),
+            safety: z.number().int().min(1).default(3),
+          })
           .strict()
-          .default({ daily: 7, weekly: 4 }),
+          .prefault({}),
+        /** No good restore drill within this long: health warns. */
+        drillMaxAge: durationMs.default(8 * 86_400_000),
         /** gzip level of volume archives (1 fastest .. 9 smallest). */
         gzipLevel: z.number().int().min(1).max(9).default(6),
         mongodb: z

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { backupTool } from '../tools/backup.js';
+import type { drillBackup } from '../tools/drill-backup.js';
 import type { listBackups } from '../tools/list-backups.js';
 import type { pruneBackups } from '../tools/prune-backups.js';
 import type { restoreTool } from '../tools/restore.js';
@@ -7,45 +8,83 @@ import type { verifyBackup } from '../tools/verify-backup.js';
 import { formatBytes } from '../util/duration.js';
 
 export function renderBackup(o: z.output<typeof backupTool.output>): string {
+  const head =
+    o.phase === 'Completed'
+      ? `backup ${o.id} (${o.kind}) Completed in ${(o.durationMs / 1000).toFixed(1)}s: ${o.repository}`
+      : `backup ${o.id} (${o.kind}) ${o.phase}: ${o.failures.length} failure(s), ${o.components.length} saved, in ${(o.durationMs / 1000).toFixed(1)}s: ${o.repository}`;
   return [
-    `backup ${o.id} (${o.kind}) written and verified in ${(o.durationMs / 1000).toFixed(1)}s: ${o.dir}`,
+    head,
     ...o.components.map(
       (c) =>
-        `  ${c.component.padEnd(10)} ${c.target.padEnd(28)} ${formatBytes(c.bytes).padStart(8)}  ${c.sha256?.slice(0, 16) ?? '(snapshot)'}`,
+        `  ${c.component.padEnd(10)} ${c.target.padEnd(28)} ${formatBytes(c.bytes).padStart(8)}  ${
+          c.bytesAdded === null ? '' : `+${formatBytes(c.bytesAdded)} new  `
+        }${c.sha256?.slice(0, 16) ?? ''}`,
     ),
+    ...o.failures.map((f) => `  FAILED     ${f.component}${f.target ? ` ${f.target}` : ''}: ${f.reason}`),
     ...o.skipped.map((s) => `  skipped: ${s}`),
+    ...o.offsite.map((x) => `  offsite ${x.name}: ${x.ok ? 'ok' : 'FAILED'} ${x.detail}`),
+    ...o.notes.map((n) => `  NOTE: ${n}`),
   ].join('\n');
 }
 
 export function renderBackups(o: z.output<typeof listBackups.output>): string {
-  if (!o.backups.length) return `no backups in ${o.dir}`;
-  return o.backups
-    .map(
-      (b) =>
-        `${b.id.padEnd(34)} ${b.state.padEnd(10)} ${(b.reason ?? '').padEnd(11)} ${formatBytes(b.bytes).padStart(8)}  verified: ${b.verified === null ? '-' : b.verified ? 'ok' : 'FAILED'}  ${b.components.join(' ')}`,
-    )
-    .join('\n');
+  if (!o.backups.length) return `no backups (${o.repository})`;
+  return [
+    `backups in ${o.repository}:`,
+    ...o.backups.map((b) =>
+      [
+        `${b.id.padEnd(34)} ${(b.state === 'complete' ? (b.phase ?? 'Completed') : 'incomplete').padEnd(15)} ${(b.reason ?? '').padEnd(11)} ${formatBytes(b.bytes).padStart(8)}  verified: ${b.verified === null ? '-' : b.verified ? 'ok' : 'FAILED'}  ${b.components.join(' ')}${b.format === 'legacy' ? '  (pre-restic)' : ''}`,
+        ...b.failed.map((f) => `    failed: ${f}`),
+        ...(b.pruned.length ? [`    pruned: ${b.pruned.join(' ')}`] : []),
+      ].join('\n'),
+    ),
+  ].join('\n');
 }
 
 export function renderVerify(o: z.output<typeof verifyBackup.output>): string {
   return [
-    `backup ${o.id}: ${o.ok ? 'OK' : 'FAILED'}`,
+    `backup ${o.id} (${o.where}): ${o.ok ? 'OK' : 'FAILED'}`,
     ...o.checks.map((c) => `  ${c.ok ? 'ok    ' : 'FAILED'} ${c.component}:${c.target} ${c.detail}`),
+    ...(o.repositoryCheck
+      ? [
+          `  ${o.repositoryCheck.ok ? 'ok    ' : 'FAILED'} restic check${o.repositoryCheck.readData ? ` --read-data-subset=${o.repositoryCheck.readData}` : ''}${o.repositoryCheck.errors.length ? `: ${o.repositoryCheck.errors.slice(0, 5).join(' | ')}` : ''}`,
+        ]
+      : []),
   ].join('\n');
 }
 
 export function renderRestore(o: z.output<typeof restoreTool.output>): string {
   return [
-    `restored ${o.component} from ${o.id} in ${(o.durationMs / 1000).toFixed(1)}s (safety backup: ${o.safetyBackup})`,
+    `restored ${o.component} from ${o.id} (${o.from}) in ${(o.durationMs / 1000).toFixed(1)}s (safety backup: ${o.safetyBackup})${o.completedInterrupted ? '; the interrupted restore is complete' : ''}`,
     ...o.restored.map((r) => `  ${r.target}: ${fieldsText(r.result)}`),
   ].join('\n');
 }
 
 export function renderPrune(o: z.output<typeof pruneBackups.output>): string {
+  const p = o.policy;
+  const lines = [
+    `retention: ${p.daily} daily, ${p.weekly} weekly per component and target; newest ${p.safety} safety backups per target`,
+  ];
+  for (const r of o.repositories) {
+    lines.push(
+      `${r.name} (${r.url}): ${r.error ? `not pruned: ${r.error}` : `${o.deleted ? 'removed' : 'would remove'} ${r.groups.reduce((n, g) => n + g.remove.length, 0)} backup part(s)`}`,
+    );
+    for (const g of r.groups)
+      lines.push(
+        `  ${`${g.component}:${g.target}${g.kind === 'pre-restore' ? ' (safety)' : ''}`.padEnd(40)} keep ${g.keep.join(', ') || '-'}${g.remove.length ? `; ${o.deleted ? 'removed' : 'remove'} ${g.remove.join(', ')}` : ''}`,
+      );
+    if (r.removedBackups.length)
+      lines.push(`  whole backups ${o.deleted ? 'removed' : 'to remove'}: ${r.removedBackups.join(', ')}`);
+    if (o.deleted && r.report) lines.push(...r.report.split('\n').map((l) => `  ${l}`));
+  }
+  return lines.join('\n');
+}
+
+export function renderDrill(o: z.output<typeof drillBackup.output>): string {
+  const mark = { ok: 'ok     ', failed: 'FAILED ', skipped: 'skipped' } as const;
   return [
-    `${o.deleted ? 'deleted' : 'would delete'} ${o.remove.length}, keep ${o.keep.length} (${o.policy.daily} daily, ${o.policy.weekly} weekly)`,
-    ...o.keep.map((k) => `  keep   ${k.id}  ${k.keptBy.join(', ')}`),
-    ...o.remove.map((r) => `  ${o.deleted ? 'deleted' : 'delete '} ${r.id}`),
+    `drill of ${o.backup} (${o.where}) in scratch project ${o.scratchProject}, ${(o.durationMs / 1000).toFixed(1)}s: ${o.summary}`,
+    ...o.checks.map((c) => `  ${mark[c.status]} ${c.component}:${c.target} ${c.detail}`),
   ].join('\n');
 }
 

@@ -37,5 +37,14 @@ export function renderHealth(h: Health): string {
       if (c.lastExit?.code) exits.set(String(c.lastExit.code), c.lastExit.meaning);
   if (exits.size)
     out.push('', 'exit codes:', ...[...exits].map(([code, meaning]) => `  ${code}: ${meaning}`));
+  const b = h.backups;
+  if (b) {
+    const notes = [...(b.restore && !b.warnings.includes(b.restore) ? [b.restore] : []), ...b.warnings];
+    if (b.lastGoodDrill)
+      notes.push(
+        `last good restore drill ${b.lastGoodDrill.at}: backup ${b.lastGoodDrill.backup} restorable as of ${b.lastGoodDrill.restorableAsOf}`,
+      );
+    if (notes.length) out.push('', 'backups:', ...notes.map((n) => `  ${n}`));
+  }
   return out.join('\n');
 }

@@ -1,5 +1,12 @@
 import { renderAsk } from './ask.js';
-import { renderBackup, renderBackups, renderPrune, renderRestore, renderVerify } from './backups.js';
+import {
+  renderBackup,
+  renderBackups,
+  renderDrill,
+  renderPrune,
+  renderRestore,
+  renderVerify,
+} from './backups.js';
 import { renderLint, renderOom, renderRunbook, renderWhy } from './diagnosis.js';
 import { renderHealth } from './health.js';
 import { renderExportLogs, renderLogReport } from './log-report.js';
@@ -44,6 +51,7 @@ const RENDERERS: Record<string, (out: any) => string> = {
   verify_backup: renderVerify,
   restore: renderRestore,
   prune_backups: renderPrune,
+  drill_backup: renderDrill,
   schedule_status: renderSchedule,
   recent_incidents: renderIncidents,
   list_runbooks: renderListRunbooks,

@@ -61,6 +61,18 @@ export async function runJobSteps(
     try {
       const output = await invokeTool(tool, ctx, step.input);
       outputs.push({ tool: step.tool, output });
+      // A backup that saved only part of the stack (phase PartiallyFailed or Failed) fails the run,
+      // so `report: failures` still tells someone.
+      const phase = (output as { phase?: unknown }).phase;
+      if (
+        phase === 'PartiallyFailed' ||
+        phase === 'Failed' ||
+        (output as { restorable?: unknown }).restorable === false
+      ) {
+        const summary = summaryOf(step.tool, output);
+        steps.push({ tool: step.tool, ok: false, summary });
+        return { ok: false, steps, outputs, reason: `${step.tool}: ${summary}` };
+      }
       steps.push({ tool: step.tool, ok: true, summary: summaryOf(step.tool, output) });
     } catch (err) {
       const reason = isToolError(err)

@@ -19,6 +19,7 @@ const LONG = new Set([
   'scale_agents',
   'restart_service',
   'prune_backups',
+  'drill_backup',
 ]);
 const PROGRESS_EVERY_MS = 1000;
 

@@ -56,13 +56,19 @@ export const SUBCOMMANDS: Record<string, Sub> = {
     positional: ['component'],
     usage: 'backup <mongodb|opensearch|duckdb|volumes|full>',
   },
-  backups: { tool: 'list_backups', positional: [], usage: 'backups' },
-  verify: { tool: 'verify_backup', positional: ['id'], usage: 'verify <backup id>' },
+  backups: { tool: 'list_backups', positional: [], usage: 'backups [--repository name]' },
+  verify: {
+    tool: 'verify_backup',
+    positional: ['id'],
+    usage: 'verify <backup id> [--repository name] [--read-data 10%]',
+  },
   restore: {
     tool: 'restore',
     positional: ['component', 'id'],
-    usage: 'restore <component> <backup id> [--target name]',
+    usage:
+      'restore [<component> <backup id>] [--target name] [--repository name] (no arguments: complete an interrupted restore)',
   },
+  drill: { tool: 'drill_backup', positional: ['id'], usage: 'drill [backup id]' },
   prune: { tool: 'prune_backups', positional: [], usage: 'prune [--dry-run]' },
   approvals: { positional: [], usage: 'approvals' },
   audit: { tool: 'audit_log', positional: [], usage: 'audit [--tool name] [--limit N]' },

@@ -1,16 +1,21 @@
 import { z } from 'zod';
-import { COMPONENTS } from '../backup/manifest.js';
-import { catalogOf, runBackup } from '../backup/run-backup.js';
+import { COMPONENTS, PHASES } from '../backup/manifest.js';
+import { runBackup } from '../backup/run-backup.js';
 import { defineTool } from './define-tool.js';
 
 export const backupTool = defineTool({
   name: 'backup',
   title: 'Back up the stack',
   description:
-    'Writes a verified, checksummed backup: mongodb (mongodump --archive --gzip by exec), opensearch (snapshot API), ' +
-    "duckdb (each agent's play log after CHECKPOINT, checked by opening it with DuckDB), volumes (tar.gz of each volume " +
-    'in backup.volumes through the Engine archive API), or full (all of them). Written to <id>.partial/ and renamed only ' +
-    'once every file is verified; MANIFEST.json lists files, sizes and sha256. Serialized with other changes by the stack lock: waits up to 15 minutes for one in progress.',
+    'Writes a backup into the restic repository (backup.repository: local by default, encrypted, deduplicated, ' +
+    'compressed), then copies it to each backup.offsite repository. Components: mongodb (mongodump --archive --gzip by ' +
+    "exec), opensearch (snapshot API; the snapshot name is recorded), duckdb (each agent's play log after CHECKPOINT, " +
+    'read back and opened with DuckDB), volumes (every named volume of the stack by its Compose labels, or ' +
+    'backup.volumes, minus backup.exclude; services labelled doom-ops.backup.stop=true are stopped while archived), or ' +
+    'full (all). Everything streams from the Engine API into restic, one snapshot per target, hashed (sha256) on the ' +
+    'way. A component that fails does not stop the others: the result has phase Completed, PartiallyFailed (each ' +
+    'failure with its reason; the rest is restorable) or Failed. Serialized with other changes by the stack lock: ' +
+    'waits up to 15 minutes for one in progress.',
   risk: 'write',
   idempotent: false,
   // A second backup (or any change) in progress: queue behind it rather than fail.
@@ -23,37 +28,51 @@ export const backupTool = defineTool({
   }),
   output: z.object({
     id: z.string(),
-    dir: z.string(),
+    phase: z.enum(PHASES),
+    repository: z.string().describe('The local restic repository (URL, any password in it masked)'),
     kind: z.string(),
     components: z.array(
       z.object({
         component: z.string(),
         target: z.string(),
-        file: z.string().nullable(),
-        bytes: z.number(),
+        bytes: z.number().describe('Bytes of the stream stored (before restic deduplicates and compresses)'),
+        bytesAdded: z
+          .number()
+          .nullable()
+          .describe('New bytes restic added (after deduplication, before compression)'),
         sha256: z.string().nullable(),
+        snapshot: z.string().nullable().describe('restic snapshot id'),
       }),
     ),
-    verified: z.boolean(),
+    failures: z.array(z.object({ component: z.string(), target: z.string().optional(), reason: z.string() })),
     skipped: z.array(z.string()),
+    offsite: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
+    notes: z.array(z.string()),
+    verified: z.boolean(),
     durationMs: z.number(),
   }),
   async run(ctx, input) {
     const started = Date.now();
-    const { manifest, verification, skipped } = await runBackup(ctx, input.component, 'requested');
+    const r = await runBackup(ctx, input.component, 'requested');
+    const m = r.manifest;
     return {
-      id: manifest.id,
-      dir: catalogOf(ctx).path(manifest.id),
-      kind: manifest.kind,
-      components: manifest.components.map(({ component, target, file, bytes, sha256 }) => ({
-        component,
-        target,
-        file,
-        bytes,
-        sha256,
+      id: m.id,
+      phase: m.phase ?? 'Completed',
+      repository: r.repository,
+      kind: m.kind,
+      components: m.components.map((c) => ({
+        component: c.component,
+        target: c.target,
+        bytes: c.bytes,
+        bytesAdded: typeof c.details.bytesAdded === 'number' ? c.details.bytesAdded : null,
+        sha256: c.sha256,
+        snapshot: c.snapshot ?? null,
       })),
-      verified: verification.ok,
-      skipped,
+      failures: m.failures ?? [],
+      skipped: m.skipped ?? [],
+      offsite: r.offsite,
+      notes: r.notes,
+      verified: r.verification.ok,
       durationMs: Date.now() - started,
     };
   },

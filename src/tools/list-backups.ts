@@ -1,50 +1,108 @@
 import { z } from 'zod';
-import { catalogOf } from '../backup/run-backup.js';
+import { PHASES } from '../backup/manifest.js';
+import { localRepository, repositoryByName } from '../backup/repository.js';
+import { catalogOf, loadVerification, storeOf } from '../backup/run-backup.js';
+import { isToolError } from '../errors.js';
 import { defineTool } from './define-tool.js';
+
+export const repositoryField = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,40}$/)
+  .describe(
+    'Which repository: local (default), the name of a backup.offsite repository, or legacy (pre-restic backups)',
+  );
 
 export const listBackups = defineTool({
   name: 'list_backups',
   title: 'List backups',
   description:
-    'Backups in the backup directory, newest first: id, when, what, size, whether the last verification passed. ' +
-    'Incomplete ones (a backup that died mid-way) are listed as such and are never used for a restore.',
+    "The stack's backups, newest first, from the local restic repository plus backups written before restic " +
+    '(backup.dir), or from one offsite repository (repository: <name>): id, when, phase (Completed, PartiallyFailed, ' +
+    'Failed), what it holds, what failed and why, size, whether the last verification passed. Incomplete ones (a ' +
+    'backup that died mid-way) are listed as such and never used for a restore; components removed by retention are ' +
+    'listed as pruned.',
   risk: 'read',
   idempotent: true,
-  input: z.object({}),
+  input: z.object({ repository: repositoryField.optional() }),
   output: z.object({
-    dir: z.string(),
+    repository: z.string().describe('Where the list comes from'),
+    dir: z.string().describe('The directory of legacy (pre-restic) backups'),
     backups: z.array(
       z.object({
         id: z.string(),
         state: z.enum(['complete', 'incomplete']),
+        phase: z.enum(PHASES).nullable(),
+        format: z.enum(['restic', 'legacy']),
         created: z.string().nullable(),
         kind: z.string().nullable(),
         reason: z.string().nullable(),
         bytes: z.number(),
-        components: z.array(z.string()),
+        components: z.array(z.string()).describe('component:target entries that can be restored'),
+        failed: z.array(z.string()).describe('component[:target]: reason'),
+        pruned: z.array(z.string()),
         verified: z.boolean().nullable(),
         verifiedAt: z.string().nullable(),
       }),
     ),
   }),
-  async run(ctx) {
-    const catalog = catalogOf(ctx);
-    const list = await catalog.list();
-    return {
-      dir: catalog.dir,
-      backups: list
-        .map((e) => ({
+  async run(ctx, input) {
+    const legacy = catalogOf(ctx);
+    const rows = [];
+    const name = input.repository ?? 'local';
+    let where = `legacy directory ${legacy.dir}`;
+    if (name !== 'legacy') {
+      const open =
+        name === 'local' ? await localRepository(ctx.config) : await repositoryByName(ctx.config, name);
+      const store = storeOf(ctx, open);
+      where = store.label;
+      const list = await store.list().catch((err) => {
+        // No repository yet (nothing backed up): an empty list, not an error.
+        if (isToolError(err) && err.code === 'not_found' && !open.offsite) return [];
+        throw err;
+      });
+      for (const b of list) {
+        const m = b.manifest;
+        const v = m ? await loadVerification(ctx, store, b.id) : null;
+        rows.push({
+          id: b.id,
+          state: b.state,
+          phase: m?.phase ?? null,
+          format: 'restic' as const,
+          created: m?.created ?? b.snapshots[0]?.time ?? null,
+          kind: m?.kind ?? null,
+          reason: m?.reason ?? null,
+          bytes: m?.components.reduce((n, c) => n + c.bytes, 0) ?? 0,
+          components: m?.components.map((c) => `${c.component}:${c.target}`) ?? [],
+          failed: (m?.failures ?? []).map(
+            (f) => `${f.component}${f.target ? `:${f.target}` : ''}: ${f.reason}`,
+          ),
+          pruned: b.pruned.map((c) => `${c.component}:${c.target}`),
+          verified: v?.ok ?? null,
+          verifiedAt: v?.verifiedAt ?? null,
+        });
+      }
+    }
+    if (name === 'local' || name === 'legacy')
+      for (const e of await legacy.list())
+        rows.push({
           id: e.id,
           state: e.state,
+          phase: e.manifest ? ('Completed' as const) : null,
+          format: 'legacy' as const,
           created: e.manifest?.created ?? null,
           kind: e.manifest?.kind ?? null,
           reason: e.manifest?.reason ?? null,
           bytes: e.manifest?.components.reduce((n, c) => n + c.bytes, 0) ?? 0,
           components: e.manifest?.components.map((c) => `${c.component}:${c.target}`) ?? [],
+          failed: [],
+          pruned: [],
           verified: e.verification?.ok ?? null,
           verifiedAt: e.verification?.verifiedAt ?? null,
-        }))
-        .sort((a, b) => (b.created ?? b.id).localeCompare(a.created ?? a.id)),
+        });
+    return {
+      repository: name === 'local' ? `${where} and legacy directory ${legacy.dir}` : where,
+      dir: legacy.dir,
+      backups: rows.sort((a, b) => (b.created ?? b.id).localeCompare(a.created ?? a.id)),
     };
   },
 });

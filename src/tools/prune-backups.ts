@@ -1,40 +1,52 @@
 import { z } from 'zod';
-import { retain } from '../backup/retention.js';
-import { catalogOf } from '../backup/run-backup.js';
+import { applyPrune, decidePrune, type PruneDecision } from '../backup/prune.js';
+import { localRepository, offsiteRepositories } from '../backup/repository.js';
+import { storeOf } from '../backup/run-backup.js';
+import type { BackupStore } from '../backup/store.js';
+import { isToolError } from '../errors.js';
 import { canonical } from '../safety/approver.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 
-async function decide(ctx: ToolContext) {
-  const complete = (await catalogOf(ctx).list()).filter((e) => e.state === 'complete' && e.manifest);
-  const policy = ctx.config.backup.retention;
-  const keep = retain(
-    complete.map((e) => ({ id: e.id, created: e.manifest!.created })),
-    policy,
+async function stores(ctx: ToolContext): Promise<BackupStore[]> {
+  return [await localRepository(ctx.config), ...(await offsiteRepositories(ctx.config))].map((o) =>
+    storeOf(ctx, o),
   );
-  const row = (e: (typeof complete)[number]) => ({
-    id: e.id,
-    created: e.manifest!.created,
-    bytes: e.manifest!.components.reduce((n, c) => n + c.bytes, 0),
-    keptBy: keep.get(e.id) ?? [],
-  });
-  return {
-    policy,
-    keep: complete.filter((e) => keep.has(e.id)).map(row),
-    remove: complete.filter((e) => !keep.has(e.id)).map(row),
-  };
 }
 
-const row = z.object({ id: z.string(), created: z.string(), bytes: z.number(), keptBy: z.array(z.string()) });
+async function decideAll(ctx: ToolContext) {
+  const out: Array<{ store: BackupStore; decision: PruneDecision | null; error: string | null }> = [];
+  for (const store of await stores(ctx)) {
+    try {
+      out.push({ store, decision: await decidePrune(ctx, store), error: null });
+    } catch (err) {
+      // No repository yet: nothing to prune there. An offsite one that does not answer is reported.
+      if (isToolError(err) && err.code === 'not_found') out.push({ store, decision: null, error: null });
+      else if (store.open.offsite) out.push({ store, decision: null, error: (err as Error).message });
+      else throw err;
+    }
+  }
+  return out;
+}
+
+const group = z.object({
+  component: z.string(),
+  target: z.string(),
+  kind: z.enum(['requested', 'pre-restore']),
+  keep: z.array(z.string()).describe('Backup ids kept in this group, newest first'),
+  remove: z.array(z.string()).describe('Backup ids whose data of this group is removed'),
+});
 
 export const pruneBackups = defineTool({
   name: 'prune_backups',
   title: 'Prune old backups',
   description:
-    "Applies the retention policy (backup.retention; the handbook's 7 daily and 4 weekly: the newest backup of each of " +
-    'the last 7 days and of the last 4 ISO weeks that have one) and deletes the rest. dryRun shows exactly what would ' +
-    'be deleted and is read-only; deleting is destructive and needs a human approval of that list. Incomplete backups ' +
-    'are left to the next backup, which removes them.',
+    'Applies retention per stack, component and target (restic forget --group-by host,paths): backup.retention.daily ' +
+    "and .weekly (the handbook's 7 and 4: the newest backup of each of the last 7 days and 4 ISO weeks that have one), " +
+    'so the newest backup of every component always stays; safety backups taken before a restore are kept apart (the ' +
+    'newest backup.retention.safety per target) and never push out the backup restored from. Then restic prune, in ' +
+    'the local and every offsite repository, and the OpenSearch snapshots of removed records are deleted. dryRun lists, ' +
+    'per component, what stays and what goes and is read-only; deleting is destructive and needs a human approval.',
   risk: 'destructive',
   idempotent: true,
   effectiveRisk: (i) => (i.dryRun ? 'read' : 'destructive'),
@@ -42,23 +54,67 @@ export const pruneBackups = defineTool({
     dryRun: z.boolean().default(false).describe('Only show what would be kept and deleted'),
   }),
   output: z.object({
-    policy: z.object({ daily: z.number(), weekly: z.number() }),
-    keep: z.array(row),
-    remove: z.array(row),
+    policy: z.object({ daily: z.number(), weekly: z.number(), safety: z.number() }),
+    repositories: z.array(
+      z.object({
+        name: z.string(),
+        url: z.string(),
+        groups: z.array(group),
+        removedBackups: z.array(z.string()).describe('Backups of which nothing is left'),
+        snapshotsRemoved: z.number(),
+        report: z.string().describe('restic prune summary, or why this repository was not pruned'),
+        error: z.string().nullable(),
+      }),
+    ),
     deleted: z.boolean(),
   }),
   async plan(ctx) {
-    const d = await decide(ctx);
+    const all = await decideAll(ctx);
+    const steps: string[] = [];
+    for (const { store, decision } of all)
+      for (const g of decision?.groups ?? [])
+        if (g.remove.length)
+          steps.push(
+            `${store.open.name}: ${g.component}:${g.target}${g.kind === 'pre-restore' ? ' (safety)' : ''} remove ${g.remove.join(', ')}; keep ${g.keep.join(', ')}`,
+          );
+    const forget = all.flatMap((a) => a.decision?.forget ?? []);
     return {
-      summary: `delete ${d.remove.length} backup(s), keep ${d.keep.length} (${d.policy.daily} daily, ${d.policy.weekly} weekly)`,
-      steps: d.remove.map((r) => `delete ${r.id} (${r.created})`),
-      dataAtRisk: d.remove.map((r) => `backup ${r.id}`),
-      fingerprint: canonical(d.remove.map((r) => r.id)),
+      summary: `remove ${forget.length} snapshot(s) (${new Set(all.flatMap((a) => a.decision?.removedBackups ?? [])).size} whole backup(s)) by retention, then restic prune`,
+      steps: steps.length ? steps : ['nothing to remove'],
+      dataAtRisk: all.flatMap((a) =>
+        (a.decision?.removedBackups ?? []).map((b) => `backup ${b} (${a.store.open.name})`),
+      ),
+      fingerprint: canonical(all.map((a) => [a.store.open.name, a.decision?.forget ?? []])),
     };
   },
   async run(ctx, input) {
-    const d = await decide(ctx);
-    if (!input.dryRun) for (const r of d.remove) await catalogOf(ctx).remove(r.id);
-    return { ...d, deleted: !input.dryRun };
+    const all = await decideAll(ctx);
+    const repositories = [];
+    for (const { store, decision, error } of all) {
+      let report = error ? `not pruned: ${error}` : decision ? '' : 'no repository yet';
+      let err = error;
+      if (decision && !input.dryRun) {
+        try {
+          const r = await applyPrune(ctx, store, decision);
+          report = r.report;
+          if (r.openSearchNotDeleted.length)
+            report += `\nOpenSearch did not answer; delete these snapshots later: ${r.openSearchNotDeleted.join(', ')}`;
+        } catch (e) {
+          if (!store.open.offsite) throw e;
+          err = (e as Error).message;
+          report = `not pruned: ${err}`;
+        }
+      }
+      repositories.push({
+        name: store.open.name,
+        url: store.repo.displayUrl,
+        groups: decision?.groups ?? [],
+        removedBackups: decision?.removedBackups ?? [],
+        snapshotsRemoved: input.dryRun ? 0 : (decision?.forget.length ?? 0),
+        report,
+        error: err,
+      });
+    }
+    return { policy: ctx.config.backup.retention, repositories, deleted: !input.dryRun };
   },
 });

@@ -8,6 +8,7 @@ import { checkVolumePermissions } from './check-volume-permissions.js';
 import type { AnyTool } from './define-tool.js';
 import { diagnoseOom } from './diagnose-oom.js';
 import { diskUsage } from './disk-usage.js';
+import { drillBackup } from './drill-backup.js';
 import { explainRestarts } from './explain-restarts.js';
 import { exportLogs } from './export-logs.js';
 import { getApproval } from './get-approval.js';
@@ -61,6 +62,7 @@ export const registry: readonly AnyTool[] = [
   verifyBackup,
   restoreTool,
   pruneBackups,
+  drillBackup,
   scheduleStatus,
   getApproval,
   auditLog,

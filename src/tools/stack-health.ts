@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { drillRecord, drillWarning } from '../backup/drill-record.js';
+import { describeInterrupted, readJournal } from '../backup/journal.js';
 import { serviceName } from '../config/schema.js';
 import { redact } from '../safety/redact.js';
+import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 import { runDeepCheck } from './lib/deep-check.js';
 import { unmetDependencies } from './lib/dependencies.js';
@@ -117,6 +120,21 @@ export const stackHealth = defineTool({
     verdict: z.enum(['healthy', 'starting', 'degraded', 'down']),
     summary: z.string(),
     services: z.array(serviceOut),
+    backups: z
+      .object({
+        restore: z
+          .string()
+          .nullable()
+          .describe(
+            'A restore that was interrupted (the data it restored is incomplete) or is running; from the restore journal',
+          ),
+        lastGoodDrill: z
+          .object({ at: z.string(), backup: z.string(), restorableAsOf: z.string() })
+          .nullable()
+          .describe('The last restore drill that succeeded (doom-ops drill)'),
+        warnings: z.array(z.string()),
+      })
+      .describe('Backup state kept by doom-ops in its state dir (no repository access)'),
   }),
   async run(ctx, input) {
     const now = Date.now();
@@ -218,10 +236,12 @@ export const stackHealth = defineTool({
 
     const verdict = overallVerdict(services);
     const bad = services.filter((s) => !s.ok);
-    const summary =
+    const backups = await backupState(ctx, now);
+    const summary = `${
       bad.length === 0
         ? `${services.length} services OK`
-        : `${verdict}: ${bad.map((s) => `${s.service} ${s.status}`).join(', ')} (${services.length - bad.length}/${services.length} OK)`;
+        : `${verdict}: ${bad.map((s) => `${s.service} ${s.status}`).join(', ')} (${services.length - bad.length}/${services.length} OK)`
+    }${backups.restore ? `; ${backups.restore}` : ''}`;
     return {
       project: ctx.project,
       engine: ctx.docker.engine,
@@ -229,9 +249,32 @@ export const stackHealth = defineTool({
       verdict,
       summary,
       services,
+      backups,
     };
   },
 });
+
+/** The restore journal and the drill record of the stack (local files only: health stays fast). */
+async function backupState(ctx: ToolContext, now: number) {
+  const [journal, drills] = await Promise.all([readJournal(ctx.config, ctx.project), drillRecord(ctx)]);
+  const restore = journal
+    ? journal.interrupted
+      ? describeInterrupted(journal)
+      : `restore of ${journal.component} from backup ${journal.id} in progress (${journal.step}, pid ${journal.pid})`
+    : null;
+  const warning = drillWarning(drills, ctx.config.backup.drillMaxAge, now);
+  return {
+    restore,
+    lastGoodDrill: drills.lastGood
+      ? {
+          at: drills.lastGood.at,
+          backup: drills.lastGood.backup,
+          restorableAsOf: drills.lastGood.backupCreated,
+        }
+      : null,
+    warnings: [...(journal?.interrupted ? [restore!] : []), ...(warning ? [warning] : [])],
+  };
+}
 
 /** Configured services in config order (the handbook's startup order), then the rest by name. */
 function serviceOrder(configured: string[]): (a: string, b: string) => number {

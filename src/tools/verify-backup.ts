@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { catalogOf } from '../backup/run-backup.js';
+import { locateBackup } from '../backup/locate.js';
 import { verifyEntries } from '../backup/verify.js';
-import { ToolError } from '../errors.js';
 import { defineTool } from './define-tool.js';
+import { repositoryField } from './list-backups.js';
 
 export const backupIdField = z
   .string()
@@ -10,38 +10,56 @@ export const backupIdField = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a backup id (list_backups)')
   .describe('Backup id from list_backups');
 
-export async function loadBackup(ctx: Parameters<typeof catalogOf>[0], id: string) {
-  const catalog = catalogOf(ctx);
-  const manifest = await catalog.manifest(id).catch(() => null);
-  if (!manifest)
-    throw new ToolError('not_found', `no complete backup "${id}" in ${catalog.dir}`, {
-      hint: 'list_backups shows the complete ones',
-    });
-  return { catalog, manifest, dir: catalog.path(id) };
-}
-
 export const verifyBackup = defineTool({
   name: 'verify_backup',
   title: 'Verify a backup',
   description:
-    "Recomputes every file's sha256 and size against MANIFEST.json, checks gzip and tar integrity of volume archives, " +
-    'the mongodump archive, that DuckDB copies open and have the recorded row counts, and that the OpenSearch snapshot ' +
-    'exists with its indices. The result is stored with the backup (VERIFICATION.json); restore refuses a backup that fails.',
+    'Reads every part of a backup back (restic dump, or the files of a pre-restic backup) and checks it: size and ' +
+    'sha256 against the manifest, volume tars parse, the mongodump archive is intact, each DuckDB copy opens with the ' +
+    'recorded row counts, the OpenSearch snapshot exists with its indices. Then `restic check` of the repository ' +
+    '(structure; with readData, e.g. "10%" or "100%", that share of the data packs is read and verified too). The ' +
+    'result is kept (list_backups shows it); restore refuses a backup that fails.',
   risk: 'read',
   idempotent: true,
-  input: z.object({ id: backupIdField }),
+  input: z.object({
+    id: backupIdField,
+    repository: repositoryField.optional(),
+    readData: z
+      .string()
+      .regex(/^(\d+\/\d+|\d+(\.\d+)?%|\d+[kKmMgGtT]?)$/)
+      .optional()
+      .describe(
+        'Also read this share of all data packs back (restic check --read-data-subset): "10%", "1/5", "500M"',
+      ),
+  }),
   output: z.object({
     id: z.string(),
+    where: z.string(),
     ok: z.boolean(),
     verifiedAt: z.string(),
     checks: z.array(
       z.object({ component: z.string(), target: z.string(), ok: z.boolean(), detail: z.string() }),
     ),
+    repositoryCheck: z
+      .object({ ok: z.boolean(), readData: z.string().nullable(), errors: z.array(z.string()) })
+      .nullable()
+      .describe('restic check of the whole repository; null for a pre-restic backup'),
   }),
   async run(ctx, input) {
-    const { catalog, manifest, dir } = await loadBackup(ctx, input.id);
-    const v = await verifyEntries(ctx, dir, manifest.components);
-    await catalog.saveVerification(input.id, v);
-    return { id: input.id, ...v };
+    const b = await locateBackup(ctx, input.id, input.repository);
+    ctx.progress({ progress: 0, message: `reading backup ${input.id} back from ${b.where}` });
+    const v = await verifyEntries(ctx, b.manifest.components, b.source);
+    let repositoryCheck = null;
+    if (b.store) {
+      ctx.progress({ progress: 1, message: `restic check of ${b.where}` });
+      const c = await b.store.repo.check({
+        ...(input.readData ? { readDataSubset: input.readData } : {}),
+        signal: ctx.signal,
+      });
+      repositoryCheck = { ok: c.ok, readData: input.readData ?? null, errors: c.errors.slice(0, 20) };
+      v.ok = v.ok && c.ok;
+    }
+    await b.saveVerification(v);
+    return { id: input.id, where: b.where, ...v, repositoryCheck };
   },
 });

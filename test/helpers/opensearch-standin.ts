@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 
 /**
  * A local stand-in for the OpenSearch endpoints doom-ops uses (cluster health, snapshot repository,
- * snapshot create/get/restore, _cat/indices, index close), faithful where it matters: snapshots
+ * snapshot create/get/delete/restore, _cat/indices, index close), faithful where it matters: snapshots
  * hold the open indices, and _restore refuses an index that is open, as OpenSearch does.
  */
 export class OpenSearchStandIn {
@@ -79,6 +79,11 @@ export class OpenSearchStandIn {
       return s
         ? [200, { snapshots: [{ snapshot: snap, indices: s.indices, state: 'SUCCESS' }] }]
         : missing('snapshot_missing_exception', `[${repo}:${snap}] is missing`);
+    }
+    if (!action && method === 'DELETE') {
+      if (!this.snapshots.delete(snap))
+        return missing('snapshot_missing_exception', `[${repo}:${snap}] is missing`);
+      return [200, { acknowledged: true }];
     }
     if (action === '_restore' && method === 'POST') {
       const s = this.snapshots.get(snap);

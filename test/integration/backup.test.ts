@@ -1,11 +1,12 @@
 import { mkdtempSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableRowCounts } from '../../src/adapters/duckdb/tables.js';
+import { ResticRepository } from '../../src/adapters/restic/repository.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Approver } from '../../src/safety/approver.js';
 import type { ToolContext } from '../../src/tools/context.js';
@@ -14,7 +15,7 @@ import { findTool } from '../../src/tools/registry.js';
 import { cli } from '../helpers/cli.js';
 import { testContext } from '../helpers/context.js';
 import { OpenSearchStandIn } from '../helpers/opensearch-standin.js';
-import { containerOf, docker, type TestStack, upStack, waitFor } from '../helpers/stack.js';
+import { containerOf, docker, freePort, type TestStack, upStack, waitFor } from '../helpers/stack.js';
 
 const backupDir = mkdtempSync(join(tmpdir(), 'doombackup-'));
 const stateDir = mkdtempSync(join(tmpdir(), 'doomstate-'));
@@ -23,12 +24,16 @@ let stack: TestStack;
 let config: Partial<Config>;
 
 const approveAll: Approver = async () => ({ approved: true, approver: 'test human', via: 'test' });
-const ctx = (approver?: Approver): ToolContext => ({
-  ...testContext(stack.project, undefined, config, { stateDir }),
+const ctx = (approver?: Approver, over: Partial<Config['backup']> = {}): ToolContext => ({
+  ...testContext(stack.project, undefined, { backup: { ...config.backup!, ...over } }, { stateDir }),
   ...(approver ? { approver } : {}),
 });
-const call = <T>(name: string, input: Record<string, unknown>, approver?: Approver) =>
-  invokeTool(findTool(name)!, ctx(approver), input) as Promise<T>;
+const call = <T>(
+  name: string,
+  input: Record<string, unknown>,
+  approver?: Approver,
+  over?: Partial<Config['backup']>,
+) => invokeTool(findTool(name)!, ctx(approver, over), input) as Promise<T>;
 
 async function sh(service: string, script: string): Promise<string> {
   const c = await containerOf(stack.project, service);
@@ -68,15 +73,38 @@ async function agentRows(): Promise<Record<string, number>> {
 
 interface Backup {
   id: string;
+  phase: string;
+  repository: string;
   components: Array<{
     component: string;
     target: string;
-    file: string | null;
     bytes: number;
+    bytesAdded: number | null;
     sha256: string | null;
+    snapshot: string | null;
   }>;
+  failures: Array<{ component: string; target?: string; reason: string }>;
+  notes: string[];
   verified: boolean;
 }
+interface Listed {
+  id: string;
+  state: string;
+  phase: string | null;
+  reason: string | null;
+  format: string;
+  components: string[];
+  failed: string[];
+}
+const list = async (over?: Partial<Config['backup']>) =>
+  (await call<{ backups: Listed[] }>('list_backups', {}, undefined, over)).backups;
+
+/** The local repository, opened the way doom-ops opens it (generated key in the state dir). */
+const repo = () =>
+  new ResticRepository({
+    url: join(backupDir, 'restic'),
+    password: { file: join(stateDir, 'restic', 'backup.repository.key') },
+  });
 
 let full: Backup;
 let original: { volume: string; mongo: string };
@@ -91,7 +119,6 @@ beforeAll(async () => {
     backup: {
       ...base.backup,
       dir: backupDir,
-      volumes: ['nats-data'],
       opensearch: { ...base.backup.opensearch, url: os.url },
       duckdb: { ...base.backup.duckdb, file: '/data/play_logs.duckdb' },
     },
@@ -116,52 +143,181 @@ afterAll(async () => {
   await rm(backupDir, { recursive: true, force: true });
 });
 
-describe('backup full', () => {
-  it('writes every component, verified, with a manifest of files, sizes and sha256', async () => {
-    expect(full.verified).toBe(true);
-    expect(full.components.map((c) => c.component).sort()).toEqual([
-      'duckdb',
-      'mongodb',
-      'opensearch',
-      'volumes',
-    ]);
-    const manifest = JSON.parse(
-      await readFile(join(backupDir, stack.project, full.id, 'MANIFEST.json'), 'utf8'),
+describe('backup full into restic', () => {
+  it('saves every named volume of the stack (no backup.volumes needed), MongoDB, DuckDB and OpenSearch, Completed', async () => {
+    expect(full.phase).toBe('Completed');
+    expect(full.failures).toEqual([]);
+    const parts = full.components.map((c) => `${c.component}:${c.target}`).sort();
+    expect(parts).toEqual(
+      expect.arrayContaining([
+        'volumes:nats-data',
+        'volumes:mongodb-data',
+        'mongodb:mongodb',
+        'opensearch:backup',
+        `duckdb:${(await containerOf(stack.project, 'agent')).Name.slice(1)}`,
+      ]),
     );
-    expect(manifest).toMatchObject({
-      id: full.id,
-      stack: stack.project,
-      kind: 'full',
-      tool: { name: 'doom-ops' },
+    for (const c of full.components) expect(c.snapshot).toMatch(/^[0-9a-f]{64}$/);
+    // The first backup made the local repository and its key, and says where the key is.
+    expect(full.notes.join(' ')).toContain(join(stateDir, 'restic', 'backup.repository.key'));
+    expect(full.notes.join(' ')).toMatch(/somewhere other than this host/);
+  });
+
+  it('stores one snapshot per component target, tagged with stack, backup id, component and target', async () => {
+    const snaps = await repo().snapshots({ tags: [`stack=${stack.project}`, `backup=${full.id}`] });
+    const nats = snaps.find((s) => s.tags.includes('target=nats-data') && s.tags.includes('role=data'));
+    expect(nats?.paths).toEqual([`/${stack.project}/volumes/nats-data.tar`]);
+    expect(nats?.tags).toEqual(
+      expect.arrayContaining(['doom-ops', 'component=volumes', 'reason=requested', `backup=${full.id}`]),
+    );
+    expect(nats?.hostname).toBe('doom-ops');
+    expect(snaps.filter((s) => s.tags.includes('role=manifest'))).toHaveLength(1);
+    expect(snaps.filter((s) => s.tags.includes('role=sums')).length).toBeGreaterThanOrEqual(2);
+    // The repository is encrypted: the key is needed to read it.
+    const wrong = new ResticRepository({
+      url: join(backupDir, 'restic'),
+      password: { env: 'DOOM_OPS_TEST_WRONG_PW' },
     });
-    const mongo = manifest.components.find((c: { component: string }) => c.component === 'mongodb');
-    expect(mongo.details.collections).toEqual({ 'clau-doom.episodes': 3, 'clau-doom.strategies': 1 });
-    const duck = manifest.components.find((c: { component: string }) => c.component === 'duckdb');
-    expect(duck.details).toMatchObject({ checkpoint: 'ok', tables: { episodes: 100, strategies: 1 } });
+    process.env.DOOM_OPS_TEST_WRONG_PW = 'not-the-key';
+    await expect(wrong.snapshots()).rejects.toMatchObject({ code: 'config_invalid' });
+  });
+
+  it('records MongoDB collections, DuckDB row counts (read back from restic) and the OpenSearch snapshot name', async () => {
+    const listed = (await list()).find((b) => b.id === full.id)!;
+    expect(listed).toMatchObject({
+      state: 'complete',
+      phase: 'Completed',
+      format: 'restic',
+      reason: 'requested',
+    });
+    const v = await call<{
+      ok: boolean;
+      checks: Array<{ component: string; detail: string }>;
+      repositoryCheck: { ok: boolean };
+    }>('verify_backup', { id: full.id });
+    expect(v.ok).toBe(true);
+    expect(v.repositoryCheck.ok).toBe(true);
+    expect(v.checks.find((c) => c.component === 'duckdb')?.detail).toMatch(
+      /episodes: 100 rows, strategies: 1 rows/,
+    );
+    expect(v.checks.find((c) => c.component === 'mongodb')?.detail).toMatch(/sha256 ok; gzip stream intact/);
+    expect(v.checks.find((c) => c.component === 'opensearch')?.detail).toMatch(/SUCCESS with 2 indices/);
+    expect([...os.snapshots.keys()]).toContain(`doom-ops-${stack.project}-${full.id}`.toLowerCase());
     expect(await sh('agent', 'cat /tmp/duckdb-calls')).toContain('/data/play_logs.duckdb -c CHECKPOINT;');
-    const snap = manifest.components.find((c: { component: string }) => c.component === 'opensearch');
-    expect(snap.details.indices.sort()).toEqual(['episodes-2026.11', 'strategies']);
-    expect(os.repos.get('backup')).toMatchObject({ type: 'fs' });
-    for (const c of full.components.filter((x) => x.file)) expect(c.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(
-      JSON.parse(await readFile(join(backupDir, stack.project, full.id, 'VERIFICATION.json'), 'utf8')).ok,
-    ).toBe(true);
+  });
+
+  it('a second backup of unchanged data adds almost nothing to the repository', async () => {
+    const again = await call<Backup>('backup', { component: 'volumes' });
+    const nats = again.components.find((c) => c.target === 'nats-data')!;
+    expect(nats.bytesAdded).toBeLessThan(20_000);
+    expect(again.notes).toEqual([]);
   });
 });
 
-describe('restore', () => {
+describe('partial backups', () => {
+  it('with OpenSearch down, backup full ends PartiallyFailed: volumes, MongoDB and DuckDB saved, OpenSearch named with why', async () => {
+    const port = await freePort();
+    const r = await call<Backup>('backup', { component: 'full' }, undefined, {
+      opensearch: { ...config.backup!.opensearch, url: `http://127.0.0.1:${port}` },
+    });
+    expect(r.phase).toBe('PartiallyFailed');
+    expect(r.failures).toEqual([
+      { component: 'opensearch', reason: expect.stringContaining(`OpenSearch at http://127.0.0.1:${port}`) },
+    ]);
+    const saved = r.components.map((c) => c.component);
+    expect(saved).toEqual(expect.arrayContaining(['volumes', 'mongodb', 'duckdb']));
+    expect(saved).not.toContain('opensearch');
+    const listed = (await list()).find((b) => b.id === r.id)!;
+    expect(listed.phase).toBe('PartiallyFailed');
+    expect(listed.failed[0]).toMatch(/^opensearch: OpenSearch at/);
+    // Components that failed are not offered for a restore.
+    await expect(call('restore', { id: r.id, component: 'opensearch' }, approveAll)).rejects.toMatchObject({
+      code: 'not_found',
+      message: expect.stringMatching(
+        /has no restorable opensearch \(it failed in that backup: OpenSearch at/,
+      ),
+    });
+  });
+
+  it('the CLI exits 1 for a partial backup and prints the phase and the failure', async () => {
+    const port = await freePort();
+    const cfg = join(stateDir, 'partial.yaml');
+    await writeFile(
+      cfg,
+      `backup:\n  opensearch: { url: "http://127.0.0.1:${port}" }\n  duckdb: { file: /data/play_logs.duckdb }\n`,
+    );
+    const r = await cli(['backup', 'full', '--project', stack.project], {
+      DOOM_OPS_CONFIG: cfg,
+      DOOM_OPS_STATE_DIR: stateDir,
+      DOOM_OPS_BACKUP_DIR: backupDir,
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/PartiallyFailed: 1 failure\(s\)/);
+    expect(r.stdout).toMatch(/FAILED +opensearch: OpenSearch at/);
+  });
+
+  it('backup.exclude leaves a volume out', async () => {
+    const r = await call<Backup>('backup', { component: 'volumes' }, undefined, {
+      exclude: ['mongodb-data'],
+    });
+    expect(r.components.map((c) => c.target)).toContain('nats-data');
+    expect(r.components.map((c) => c.target)).not.toContain('mongodb-data');
+  });
+});
+
+describe('consistency for services without a dump tool', () => {
+  it('a service in backup.stop is stopped while its volume is archived, started again, audited; hooks run around it', async () => {
+    const before = await containerOf(stack.project, 'nats');
+    const r = await call<Backup>('backup', { component: 'volumes' }, undefined, {
+      stop: ['nats'],
+      hooks: {
+        nats: { pre: ['sh', '-c', 'echo pre >> /tmp/hooks'], post: ['sh', '-c', 'echo post >> /tmp/hooks'] },
+      },
+    });
+    expect(r.phase).toBe('Completed');
+    const after = await containerOf(stack.project, 'nats');
+    expect(after.State.Running).toBe(true);
+    expect(after.State.StartedAt).not.toBe(before.State.StartedAt);
+    // The pre hook ran in the container before it was stopped (its /tmp was kept), the post hook after.
+    expect((await sh('nats', 'cat /tmp/hooks')).split('\n')).toEqual(['pre', 'post']);
+    const audit = await call<{ entries: Array<{ event: string; outcome?: string }> }>('audit_log', {
+      tool: 'backup',
+    });
+    const events = audit.entries.map((e) => `${e.event}: ${e.outcome}`);
+    expect(
+      events.some((e) => /backup_stop: stopping .*nats.* while volume nats-data is archived/.test(e)),
+    ).toBe(true);
+    expect(events.some((e) => /backup_start: started .*nats.* again/.test(e))).toBe(true);
+  });
+
+  it('a failing pre hook fails that volume only, and the service keeps running', async () => {
+    const r = await call<Backup>('backup', { component: 'volumes' }, undefined, {
+      stop: ['nats'],
+      hooks: { nats: { pre: ['sh', '-c', 'echo cannot freeze >&2; exit 3'], post: [] } },
+    });
+    expect(r.phase).toBe('PartiallyFailed');
+    expect(r.failures).toEqual([
+      {
+        component: 'volumes',
+        target: 'nats-data',
+        reason: expect.stringMatching(/pre hook of nats .* exited 3: cannot freeze/),
+      },
+    ]);
+    expect(r.components.map((c) => c.target)).toContain('mongodb-data');
+    expect((await containerOf(stack.project, 'nats')).State.Running).toBe(true);
+  });
+});
+
+describe('restore from restic', () => {
   it('without a human approval executes nothing', async () => {
     await sh('mongodb', 'echo "{\\"_id\\":99}" >> /data/db/clau-doom/episodes.jsonl');
-    const before = (await call<{ backups: unknown[] }>('list_backups', {})).backups.length;
     await expect(call('restore', { id: full.id, component: 'mongodb' })).rejects.toMatchObject({
       code: 'approval_required',
     });
     expect(await mongoState()).not.toBe(original.mongo);
-    expect((await call<{ backups: unknown[] }>('list_backups', {})).backups.length).toBe(before);
   });
 
   it('round trips each component after the data changed, writing a safety backup first', async () => {
-    // Change everything.
     await sh(
       'nats',
       'rm /data/jetstream/sub/meta && echo changed > /data/jetstream/stream.dat && echo new > /data/jetstream/new',
@@ -170,16 +326,17 @@ describe('restore', () => {
     os.indices.get('strategies')!.docs = 0;
     expect(await volumeState()).not.toBe(original.volume);
 
-    const mongo = await call<{ safetyBackup: string }>(
+    const mongo = await call<{ safetyBackup: string; from: string }>(
       'restore',
       { id: full.id, component: 'mongodb' },
       approveAll,
     );
+    expect(mongo.from).toMatch(/^local repository /);
     expect(await mongoState()).toBe(original.mongo);
 
     const vol = await call<{ restored: Array<{ result: { stopped: string[] } }> }>(
       'restore',
-      { id: full.id, component: 'volumes' },
+      { id: full.id, component: 'volumes', target: 'nats-data' },
       approveAll,
     );
     expect(vol.restored[0]?.result.stopped).toHaveLength(1);
@@ -195,91 +352,71 @@ describe('restore', () => {
 
     os.calls.length = 0;
     await call('restore', { id: full.id, component: 'opensearch' }, approveAll);
-    const restore = os.calls.find((c) => c.path.endsWith('/_restore'));
-    expect(
-      String((restore?.body as { indices?: string } | undefined)?.indices)
-        .split(',')
-        .sort(),
-    ).toEqual(['episodes-2026.11', 'strategies']);
-    expect(os.calls.some((c) => c.path.endsWith('/_close'))).toBe(true);
     expect(os.indices.get('strategies')?.docs).toBe(40);
 
-    const list = await call<{ backups: Array<{ id: string; reason: string | null; state: string }> }>(
-      'list_backups',
-      {},
+    const safety = (await list()).filter((b) => b.reason === 'pre-restore');
+    expect(safety.length).toBeGreaterThanOrEqual(4);
+    expect(safety.find((b) => b.id === mongo.safetyBackup)?.phase).toBe('Completed');
+  });
+});
+
+describe('retention per component', () => {
+  it('backup volumes; backup mongodb; prune keeps both', async () => {
+    const vol = await call<Backup>('backup', { component: 'volumes' });
+    const mon = await call<Backup>('backup', { component: 'mongodb' });
+    const dry = await call<{
+      repositories: Array<{
+        groups: Array<{ component: string; target: string; kind: string; keep: string[]; remove: string[] }>;
+      }>;
+    }>('prune_backups', { dryRun: true });
+    const groups = dry.repositories[0]!.groups;
+    expect(
+      groups.find((g) => g.component === 'volumes' && g.target === 'nats-data' && g.kind === 'requested')
+        ?.keep[0],
+    ).toBe(vol.id);
+    expect(groups.find((g) => g.component === 'mongodb' && g.kind === 'requested')?.keep[0]).toBe(mon.id);
+    await call('prune_backups', {}, approveAll);
+    const after = await list();
+    expect(after.find((b) => b.id === vol.id)?.components).toEqual(
+      expect.arrayContaining(['volumes:nats-data']),
     );
-    expect(list.backups.filter((b) => b.reason === 'pre-restore')).toHaveLength(4);
-    expect(list.backups.find((b) => b.id === mongo.safetyBackup)?.state).toBe('complete');
+    expect(after.find((b) => b.id === mon.id)?.components).toEqual(['mongodb:mongodb']);
   });
 
-  it('one flipped byte: verify_backup fails and restore refuses before stopping or changing anything', async () => {
-    const copy = await call<Backup>('backup', { component: 'volumes' });
-    const file = join(backupDir, stack.project, copy.id, copy.components[0]!.file!);
-    const bytes = await readFile(file);
-    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
-    await writeFile(file, bytes);
-    const v = await call<{ ok: boolean; checks: Array<{ ok: boolean; detail: string }> }>('verify_backup', {
-      id: copy.id,
-    });
-    expect(v.ok).toBe(false);
-    expect(v.checks[0]?.detail).toMatch(/sha256/);
-    const nats = await containerOf(stack.project, 'nats');
-    const backups = (await readdir(join(backupDir, stack.project))).length;
-    await expect(call('restore', { id: copy.id, component: 'volumes' }, approveAll)).rejects.toMatchObject({
-      code: 'failed',
-    });
-    expect((await containerOf(stack.project, 'nats')).State.StartedAt).toBe(nats.State.StartedAt);
-    expect((await readdir(join(backupDir, stack.project))).length).toBe(backups);
+  it("a restore's safety backup never causes the restored-from backup to be pruned", async () => {
+    const keepOne = { retention: { daily: 1, weekly: 0, safety: 1 } };
+    const from = await call<Backup>('backup', { component: 'volumes' }, undefined, keepOne);
+    const r = await call<{ safetyBackup: string }>(
+      'restore',
+      { id: from.id, component: 'volumes', target: 'nats-data' },
+      approveAll,
+      keepOne,
+    );
+    const d = await call<{
+      repositories: Array<{ removedBackups: string[]; groups: Array<{ kind: string; keep: string[] }> }>;
+    }>('prune_backups', {}, approveAll, keepOne);
+    const after = await list(keepOne);
+    expect(after.find((b) => b.id === from.id)?.components).toContain('volumes:nats-data');
+    expect(after.find((b) => b.id === r.safetyBackup)?.components).toContain('volumes:nats-data');
+    expect(d.repositories[0]!.removedBackups).not.toContain(from.id);
+    // Older requested backups of nats-data went (daily: 1 keeps the newest of today).
+    expect(
+      after
+        .filter((b) => b.reason === 'requested' && b.components.includes('volumes:nats-data'))
+        .map((b) => b.id),
+    ).toEqual([from.id]);
   });
+});
 
-  it('two backups of the same stack at once are serialized by the stack lock, and both complete', async () => {
-    const waits: string[] = [];
-    const spans: Array<{ id: string; start: number; end: number }> = [];
-    const one = async (onProgress?: (m: string) => void) => {
-      const start = Date.now();
-      const out = (await invokeTool(
-        findTool('backup')!,
-        { ...ctx(), progress: (p) => onProgress?.(p.message ?? '') },
-        { component: 'volumes' },
-      )) as Backup;
-      spans.push({ id: out.id, start, end: Date.now() });
-      return out;
-    };
-    // The second starts once the first reports progress, i.e. holds the lock and is writing.
-    let firstRunning!: () => void;
-    const running = new Promise<void>((r) => {
-      firstRunning = r;
-    });
-    const [a, b] = await Promise.all([
-      one(() => firstRunning()),
-      running.then(() => one((m) => m.startsWith('waiting') && waits.push(m))),
-    ]);
-    expect(a.verified && b.verified).toBe(true);
-    expect(a.id).not.toBe(b.id);
-    expect(waits).toEqual([expect.stringMatching(/stack .* is busy: backup by test/)]);
-    // The second finished after the first: it ran once the first had released the lock.
-    expect(spans[0]!.id).toBe(a.id);
-    const listed = (await call<{ backups: Array<{ id: string; state: string }> }>('list_backups', {}))
-      .backups;
-    expect(listed.filter((x) => [a.id, b.id].includes(x.id)).map((x) => x.state)).toEqual([
-      'complete',
-      'complete',
-    ]);
-  });
-
-  it('a backup killed mid-way is never listed as complete, and the next backup removes it', async () => {
-    await sh('nats', 'head -c 120000000 /dev/urandom > /data/big.dat');
+describe('incomplete backups and old backups', () => {
+  it('a backup killed mid-way is listed as incomplete, and the next backup removes it', async () => {
+    await sh('nats', 'head -c 150000000 /dev/urandom > /data/big.dat');
     const env = {
       DOOM_OPS_STATE_DIR: stateDir,
       DOOM_OPS_BACKUP_DIR: backupDir,
       DOOM_OPS_CONFIG: join(stateDir, 'cfg.yaml'),
     };
-    await writeFile(env.DOOM_OPS_CONFIG, 'backup:\n  volumes: [nats-data]\n');
-    const complete = async () =>
-      JSON.parse((await cli(['backups', '--json', '--project', stack.project], env)).stdout).backups.filter(
-        (b: { state: string }) => b.state === 'complete',
-      ).length;
-    const before = await complete();
+    await writeFile(env.DOOM_OPS_CONFIG, 'backup:\n  volumes: [mongodb-data, nats-data]\n');
     const child = execa('node', ['dist/src/cli/main.js', 'backup', 'volumes', '--project', stack.project], {
       env: { ...process.env, ...env },
       reject: false,
@@ -289,27 +426,65 @@ describe('restore', () => {
         all: true,
         filters: { label: [`doom-ops.helper.owner=${hostname()}:${child.pid}`] },
       });
-    // Killed while streaming: the partial directory exists and its helper container holds the volume.
+    // mongodb-data is saved first; killed while nats-data streams.
     await waitFor(
-      'a partial backup streaming',
-      async () =>
-        (await readdir(join(backupDir, stack.project))).some((d) => d.endsWith('.partial')) &&
-        (await orphans()).length === 1,
-      30_000,
-      50,
+      'the second volume streaming',
+      async () => (await orphans()).some((c) => c.Labels['doom-ops.helper']?.includes('nats-data')),
+      60_000,
+      100,
     );
     child.kill('SIGKILL');
     await child;
-    expect(await complete()).toBe(before);
-    const listed = JSON.parse(
-      (await cli(['backups', '--json', '--project', stack.project], env)).stdout,
-    ).backups;
-    expect(listed.some((b: { state: string }) => b.state === 'incomplete')).toBe(true);
+    const listed = await list();
+    const incomplete = listed.filter((b) => b.state === 'incomplete');
+    expect(incomplete).toHaveLength(1);
     await sh('nats', 'rm /data/big.dat');
-    expect(await orphans()).toHaveLength(1);
-    await call('backup', { component: 'volumes' });
-    expect((await readdir(join(backupDir, stack.project))).some((d) => d.endsWith('.partial'))).toBe(false);
-    // The killed process's helper container (it holds the volume) is gone too.
+    const next = await call<Backup>('backup', { component: 'volumes' });
+    expect(next.phase).toBe('Completed');
+    expect((await list()).filter((b) => b.state === 'incomplete')).toEqual([]);
     expect(await orphans()).toHaveLength(0);
+    expect(
+      await repo().snapshots({ tags: [`stack=${stack.project}`, `backup=${incomplete[0]!.id}`] }),
+    ).toEqual([]);
+  });
+
+  it('a backup written before restic (files under backup.dir) stays listable and restorable', async () => {
+    const id = '20261101T030000Z-volumes';
+    const dir = join(backupDir, stack.project, id);
+    const src = mkdtempSync(join(tmpdir(), 'legacy-'));
+    await execa('mkdir', ['-p', join(src, 'volume', 'old')]);
+    await writeFile(join(src, 'volume', 'old', 'file.txt'), 'from the old format\n');
+    await execa('mkdir', ['-p', join(dir, 'volumes')]);
+    await execa('tar', ['czf', join(dir, 'volumes', 'nats-data.tar.gz'), '-C', src, 'volume']);
+    const bytes = await readFile(join(dir, 'volumes', 'nats-data.tar.gz'));
+    const sha256 = (await import('node:crypto')).createHash('sha256').update(bytes).digest('hex');
+    await writeFile(
+      join(dir, 'MANIFEST.json'),
+      JSON.stringify({
+        id,
+        created: '2026-11-01T03:00:00.000Z',
+        stack: stack.project,
+        tool: { name: 'doom-ops', version: '0.1.0' },
+        kind: 'volumes',
+        reason: 'requested',
+        components: [
+          {
+            component: 'volumes',
+            target: 'nats-data',
+            file: 'volumes/nats-data.tar.gz',
+            bytes: bytes.length,
+            sha256,
+            details: {},
+          },
+        ],
+      }),
+    );
+    const listed = (await list()).find((b) => b.id === id);
+    expect(listed).toMatchObject({ format: 'legacy', state: 'complete', components: ['volumes:nats-data'] });
+    const v = await call<{ ok: boolean }>('verify_backup', { id });
+    expect(v.ok).toBe(true);
+    await call('restore', { id, component: 'volumes' }, approveAll);
+    await waitFor('nats running again', async () => (await containerOf(stack.project, 'nats')).State.Running);
+    expect(await sh('nats', 'cat /data/old/file.txt')).toBe('from the old format');
   });
 });

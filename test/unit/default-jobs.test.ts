@@ -51,8 +51,10 @@ describe('the default schedule', () => {
     expect(byName['daily-backup']!.steps.map((s) => s.tool)).toEqual(['backup']);
     expect(byName['prune-backups']).toMatchObject({ enabled: false, steps: [{ tool: 'prune_backups' }] });
     expect(byName['prune-backups']!.approvedBy).toBeUndefined();
-    // The scheduler plans only what is enabled: daily-backup and daily-digest.
-    expect(new Scheduler(deps(config)).jobs).toBe(2);
+    // The weekly restore drill is on by default: health warns without a good one (backup.drillMaxAge).
+    expect(byName['weekly-drill']).toMatchObject({ enabled: true, steps: [{ tool: 'drill_backup' }] });
+    // The scheduler plans only what is enabled: daily-backup, weekly-drill and daily-digest.
+    expect(new Scheduler(deps(config)).jobs).toBe(3);
   });
 
   it('an approver turns prune-backups on in their config file: it runs and is audited under their name', async () => {

@@ -68,9 +68,26 @@ describe('every tool output is rendered as text', () => {
       decidedBy: 'cli:alice',
       decidedVia: 'doom-ops approve',
       result: output('prune_backups', {
-        policy: { daily: 7, weekly: 4 },
-        keep: [{ id: '20261128T030000Z', created: '2026-11-28T03:00:00Z', bytes: 10, keptBy: ['daily'] }],
-        remove: [{ id: '20261101T030000Z', created: '2026-11-01T03:00:00Z', bytes: 10, keptBy: [] }],
+        policy: { daily: 7, weekly: 4, safety: 3 },
+        repositories: [
+          {
+            name: 'local',
+            url: '/srv/backups/restic',
+            groups: [
+              {
+                component: 'volumes',
+                target: 'nats-data',
+                kind: 'requested',
+                keep: ['20261128T030000Z-full'],
+                remove: ['20261101T030000Z-full'],
+              },
+            ],
+            removedBackups: ['20261101T030000Z-full'],
+            snapshotsRemoved: 3,
+            report: 'total prune: 3 blobs',
+            error: null,
+          },
+        ],
         deleted: true,
       }),
       error: null,
@@ -78,8 +95,11 @@ describe('every tool output is rendered as text', () => {
     const text = renderText('get_approval', approval);
     expect(text).not.toMatch(RAW_JSON);
     expect(text).toContain('apr_0123456789ab: done (by cli:alice via doom-ops approve)');
-    expect(text).toMatch(/result:\n {2}deleted 1, keep 1 \(7 daily, 4 weekly\)/);
-    expect(text).toContain('deleted 20261101T030000Z');
+    expect(text).toMatch(
+      /result:\n {2}retention: 7 daily, 4 weekly per component and target; newest 3 safety/,
+    );
+    expect(text).toMatch(/volumes:nats-data +keep 20261128T030000Z-full; removed 20261101T030000Z-full/);
+    expect(text).toContain('whole backups removed: 20261101T030000Z-full');
   });
 
   it('`restore`: each target restored is described in words', () => {
@@ -88,7 +108,9 @@ describe('every tool output is rendered as text', () => {
       output('restore', {
         id: '20261128T030000Z',
         component: 'duckdb',
+        from: 'local repository /srv/backups/restic',
         safetyBackup: '20261128T040000Z',
+        completedInterrupted: false,
         restored: [
           {
             target: 'clau-doom-agent-1',

@@ -47,12 +47,18 @@ describe('schedule state', () => {
   });
 });
 
+/** Waits (up to 20 s) until job "listing" has a finished run in the state dir. */
+async function waitForHistory(dir: string): Promise<void> {
+  for (let i = 0; i < 200 && new ScheduleState(dir, 'clau-doom').history('listing').length === 0; i++)
+    await new Promise((res) => setTimeout(res, 100));
+}
+
 describe('missed slots after downtime', () => {
   function scheduler(
     missed: 'run-once' | 'skip',
     stateDir: string,
     now: number,
-    step: { tool: string; input: Record<string, unknown> } = { tool: 'list_backups', input: {} },
+    step: { tool: string; input: Record<string, unknown> } = { tool: 'audit_log', input: {} },
     approvedBy?: string,
   ) {
     const config = loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir } });
@@ -112,6 +118,8 @@ describe('missed slots after downtime', () => {
     new ScheduleState(refused, 'clau-doom').claim('listing', T0);
     const r = scheduler('run-once', refused, now, prune);
     r.scheduler.start();
+    // prune_backups plans with restic (no repository yet): let the run finish before stopping.
+    await waitForHistory(refused);
     await r.scheduler.stop();
     const [failed] = new ScheduleState(refused, 'clau-doom').history('listing');
     expect(failed).toMatchObject({ result: 'failed' });
@@ -121,7 +129,7 @@ describe('missed slots after downtime', () => {
     new ScheduleState(approved, 'clau-doom').claim('listing', T0);
     const a = scheduler('run-once', approved, now, prune, 'alice, change 42');
     a.scheduler.start();
-    await new Promise((res) => setTimeout(res, 300));
+    await waitForHistory(approved);
     await a.scheduler.stop();
     expect(new ScheduleState(approved, 'clau-doom').history('listing')[0]).toMatchObject({
       result: 'succeeded',

@@ -165,14 +165,16 @@ export async function whileStopped<T>(
   const stopped: typeof containers = [];
   try {
     for (const c of containers) {
-      await stopContainer(adapter, c.id, { label: c.name, signal });
+      // Pushed first: a container that is stopped already (left so by an interrupted run) is started after too.
       stopped.push(c);
+      await stopContainer(adapter, c.id, { label: c.name, signal, alreadyStoppedOk: true });
     }
     return await work();
   } finally {
+    // Started with a fresh deadline, not `signal`: after a cancellation the service must come back.
     for (const c of stopped)
-      await adapter.call(`start ${c.name}`, signal, (s) =>
-        adapter.docker.getContainer(c.id).start({ abortSignal: s } as object),
+      await adapter.call(`start ${c.name}`, undefined, (s) =>
+        withOptions(adapter.docker.getContainer(c.id), 'start', { abortSignal: s }).catch(notModified),
       );
   }
 }

@@ -79,6 +79,16 @@ export class OpenSearchSnapshots {
     }
   }
 
+  /** Deletes a snapshot (DELETE _snapshot/<repository>/<snapshot>); a snapshot that is gone already is fine. */
+  async delete(snapshot: string): Promise<void> {
+    try {
+      await (await this.client).snapshot.delete({ repository: this.repository, snapshot });
+    } catch (err) {
+      if ((err as { meta?: { statusCode?: number } }).meta?.statusCode === 404) return;
+      throw err;
+    }
+  }
+
   /**
    * Restores the snapshot's indices. The API refuses to restore over an open index, so the ones
    * that exist are closed first (the restore reopens them).

@@ -589,17 +589,35 @@ export class ResticRepository {
     const removed = groups.some((g) => g.remove.length > 0);
     if (!opts.prune || opts.dryRun || !removed)
       return { groups, dryRun: opts.dryRun, prune: { ran: false, report: '' } };
+    return { groups, dryRun: false, prune: { ran: true, report: await this.prune(opts.signal) } };
+  }
+
+  /**
+   * Removes the given snapshots (`restic forget -- <id>…`), whatever any policy says; the data only
+   * they used stays until `prune()`. An empty list does nothing. Errors: ToolError invalid_input for a
+   * malformed id; ToolErrors of restic (locked: forget needs the exclusive lock).
+   */
+  async forgetIds(ids: string[], signal?: AbortSignal): Promise<void> {
+    if (ids.length === 0) return;
+    ids.forEach(checkSnapshotId);
+    await this.run(['forget', '--', ...ids], {
+      what: `remove ${ids.length} snapshot(s) from restic repository ${this.displayUrl}`,
+      signal,
+    });
+  }
+
+  /** `restic prune`: deletes data no snapshot uses. Returns restic's summary lines. Errors: ToolErrors of restic. */
+  async prune(signal?: AbortSignal): Promise<string> {
     const report = await this.run(['prune'], {
       what: `prune restic repository ${this.displayUrl}`,
-      signal: opts.signal,
+      signal,
     });
-    const summary = report
+    return report
       .split('\n')
       .filter((l) =>
         /^(to repack|this removes|to delete|total prune|remaining|unused size after prune):/.test(l),
       )
       .join('\n');
-    return { groups, dryRun: false, prune: { ran: true, report: summary } };
   }
 
   /**

@@ -1,8 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { type Readable, Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { execStream } from '../../adapters/docker/exec-stream.js';
 import {
@@ -15,11 +13,11 @@ import { ToolError } from '../../errors.js';
 import { redact } from '../../safety/redact.js';
 import type { ToolContext } from '../../tools/context.js';
 import { knownProjectSecrets, projectSecrets } from '../../tools/lib/secrets.js';
-import { byteProgress, runningReplica } from '../context.js';
+import { byteProgress, heldEnd, runningReplica } from '../context.js';
 import { HashCount } from '../hash-sink.js';
 import type { ComponentEntry } from '../manifest.js';
+import type { BackupStore, Reason } from '../store.js';
 
-const FILE = join('mongodb', 'mongodb.archive.gz');
 /** mongodump's archive format starts with this magic number (0x8199e26d, little-endian). */
 const ARCHIVE_MAGIC = Buffer.from([0x6d, 0xe2, 0x99, 0x81]);
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
@@ -41,55 +39,127 @@ async function failed(
   });
 }
 
-/** mongodump --archive --gzip inside the mongodb container, stdout streamed to disk. */
-export async function backupMongo(ctx: ToolContext, dir: string): Promise<ComponentEntry> {
+/**
+ * mongodump --archive --gzip inside the mongodb container, its stdout streamed into restic (no temp
+ * file) and hashed on the way. The snapshot is only saved when mongodump exits 0: a failed dump
+ * stops restic before the end of its input, so nothing partial is stored.
+ */
+export async function backupMongo(
+  ctx: ToolContext,
+  store: BackupStore,
+  id: string,
+  reason: Reason,
+): Promise<ComponentEntry> {
   const cfg = ctx.config.backup.mongodb;
   const c = await runningReplica(ctx, cfg.service, 'cannot back up MongoDB');
-  await mkdir(join(dir, 'mongodb'), { recursive: true });
   const hash = new HashCount(byteProgress(ctx, 'mongodb'));
-  const sink = createWriteStream(join(dir, FILE));
-  // Awaited together: a sink that fails first (a full disk) must reject here, not go unhandled.
-  const [r] = await Promise.all([
-    execStream(ctx.docker, c.id, mongodumpArgv(cfg.uri), { stdout: hash, signal: ctx.signal }),
-    pipeline(hash, sink),
-  ]);
-  if (r.exitCode !== 0) throw await failed(ctx, 'mongodump', r.exitCode, r.stderr);
+  const held = heldEnd(hash);
+  const writing = store.writeData(hash, { id, component: 'mongodb', target: cfg.service, reason });
+  // A restic failure (wrong password, full disk) must not go unhandled while the dump still runs.
+  writing.catch(() => undefined);
+  let r: { exitCode: number | null; stderr: string };
+  try {
+    r = await execStream(ctx.docker, c.id, mongodumpArgv(cfg.uri), { stdout: held.sink, signal: ctx.signal });
+  } catch (err) {
+    held.close(err as Error);
+    await writing.catch(() => undefined);
+    throw err;
+  }
+  if (r.exitCode !== 0) {
+    const failure = await failed(ctx, 'mongodump', r.exitCode, r.stderr);
+    held.close(failure);
+    await writing.catch(() => undefined);
+    throw failure;
+  }
+  held.close();
+  const data = await writing;
   return {
     component: 'mongodb',
     target: cfg.service,
-    file: FILE,
+    file: null,
     bytes: hash.bytes,
     sha256: hash.digest(),
-    details: { container: c.name, collections: parseDumpCounts(r.stderr) },
+    snapshot: data.snapshotId,
+    path: data.path,
+    details: { container: c.name, collections: parseDumpCounts(r.stderr), bytesAdded: data.bytesAdded },
   };
 }
 
-/** A mongodump archive: the archive format's magic number, or (whole-stream) gzip that must inflate cleanly. */
-export async function checkMongoArchive(path: string): Promise<string> {
-  const h = await open(path, 'r');
-  const head = Buffer.alloc(4);
-  try {
-    await h.read(head, 0, 4, 0);
-  } finally {
-    await h.close();
+/**
+ * A mongodump archive: the archive format's magic number, or (whole-stream) gzip that must inflate
+ * cleanly. Reads the whole stream (a restic dump, or a legacy file).
+ */
+export async function checkMongoStream(source: Readable): Promise<string> {
+  let head = Buffer.alloc(0);
+  let gunzip: ReturnType<typeof createGunzip> | undefined;
+  let kind: 'archive' | 'gzip' | undefined;
+  for await (const chunk of source) {
+    const buf = chunk as Buffer;
+    if (!kind) {
+      head = Buffer.concat([head, buf]);
+      if (head.length < 4) continue;
+      if (head.subarray(0, 4).equals(ARCHIVE_MAGIC)) kind = 'archive';
+      else if (head.subarray(0, 2).equals(GZIP_MAGIC)) {
+        kind = 'gzip';
+        gunzip = createGunzip();
+        gunzip.resume();
+      } else throw new Error('neither a mongodump archive nor a gzip stream');
+      if (gunzip) await writeTo(gunzip, head);
+      continue;
+    }
+    if (gunzip) await writeTo(gunzip, buf);
   }
-  if (head.equals(ARCHIVE_MAGIC)) return 'mongodump archive header present';
-  if (head.subarray(0, 2).equals(GZIP_MAGIC)) {
-    await pipeline(createReadStream(path), createGunzip(), new Writable({ write: (_c, _e, cb) => cb() }));
+  if (!kind) throw new Error('the archive is empty or shorter than its header');
+  if (gunzip) {
+    const g = gunzip;
+    await new Promise<void>((resolve, reject) => {
+      g.once('error', reject);
+      g.once('end', resolve);
+      g.end();
+    });
     return 'gzip stream intact';
   }
-  throw new Error('neither a mongodump archive nor a gzip stream');
+  return 'mongodump archive header present';
 }
 
-/** mongorestore --archive --gzip --drop fed by exec stdin. */
-export async function restoreMongo(ctx: ToolContext, dir: string, entry: ComponentEntry) {
+function writeTo(w: ReturnType<typeof createGunzip>, b: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    w.once('error', onError);
+    if (w.write(b)) {
+      w.off('error', onError);
+      resolve();
+    } else
+      w.once('drain', () => {
+        w.off('error', onError);
+        resolve();
+      });
+  });
+}
+
+/** Legacy (pre-restic) backups: the archive file. */
+export async function checkMongoArchive(path: string): Promise<string> {
+  return checkMongoStream(createReadStream(path));
+}
+
+/** mongorestore --archive --gzip --drop fed by exec stdin, from restic or a legacy file. */
+export async function restoreMongo(
+  ctx: ToolContext,
+  source: () => Readable,
+  container?: { id: string; name: string },
+) {
   const cfg = ctx.config.backup.mongodb;
-  const c = await runningReplica(ctx, cfg.service, 'cannot restore MongoDB');
+  const c = container ?? (await runningReplica(ctx, cfg.service, 'cannot restore MongoDB'));
   const r = await execStream(ctx.docker, c.id, mongorestoreArgv(cfg.uri), {
-    stdin: createReadStream(join(dir, entry.file!)),
+    stdin: source(),
     stdout: new Writable({ write: (_c, _e, cb) => cb() }),
     signal: ctx.signal,
   });
   if (r.exitCode !== 0) throw await failed(ctx, 'mongorestore', r.exitCode, r.stderr);
   return { container: c.name, ...parseRestoreCount(r.stderr) };
+}
+
+/** A legacy backup's archive file. */
+export function legacyFile(dir: string, entry: ComponentEntry): Readable {
+  return createReadStream(join(dir, entry.file!));
 }

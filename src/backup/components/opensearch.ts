@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { OpenSearchSnapshots } from '../../adapters/opensearch/snapshots.js';
 import { ToolError } from '../../errors.js';
 import type { ToolContext } from '../../tools/context.js';
 import type { ComponentEntry } from '../manifest.js';
+import type { BackupStore, Reason } from '../store.js';
 
 export function snapshots(ctx: ToolContext): OpenSearchSnapshots {
   const c = ctx.config.backup.opensearch;
@@ -23,10 +26,20 @@ function unreachable(ctx: ToolContext, err: unknown): ToolError {
   );
 }
 
-/** Registers the fs repository once, then a snapshot with wait_for_completion; records name and indices. */
-export async function backupOpenSearch(ctx: ToolContext, id: string): Promise<ComponentEntry> {
+/**
+ * Registers the fs repository once, then a snapshot with wait_for_completion; records name and
+ * indices. The snapshot stays in OpenSearch's repository; a small JSON record of it is stored in
+ * restic so retention treats it like every other component (prune deletes the OpenSearch snapshot
+ * of a record it removes).
+ */
+export async function backupOpenSearch(
+  ctx: ToolContext,
+  store: BackupStore,
+  id: string,
+  reason: Reason,
+): Promise<ComponentEntry> {
   const api = snapshots(ctx);
-  const name = `doom-ops-${id}`.toLowerCase();
+  const name = `doom-ops-${ctx.project}-${id}`.toLowerCase();
   let registered: boolean;
   let snap: Awaited<ReturnType<OpenSearchSnapshots['create']>>;
   try {
@@ -39,19 +52,41 @@ export async function backupOpenSearch(ctx: ToolContext, id: string): Promise<Co
     throw new ToolError('failed', `OpenSearch snapshot ${name} finished ${snap.state}`, {
       hint: 'GET _snapshot/<repository>/<snapshot> shows the failed shards',
     });
+  const details = {
+    snapshot: snap.snapshot,
+    indices: snap.indices,
+    state: snap.state,
+    repositoryRegistered: registered,
+  };
+  const record = Buffer.from(
+    `${JSON.stringify({ repository: ctx.config.backup.opensearch.repository, ...details })}\n`,
+  );
+  const data = await store.writeData(Readable.from([record]), {
+    id,
+    component: 'opensearch',
+    target: ctx.config.backup.opensearch.repository,
+    reason,
+  });
   return {
     component: 'opensearch',
     target: ctx.config.backup.opensearch.repository,
     file: null,
-    bytes: 0,
-    sha256: null,
-    details: {
-      snapshot: snap.snapshot,
-      indices: snap.indices,
-      state: snap.state,
-      repositoryRegistered: registered,
-    },
+    bytes: record.length,
+    sha256: createHash('sha256').update(record).digest('hex'),
+    snapshot: data.snapshotId,
+    path: data.path,
+    details,
   };
+}
+
+/** Deletes the OpenSearch snapshot of a pruned backup; false when OpenSearch does not answer. */
+export async function deleteSnapshot(ctx: ToolContext, name: string): Promise<boolean> {
+  try {
+    await snapshots(ctx).delete(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function checkSnapshot(ctx: ToolContext, entry: ComponentEntry): Promise<string> {

@@ -1,6 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
+import { pipeline as pipelineCb, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { readArchive, writeArchive } from '../../adapters/docker/archive.js';
@@ -11,17 +11,46 @@ import type { ToolContext } from '../../tools/context.js';
 import { byteProgress } from '../context.js';
 import { HashCount } from '../hash-sink.js';
 import type { ComponentEntry } from '../manifest.js';
-import { ParallelGzip } from '../parallel-gzip.js';
+import type { BackupStore, Reason } from '../store.js';
 import { TarCheck } from '../tar-check.js';
+import { withConsistency } from './consistency.js';
 
 const MOUNT = '/volume';
 
-interface ResolvedVolume {
+export interface ResolvedVolume {
   key: string;
   name: string;
   /** Stack containers (any state) that mount it. */
-  owners: Array<{ id: string; name: string; running: boolean; image: string }>;
+  owners: Array<{
+    id: string;
+    name: string;
+    service: string;
+    running: boolean;
+    image: string;
+    labels: Record<string, string>;
+  }>;
   image: string;
+}
+
+/**
+ * The Compose volume keys the volumes component covers: backup.volumes when set, otherwise every
+ * named volume of the project (by its com.docker.compose.volume label); backup.exclude removed.
+ */
+export async function stackVolumeKeys(ctx: ToolContext): Promise<string[]> {
+  const cfg = ctx.config.backup;
+  let keys = cfg.volumes;
+  if (keys.length === 0) {
+    const { Volumes } = await ctx.docker.call('list volumes', ctx.signal, (s) =>
+      ctx.docker.docker.listVolumes({
+        filters: { label: [`com.docker.compose.project=${ctx.project}`] },
+        abortSignal: s,
+      } as object),
+    );
+    keys = (Volumes ?? [])
+      .map((v) => v.Labels?.['com.docker.compose.volume'])
+      .filter((k): k is string => Boolean(k));
+  }
+  return [...new Set(keys)].filter((k) => !cfg.exclude.includes(k)).sort();
 }
 
 /** A Compose volume key (nats-data) to the engine's volume (<project>_nats-data) and who uses it. */
@@ -44,99 +73,153 @@ export async function resolveVolume(ctx: ToolContext, key: string): Promise<Reso
   );
   const owners = details
     .filter((d) => d.mounts.some((m) => m.name === name))
-    .map((d) => ({ id: d.id, name: d.name, running: d.state.running, image: d.image }));
+    .map((d) => ({
+      id: d.id,
+      name: d.name,
+      service: stack.find((c) => c.id === d.id)?.service ?? '',
+      running: d.state.running,
+      image: d.image,
+      labels: stack.find((c) => c.id === d.id)?.labels ?? {},
+    }));
   const image = owners[0]?.image ?? details[0]?.image;
   if (!image)
     throw new ToolError('not_found', `no container of ${ctx.project} to borrow an image from for the helper`);
   return { key, name, owners, image };
 }
 
-/** tar of the volume through the archive API of a helper that is created but never started; gzip on the fly. */
-export async function backupVolume(ctx: ToolContext, dir: string, key: string): Promise<ComponentEntry> {
+/**
+ * The volume's tar (archive API of a helper that is created but never started) streamed into
+ * restic as it comes: parsed on the way (a cut or malformed archive fails the backup), hashed, and
+ * the sha256 of every regular file streamed into a second snapshot (what drills check). No temp
+ * file; memory stays flat. Services that must be stopped for a consistent copy are stopped around
+ * it, and pre/post hooks run (see withConsistency).
+ */
+export async function backupVolume(
+  ctx: ToolContext,
+  store: BackupStore,
+  id: string,
+  reason: Reason,
+  key: string,
+): Promise<ComponentEntry> {
   const v = await resolveVolume(ctx, key);
-  await mkdir(join(dir, 'volumes'), { recursive: true });
-  const file = join('volumes', `${key}.tar.gz`);
+  return withConsistency(ctx, v, async (signal, consistency) => {
+    const helper = await createHelper(ctx.docker, {
+      image: v.image,
+      mounts: [{ volume: v.name, target: MOUNT, readOnly: true }],
+      purpose: `backup ${v.name}`,
+      signal,
+    });
+    try {
+      const hash = new HashCount(byteProgress(ctx, `volume ${key}`));
+      const tar = new TarCheck({ sums: true });
+      const source = await readArchive(ctx.docker, helper, MOUNT, signal);
+      // Errors anywhere destroy every stream with the error; restic sees it on its input and saves nothing.
+      pipelineCb(source, tar, hash, () => undefined);
+      const [data, sums] = await Promise.all([
+        store.writeData(hash, { id, component: 'volumes', target: key, reason }),
+        store.writeSums(tar.sums!, { id, target: key, reason }),
+      ]).catch((err) => {
+        hash.destroy();
+        tar.sums?.destroy();
+        throw err;
+      });
+      return {
+        component: 'volumes',
+        target: key,
+        file: null,
+        bytes: hash.bytes,
+        sha256: hash.digest(),
+        snapshot: data.snapshotId,
+        path: data.path,
+        sums: sums.snapshotId,
+        details: {
+          volume: v.name,
+          usedBy: v.owners.map((o) => o.name),
+          tarEntries: tar.entries,
+          files: tar.files,
+          fileBytes: tar.fileBytes,
+          bytesAdded: data.bytesAdded,
+          ...consistency,
+        },
+        checkedWhileWriting: `tar parsed (${tar.entries} entries) and hashed while streaming into restic`,
+      };
+    } finally {
+      await removeHelper(ctx.docker, helper);
+    }
+  });
+}
+
+/** Reads a whole archive (plain tar from restic, or a legacy tar.gz file): it must parse. Returns the entry count. */
+export async function checkTar(source: Readable, gzip = false): Promise<number> {
+  const tar = new TarCheck();
+  const drain = async (s: AsyncIterable<unknown>) => {
+    for await (const _ of s);
+  };
+  if (gzip) await pipeline(source, createGunzip(), tar, drain);
+  else await pipeline(source, tar, drain);
+  return tar.entries;
+}
+
+/** Legacy (pre-restic) backups: the tar.gz file. */
+export async function checkTarGz(path: string): Promise<number> {
+  return checkTar(createReadStream(path), true);
+}
+
+/** Empties a volume through a helper running `find … -exec rm` from `image`, then extracts `tar` into it. */
+export async function replaceVolumeContent(
+  ctx: ToolContext,
+  volume: string,
+  image: string,
+  tar: Readable,
+  signal: AbortSignal,
+): Promise<void> {
   const helper = await createHelper(ctx.docker, {
-    image: v.image,
-    mounts: [{ volume: v.name, target: MOUNT, readOnly: true }],
-    purpose: `backup ${v.name}`,
-    signal: ctx.signal,
+    image,
+    mounts: [{ volume, target: MOUNT, readOnly: false }],
+    // Portable across GNU and busybox find (busybox builds may lack -delete).
+    cmd: ['find', MOUNT, '-mindepth', '1', '-maxdepth', '1', '-exec', 'rm', '-rf', '{}', '+'],
+    purpose: `restore ${volume}`,
+    signal,
   });
   try {
-    const hash = new HashCount(byteProgress(ctx, `volume ${key}`));
-    const tar = new TarCheck();
-    await pipeline(
-      await readArchive(ctx.docker, helper, MOUNT, ctx.signal),
-      tar,
-      new ParallelGzip({ level: ctx.config.backup.gzipLevel, selfCheck: true }),
-      hash,
-      createWriteStream(join(dir, file)),
-      { signal: ctx.signal },
-    );
-    return {
-      component: 'volumes',
-      target: key,
-      file,
-      bytes: hash.bytes,
-      sha256: hash.digest(),
-      details: { volume: v.name, usedBy: v.owners.map((o) => o.name), tarEntries: tar.entries },
-      checkedWhileWriting: `tar parsed (${tar.entries} entries) and every gzip member inflated back to its input while writing`,
-    };
+    const code = await runHelper(ctx.docker, helper, signal);
+    if (code !== 0)
+      throw new ToolError(
+        'failed',
+        `could not empty volume ${volume} before restoring (find exited ${code})`,
+        {
+          hint: `the image ${image} needs find and rm; restore by hand or use an owner image that has it`,
+        },
+      );
+    // The archive's root entry is the mount point's own name, so it lands back on /volume.
+    await writeArchive(ctx.docker, helper, '/', tar, signal);
   } finally {
     await removeHelper(ctx.docker, helper);
   }
 }
 
-/** Reads the whole archive: gzip and tar must both be intact. Returns the entry count. */
-export async function checkTarGz(path: string): Promise<number> {
-  const tar = new TarCheck();
-  await pipeline(createReadStream(path), createGunzip(), tar, async (s: AsyncIterable<Buffer>) => {
-    for await (const _ of s);
-  });
-  return tar.entries;
-}
-
 /**
- * Stops the containers using the volume, empties it (a helper running `find -delete` from the
- * owners' image), extracts the archive into it, and starts again what was running.
+ * Stops the containers using the volume, empties it, extracts the archive into it (streamed from
+ * restic, or a legacy tar.gz file), and starts again what was running (`alsoStart`: containers an
+ * interrupted restore left stopped).
  */
 export async function restoreVolume(
   ctx: ToolContext,
-  dir: string,
   entry: ComponentEntry,
+  source: () => Readable,
+  hooks: { onStopped?: (names: string[]) => Promise<void>; alsoStart?: string[] } = {},
 ): Promise<{ volume: string; stopped: string[]; started: string[] }> {
   const v = await resolveVolume(ctx, entry.target);
-  const running = v.owners.filter((o) => o.running);
+  const running = v.owners.filter((o) => o.running || hooks.alsoStart?.includes(o.name));
   await whileStopped(ctx.docker, running, ctx.signal, async () => {
-    const helper = await createHelper(ctx.docker, {
-      image: v.image,
-      mounts: [{ volume: v.name, target: MOUNT, readOnly: false }],
-      // Portable across GNU and busybox find (busybox builds may lack -delete).
-      cmd: ['find', MOUNT, '-mindepth', '1', '-maxdepth', '1', '-exec', 'rm', '-rf', '{}', '+'],
-      purpose: `restore ${v.name}`,
-      signal: ctx.signal,
-    });
-    try {
-      const code = await runHelper(ctx.docker, helper, ctx.signal);
-      if (code !== 0)
-        throw new ToolError(
-          'failed',
-          `could not empty volume ${v.name} before restoring (find exited ${code})`,
-          {
-            hint: `the image ${v.image} needs find and rm; restore by hand or use an owner image that has it`,
-          },
-        );
-      // The archive's root entry is the mount point's own name, so it lands back on /volume.
-      await writeArchive(
-        ctx.docker,
-        helper,
-        '/',
-        createReadStream(join(dir, entry.file!)).pipe(createGunzip()),
-        ctx.signal,
-      );
-    } finally {
-      await removeHelper(ctx.docker, helper);
-    }
+    await hooks.onStopped?.(running.map((o) => o.name));
+    const data = source();
+    await replaceVolumeContent(ctx, v.name, v.image, data, ctx.signal);
   });
   return { volume: v.name, stopped: running.map((o) => o.name), started: running.map((o) => o.name) };
+}
+
+/** A legacy backup's archive file as a tar stream. */
+export function legacyTar(dir: string, entry: ComponentEntry): Readable {
+  return createReadStream(join(dir, entry.file!)).pipe(createGunzip());
 }

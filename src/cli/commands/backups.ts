@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import {
   renderBackup,
   renderBackups,
+  renderDrill,
   renderPrune,
   renderRestore,
   renderVerify,
 } from '../../render/backups.js';
 import { backupTool } from '../../tools/backup.js';
+import { drillBackup } from '../../tools/drill-backup.js';
 import { listBackups } from '../../tools/list-backups.js';
 import { pruneBackups } from '../../tools/prune-backups.js';
 import { restoreTool } from '../../tools/restore.js';
@@ -14,45 +16,82 @@ import { verifyBackup } from '../../tools/verify-backup.js';
 import { type CommonOptions, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 
-type Opts = CommonOptions & { yes?: boolean; target?: string; dryRun?: boolean };
+type Opts = CommonOptions & {
+  yes?: boolean;
+  target?: string;
+  dryRun?: boolean;
+  repository?: string;
+  readData?: string;
+};
 
 export function backupCommands(program: Command): void {
   common(
     program
       .command('backup')
-      .description('write a verified, checksummed backup: mongodb | opensearch | duckdb | volumes | full')
+      .description(
+        'back up into the restic repository (and offsite ones): mongodb | opensearch | duckdb | volumes | full; exit 1 when PartiallyFailed, 2 when Failed',
+      )
       .argument('[component]', 'what to back up', 'full'),
   ).action(async (component: string, opts: Opts) => {
-    process.exitCode = await runToolCommand(backupTool, { component }, opts, renderBackup);
+    process.exitCode = await runToolCommand(backupTool, { component }, opts, renderBackup, (o) =>
+      o.phase === 'Completed' ? 0 : o.phase === 'PartiallyFailed' ? 1 : 2,
+    );
   });
 
-  common(program.command('backups').description('list backups, newest first')).action(async (opts: Opts) => {
-    process.exitCode = await runToolCommand(listBackups, {}, opts, renderBackups);
+  common(
+    program
+      .command('backups')
+      .description('list backups, newest first, with their phase')
+      .option('--repository <name>', 'local (default), an offsite repository name, or legacy'),
+  ).action(async (opts: Opts) => {
+    process.exitCode = await runToolCommand(
+      listBackups,
+      { repository: opts.repository },
+      opts,
+      renderBackups,
+    );
   });
 
   common(
     program
       .command('verify')
-      .description('re-check a backup: checksums, archives, DuckDB, snapshot')
-      .argument('<id>', 'backup id'),
+      .description(
+        'read a backup back and check it (checksums, archives, DuckDB, snapshot), then restic check',
+      )
+      .argument('<id>', 'backup id')
+      .option(
+        '--repository <name>',
+        'local (default: local, then offsite ones), an offsite repository name, or legacy',
+      )
+      .option('--read-data <share>', 'also read this share of the data packs back: 10%, 1/5, 500M'),
   ).action(async (id: string, opts: Opts) => {
-    process.exitCode = await runToolCommand(verifyBackup, { id }, opts, renderVerify, (o) => (o.ok ? 0 : 1));
+    process.exitCode = await runToolCommand(
+      verifyBackup,
+      { id, repository: opts.repository, readData: opts.readData },
+      opts,
+      renderVerify,
+      (o) => (o.ok ? 0 : 1),
+    );
   });
 
   common(
     program
       .command('restore')
       .description(
-        'restore one component from a verified backup (destructive: shows the plan and asks; safety backup first)',
+        'restore one component from a verified backup (destructive: shows the plan and asks; safety backup first); with no arguments, complete an interrupted restore',
       )
-      .argument('<component>', 'mongodb | opensearch | duckdb | volumes')
-      .argument('<id>', 'backup id')
+      .argument('[component]', 'mongodb | opensearch | duckdb | volumes')
+      .argument('[id]', 'backup id')
       .option('--target <name>', 'only this volume key or agent container')
+      .option(
+        '--repository <name>',
+        'read the backup from this repository (default: local, then offsite ones)',
+      )
       .option('-y, --yes', 'approve the plan without the prompt'),
-  ).action(async (component: string, id: string, opts: Opts) => {
+  ).action(async (component: string | undefined, id: string | undefined, opts: Opts) => {
     process.exitCode = await runToolCommand(
       restoreTool,
-      { component, id, target: opts.target },
+      { component, id, target: opts.target, repository: opts.repository },
       opts,
       renderRestore,
     );
@@ -61,7 +100,9 @@ export function backupCommands(program: Command): void {
   common(
     program
       .command('prune')
-      .description('delete backups outside the retention policy (7 daily, 4 weekly by default)')
+      .description(
+        'remove backups outside the retention policy, per component and target (7 daily, 4 weekly by default), then restic prune',
+      )
       .option('--dry-run', 'only show what would be deleted')
       .option('-y, --yes', 'approve the deletion without the prompt'),
   ).action(async (opts: Opts) => {
@@ -70,6 +111,24 @@ export function backupCommands(program: Command): void {
       { dryRun: Boolean(opts.dryRun) },
       opts,
       renderPrune,
+    );
+  });
+
+  common(
+    program
+      .command('drill')
+      .description(
+        'restore a backup (default: the newest) into a scratch project and check it; never touches the live stack; exit 1 when not restorable',
+      )
+      .argument('[id]', 'backup id')
+      .option('--repository <name>', 'local (default) or an offsite repository name'),
+  ).action(async (id: string | undefined, opts: Opts) => {
+    process.exitCode = await runToolCommand(
+      drillBackup,
+      { id, repository: opts.repository },
+      opts,
+      renderDrill,
+      (o) => (o.restorable ? 0 : 1),
     );
   });
 }

@@ -21,13 +21,24 @@ function remember(ctx: ToolContext, values: readonly string[]): void {
 
 /** The password of a URI in config (backup.mongodb.uri), as written and percent-decoded. */
 function configSecrets(ctx: ToolContext): string[] {
-  const m = /^[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s@/]+)@/i.exec(ctx.config.backup.mongodb.uri);
-  if (!m) return [];
-  const out = [m[1]!];
-  try {
-    out.push(decodeURIComponent(m[1]!));
-  } catch {
-    // not percent-encoded
+  const b = ctx.config.backup;
+  const out: string[] = [];
+  const repos = [...(b.repository ? [b.repository] : []), ...(b.offsite ?? [])];
+  for (const uri of [b.mongodb.uri, ...repos.map((r) => r.url ?? '')]) {
+    const m = /[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s@/]+)@/i.exec(uri);
+    if (!m) continue;
+    out.push(m[1]!);
+    try {
+      out.push(decodeURIComponent(m[1]!));
+    } catch {
+      // not percent-encoded
+    }
+  }
+  // restic's environment (cloud keys, rclone remotes) and passwords kept in environment variables.
+  for (const r of repos) {
+    out.push(...Object.values(r.env ?? {}).filter((v) => v.length >= 6));
+    const pw = r.password?.env ? process.env[r.password.env] : undefined;
+    if (pw) out.push(pw);
   }
   return out;
 }

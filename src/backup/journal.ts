@@ -1,0 +1,77 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { Config } from '../config/schema.js';
+import { processAlive } from '../util/process.js';
+
+/**
+ * The restore journal, `<stateDir>/restore/<project>.json`: written before a restore touches
+ * anything, updated as it goes, removed when it completes. One that is left (the process was
+ * killed, or the restore failed or was cancelled part-way) means the data it was restoring is
+ * incomplete: health reports it, and the next restore completes it.
+ */
+export const journalSchema = z.object({
+  id: z.string(),
+  component: z.string(),
+  targets: z.array(z.string()),
+  repository: z.string(),
+  startedAt: z.string(),
+  updatedAt: z.string(),
+  host: z.string(),
+  pid: z.number(),
+  /** verifying → safety-backup → restoring <target> */
+  step: z.string(),
+  safetyBackup: z.string().optional(),
+  /** Containers the restore stopped (started again by the restore that completes it). */
+  stopped: z.array(z.string()).default([]),
+  /** Set when the restore ended with an error or a cancellation (the process lived on). */
+  failed: z.object({ at: z.string(), reason: z.string() }).optional(),
+});
+export type RestoreJournal = z.output<typeof journalSchema>;
+
+function file(config: Config, project: string): string {
+  return join(resolve(config.stateDir), 'restore', `${project}.json`);
+}
+
+export async function writeJournal(config: Config, project: string, j: RestoreJournal): Promise<void> {
+  const f = file(config, project);
+  await mkdir(join(f, '..'), { recursive: true, mode: 0o700 });
+  await writeFile(`${f}.tmp`, JSON.stringify({ ...j, updatedAt: new Date().toISOString() }, null, 2));
+  await rename(`${f}.tmp`, f);
+}
+
+export async function clearJournal(config: Config, project: string): Promise<void> {
+  await rm(file(config, project), { force: true });
+}
+
+/** The journal with whether it is interrupted (its process is gone, or it failed) or still running. */
+export async function readJournal(
+  config: Config,
+  project: string,
+): Promise<(RestoreJournal & { interrupted: boolean }) | null> {
+  const text = await readFile(file(config, project), 'utf8').catch(() => null);
+  if (!text) return null;
+  let parsed: RestoreJournal;
+  try {
+    parsed = journalSchema.parse(JSON.parse(text));
+  } catch {
+    return null;
+  }
+  const running = parsed.host === hostname() && processAlive(parsed.pid) && !parsed.failed;
+  return { ...parsed, interrupted: !running };
+}
+
+/** "restore of volumes (nats-data) from backup X interrupted at T: …; run it again, or restore the safety backup S". */
+export function describeInterrupted(j: RestoreJournal): string {
+  const what = `${j.component}${j.targets.length ? ` (${j.targets.join(', ')})` : ''}`;
+  const at = j.failed?.at ?? j.updatedAt;
+  const how = j.failed
+    ? `failed at ${at} (${j.failed.reason})`
+    : `interrupted at ${at} (its process ${j.pid} on ${j.host} is gone)`;
+  const state =
+    j.step.startsWith('restoring') || j.stopped.length
+      ? `${j.component === 'volumes' ? 'volume' : 'data'} incomplete${j.stopped.length ? `, ${j.stopped.join(', ')} may still be stopped` : ''}`
+      : 'nothing was changed yet';
+  return `restore of ${what} from backup ${j.id} ${how} during ${j.step}: ${state}; run it again (doom-ops restore with no arguments completes it)${j.safetyBackup ? `, or restore the safety backup ${j.safetyBackup}` : ''}`;
+}

@@ -1,0 +1,289 @@
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { open, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/schema.js';
+import type { Approver } from '../../src/safety/approver.js';
+import type { ToolContext } from '../../src/tools/context.js';
+import { invokeTool } from '../../src/tools/invoke.js';
+import { findTool } from '../../src/tools/registry.js';
+import { testContext } from '../helpers/context.js';
+import { OpenSearchStandIn } from '../helpers/opensearch-standin.js';
+import { type SftpServer, startSftpServer } from '../helpers/sftp-server.js';
+import { containerOf, docker, type TestStack, upStack, waitFor } from '../helpers/stack.js';
+
+/** Restore drills, a restore killed with SIGKILL, and an offsite (sftp) repository used with the local one gone. */
+const stateDir = mkdtempSync(join(tmpdir(), 'doomstate-'));
+const os = new OpenSearchStandIn();
+let stack: TestStack;
+let base: Config['backup'];
+
+const approveAll: Approver = async () => ({ approved: true, approver: 'test human', via: 'test' });
+const ctx = (over: Partial<Config['backup']>, approver?: Approver): ToolContext => ({
+  ...testContext(stack.project, undefined, { backup: { ...base, ...over } }, { stateDir }),
+  ...(approver ? { approver } : {}),
+});
+const call = <T>(
+  name: string,
+  input: Record<string, unknown>,
+  over: Partial<Config['backup']>,
+  approver?: Approver,
+) => invokeTool(findTool(name)!, ctx(over, approver), input) as Promise<T>;
+
+async function sh(service: string, script: string): Promise<string> {
+  const c = await containerOf(stack.project, service);
+  return (await execa('docker', ['exec', c.Id, 'sh', '-c', script])).stdout;
+}
+const natsState = () => sh('nats', 'cd /data && find . -type f | sort | xargs sha256sum');
+
+interface Drill {
+  backup: string;
+  restorable: boolean;
+  restorableAsOf: string | null;
+  summary: string;
+  scratchProject: string;
+  checks: Array<{ component: string; target: string; status: string; detail: string }>;
+}
+interface Health {
+  summary: string;
+  backups: { restore: string | null; lastGoodDrill: { backup: string } | null; warnings: string[] };
+}
+
+beforeAll(async () => {
+  await os.start();
+  os.indices.set('episodes', { status: 'open', docs: 10 });
+  stack = await upStack({ services: ['nats', 'mongodb', 'agent'] });
+  const b = testContext(stack.project).config.backup;
+  base = { ...b, opensearch: { ...b.opensearch, url: os.url } };
+  await waitFor('agent running', async () => (await containerOf(stack.project, 'agent')).State.Running);
+  await sh(
+    'nats',
+    'mkdir -p /data/js/a && head -c 200000 /dev/urandom > /data/js/a/s.dat && echo meta > /data/js/m',
+  );
+  await sh(
+    'mongodb',
+    'mkdir -p /data/db/clau-doom && printf "{\\"_id\\":1}\\n{\\"_id\\":2}\\n" > /data/db/clau-doom/episodes.jsonl',
+  );
+});
+
+afterAll(async () => {
+  await stack?.down();
+  await os.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+describe('restore drills', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'doomdrill-'));
+  const over = { dir, duckdb: { service: 'agent', file: '/data/play_logs.duckdb', checkpoint: [] } };
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('restores the newest backup into a scratch project, checks every file, and reports it restorable; health shows it', async () => {
+    const before = await call<Health>('stack_health', { deep: false }, over);
+    expect(before.backups.warnings.join(' ')).toMatch(/no restore drill has succeeded yet/);
+    await call('backup', { component: 'volumes' }, over);
+    const newest = await call<{ id: string }>('backup', { component: 'full' }, over);
+    const d = await call<Drill>('drill_backup', {}, over);
+    expect(d.backup).toBe(newest.id);
+    expect(d.restorable).toBe(true);
+    expect(d.restorableAsOf).not.toBeNull();
+    const nats = d.checks.find((c) => c.target === 'nats-data')!;
+    expect(nats).toMatchObject({ status: 'ok' });
+    expect(nats.detail).toMatch(/: 2 file\(s\), each matching its recorded sha256/);
+    // The test image has the mongorestore stand-in: the archive is restored into a scratch container.
+    expect(d.checks.find((c) => c.component === 'mongodb')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/mongorestore into scratch container .*: 2 document\(s\), as recorded/),
+    });
+    expect(d.checks.find((c) => c.component === 'opensearch')?.status).toBe('ok');
+    // Never the live stack: the scratch project's volumes and containers are gone, the live ones untouched.
+    const left = await docker.listVolumes({
+      filters: { label: [`doom-ops.drill.project=${d.scratchProject}`] },
+    });
+    expect(left.Volumes ?? []).toEqual([]);
+    expect(
+      await docker.listContainers({
+        all: true,
+        filters: { label: [`doom-ops.drill.project=${d.scratchProject}`] },
+      }),
+    ).toEqual([]);
+    expect((await containerOf(stack.project, 'nats')).State.Running).toBe(true);
+    const after = await call<Health>('stack_health', { deep: false }, over);
+    expect(after.backups.lastGoodDrill?.backup).toBe(newest.id);
+    expect(after.backups.warnings).toEqual([]);
+  });
+
+  it('a corrupted repository pack makes the drill fail and says which backup', async () => {
+    const packs: string[] = [];
+    const walk = (p: string) => {
+      for (const f of readdirSync(p)) {
+        const full = join(p, f);
+        if (statSync(full).isDirectory()) walk(full);
+        else packs.push(full);
+      }
+    };
+    walk(join(dir, 'restic', 'data'));
+    // The largest pack holds the volume data: flip bytes in its middle (same size, so only reading notices).
+    const biggest = packs.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    const h = await open(biggest, 'r+');
+    const at = Math.floor(statSync(biggest).size / 2);
+    const buf = Buffer.alloc(64);
+    await h.read(buf, 0, 64, at);
+    for (let i = 0; i < buf.length; i++) buf[i]! ^= 0xff;
+    await h.write(buf, 0, 64, at);
+    await h.close();
+    const d = await call<Drill>('drill_backup', {}, over);
+    expect(d.restorable).toBe(false);
+    expect(d.summary).toMatch(new RegExp(`^backup ${d.backup} is NOT restorable: volumes:nats-data: `));
+    const h2 = await call<Health>('stack_health', { deep: false }, over);
+    expect(h2.backups.warnings.join(' ')).toMatch(/the last restore drill failed/);
+    // The CLI's exit code says so too.
+    const cfg = join(stateDir, 'drill.yaml');
+    await writeFile(cfg, `backup:\n  opensearch: { url: "${os.url}" }\n`);
+    const r = await execa('node', ['dist/src/cli/main.js', 'drill', d.backup, '--project', stack.project], {
+      env: { ...process.env, DOOM_OPS_STATE_DIR: stateDir, DOOM_OPS_BACKUP_DIR: dir, DOOM_OPS_CONFIG: cfg },
+      reject: false,
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/NOT restorable/);
+  });
+});
+
+describe('a restore killed with SIGKILL', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'doomkill-'));
+  const over = { dir, volumes: ['nats-data'] };
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('is reported by health, and the next restore completes it', async () => {
+    await sh('nats', 'head -c 150000000 /dev/urandom > /data/big.dat');
+    const b = await call<{ id: string }>('backup', { component: 'volumes' }, over);
+    const want = await natsState();
+    await sh('nats', 'rm /data/big.dat && echo changed > /data/js/m');
+    const cfg = join(stateDir, 'kill.yaml');
+    await writeFile(cfg, 'backup:\n  volumes: [nats-data]\n');
+    const child = execa(
+      'node',
+      [
+        'dist/src/cli/main.js',
+        'restore',
+        'volumes',
+        b.id,
+        '--target',
+        'nats-data',
+        '--yes',
+        '--project',
+        stack.project,
+      ],
+      {
+        env: { ...process.env, DOOM_OPS_STATE_DIR: stateDir, DOOM_OPS_BACKUP_DIR: dir, DOOM_OPS_CONFIG: cfg },
+        reject: false,
+      },
+    );
+    const helpers = () =>
+      docker.listContainers({
+        all: true,
+        filters: { label: [`doom-ops.helper.owner=${hostname()}:${child.pid}`] },
+      });
+    // Killed while the archive streams into the emptied volume.
+    await waitFor(
+      'the restore writing into the volume',
+      async () =>
+        (await helpers()).some(
+          (c) => /^restore /.test(c.Labels['doom-ops.helper'] ?? '') && c.State === 'exited',
+        ),
+      90_000,
+      50,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    await child;
+    const h = await call<Health>('stack_health', { deep: false }, over);
+    expect(h.backups.restore).toMatch(
+      new RegExp(
+        `restore of volumes \\(nats-data\\) from backup ${b.id} interrupted at .*: volume incomplete, .*nats.* may still be stopped; run it again`,
+      ),
+    );
+    expect(h.backups.restore).toMatch(/or restore the safety backup \S+-volumes/);
+    expect(h.summary).toContain('interrupted');
+    expect((await containerOf(stack.project, 'nats')).State.Running).toBe(false);
+
+    const r = await call<{ completedInterrupted: boolean; id: string }>('restore', {}, over, approveAll);
+    expect(r).toMatchObject({ completedInterrupted: true, id: b.id });
+    await waitFor('nats running again', async () => (await containerOf(stack.project, 'nats')).State.Running);
+    expect(await natsState()).toBe(want);
+    expect((await call<Health>('stack_health', { deep: false }, over)).backups.restore).toBeNull();
+    expect(await helpers()).toEqual([]);
+    await sh('nats', 'rm -f /data/big.dat');
+  });
+
+  it('restore with no arguments and nothing interrupted says what it needs', async () => {
+    await expect(call('restore', {}, over, approveAll)).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/needs a backup id and a component: there is no interrupted restore/),
+    });
+  });
+});
+
+describe('an sftp offsite repository', () => {
+  let sftp: SftpServer;
+  const dir = mkdtempSync(join(tmpdir(), 'doomoff-'));
+  let over: Partial<Config['backup']>;
+  beforeAll(async () => {
+    sftp = await startSftpServer();
+    const pw = join(stateDir, 'offsite.pw');
+    await writeFile(pw, 'offsite-s3cret-pw\n', { mode: 0o600 });
+    over = {
+      dir,
+      volumes: ['nats-data'],
+      offsite: [
+        { name: 'site2', url: sftp.url('site2'), password: { file: pw }, options: [sftp.option], env: {} },
+      ],
+    };
+  });
+  afterAll(async () => {
+    await sftp?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('receives every backup, and a restore from it works with the local repository deleted', async () => {
+    const want = await natsState();
+    const b = await call<{ id: string; offsite: Array<{ name: string; ok: boolean }> }>(
+      'backup',
+      { component: 'volumes' },
+      over,
+    );
+    expect(b.offsite).toEqual([
+      { name: 'site2', ok: true, detail: expect.stringContaining('copied to sftp:') },
+    ]);
+    const remote = await call<{ backups: Array<{ id: string; components: string[] }> }>(
+      'list_backups',
+      { repository: 'site2' },
+      over,
+    );
+    expect(remote.backups.find((x) => x.id === b.id)?.components).toEqual(['volumes:nats-data']);
+
+    await rm(join(dir, 'restic'), { recursive: true, force: true });
+    await sh('nats', 'echo lost > /data/js/m && rm -rf /data/js/a');
+    const r = await call<{ from: string }>('restore', { id: b.id, component: 'volumes' }, over, approveAll);
+    expect(r.from).toMatch(/^offsite repository site2 \(sftp:/);
+    await waitFor('nats running again', async () => (await containerOf(stack.project, 'nats')).State.Running);
+    expect(await natsState()).toBe(want);
+  });
+
+  it('an offsite repository without a configured password is refused', async () => {
+    await expect(
+      call(
+        'backup',
+        { component: 'volumes' },
+        {
+          ...over,
+          offsite: [{ name: 'nopw', url: sftp.url('nopw'), password: {}, options: [sftp.option], env: {} }],
+        },
+      ),
+    ).rejects.toMatchObject({
+      code: 'config_invalid',
+      message: expect.stringMatching(/offsite repository nopw .* has no password/),
+    });
+  });
+});

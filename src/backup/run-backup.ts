@@ -1,8 +1,10 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { removeOrphanHelpers } from '../adapters/docker/helper.js';
+import type { ResticSnapshot } from '../adapters/restic/repository.js';
 import { isToolError, ToolError } from '../errors.js';
 import type { ToolContext } from '../tools/context.js';
+import { fileSystemError } from '../util/fs-errors.js';
 import { VERSION } from '../version.js';
 import { BackupCatalog } from './catalog.js';
 import { backupDuckdb } from './components/duckdb.js';
@@ -89,15 +91,14 @@ export async function runBackup(
   const store = storeOf(ctx, local);
   ctx.progress({ progress: 0, message: `opening restic repository ${store.repo.displayUrl}` });
   const made = await store.repo.ensureRepository({ signal: ctx.signal });
-  await removeIncomplete(store);
+  const existing = await store.stackSnapshots();
+  await removeIncomplete(store, existing);
   await removeOrphanHelpers(ctx.docker, ctx.signal);
 
   // Ids have one-second resolution; several backups within a second get -2, -3, … (the stack lock
   // makes this check-then-create safe for the stack).
   const taken = new Set([
-    ...(await store.stackSnapshots()).flatMap((s) =>
-      s.tags.filter((t) => t.startsWith('backup=')).map((t) => t.slice(7)),
-    ),
+    ...existing.flatMap((s) => s.tags.filter((t) => t.startsWith('backup=')).map((t) => t.slice(7))),
     ...(await catalogOf(ctx).list()).map((e) => e.id),
   ]);
   const base = newId(kind);
@@ -112,8 +113,10 @@ export async function runBackup(
     try {
       await work();
     } catch (err) {
-      // A cancellation ends the whole backup; anything else fails this component only.
+      // A cancellation, or a repository that cannot take data (full, unreachable, wrong password,
+      // locked), ends the whole backup; anything else fails this component only.
       if (ctx.signal.aborted) throw err;
+      if (repositoryFailure(err)) throw await repositoryError(err, store, id, ctx);
       failures.push({ component, ...(target ? { target } : {}), reason: reasonOf(err) });
     }
   };
@@ -176,6 +179,10 @@ export async function runBackup(
     }
   }
 
+  if (entries.length) {
+    const full = await store.withFullIds(id, entries);
+    entries.splice(0, entries.length, ...full);
+  }
   const phase: Phase = failures.length === 0 ? 'Completed' : entries.length ? 'PartiallyFailed' : 'Failed';
   const manifest: Manifest = {
     id,
@@ -235,15 +242,55 @@ export async function runBackup(
 }
 
 /**
+ * A failure of the repository side of a backup (restic could not store the data), as opposed to
+ * the data's side (mongodump failed, OpenSearch is down, a pre hook failed): the next component
+ * would fail the same way, so the backup stops.
+ */
+function repositoryFailure(err: unknown): boolean {
+  if (!isToolError(err) || !/ to restic repository /.test(err.message)) return false;
+  if (/reading the data failed/.test(err.message)) return false;
+  return (
+    /no space left on device|disk quota exceeded|read-only file system/i.test(err.message) ||
+    ['config_invalid', 'upstream_unavailable', 'busy', 'not_found'].includes(err.code)
+  );
+}
+
+/** A full disk under a local repository is said as such, with the free space and the setting. */
+async function repositoryError(
+  err: unknown,
+  store: BackupStore,
+  id: string,
+  ctx: ToolContext,
+): Promise<unknown> {
+  const m = /no space left on device|disk quota exceeded|read-only file system/i.exec((err as Error).message);
+  const dir = store.repo.url.replace(/^local:/, '');
+  if (!m || /^[a-z0-9]+:/i.test(store.repo.url.replace(/^local:/, ''))) return err;
+  const code = /space/i.test(m[0]) ? 'ENOSPC' : /quota/i.test(m[0]) ? 'EDQUOT' : 'EROFS';
+  return fileSystemError(Object.assign(new Error(m[0]), { code }), {
+    what: `write backup ${id}`,
+    dir,
+    setting: ctx.config.backup.repository.url ? 'backup.repository.url' : 'backup.dir (DOOM_OPS_BACKUP_DIR)',
+  });
+}
+
+/**
  * Snapshots of backups that died before their manifest was written (the stack lock is held, so
  * none of this stack's backups is running). Removing them needs restic's exclusive lock: if another
  * stack is using the repository, they are left for the next backup.
  */
-async function removeIncomplete(store: BackupStore): Promise<void> {
+async function removeIncomplete(store: BackupStore, snapshots: ResticSnapshot[]): Promise<void> {
+  const withManifest = new Set(
+    snapshots
+      .filter((s) => s.tags.includes('role=manifest'))
+      .flatMap((s) => s.tags.filter((t) => t.startsWith('backup='))),
+  );
+  const ids = snapshots
+    .filter((s) => !s.tags.some((t) => t.startsWith('backup=') && withManifest.has(t)))
+    .map((s) => s.id);
+  if (ids.length === 0) return;
+  // Their restic processes were killed: their stale locks go first (forget needs the exclusive lock).
   await store.repo.unlock(store.signal).catch(() => undefined);
-  const incomplete = (await store.list()).filter((b) => b.state === 'incomplete');
-  const ids = incomplete.flatMap((b) => b.snapshots.map((s) => s.id));
-  if (ids.length) await store.repo.forgetIds(ids, store.signal).catch(() => undefined);
+  await store.repo.forgetIds(ids, store.signal).catch(() => undefined);
 }
 
 // ---- verification results, kept beside the state (a restic snapshot is immutable) -------------

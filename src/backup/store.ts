@@ -93,6 +93,7 @@ export class BackupStore {
       ],
       ...(this.signal ? { signal: this.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      fullId: false,
     });
     return { ...r, path };
   }
@@ -105,8 +106,34 @@ export class BackupStore {
       host: SNAPSHOT_HOST,
       tags: [...this.baseTags(o.id, 'sums'), 'component=volumes', `target=${o.target}`],
       ...(this.signal ? { signal: this.signal } : {}),
+      fullId: false,
     });
     return { ...r, path };
+  }
+
+  /**
+   * The entries with their snapshot ids made full (writeData returns restic's short ids): one
+   * listing of the backup's snapshots. Errors: ToolError failed when an id is not found.
+   */
+  async withFullIds(id: string, entries: ComponentEntry[]): Promise<ComponentEntry[]> {
+    const snaps = await this.repo.snapshots({
+      tags: ['doom-ops', `stack=${this.project}`, `backup=${id}`],
+      ...(this.signal ? { signal: this.signal } : {}),
+    });
+    const full = (short: string): string => {
+      const found = snaps.filter((s) => s.id.startsWith(short));
+      if (found.length !== 1)
+        throw new ToolError(
+          'failed',
+          `snapshot ${short} of backup ${id} is not in ${this.label} (found ${found.length})`,
+        );
+      return found[0]!.id;
+    };
+    return entries.map((e) => ({
+      ...e,
+      ...(e.snapshot ? { snapshot: full(e.snapshot) } : {}),
+      ...(e.sums ? { sums: full(e.sums) } : {}),
+    }));
   }
 
   /** Writes the manifest (the backup's commit point). Returns the manifest snapshot id. */
@@ -116,6 +143,7 @@ export class BackupStore {
       host: SNAPSHOT_HOST,
       tags: [...this.baseTags(m.id, 'manifest'), `reason=${m.reason}`, `phase=${m.phase ?? 'Completed'}`],
       ...(this.signal ? { signal: this.signal } : {}),
+      fullId: false,
     });
     await this.cacheManifest(r.snapshotId, m);
     return r.snapshotId;
@@ -149,7 +177,7 @@ export class BackupStore {
         out.push({ id, state: 'incomplete', manifest: null, snapshots: snaps, pruned: [] });
         continue;
       }
-      const manifest = await this.manifestOf(m.id);
+      const manifest = await this.manifestOf(m.id, id);
       // The manifest names the snapshots of the repository the backup was written to; in a
       // repository filled by `restic copy` each copy has its own id and names the first in `original`.
       const here = new Map<string, string>();
@@ -199,8 +227,9 @@ export class BackupStore {
 
   // ---- manifests (immutable, so cached by snapshot id under <stateDir>/restic/manifests) -------
 
+  /** Keyed by the short id (what a backup learns without listing); a hit must name the same backup. */
   private cacheFile(snapshotId: string): string {
-    return join(resolve(this.config.stateDir), 'restic', 'manifests', `${snapshotId}.json`);
+    return join(resolve(this.config.stateDir), 'restic', 'manifests', `${snapshotId.slice(0, 8)}.json`);
   }
 
   private async cacheManifest(snapshotId: string, m: Manifest): Promise<void> {
@@ -214,11 +243,18 @@ export class BackupStore {
     }
   }
 
-  private async manifestOf(snapshotId: string): Promise<Manifest> {
+  private async manifestOf(snapshotId: string, backupId: string): Promise<Manifest> {
     const cached = await readFile(this.cacheFile(snapshotId), 'utf8').catch(() => null);
     if (cached) {
-      const parsed = manifestSchema.safeParse(JSON.parse(cached));
-      if (parsed.success) return parsed.data;
+      let json: unknown;
+      try {
+        json = JSON.parse(cached);
+      } catch {
+        json = null;
+      }
+      const parsed = manifestSchema.safeParse(json);
+      if (parsed.success && parsed.data.id === backupId && parsed.data.stack === this.project)
+        return parsed.data;
     }
     const chunks: Buffer[] = [];
     for await (const c of this.repo.dump(snapshotId, `${this.project}/doom-ops-manifest.json`, this.signal))

@@ -397,8 +397,8 @@ export const configSchema = z
           .prefault({}),
         /** No good restore drill within this long: health warns. */
         drillMaxAge: durationMs.default(8 * 86_400_000),
-        /** gzip level of volume archives (1 fastest .. 9 smallest). */
-        gzipLevel: z.number().int().min(1).max(9).default(6),
+        /** Ignored since backups went to restic (restic compresses); accepted so older config files load. */
+        gzipLevel: z.number().int().min(1).max(9).optional(),
         mongodb: z
           .object({
             service: serviceName.default('mongodb'),

@@ -24,6 +24,11 @@ export interface LintOptions {
   managedServices: string[];
   /** Named volumes a backup job covers. */
   backedUpVolumes: string[];
+  /**
+   * backup.volumes empty (the default): the volumes component covers every named volume of the
+   * stack except these (backup.exclude). Absent: only backedUpVolumes are covered.
+   */
+  allNamedVolumesExcept?: string[];
   /** Named volumes with a disk-usage threshold. */
   monitoredVolumes: string[];
 }
@@ -307,13 +312,18 @@ export function lintCompose(
       }
     }
     for (const vol of [...new Set(where.flatMap((d) => namedVolumes(d.services.get(service)!.node)))]) {
-      if ((STATEFUL.test(service) || STATEFUL.test(vol)) && !options.backedUpVolumes.includes(vol)) {
+      const covered = options.allNamedVolumesExcept
+        ? !options.allNamedVolumesExcept.includes(vol)
+        : options.backedUpVolumes.includes(vol);
+      if ((STATEFUL.test(service) || STATEFUL.test(vol)) && !covered) {
         findings.push({
           rule: 'stateful_volume_without_backup',
           severity: 'warning',
           ...at,
           message: `volume ${vol} of ${service} holds state and no backup covers it`,
-          fix: `add ${vol} to backup.volumes in the doom-ops config (scheduled, verified backups with retention 7 daily / 4 weekly)`,
+          fix: options.allNamedVolumesExcept
+            ? `remove ${vol} from backup.exclude in the doom-ops config (scheduled, verified backups with retention 7 daily / 4 weekly)`
+            : `add ${vol} to backup.volumes in the doom-ops config (scheduled, verified backups with retention 7 daily / 4 weekly)`,
         });
       }
       if ((STATEFUL.test(service) || STATEFUL.test(vol)) && !options.monitoredVolumes.includes(vol)) {

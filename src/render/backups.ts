@@ -11,7 +11,11 @@ export function renderBackup(o: z.output<typeof backupTool.output>): string {
   const head =
     o.phase === 'Completed'
       ? `backup ${o.id} (${o.kind}) Completed in ${(o.durationMs / 1000).toFixed(1)}s: ${o.repository}`
-      : `backup ${o.id} (${o.kind}) ${o.phase}: ${o.failures.length} failure(s), ${o.components.length} saved, in ${(o.durationMs / 1000).toFixed(1)}s: ${o.repository}`;
+      : `backup ${o.id} (${o.kind}) ${o.phase}: ${o.failures.length} failure(s) (${o.failures
+          .map((f) => `${f.component}${f.target ? ` ${f.target}` : ''}`)
+          .join(
+            ', ',
+          )}), ${o.components.length} saved, in ${(o.durationMs / 1000).toFixed(1)}s: ${o.repository}`;
   return [
     head,
     ...o.components.map(

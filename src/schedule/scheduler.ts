@@ -167,16 +167,21 @@ export class Scheduler {
       );
     try {
       const r = await runJobSteps(this.deps, job, this.abort.signal);
+      // Cut short because doom-ops is stopping: not a failure of the job (nothing half-done is
+      // kept: an interrupted backup is incomplete and removed by the next one).
+      const stopped = !r.ok && this.abort.signal.aborted;
       await this.finish(
         job,
         {
           ...base,
-          result: r.ok ? 'succeeded' : 'failed',
-          ...(r.reason
-            ? { reason: r.reason }
-            : missed
-              ? { reason: 'ran late: its slot was missed while doom-ops was not running' }
-              : {}),
+          result: r.ok ? 'succeeded' : stopped ? 'skipped' : 'failed',
+          ...(stopped
+            ? { reason: `cancelled: doom-ops stopped while it ran (${r.reason})` }
+            : r.reason
+              ? { reason: r.reason }
+              : missed
+                ? { reason: 'ran late: its slot was missed while doom-ops was not running' }
+                : {}),
           steps: r.steps,
         },
         r.outputs,

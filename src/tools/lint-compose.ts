@@ -96,6 +96,9 @@ export const lintComposeTool = defineTool({
       findings = lintCompose(files, {
         managedServices: [ctx.config.scaling.agentService],
         backedUpVolumes: ctx.config.backup.volumes,
+        ...(ctx.config.backup.volumes.length === 0
+          ? { allNamedVolumesExcept: ctx.config.backup.exclude }
+          : {}),
         monitoredVolumes: Object.keys(ctx.config.disk.volumes),
       });
     } catch (err) {

@@ -217,6 +217,33 @@ describe('a restore killed with SIGKILL', () => {
     await sh('nats', 'rm -f /data/big.dat');
   });
 
+  it('cancelled mid-way (Ctrl-C, a client cancelling): the service is started again, and the journal says so', async () => {
+    await sh('nats', 'head -c 150000000 /dev/urandom > /data/big.dat');
+    const b = await call<{ id: string }>('backup', { component: 'volumes' }, over);
+    const want = await natsState();
+    await sh('nats', 'rm /data/big.dat');
+    const abort = new AbortController();
+    const c: ToolContext = {
+      ...testContext(stack.project, abort.signal, { backup: { ...base, ...over } }, { stateDir }),
+      approver: approveAll,
+      // Cancel once the archive is being written into the emptied volume.
+      progress: (p) => {
+        if (/^restoring volumes/.test(p.message ?? '')) setTimeout(() => abort.abort(), 1500);
+      },
+    };
+    await expect(
+      invokeTool(findTool('restore')!, c, { id: b.id, component: 'volumes', target: 'nats-data' }),
+    ).rejects.toMatchObject({ code: 'cancelled' });
+    // Started again with a fresh deadline, not the cancelled signal.
+    await waitFor('nats running again', async () => (await containerOf(stack.project, 'nats')).State.Running, 30_000);
+    const h = await call<Health>('stack_health', { deep: false }, over);
+    expect(h.backups.restore).toMatch(/failed at .* \(cancelled\) during restoring nats-data: volume incomplete/);
+    const r = await call<{ completedInterrupted: boolean }>('restore', {}, over, approveAll);
+    expect(r.completedInterrupted).toBe(true);
+    expect(await natsState()).toBe(want);
+    await sh('nats', 'rm -f /data/big.dat');
+  });
+
   it('restore with no arguments and nothing interrupted says what it needs', async () => {
     await expect(call('restore', {}, over, approveAll)).rejects.toMatchObject({
       code: 'invalid_input',

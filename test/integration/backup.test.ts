@@ -252,7 +252,7 @@ describe('partial backups', () => {
       DOOM_OPS_BACKUP_DIR: backupDir,
     });
     expect(r.exitCode).toBe(1);
-    expect(r.stdout).toMatch(/PartiallyFailed: 1 failure\(s\)/);
+    expect(r.stdout).toMatch(/PartiallyFailed: 1 failure\(s\) \(opensearch\), \d+ saved/);
     expect(r.stdout).toMatch(/FAILED +opensearch: OpenSearch at/);
   });
 

@@ -106,13 +106,17 @@ describe('a full disk during a backup (a 1 MiB tmpfs as backup.dir)', () => {
   ])('backup %s names the directory and the free space; nothing partial is left', async (component) => {
     const r = await cli(['backup', component, '--project', stack.project], backupEnv, 120_000);
     expect(r.exitCode).toBe(2);
-    const dir = join(full, stack.project);
-    expect(r.stderr).toContain(`no space left in ${dir}`);
+    // The restic repository under backup.dir is what fills up.
+    expect(r.stderr).toContain(`no space left in ${join(full, 'restic')}`);
     expect(r.stderr).toMatch(/\(\d+(\.\d)?(B|KiB|MiB) free of 1\.0MiB now\)/);
     expect(r.stderr).toMatch(/next: free space there .*backup\.dir/);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.stderr).not.toMatch(STACK_FRAME);
-    expect(readdirSync(dir)).toEqual([]);
+    // Nothing is listed as a backup to restore from.
+    const listed = await cli(['backups', '--json', '--project', stack.project], backupEnv);
+    expect(
+      JSON.parse(listed.stdout).backups.filter((b: { state: string }) => b.state === 'complete'),
+    ).toEqual([]);
   });
 });
 

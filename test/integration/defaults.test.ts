@@ -75,7 +75,7 @@ describe('the default scheduled jobs', () => {
   it('every enabled default job succeeds as shipped, run by the scheduler step runner', async () => {
     const c = ctx();
     const enabled = c.config.schedule.jobs.filter((j) => j.enabled);
-    expect(enabled.map((j) => j.name).sort()).toEqual(['daily-backup', 'daily-digest']);
+    expect(enabled.map((j) => j.name)).toEqual(['daily-backup', 'weekly-drill', 'daily-digest']);
     for (const job of enabled) {
       const r = await runJobSteps(
         { config: c.config, docker: c.docker, logger: createLogger('silent'), safety: c.safety },
@@ -85,11 +85,17 @@ describe('the default scheduled jobs', () => {
       expect(r, `${job.name}: ${r.reason}`).toMatchObject({ ok: true });
       expect(r.steps.every((s) => s.ok)).toBe(true);
     }
-    // The backup it made is complete and verified.
+    // The backup it made is complete and verified, and the drill proved it restorable.
     const list = (await invokeTool(findTool('list_backups')!, c, {})) as {
-      backups: Array<{ state: string; verified: boolean | null }>;
+      backups: Array<{ id: string; state: string; phase: string; verified: boolean | null }>;
     };
-    expect(list.backups).toEqual([expect.objectContaining({ state: 'complete', verified: true })]);
+    expect(list.backups).toEqual([
+      expect.objectContaining({ state: 'complete', phase: 'Completed', verified: true }),
+    ]);
+    const health = (await invokeTool(findTool('stack_health')!, c, { deep: false })) as {
+      backups: { lastGoodDrill: { backup: string } | null };
+    };
+    expect(health.backups.lastGoodDrill?.backup).toBe(list.backups[0]!.id);
   }, 180_000);
 });
 
@@ -112,7 +118,7 @@ describe('CLI text output', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(RAW_JSON);
     expect(r.stdout).toMatch(new RegExp(`^${id}: done \\(by cli:`));
-    expect(r.stdout).toMatch(/\nresult:\n {2}deleted \d+, keep \d+ \(7 daily, 4 weekly\)/);
+    expect(r.stdout).toMatch(/\nresult:\n {2}retention: 7 daily, 4 weekly per component and target/);
   });
 
   it('`logs --max-bytes 1` says the lines were cut at the size cap, not "no matching lines"', async () => {
@@ -123,8 +129,11 @@ describe('CLI text output', () => {
     const r = await cliOk(['logs', 'nats', '--max-bytes', '1', '--project', stack.project]);
     expect(r.stdout).not.toMatch(/no matching lines/);
     expect(r.stdout).toMatch(/^-- \d+ matching line\(s\) cut at the size cap of 1 byte\(s\)/m);
-    // A cap that keeps the newest line only: the rest are counted as cut.
-    const newest = (json.lines.at(-1) as { text: string }).text;
+    // A cap that keeps the newest line only: the rest are counted as cut. (The longest line, not the
+    // newest: nats may log another line between the two calls.)
+    const newest = (json.lines as Array<{ text: string }>)
+      .map((l) => l.text)
+      .reduce((a, b) => (Buffer.byteLength(b) > Buffer.byteLength(a) ? b : a));
     const some = await cliOk([
       'logs',
       'nats',

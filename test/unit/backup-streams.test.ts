@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { ParallelGzip } from '../../src/backup/parallel-gzip.js';
-import { TarCheck } from '../../src/backup/tar-check.js';
+import { createHash } from 'node:crypto';
+import { parseSumLine, sumLine, TarCheck } from '../../src/backup/tar-check.js';
 
 async function collect(src: Readable, through?: Transform): Promise<Buffer> {
   const out: Buffer[] = [];
@@ -27,33 +26,6 @@ async function tarOf(files: Record<string, Buffer>): Promise<Buffer> {
   return collect(p as unknown as Readable);
 }
 
-describe('ParallelGzip', () => {
-  it('writes members in input order that gunzip back to the exact input', async () => {
-    const text = Buffer.from('{"level":"info","msg":"episode complete"}\n'.repeat(40_000));
-    const data = Buffer.concat([randomBytes(700_000), text, randomBytes(123)]);
-    const gz = await collect(
-      chunked(data),
-      new ParallelGzip({ level: 6, blockBytes: 64 * 1024, concurrency: 3, selfCheck: true }),
-    );
-    // Several members, not one stream: each starts with the gzip magic.
-    let members = 0;
-    for (
-      let i = gz.indexOf(Buffer.from([0x1f, 0x8b, 8]));
-      i >= 0;
-      i = gz.indexOf(Buffer.from([0x1f, 0x8b, 8]), i + 1)
-    )
-      members++;
-    expect(members).toBeGreaterThan(10);
-    expect(gunzipSync(gz).equals(data)).toBe(true);
-    expect(gz.length).toBeLessThan(data.length);
-  });
-
-  it('still writes valid gzip for empty input', async () => {
-    const gz = await collect(Readable.from([]), new ParallelGzip({ level: 6 }));
-    expect(gunzipSync(gz).length).toBe(0);
-  });
-});
-
 describe('TarCheck', () => {
   it('passes a tar stream through unchanged and counts its entries', async () => {
     const tar = await tarOf({ a: Buffer.from('hello'), 'dir/b': randomBytes(300_000), c: Buffer.alloc(0) });
@@ -72,5 +44,39 @@ describe('TarCheck', () => {
 
   it('fails bytes that are not tar', async () => {
     await expect(collect(Readable.from([randomBytes(4096)]), new TarCheck())).rejects.toThrow(/malformed/);
+  });
+});
+
+describe('TarCheck with per-file checksums (what a restore drill checks)', () => {
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  it('streams one sha256sum line per regular file, in archive order, after a header', async () => {
+    const big = randomBytes(300_000);
+    const tar = await tarOf({ 'volume/a': Buffer.from('hello'), 'volume/dir/b': big, 'volume/empty': Buffer.alloc(0) });
+    const check = new TarCheck({ sums: true });
+    const lines = collect(check.sums!);
+    await collect(chunked(tar), check);
+    const text = (await lines).toString('utf8').trim().split('\n');
+    expect(text[0]).toMatch(/^# /);
+    expect(text.slice(1)).toEqual([
+      `${sha(Buffer.from('hello'))}  volume/a`,
+      `${sha(big)}  volume/dir/b`,
+      `${sha(Buffer.alloc(0))}  volume/empty`,
+    ]);
+    expect(check.files).toBe(3);
+  });
+
+  it('a cut archive destroys the checksum stream too (restic must not save a partial list)', async () => {
+    const tar = await tarOf({ a: randomBytes(100_000) });
+    const check = new TarCheck({ sums: true });
+    const lines = collect(check.sums!);
+    await expect(collect(chunked(tar.subarray(0, 50_000)), check)).rejects.toThrow(/malformed/);
+    await expect(lines).rejects.toThrow();
+  });
+
+  it('names with a newline or a backslash round-trip as sha256sum escapes them', () => {
+    for (const name of ['plain/file.txt', 'odd\nname', 'back\\slash', 'both\\and\nnewline'])
+      expect(parseSumLine(sumLine('a'.repeat(64), name).trimEnd())).toEqual([name, 'a'.repeat(64)]);
+    expect(parseSumLine('# header')).toBeUndefined();
   });
 });

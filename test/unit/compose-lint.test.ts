@@ -2,15 +2,20 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ComposeFileRejected, type LintRule, lintCompose } from '../../src/knowledge/compose-lint.js';
+import {
+  ComposeFileRejected,
+  type LintOptions,
+  type LintRule,
+  lintCompose,
+} from '../../src/knowledge/compose-lint.js';
 import { invokeTool } from '../../src/tools/invoke.js';
 import { lintComposeTool } from '../../src/tools/lint-compose.js';
 import { testContext } from '../helpers/context.js';
 
-const OPTS = {
+const OPTS: LintOptions = {
   managedServices: ['agent'],
-  backedUpVolumes: [] as string[],
-  monitoredVolumes: [] as string[],
+  backedUpVolumes: [],
+  monitoredVolumes: [],
 };
 const lint = (text: string, file = 'docker-compose.yml', opts = OPTS) => lintCompose([{ file, text }], opts);
 const rules = (text: string, file?: string, opts = OPTS) => lint(text, file, opts).map((f) => f.rule);
@@ -79,6 +84,20 @@ describe('lint_compose on the handbook examples', () => {
       expect(rules(h.correct, correctFile, h.opts ?? OPTS)).not.toContain(rule);
     },
   );
+
+  it('backup.volumes empty (the default) covers every named volume; backup.exclude takes one out again', () => {
+    const yaml = 'services:\n  mongodb:\n    volumes:\n      - mongodb-data:/data/db\n      - nats-data:/x\n';
+    const opts = { managedServices: ['agent'], backedUpVolumes: [], monitoredVolumes: [] };
+    const covered = lint(yaml, 'docker-compose.yml', { ...opts, allNamedVolumesExcept: [] });
+    expect(covered.filter((f) => f.rule === 'stateful_volume_without_backup')).toEqual([]);
+    const excluded = lint(yaml, 'docker-compose.yml', { ...opts, allNamedVolumesExcept: ['mongodb-data'] });
+    expect(excluded.filter((f) => f.rule === 'stateful_volume_without_backup')).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining('volume mongodb-data of mongodb'),
+        fix: expect.stringMatching(/^remove mongodb-data from backup.exclude/),
+      }),
+    ]);
+  });
 
   it('the handbook correct examples combined into one service report nothing at all', () => {
     const all =

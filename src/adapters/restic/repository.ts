@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { z } from 'zod';
 import { ToolError } from '../../errors.js';
+import { Semaphore } from '../../util/concurrency.js';
 import { fileSystemError } from '../../util/fs-errors.js';
 import { LineSplitter } from '../docker/line-splitter.js';
 import { displayUrl, resticFailure } from './errors.js';
@@ -60,7 +61,7 @@ export interface ResticSnapshot {
 
 /** What one `backupStream()` stored. */
 export interface BackupStreamResult {
-  /** Full id of the new snapshot (64 hex). */
+  /** Id of the new snapshot: full (64 hex), or restic's short id when asked (`fullId: false`). */
   snapshotId: string;
   /**
    * Bytes of new data restic added to the repository for this backup (its `data_added`: new blobs
@@ -122,6 +123,8 @@ const OPTION = /^[A-Za-z0-9_.-]+=/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Inherited variables that would choose another repository or password than the configured ones. */
 const INHERITED_REPO_ENV = /^RESTIC_(REPOSITORY(_FILE)?|PASSWORD(_FILE|_COMMAND)?|KEY_HINT|FROM_\w+)$/;
+/** Short restic commands running at once in this process (see exec). */
+const COMMANDS = new Semaphore(3);
 /** Repositories being ensured in this process, by URL: ensureRepository runs one at a time per URL. */
 const ensuring = new Map<string, Promise<unknown>>();
 /** restic's remote backends; any other URL is a local path (optionally `local:`-prefixed). */
@@ -363,6 +366,12 @@ export class ResticRepository {
       host?: string;
       signal?: AbortSignal;
       onProgress?: (bytes: number) => void;
+      /**
+       * false: return the id as restic 0.14's summary prints it (8 hex digits; restic accepts it
+       * wherever an id is taken) instead of listing the snapshot for its full id: one restic run
+       * fewer, for callers that resolve many ids at once afterwards.
+       */
+      fullId?: boolean;
     },
   ): Promise<BackupStreamResult> {
     const path = snapshotPath(opts.filename);
@@ -439,7 +448,8 @@ export class ResticRepository {
     input.off('end', onEnd);
     opts.signal?.removeEventListener('abort', onAbort);
     if (exit.code === 0 && summary) {
-      const snapshotId = await this.fullId(summary.snapshot_id, what);
+      const snapshotId =
+        opts.fullId === false ? summary.snapshot_id : await this.fullId(summary.snapshot_id, what);
       return {
         snapshotId,
         bytesAdded: summary.data_added,
@@ -796,6 +806,17 @@ export class ResticRepository {
     args: string[],
     ctx: { what: string; signal?: AbortSignal | undefined },
     inv = this.invocation(),
+  ): Promise<{ stdout: string; exit: ResticExit }> {
+    // Short commands (listing, config, forget, check, copy) share a few slots per process: each
+    // restic is a Go runtime of its own, and 25 at once on a 2-core host starve everything else.
+    // Streams (backup, dump) are not limited: a backup runs two at once and must never wait on itself.
+    return COMMANDS.run(() => this.execNow(args, ctx, inv));
+  }
+
+  private async execNow(
+    args: string[],
+    ctx: { what: string; signal?: AbortSignal | undefined },
+    inv: { globalArgs: string[]; env: Record<string, string> },
   ): Promise<{ stdout: string; exit: ResticExit }> {
     throwIfAborted(ctx.signal, ctx.what, this.displayUrl);
     const p = startRestic(this.binary, [...inv.globalArgs, ...args], inv.env, {

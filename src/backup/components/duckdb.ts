@@ -104,8 +104,12 @@ async function backupAgent(
     if (files === 0) throw new ToolError('not_found', `${cfg.file} in ${a.name} is not a file`);
   } catch (err) {
     hash.destroy(err as Error);
-    await writing.catch(() => undefined);
-    throw err;
+    throw (
+      (await writing.then(
+        () => null,
+        (e: unknown) => e,
+      )) ?? err
+    );
   }
   hash.end();
   const data = await writing;

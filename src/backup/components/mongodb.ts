@@ -62,8 +62,13 @@ export async function backupMongo(
     r = await execStream(ctx.docker, c.id, mongodumpArgv(cfg.uri), { stdout: held.sink, signal: ctx.signal });
   } catch (err) {
     held.close(err as Error);
-    await writing.catch(() => undefined);
-    throw err;
+    // restic failing (a full disk) is why the dump's output stopped flowing: that is the error.
+    throw (
+      (await writing.then(
+        () => null,
+        (e: unknown) => e,
+      )) ?? err
+    );
   }
   if (r.exitCode !== 0) {
     const failure = await failed(ctx, 'mongodump', r.exitCode, r.stderr);

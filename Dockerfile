@@ -26,6 +26,13 @@ LABEL doom-ops.build=${BUILD_ID}
 FROM ${NODE_IMAGE}
 LABEL org.opencontainers.image.title="doom-ops" \
       org.opencontainers.image.description="ChatOps bot and MCP server for the clau-doom stack"
+# restic, which backups are written with: the locally made base has this machine's
+# (docker/make-node-base.sh); another base (node:20-bookworm-slim) gets Debian's package. The build
+# fails here if it cannot run.
+RUN command -v restic >/dev/null 2>&1 \
+ || { apt-get update && apt-get install -y --no-install-recommends restic ca-certificates \
+      && rm -rf /var/lib/apt/lists/*; } \
+ && restic version
 WORKDIR /app
 COPY --from=build /build/package.json ./
 COPY --from=build /build/node_modules ./node_modules

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the doom-ops image on a machine whose containers cannot reach a registry: makes the Node
-# base image from this machine's node (docker/make-node-base.sh) and hands the build npm's cache,
+# base image from this machine's node and restic (docker/make-node-base.sh) and hands the build npm's cache,
 # filled by the host's own `npm ci`, so the build stage's `npm ci --offline` finds every package
 # of the lockfile there. Usage: scripts/build-image.sh [image-tag]   (default doom-ops:local)
 # Every image the build makes (the build stage too) carries the label doom-ops.build=$DOOM_OPS_BUILD_ID

@@ -376,8 +376,11 @@ export async function runDrill(ctx: ToolContext, b: LocatedBackup) {
   }
   const failed = checks.filter((c) => c.status === 'failed');
   const ok = failed.length === 0 && checks.some((c) => c.status === 'ok');
+  const missing = (b.manifest.failures ?? []).map((f) => `${f.component}${f.target ? ` ${f.target}` : ''}`);
   const detail = ok
-    ? `backup ${b.id} restorable as of ${b.manifest.created} (${checks.length} part(s), ${checks.filter((c) => c.status === 'skipped').length} not fully checked)`
+    ? `backup ${b.id} restorable as of ${b.manifest.created} (${checks.length} part(s), ${checks.filter((c) => c.status === 'skipped').length} not fully checked${
+        missing.length ? `; not in this ${b.manifest.phase ?? ''} backup: ${missing.join(', ')}` : ''
+      }${b.manifest.kind !== 'full' ? `; a ${b.manifest.kind}-only backup` : ''})`
     : `backup ${b.id} is NOT restorable: ${failed.map((c) => `${c.component}:${c.target}: ${c.detail}`).join('; ') || 'nothing could be checked'}`;
   const summary: DrillSummary = {
     at: new Date().toISOString(),

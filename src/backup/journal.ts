@@ -75,3 +75,49 @@ export function describeInterrupted(j: RestoreJournal): string {
       : 'nothing was changed yet';
   return `restore of ${what} from backup ${j.id} ${how} during ${j.step}: ${state}; run it again (doom-ops restore with no arguments completes it)${j.safetyBackup ? `, or restore the safety backup ${j.safetyBackup}` : ''}`;
 }
+
+// ---- containers a backup stopped (backup.stop / doom-ops.backup.stop=true) ---------------------
+
+const stoppedSchema = z.array(
+  z.object({ id: z.string(), name: z.string(), at: z.string(), host: z.string(), pid: z.number() }),
+);
+export type StoppedForBackup = z.output<typeof stoppedSchema>[number];
+
+function stoppedFile(config: Config, project: string): string {
+  return join(resolve(config.stateDir), 'restore', `${project}.backup-stopped.json`);
+}
+
+/** Containers a backup stopped and has not started again (a killed backup leaves them here). */
+export async function readStoppedForBackup(config: Config, project: string): Promise<StoppedForBackup[]> {
+  const text = await readFile(stoppedFile(config, project), 'utf8').catch(() => null);
+  if (!text) return [];
+  try {
+    return stoppedSchema.parse(JSON.parse(text));
+  } catch {
+    return [];
+  }
+}
+
+/** Records (before it is stopped) or forgets (once it runs again) a container stopped for a backup. */
+export async function markStoppedForBackup(
+  config: Config,
+  project: string,
+  c: { id: string; name: string },
+  stopped: boolean,
+): Promise<void> {
+  const list = (await readStoppedForBackup(config, project)).filter((x) => x.id !== c.id);
+  if (stopped) list.push({ ...c, at: new Date().toISOString(), host: hostname(), pid: process.pid });
+  const f = stoppedFile(config, project);
+  if (list.length === 0) {
+    await rm(f, { force: true });
+    return;
+  }
+  await mkdir(join(f, '..'), { recursive: true, mode: 0o700 });
+  await writeFile(`${f}.tmp`, JSON.stringify(list, null, 2));
+  await rename(`${f}.tmp`, f);
+}
+
+/** Those whose backup process is gone (killed while they were stopped). */
+export function leftStopped(list: StoppedForBackup[]): StoppedForBackup[] {
+  return list.filter((x) => x.host !== hostname() || !processAlive(x.pid));
+}

@@ -75,6 +75,7 @@ export async function locateBackup(
       });
   }
   const misses: string[] = [];
+  let firstError: unknown;
   for (const open of await candidates(ctx, repository)) {
     const store = storeOf(ctx, open);
     try {
@@ -97,9 +98,21 @@ export async function locateBackup(
       };
     } catch (err) {
       if (ctx.signal.aborted) throw err;
+      // A repository that does not exist is a place the backup is not; any other failure
+      // (unreachable, wrong password, restic missing) is kept with its own advice.
+      if (!(isToolError(err) && err.code === 'not_found')) firstError ??= err;
       misses.push(`${store.label}: ${isToolError(err) ? err.message : (err as Error).message}`);
     }
   }
+  if (firstError && isToolError(firstError))
+    throw new ToolError(
+      firstError.code,
+      `cannot read backup "${id}" of ${ctx.project}: ${misses.join('; ')}`,
+      {
+        ...(firstError.hint ? { hint: firstError.hint } : {}),
+        cause: firstError,
+      },
+    );
   throw new ToolError('not_found', `no complete backup "${id}" of ${ctx.project} (${misses.join('; ')})`, {
     hint: 'list_backups shows the complete ones (with repository: <offsite name> for an offsite repository)',
   });

@@ -26,60 +26,112 @@ function tag(tags: string[], key: string): string {
   return tags.find((t) => t.startsWith(`${key}=`))?.slice(key.length + 1) ?? '';
 }
 
+/** The calendar fields of an RFC 3339 time in its own offset (restic buckets by the snapshot's local time). */
+function localParts(time: string): Date {
+  const m = /([+-])(\d\d):(\d\d)$/.exec(time);
+  const offset = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+  return new Date(Date.parse(time) + offset * 60_000);
+}
+
+function dayKey(time: string): string {
+  return localParts(time).toISOString().slice(0, 10);
+}
+
+/** ISO 8601 week (Monday first) of the snapshot's local date: "2026-W48" (restic's keep-weekly buckets). */
+export function isoWeek(time: string): string {
+  const d = localParts(time);
+  const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+  const day = t.getUTCDay() || 7;
+  t.setUTCDate(t.getUTCDate() + 4 - day);
+  const year = t.getUTCFullYear();
+  const week = Math.ceil(((t.getTime() - Date.UTC(year, 0, 1)) / 86_400_000 + 1) / 7);
+  return `${year}-W${String(week).padStart(2, '0')}`;
+}
+
 /**
- * What retention removes from one repository, computed with restic's own policy engine (`forget
- * --dry-run --group-by host,paths`; every data snapshot's path is <stack>/<component>/<target>, so
- * each stack, component and target is its own group and keeps its newest backups whatever the
- * other components do). Safety backups (reason=pre-restore) live under <stack>/pre-restore/…: their
- * own groups, kept by count (`--keep-last`), so they never push out the backup a restore came from.
- * Manifests and per-file checksum lists go when no data of their backup is left.
+ * restic's forget policy for one group (newest first): keep-last N, keep-daily N (the newest of
+ * each of the last N days that have one), keep-weekly N (ISO weeks); a snapshot any rule keeps is
+ * kept. Returns the ids kept and removed. Same semantics as `restic forget`, applied here so that
+ * snapshots of incomplete backups (killed before their manifest) never count: restic cannot leave
+ * them out of a policy, and one would otherwise stand in for the newest complete backup of its day.
+ */
+export function applyPolicy(
+  snapshots: Array<{ id: string; time: string }>,
+  p: { last: number; daily: number; weekly: number },
+): { keep: string[]; remove: string[] } {
+  const newest = [...snapshots].sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+  const kept = new Set<string>();
+  const rule = (n: number, key: (s: { id: string; time: string }) => string) => {
+    const seen = new Set<string>();
+    for (const s of newest) {
+      if (seen.size >= n) break;
+      const k = key(s);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      kept.add(s.id);
+    }
+  };
+  rule(p.last, (s) => s.id);
+  rule(p.daily, (s) => dayKey(s.time));
+  rule(p.weekly, (s) => isoWeek(s.time));
+  return {
+    keep: newest.filter((s) => kept.has(s.id)).map((s) => s.id),
+    remove: newest.filter((s) => !kept.has(s.id)).map((s) => s.id),
+  };
+}
+
+/**
+ * What retention removes from one repository. Data snapshots of complete backups are grouped by
+ * host and path (restic's `--group-by host,paths`; every data snapshot's path is
+ * <stack>/<component>/<target>, so each stack, component and target is its own group and keeps its
+ * newest backups whatever the other components do) and restic's keep-daily / keep-weekly policy is
+ * applied to each group (applyPolicy). Safety backups (reason=pre-restore) live under
+ * <stack>/pre-restore/…: their own groups, kept by count (the newest retention.safety), so they
+ * never push out the backup a restore came from. Snapshots of incomplete backups (no manifest: the
+ * process died) are removed outright and never count. Manifests and per-file checksum lists go when
+ * no data of their backup is left. Executed with `restic forget <ids>` (applyPrune).
  */
 export async function decidePrune(ctx: ToolContext, store: BackupStore): Promise<PruneDecision> {
   const p = ctx.config.backup.retention;
-  const base = ['doom-ops', `stack=${ctx.project}`, 'role=data'];
-  const signal = ctx.signal;
-  const requested =
-    p.daily + p.weekly > 0
-      ? await store.repo.forget({
-          keepDaily: p.daily,
-          keepWeekly: p.weekly,
-          groupBy: 'host,paths',
-          tags: [...base, 'reason=requested'],
-          dryRun: true,
-          prune: false,
-          signal,
-        })
-      : { groups: [] };
-  const safety = await store.repo.forget({
-    keepDaily: 0,
-    keepWeekly: 0,
-    keepLast: p.safety,
-    groupBy: 'host,paths',
-    tags: [...base, 'reason=pre-restore'],
-    dryRun: true,
-    prune: false,
-    signal,
-  });
   const snapshots = await store.stackSnapshots();
+  const complete = new Set(
+    snapshots.filter((s) => s.tags.includes('role=manifest')).map((s) => tag(s.tags, 'backup')),
+  );
+  const incomplete = snapshots.filter((s) => !complete.has(tag(s.tags, 'backup')));
+  const grouped = new Map<string, { kind: 'requested' | 'pre-restore'; snaps: typeof snapshots }>();
+  for (const s of snapshots) {
+    if (!s.tags.includes('role=data') || !complete.has(tag(s.tags, 'backup'))) continue;
+    const kind = tag(s.tags, 'reason') === 'pre-restore' ? 'pre-restore' : 'requested';
+    const key = `${s.hostname}\0${s.paths.join('\0')}`;
+    const g = grouped.get(key) ?? { kind, snaps: [] };
+    g.snaps.push(s);
+    grouped.set(key, g);
+  }
+  const requested = {
+    groups: [] as Array<{ keep: string[]; remove: string[]; kind: 'requested' | 'pre-restore' }>,
+  };
+  for (const g of grouped.values()) {
+    const policy =
+      g.kind === 'pre-restore'
+        ? { last: p.safety, daily: 0, weekly: 0 }
+        : { last: p.daily + p.weekly > 0 ? 0 : Number.MAX_SAFE_INTEGER, daily: p.daily, weekly: p.weekly };
+    requested.groups.push({ ...applyPolicy(g.snaps, policy), kind: g.kind });
+  }
   const byId = new Map(snapshots.map((s) => [s.id, s]));
   const backupOf = (id: string) => tag(byId.get(id)?.tags ?? [], 'backup');
   const groups: GroupDecision[] = [];
-  const removed = new Set<string>();
-  for (const [kind, r] of [
-    ['requested', requested],
-    ['pre-restore', safety],
-  ] as const)
-    for (const g of r.groups) {
-      const first = byId.get(g.keep[0] ?? g.remove[0] ?? '');
-      for (const id of g.remove) removed.add(id);
-      groups.push({
-        component: tag(first?.tags ?? [], 'component'),
-        target: tag(first?.tags ?? [], 'target'),
-        kind,
-        keep: g.keep.map(backupOf),
-        remove: g.remove.map(backupOf),
-      });
-    }
+  const removed = new Set<string>(incomplete.map((s) => s.id));
+  for (const g of requested.groups) {
+    const first = byId.get(g.keep[0] ?? g.remove[0] ?? '');
+    for (const id of g.remove) removed.add(id);
+    groups.push({
+      component: tag(first?.tags ?? [], 'component'),
+      target: tag(first?.tags ?? [], 'target'),
+      kind: g.kind,
+      keep: g.keep.map(backupOf),
+      remove: g.remove.map(backupOf),
+    });
+  }
   // Data left per backup after the policy, and per backup + target (for the checksum lists).
   const left = new Set<string>();
   const leftTarget = new Set<string>();
@@ -89,7 +141,7 @@ export async function decidePrune(ctx: ToolContext, store: BackupStore): Promise
       leftTarget.add(`${tag(s.tags, 'backup')}/${tag(s.tags, 'target')}`);
     }
   const forget = [...removed];
-  const removedBackups = new Set<string>();
+  const removedBackups = new Set<string>(incomplete.map((s) => tag(s.tags, 'backup')));
   for (const s of snapshots) {
     const b = tag(s.tags, 'backup');
     if (s.tags.includes('role=manifest') && !left.has(b)) {

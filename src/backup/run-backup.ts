@@ -7,6 +7,7 @@ import type { ToolContext } from '../tools/context.js';
 import { fileSystemError } from '../util/fs-errors.js';
 import { VERSION } from '../version.js';
 import { BackupCatalog } from './catalog.js';
+import { startLeftStopped } from './components/consistency.js';
 import { backupDuckdb } from './components/duckdb.js';
 import { backupMongo } from './components/mongodb.js';
 import { backupOpenSearch } from './components/opensearch.js';
@@ -90,10 +91,17 @@ export async function runBackup(
   const targets = await offsiteRepositories(ctx.config);
   const store = storeOf(ctx, local);
   ctx.progress({ progress: 0, message: `opening restic repository ${store.repo.displayUrl}` });
-  const made = await store.repo.ensureRepository({ signal: ctx.signal });
-  const existing = await store.stackSnapshots();
+  // One restic run on the usual path (the listing); the repository is created only when it is missing.
+  let created = false;
+  const existing = await store.stackSnapshots().catch(async (err) => {
+    if (!(isToolError(err) && err.code === 'not_found')) throw err;
+    created = (await store.repo.ensureRepository({ signal: ctx.signal })).created;
+    return store.stackSnapshots();
+  });
   await removeIncomplete(store, existing);
   await removeOrphanHelpers(ctx.docker, ctx.signal);
+  // Services a killed backup left stopped come back first.
+  const restarted = await startLeftStopped(ctx);
 
   // Ids have one-second resolution; several backups within a second get -2, -3, … (the stack lock
   // makes this check-then-create safe for the stack).
@@ -179,10 +187,6 @@ export async function runBackup(
     }
   }
 
-  if (entries.length) {
-    const full = await store.withFullIds(id, entries);
-    entries.splice(0, entries.length, ...full);
-  }
   const phase: Phase = failures.length === 0 ? 'Completed' : entries.length ? 'PartiallyFailed' : 'Failed';
   const manifest: Manifest = {
     id,
@@ -233,8 +237,11 @@ export async function runBackup(
           row.detail = `the data was copied but the manifest was not: ${reasonOf(err)}`;
         });
 
-  const notes: string[] = [];
-  if (made.created && local.passwordLocation.startsWith('generated'))
+  const notes: string[] = restarted.map(
+    (n) =>
+      `started ${n} again: an earlier backup stopped it for consistency and was killed before starting it`,
+  );
+  if (created && local.passwordLocation.startsWith('generated'))
     notes.push(
       `created the local restic repository ${store.repo.displayUrl}; its key is the ${local.passwordLocation}. Keep a copy of that key somewhere other than this host: without it no backup in the repository can be read`,
     );

@@ -111,31 +111,6 @@ export class BackupStore {
     return { ...r, path };
   }
 
-  /**
-   * The entries with their snapshot ids made full (writeData returns restic's short ids): one
-   * listing of the backup's snapshots. Errors: ToolError failed when an id is not found.
-   */
-  async withFullIds(id: string, entries: ComponentEntry[]): Promise<ComponentEntry[]> {
-    const snaps = await this.repo.snapshots({
-      tags: ['doom-ops', `stack=${this.project}`, `backup=${id}`],
-      ...(this.signal ? { signal: this.signal } : {}),
-    });
-    const full = (short: string): string => {
-      const found = snaps.filter((s) => s.id.startsWith(short));
-      if (found.length !== 1)
-        throw new ToolError(
-          'failed',
-          `snapshot ${short} of backup ${id} is not in ${this.label} (found ${found.length})`,
-        );
-      return found[0]!.id;
-    };
-    return entries.map((e) => ({
-      ...e,
-      ...(e.snapshot ? { snapshot: full(e.snapshot) } : {}),
-      ...(e.sums ? { sums: full(e.sums) } : {}),
-    }));
-  }
-
   /** Writes the manifest (the backup's commit point). Returns the manifest snapshot id. */
   async writeManifest(m: Manifest): Promise<string> {
     const r = await this.repo.backupStream(Readable.from([Buffer.from(`${JSON.stringify(m, null, 2)}\n`)]), {
@@ -180,18 +155,17 @@ export class BackupStore {
       const manifest = await this.manifestOf(m.id, id);
       // The manifest names the snapshots of the repository the backup was written to; in a
       // repository filled by `restic copy` each copy has its own id and names the first in `original`.
-      const here = new Map<string, string>();
-      for (const s of snaps) {
-        here.set(s.id, s.id);
-        if (s.original) here.set(s.original, s.id);
-      }
+      // Manifests record restic's short ids (what a backup learns without listing): matched by
+      // prefix among this backup's own snapshots, here or as the `original` of a copy.
+      const find = (ref: string): string | undefined =>
+        snaps.find((s) => s.id.startsWith(ref) || s.original?.startsWith(ref))?.id;
       const local = (e: ComponentEntry): ComponentEntry => ({
         ...e,
-        ...(e.snapshot ? { snapshot: here.get(e.snapshot)! } : {}),
-        ...(e.sums && here.has(e.sums) ? { sums: here.get(e.sums)! } : {}),
+        ...(e.snapshot ? { snapshot: find(e.snapshot)! } : {}),
+        ...(e.sums && find(e.sums) ? { sums: find(e.sums)! } : {}),
       });
-      const kept = manifest.components.filter((e) => !e.snapshot || here.has(e.snapshot)).map(local);
-      const pruned = manifest.components.filter((e) => e.snapshot && !here.has(e.snapshot));
+      const kept = manifest.components.filter((e) => !e.snapshot || find(e.snapshot)).map(local);
+      const pruned = manifest.components.filter((e) => e.snapshot && !find(e.snapshot));
       out.push({
         id,
         state: 'complete',

@@ -358,7 +358,17 @@ export const configSchema = z
         repository: resticRepository.partial({ url: true }).prefault({}),
         /** Repositories every backup is copied to (`restic copy`) after it is written; each needs a password. */
         offsite: z
-          .array(resticRepository.extend({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/) }))
+          .array(
+            resticRepository.extend({
+              name: z
+                .string()
+                .regex(/^[a-z0-9][a-z0-9-]{0,40}$/)
+                .refine(
+                  (n) => n !== 'local' && n !== 'legacy',
+                  'local and legacy name the local repository and pre-restic backups',
+                ),
+            }),
+          )
           .default([]),
         /**
          * Named volumes (Compose volume keys, e.g. nats-data) the volumes component archives.

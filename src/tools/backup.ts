@@ -41,7 +41,7 @@ export const backupTool = defineTool({
           .nullable()
           .describe('New bytes restic added (after deduplication, before compression)'),
         sha256: z.string().nullable(),
-        snapshot: z.string().nullable().describe('restic snapshot id'),
+        snapshot: z.string().nullable().describe('restic snapshot id (the short id restic prints)'),
       }),
     ),
     failures: z.array(z.object({ component: z.string(), target: z.string().optional(), reason: z.string() })),

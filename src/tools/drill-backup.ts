@@ -3,7 +3,7 @@ import { runDrill } from '../backup/drill.js';
 import { type LocatedBackup, locateBackup } from '../backup/locate.js';
 import { repositoryByName } from '../backup/repository.js';
 import { storeOf } from '../backup/run-backup.js';
-import { ToolError } from '../errors.js';
+import { isToolError, ToolError } from '../errors.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 import { repositoryField } from './list-backups.js';
@@ -12,7 +12,11 @@ import { backupIdField } from './verify-backup.js';
 /** The newest complete backup with something restorable in it (a safety backup only if nothing else). */
 async function newest(ctx: ToolContext, repository: string): Promise<LocatedBackup> {
   const store = storeOf(ctx, await repositoryByName(ctx.config, repository));
-  const list = (await store.list())
+  const all = await store.list().catch((err) => {
+    if (isToolError(err) && err.code === 'not_found') return [];
+    throw err;
+  });
+  const list = all
     .filter((b) => b.state === 'complete' && b.manifest && b.manifest.components.length > 0)
     .sort((a, b) => b.manifest!.created.localeCompare(a.manifest!.created));
   const pick = list.find((b) => b.manifest!.reason === 'requested') ?? list[0];

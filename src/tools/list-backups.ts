@@ -56,8 +56,12 @@ export const listBackups = defineTool({
       const store = storeOf(ctx, open);
       where = store.label;
       const list = await store.list().catch((err) => {
-        // No repository yet (nothing backed up): an empty list, not an error.
-        if (isToolError(err) && err.code === 'not_found' && !open.offsite) return [];
+        // No repository yet (nothing backed up, or it was lost): an empty list that says so.
+        if (isToolError(err) && err.code === 'not_found' && !open.offsite) {
+          const others = ctx.config.backup.offsite.map((o) => o.name);
+          where = `${store.label}, which does not exist (yet)${others.length ? `; offsite: ${others.join(', ')} (list one with repository: <name>)` : ''}`;
+          return [];
+        }
         throw err;
       });
       for (const b of list) {

@@ -90,6 +90,7 @@ async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
       'invalid_input',
       `which component of backup ${id} to restore? (mongodb, opensearch, duckdb or volumes)`,
     );
+  if (journal && journal.component !== component) throw interruptedConflict(journal, component);
   const located = await locateBackup(
     ctx,
     id,
@@ -112,12 +113,21 @@ async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
       },
     );
   }
+  // The same data again (from that backup, or from its safety backup): this restore completes the
+  // interrupted one. Other data while one is half-restored: refused, or its journal would be lost.
   const same =
     journal &&
-    journal.id === id &&
     journal.component === component &&
     canonical(journal.targets.slice().sort()) === canonical(entries.map((e) => e.target).sort());
-  return { id, component, located, entries, resuming: same ? journal : null, other: same ? null : journal };
+  if (journal && !same) throw interruptedConflict(journal, component);
+  return { id, component, located, entries, resuming: same ? journal : null, other: null };
+}
+
+/** Another restore while one is half-done would lose its journal: refused, saying how to go on. */
+function interruptedConflict(journal: RestoreJournal, component: string): ToolError {
+  return new ToolError('conflict', `cannot restore ${component} now: ${describeInterrupted(journal)}`, {
+    hint: `complete that restore first (doom-ops restore with no arguments)${journal.safetyBackup ? `, or restore ${journal.component} from the safety backup ${journal.safetyBackup}` : ''}; then restore ${component}`,
+  });
 }
 
 function stepFor(e: ComponentEntry): string {

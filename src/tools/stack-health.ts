@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { drillRecord, drillWarning } from '../backup/drill-record.js';
-import { describeInterrupted, readJournal } from '../backup/journal.js';
+import { describeInterrupted, leftStopped, readJournal, readStoppedForBackup } from '../backup/journal.js';
 import { serviceName } from '../config/schema.js';
 import { redact } from '../safety/redact.js';
 import type { ToolContext } from './context.js';
@@ -256,7 +256,11 @@ export const stackHealth = defineTool({
 
 /** The restore journal and the drill record of the stack (local files only: health stays fast). */
 async function backupState(ctx: ToolContext, now: number) {
-  const [journal, drills] = await Promise.all([readJournal(ctx.config, ctx.project), drillRecord(ctx)]);
+  const [journal, drills, stopped] = await Promise.all([
+    readJournal(ctx.config, ctx.project),
+    drillRecord(ctx),
+    readStoppedForBackup(ctx.config, ctx.project),
+  ]);
   const restore = journal
     ? journal.interrupted
       ? describeInterrupted(journal)
@@ -272,7 +276,14 @@ async function backupState(ctx: ToolContext, now: number) {
           restorableAsOf: drills.lastGood.backupCreated,
         }
       : null,
-    warnings: [...(journal?.interrupted ? [restore!] : []), ...(warning ? [warning] : [])],
+    warnings: [
+      ...(journal?.interrupted ? [restore!] : []),
+      ...leftStopped(stopped).map(
+        (s) =>
+          `${s.name} was stopped at ${s.at} by a backup that was killed before starting it again: the next backup starts it (or docker start ${s.name})`,
+      ),
+      ...(warning ? [warning] : []),
+    ],
   };
 }
 

@@ -52,7 +52,9 @@ export const verifyBackup = defineTool({
     let repositoryCheck = null;
     if (b.store) {
       ctx.progress({ progress: 1, message: `restic check of ${b.where}` });
+      // Without restic's exclusive lock: a verify must never make a running backup fail.
       const c = await b.store.repo.check({
+        noLock: true,
         ...(input.readData ? { readDataSubset: input.readData } : {}),
         signal: ctx.signal,
       });

@@ -207,6 +207,15 @@ describe('a restore killed with SIGKILL', () => {
     expect(h.backups.restore).toMatch(/or restore the safety backup \S+-volumes/);
     expect(h.summary).toContain('interrupted');
     expect((await containerOf(stack.project, 'nats')).State.Running).toBe(false);
+    // Another restore would lose the record of this one: refused until it is completed.
+    await expect(call('restore', { id: b.id, component: 'mongodb' }, over, approveAll)).rejects.toMatchObject(
+      {
+        code: 'conflict',
+        message: expect.stringMatching(
+          /cannot restore mongodb now: restore of volumes \(nats-data\) .* interrupted/,
+        ),
+      },
+    );
 
     const r = await call<{ completedInterrupted: boolean; id: string }>('restore', {}, over, approveAll);
     expect(r).toMatchObject({ completedInterrupted: true, id: b.id });
@@ -235,9 +244,15 @@ describe('a restore killed with SIGKILL', () => {
       invokeTool(findTool('restore')!, c, { id: b.id, component: 'volumes', target: 'nats-data' }),
     ).rejects.toMatchObject({ code: 'cancelled' });
     // Started again with a fresh deadline, not the cancelled signal.
-    await waitFor('nats running again', async () => (await containerOf(stack.project, 'nats')).State.Running, 30_000);
+    await waitFor(
+      'nats running again',
+      async () => (await containerOf(stack.project, 'nats')).State.Running,
+      30_000,
+    );
     const h = await call<Health>('stack_health', { deep: false }, over);
-    expect(h.backups.restore).toMatch(/failed at .* \(cancelled\) during restoring nats-data: volume incomplete/);
+    expect(h.backups.restore).toMatch(
+      /failed at .* \(cancelled\) during restoring nats-data: volume incomplete/,
+    );
     const r = await call<{ completedInterrupted: boolean }>('restore', {}, over, approveAll);
     expect(r.completedInterrupted).toBe(true);
     expect(await natsState()).toBe(want);

@@ -157,7 +157,7 @@ describe('backup full into restic', () => {
         `duckdb:${(await containerOf(stack.project, 'agent')).Name.slice(1)}`,
       ]),
     );
-    for (const c of full.components) expect(c.snapshot).toMatch(/^[0-9a-f]{64}$/);
+    for (const c of full.components) expect(c.snapshot).toMatch(/^[0-9a-f]{8,64}$/);
     // The first backup made the local repository and its key, and says where the key is.
     expect(full.notes.join(' ')).toContain(join(stateDir, 'restic', 'backup.repository.key'));
     expect(full.notes.join(' ')).toMatch(/somewhere other than this host/);
@@ -288,6 +288,28 @@ describe('consistency for services without a dump tool', () => {
       events.some((e) => /backup_stop: stopping .*nats.* while volume nats-data is archived/.test(e)),
     ).toBe(true);
     expect(events.some((e) => /backup_start: started .*nats.* again/.test(e))).toBe(true);
+  });
+
+  it('a service a killed backup left stopped is started again by the next backup, and health says so meanwhile', async () => {
+    const nats = await containerOf(stack.project, 'nats');
+    // As consistency.ts records it just before stopping, by a process that is gone (pid 2^22 + 1 is never a live pid).
+    const { markStoppedForBackup } = await import('../../src/backup/journal.js');
+    const c = ctx();
+    await markStoppedForBackup(c.config, stack.project, { id: nats.Id, name: nats.Name.slice(1) }, true);
+    const file = join(stateDir, 'restore', `${stack.project}.backup-stopped.json`);
+    const rec = JSON.parse(await readFile(file, 'utf8'));
+    rec[0].pid = 4_194_305;
+    await writeFile(file, JSON.stringify(rec));
+    await execa('docker', ['stop', '-t', '1', nats.Id]);
+    const h = await call<{ backups: { warnings: string[] } }>('stack_health', { deep: false });
+    expect(h.backups.warnings.join(' ')).toMatch(
+      /nats.* was stopped at .* by a backup that was killed before starting it again/,
+    );
+    const r = await call<Backup>('backup', { component: 'mongodb' });
+    expect(r.notes.join(' ')).toMatch(/started .*nats.* again: an earlier backup stopped it/);
+    expect((await containerOf(stack.project, 'nats')).State.Running).toBe(true);
+    const after = await call<{ backups: { warnings: string[] } }>('stack_health', { deep: false });
+    expect(after.backups.warnings.join(' ')).not.toMatch(/killed before starting it again/);
   });
 
   it('a failing pre hook fails that volume only, and the service keeps running', async () => {
@@ -438,6 +460,23 @@ describe('incomplete backups and old backups', () => {
     const listed = await list();
     const incomplete = listed.filter((b) => b.state === 'incomplete');
     expect(incomplete).toHaveLength(1);
+    // Retention never counts it: the newest complete backup of each volume stays, the incomplete one goes.
+    const keepOne = { retention: { daily: 1, weekly: 0, safety: 3 } };
+    const dry = await call<{
+      repositories: Array<{
+        removedBackups: string[];
+        groups: Array<{ target: string; kind: string; keep: string[] }>;
+      }>;
+    }>('prune_backups', { dryRun: true }, undefined, keepOne);
+    expect(dry.repositories[0]!.removedBackups).toContain(incomplete[0]!.id);
+    for (const g of dry.repositories[0]!.groups) expect(g.keep).not.toContain(incomplete[0]!.id);
+    const newestComplete = listed.find(
+      (b) =>
+        b.state === 'complete' && b.components.includes('volumes:mongodb-data') && b.reason === 'requested',
+    )!;
+    expect(
+      dry.repositories[0]!.groups.find((g) => g.target === 'mongodb-data' && g.kind === 'requested')?.keep,
+    ).toEqual([newestComplete.id]);
     await sh('nats', 'rm /data/big.dat');
     const next = await call<Backup>('backup', { component: 'volumes' });
     expect(next.phase).toBe('Completed');

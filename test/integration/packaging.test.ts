@@ -80,6 +80,41 @@ describe('the doom-ops image', () => {
     expect(ls.stdout.trim().split('\n').at(-1)).toBe('1000');
   });
 
+  it("has restic on PATH, runnable by the image's user", async () => {
+    const r = await execa('docker', [
+      'run',
+      '--rm',
+      '--entrypoint',
+      'sh',
+      IMAGE,
+      '-c',
+      'id -u; command -v restic; restic version',
+    ]);
+    const [uid, path, version] = r.stdout.trim().split('\n');
+    expect(uid).toBe('1000');
+    expect(path).toMatch(/^\/[^ ]*\/restic$/);
+    expect(version).toMatch(/^restic 0\.\d+\.\d+ /);
+    expect(r.stderr).toBe('');
+  });
+
+  it('writes and reads back a restic snapshot inside the image, as its user', async () => {
+    // The backup path in miniature: a repository created, a stream backed up from stdin, dumped back.
+    const r = await execa('docker', [
+      'run',
+      '--rm',
+      '--entrypoint',
+      'sh',
+      '-e',
+      'RESTIC_PASSWORD=packaging-test',
+      '-e',
+      'RESTIC_REPOSITORY=/tmp/repo',
+      IMAGE,
+      '-c',
+      'restic init -q && echo doom-ops-restic-ok | restic backup -q --stdin --stdin-filename probe.txt && restic dump latest /probe.txt',
+    ]);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('doom-ops-restic-ok');
+  });
+
   it("labels every image the build made with this run's id, the build stage too, so the teardown removes them", async () => {
     const run = process.env.DOOM_OPS_BUILD_ID!;
     expect(run).toMatch(/^test-/);

@@ -96,7 +96,9 @@ describe('scheduler with two doom-ops processes', () => {
       backups: Array<{ state: string; kind: string | null; phase: string | null }>;
     }>();
     // (broken-backup's Failed backups are listed too, with their phase.)
-    expect(list.backups.filter((b) => b.kind === 'volumes' && b.phase === 'Completed').length).toBe(ran.length);
+    expect(list.backups.filter((b) => b.kind === 'volumes' && b.phase === 'Completed').length).toBe(
+      ran.length,
+    );
   });
 
   it('reports a failed scheduled backup to Slack with the reason', () => {

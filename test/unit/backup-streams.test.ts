@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
 import { pack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { parseSumLine, sumLine, TarCheck } from '../../src/backup/tar-check.js';
 
 async function collect(src: Readable, through?: Transform): Promise<Buffer> {
@@ -52,7 +51,11 @@ describe('TarCheck with per-file checksums (what a restore drill checks)', () =>
 
   it('streams one sha256sum line per regular file, in archive order, after a header', async () => {
     const big = randomBytes(300_000);
-    const tar = await tarOf({ 'volume/a': Buffer.from('hello'), 'volume/dir/b': big, 'volume/empty': Buffer.alloc(0) });
+    const tar = await tarOf({
+      'volume/a': Buffer.from('hello'),
+      'volume/dir/b': big,
+      'volume/empty': Buffer.alloc(0),
+    });
     const check = new TarCheck({ sums: true });
     const lines = collect(check.sums!);
     await collect(chunked(tar), check);

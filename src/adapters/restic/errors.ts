@@ -6,7 +6,8 @@ import type { ResticExit } from './process.js';
  * Everything else (paths, hosts, rclone remote names) is kept.
  */
 export function displayUrl(url: string): string {
-  return url.replace(/(\/\/[^/@:\s]*):[^/@\s]*@/g, '$1:***@');
+  // Up to the last "@": a password may itself hold "@" or "/" (restic splits at the last "@").
+  return url.replace(/(\/\/[^/@:\s]*):\S*@/g, '$1:***@');
 }
 
 /** What a failed restic run was doing, for the message. */
@@ -110,10 +111,6 @@ export function resticFailure(exit: ResticExit, ctx: ResticFailureContext): Tool
       },
     );
   }
-  if (/Is there a repository at the following location\?/.test(err))
-    return new ToolError('not_found', `${cannot}: there is no restic repository at ${repo} (${detail})`, {
-      hint: 'check the repository URL; a new repository is created (restic init) by the first backup to it',
-    });
   if (
     /unable to open repository at|unable to start the sftp session|error talking HTTP to rclone|connection refused|no route to host|network is unreachable|i\/o timeout|Could not resolve hostname|no such host|Connection (timed out|closed)|Permission denied \(publickey/i.test(
       err,
@@ -130,6 +127,10 @@ export function resticFailure(exit: ResticExit, ctx: ResticFailureContext): Tool
             : 'check that the server is up and reachable from this host, and the repository settings (-o options, environment); then retry',
       },
     );
+  if (/Is there a repository at the following location\?/.test(err))
+    return new ToolError('not_found', `${cannot}: there is no restic repository at ${repo} (${detail})`, {
+      hint: 'check the repository URL; a new repository is created (restic init) by the first backup to it',
+    });
   if (/no matching ID found for prefix|invalid id "/.test(err))
     return new ToolError(
       'not_found',

@@ -638,14 +638,28 @@ export class ResticRepository {
    * unreachable, locked, …) is a thrown ToolError. Note: without readDataSubset, a pack whose
    * content was altered in place but kept its size is not noticed.
    */
-  async check(opts: { readDataSubset?: string; signal?: AbortSignal } = {}): Promise<CheckResult> {
+  async check(
+    opts: {
+      readDataSubset?: string;
+      /**
+       * Run without restic's exclusive lock (`--no-lock`), so backups running meanwhile are not
+       * refused; data they are still writing may then be reported as unreferenced, not as damage.
+       */
+      noLock?: boolean;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<CheckResult> {
     if (opts.readDataSubset !== undefined && !SUBSET.test(opts.readDataSubset))
       throw invalid(
         `readDataSubset ${JSON.stringify(opts.readDataSubset)} is not n/t, x%, or a size such as 500M`,
       );
     const what = `check restic repository ${this.displayUrl}`;
     const r = await this.exec(
-      ['check', ...(opts.readDataSubset ? [`--read-data-subset=${opts.readDataSubset}`] : [])],
+      [
+        ...(opts.noLock ? ['--no-lock'] : []),
+        'check',
+        ...(opts.readDataSubset ? [`--read-data-subset=${opts.readDataSubset}`] : []),
+      ],
       { what, signal: opts.signal },
     );
     if (r.exit.code === 0) return { ok: true, errors: [] };

@@ -3,6 +3,7 @@ import { ToolError } from '../../errors.js';
 import type { ToolContext } from '../../tools/context.js';
 import { redactForProject } from '../../tools/lib/secrets.js';
 import { formatDuration } from '../../util/duration.js';
+import { leftStopped, markStoppedForBackup, readStoppedForBackup } from '../journal.js';
 
 /** The label that asks for a service to be stopped while its volumes are archived. */
 export const STOP_LABEL = 'doom-ops.backup.stop';
@@ -92,8 +93,10 @@ export async function withConsistency<T extends { details: Record<string, unknow
     }
     for (const o of toStop) {
       audit(ctx, 'backup_stop', `stopping ${o.name} while volume ${v.key} is archived`);
-      await stopContainer(ctx.docker, o.id, { label: o.name, signal: ctx.signal });
+      // Recorded first: if this process is killed, the next backup (and health) knows to start it.
+      await markStoppedForBackup(ctx.config, ctx.project, o, true);
       stopped.push(o);
+      await stopContainer(ctx.docker, o.id, { label: o.name, signal: ctx.signal });
     }
     const signal = stopped.length
       ? AbortSignal.any([ctx.signal, AbortSignal.timeout(cfg.stopMax)])
@@ -117,9 +120,8 @@ export async function withConsistency<T extends { details: Record<string, unknow
   } finally {
     for (const o of stopped) {
       try {
-        await ctx.docker.call(`start ${o.name}`, undefined, (s) =>
-          ctx.docker.docker.getContainer(o.id).start({ abortSignal: s } as object),
-        );
+        await startAgain(ctx, o);
+        await markStoppedForBackup(ctx.config, ctx.project, o, false);
         audit(ctx, 'backup_start', `started ${o.name} again after archiving volume ${v.key}`);
       } catch (err) {
         audit(ctx, 'backup_start', `could not start ${o.name} again: ${(err as Error).message}`);
@@ -136,4 +138,38 @@ export async function withConsistency<T extends { details: Record<string, unknow
     if (result && hooks.length) result.details.hooks = hooks;
   }
   return result as T;
+}
+
+/** Starts a container with a fresh deadline (not a cancelled signal); one already running is fine. */
+async function startAgain(ctx: ToolContext, o: { id: string; name: string }): Promise<void> {
+  await ctx.docker.call(`start ${o.name}`, undefined, (s) =>
+    (ctx.docker.docker.getContainer(o.id).start({ abortSignal: s } as object) as Promise<unknown>).catch(
+      (err: { statusCode?: number }) => {
+        if (err.statusCode !== 304) throw err;
+      },
+    ),
+  );
+}
+
+/**
+ * Containers a killed backup left stopped (recorded before each stop): started again, audited.
+ * Run at the start of every backup. A container that is gone is forgotten. Returns the names started.
+ */
+export async function startLeftStopped(ctx: ToolContext): Promise<string[]> {
+  const started: string[] = [];
+  for (const o of leftStopped(await readStoppedForBackup(ctx.config, ctx.project))) {
+    try {
+      await startAgain(ctx, o);
+      started.push(o.name);
+      audit(
+        ctx,
+        'backup_start',
+        `started ${o.name} again: a backup stopped it at ${o.at} and was killed before starting it`,
+      );
+    } catch (err) {
+      if (!/no such container|404/i.test((err as Error).message)) throw err;
+    }
+    await markStoppedForBackup(ctx.config, ctx.project, o, false);
+  }
+  return started;
 }

@@ -172,8 +172,9 @@ export async function restoreDuckdb(
   const path = String(entry.details.path);
   const owner = (entry.details.owner ?? {}) as { mode?: number; uid?: number; gid?: number };
   const wasRunning = agent.state === 'running' || Boolean(hooks.alsoStart?.includes(agent.name));
+  // Recorded before anything is stopped: a kill during the stop still leaves the name to start.
+  await hooks.onStopped?.(wasRunning ? [agent.name] : []);
   await whileStopped(ctx.docker, wasRunning ? [agent] : [], ctx.signal, async () => {
-    await hooks.onStopped?.(wasRunning ? [agent.name] : []);
     await writeArchive(
       ctx.docker,
       agent.id,

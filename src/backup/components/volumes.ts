@@ -211,8 +211,9 @@ export async function restoreVolume(
 ): Promise<{ volume: string; stopped: string[]; started: string[] }> {
   const v = await resolveVolume(ctx, entry.target);
   const running = v.owners.filter((o) => o.running || hooks.alsoStart?.includes(o.name));
+  // Recorded before anything is stopped: a kill during the stop still leaves the names to start.
+  await hooks.onStopped?.(running.map((o) => o.name));
   await whileStopped(ctx.docker, running, ctx.signal, async () => {
-    await hooks.onStopped?.(running.map((o) => o.name));
     const data = source();
     await replaceVolumeContent(ctx, v.name, v.image, data, ctx.signal);
   });

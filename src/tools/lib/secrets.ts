@@ -25,7 +25,8 @@ function configSecrets(ctx: ToolContext): string[] {
   const out: string[] = [];
   const repos = [...(b.repository ? [b.repository] : []), ...(b.offsite ?? [])];
   for (const uri of [b.mongodb.uri, ...repos.map((r) => r.url ?? '')]) {
-    const m = /[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s@/]+)@/i.exec(uri);
+    // The password runs to the last "@" (it may itself hold "@" or "/").
+    const m = /[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:(\S+)@[^@\s]*$/i.exec(uri);
     if (!m) continue;
     out.push(m[1]!);
     try {

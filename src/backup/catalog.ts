@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type Manifest, manifestSchema, type Verification, verificationSchema } from './manifest.js';
 
@@ -15,9 +15,8 @@ export interface CatalogEntry {
 }
 
 /**
- * The backup directory: `<id>.partial/` while a backup is written, renamed to `<id>/` only when
- * every component is written and verified, so a directory without the suffix and with a manifest
- * is a complete backup and nothing else is.
+ * Backups written before restic, read only: `<id>.partial/` was a backup being written (listed as
+ * incomplete), `<id>/` with a manifest is a complete backup, restorable by doom-ops still.
  */
 export class BackupCatalog {
   readonly dir: string;
@@ -33,23 +32,6 @@ export class BackupCatalog {
   path(id: string): string {
     if (!BackupCatalog.isId(id)) throw new Error(`"${id}" is not a backup id`);
     return join(this.dir, id);
-  }
-
-  async begin(id: string): Promise<string> {
-    const dir = `${this.path(id)}${PARTIAL}`;
-    await mkdir(dir, { recursive: true });
-    return dir;
-  }
-
-  async commit(id: string, manifest: Manifest, verification: Verification): Promise<void> {
-    const partial = `${this.path(id)}${PARTIAL}`;
-    await writeFile(join(partial, VERIFICATION), `${JSON.stringify(verification, null, 2)}\n`);
-    await writeFile(join(partial, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-    await rename(partial, this.path(id));
-  }
-
-  async abandon(id: string): Promise<void> {
-    await rm(`${this.path(id)}${PARTIAL}`, { recursive: true, force: true });
   }
 
   async list(): Promise<CatalogEntry[]> {
@@ -89,18 +71,5 @@ export class BackupCatalog {
 
   async saveVerification(id: string, v: Verification): Promise<void> {
     await writeFile(join(this.path(id), VERIFICATION), `${JSON.stringify(v, null, 2)}\n`);
-  }
-
-  async remove(id: string): Promise<void> {
-    await rm(this.path(id), { recursive: true, force: true });
-  }
-
-  /** Leftovers of backups that died mid-way (the caller holds the stack lock, so none is running). */
-  async removeStalePartials(): Promise<string[]> {
-    const stale = (await this.list()).filter((e) => e.state === 'incomplete');
-    for (const e of stale) {
-      await rm(join(this.dir, `${e.id}${PARTIAL}`), { recursive: true, force: true });
-    }
-    return stale.map((e) => e.id);
   }
 }

@@ -47,8 +47,6 @@ interface Resolved {
   entries: ComponentEntry[];
   /** A journal left by an earlier run of this same restore: this run completes it. */
   resuming: (RestoreJournal & { interrupted: boolean }) | null;
-  /** A journal of another restore that was interrupted (reported in the plan). */
-  other: (RestoreJournal & { interrupted: boolean }) | null;
 }
 
 async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
@@ -120,7 +118,7 @@ async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
     journal.component === component &&
     canonical(journal.targets.slice().sort()) === canonical(entries.map((e) => e.target).sort());
   if (journal && !same) throw interruptedConflict(journal, component);
-  return { id, component, located, entries, resuming: same ? journal : null, other: null };
+  return { id, component, located, entries, resuming: same ? journal : null };
 }
 
 /** Another restore while one is half-done would lose its journal: refused, saying how to go on. */
@@ -178,7 +176,6 @@ export const restoreTool = defineTool({
       summary: `${r.resuming ? 'complete the interrupted restore of' : 'restore'} ${r.component}${i.target ? ` (${i.target})` : ''} of ${ctx.project} from backup ${r.id} (${r.located.manifest.created}, ${r.located.where})`,
       steps: [
         ...(r.resuming ? [`complete it: ${describeInterrupted(r.resuming)}`] : []),
-        ...(r.other ? [`note: ${describeInterrupted(r.other)}`] : []),
         `read backup ${r.id} back and check it (checksums, archives); stop here if it fails`,
         r.resuming?.safetyBackup
           ? `keep the safety backup ${r.resuming.safetyBackup} written by the interrupted run (the data now is incomplete)`

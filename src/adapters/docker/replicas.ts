@@ -171,10 +171,16 @@ export async function whileStopped<T>(
     }
     return await work();
   } finally {
-    // Started with a fresh deadline, not `signal`: after a cancellation the service must come back.
-    for (const c of stopped)
-      await adapter.call(`start ${c.name}`, undefined, (s) =>
-        withOptions(adapter.docker.getContainer(c.id), 'start', { abortSignal: s }).catch(notModified),
-      );
+    for (const c of stopped) await startAgain(adapter, c);
   }
+}
+
+/**
+ * Starts a container that something stopped, with a fresh deadline and never the caller's signal
+ * (after a cancellation the service must come back); one already running is fine.
+ */
+export async function startAgain(adapter: DockerAdapter, c: { id: string; name: string }): Promise<void> {
+  await adapter.call(`start ${c.name}`, undefined, (s) =>
+    withOptions(adapter.docker.getContainer(c.id), 'start', { abortSignal: s }).catch(notModified),
+  );
 }

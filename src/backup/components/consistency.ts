@@ -1,4 +1,4 @@
-import { stopContainer } from '../../adapters/docker/replicas.js';
+import { startAgain, stopContainer } from '../../adapters/docker/replicas.js';
 import { ToolError } from '../../errors.js';
 import type { ToolContext } from '../../tools/context.js';
 import { redactForProject } from '../../tools/lib/secrets.js';
@@ -120,7 +120,7 @@ export async function withConsistency<T extends { details: Record<string, unknow
   } finally {
     for (const o of stopped) {
       try {
-        await startAgain(ctx, o);
+        await startAgain(ctx.docker, o);
         await markStoppedForBackup(ctx.config, ctx.project, o, false);
         audit(ctx, 'backup_start', `started ${o.name} again after archiving volume ${v.key}`);
       } catch (err) {
@@ -140,17 +140,6 @@ export async function withConsistency<T extends { details: Record<string, unknow
   return result as T;
 }
 
-/** Starts a container with a fresh deadline (not a cancelled signal); one already running is fine. */
-async function startAgain(ctx: ToolContext, o: { id: string; name: string }): Promise<void> {
-  await ctx.docker.call(`start ${o.name}`, undefined, (s) =>
-    (ctx.docker.docker.getContainer(o.id).start({ abortSignal: s } as object) as Promise<unknown>).catch(
-      (err: { statusCode?: number }) => {
-        if (err.statusCode !== 304) throw err;
-      },
-    ),
-  );
-}
-
 /**
  * Containers a killed backup left stopped (recorded before each stop): started again, audited.
  * Run at the start of every backup. A container that is gone is forgotten. Returns the names started.
@@ -159,7 +148,7 @@ export async function startLeftStopped(ctx: ToolContext): Promise<string[]> {
   const started: string[] = [];
   for (const o of leftStopped(await readStoppedForBackup(ctx.config, ctx.project))) {
     try {
-      await startAgain(ctx, o);
+      await startAgain(ctx.docker, o);
       started.push(o.name);
       audit(
         ctx,

@@ -142,11 +142,6 @@ function writeTo(w: ReturnType<typeof createGunzip>, b: Buffer): Promise<void> {
   });
 }
 
-/** Legacy (pre-restic) backups: the archive file. */
-export async function checkMongoArchive(path: string): Promise<string> {
-  return checkMongoStream(createReadStream(path));
-}
-
 /** mongorestore --archive --gzip --drop fed by exec stdin, from restic or a legacy file. */
 export async function restoreMongo(
   ctx: ToolContext,

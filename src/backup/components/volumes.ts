@@ -160,11 +160,6 @@ export async function checkTar(source: Readable, gzip = false): Promise<number> 
   return tar.entries;
 }
 
-/** Legacy (pre-restic) backups: the tar.gz file. */
-export async function checkTarGz(path: string): Promise<number> {
-  return checkTar(createReadStream(path), true);
-}
-
 /** Empties a volume through a helper running `find … -exec rm` from `image`, then extracts `tar` into it. */
 export async function replaceVolumeContent(
   ctx: ToolContext,

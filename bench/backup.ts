@@ -58,7 +58,7 @@ interface Measured {
   /** restic's subcommand of each child, in start order (`backup`, `snapshots`, `cat`, …). */
   resticCommands: string[];
   /**
-   * When the `restic backup --stdin` of the volume's tar was first and last seen (ms from the start):
+   * When the volume's `restic backup` (of its directory, or --stdin of its tar) was first and last seen (ms from the start):
    * the streaming phase; the rest is start-up and the other restic runs (each derives the key).
    */
   streamMs: { from: number; to: number } | undefined;
@@ -133,9 +133,11 @@ async function runMeasured(
     clearInterval(timer);
   }
   const all = [...restic.values()].sort((a, b) => a.firstMs - b.firstMs);
+  // The volume's backup: a `restic backup … -- .` in its directory, or the `--stdin` of its tar.
   const stream = all.find(
     (r) =>
-      r.args.includes('backup') && r.args.some((a) => streamFile?.test(a.replace(/^--stdin-filename=/, ''))),
+      r.args.includes('backup') &&
+      (r.args.at(-1) === '.' || r.args.some((a) => streamFile?.test(a.replace(/^--stdin-filename=/, '')))),
   );
   return {
     ms: performance.now() - t,
@@ -161,7 +163,14 @@ function treeBytes(dir: string): number {
 
 interface BackupJson {
   phase: string;
-  components: Array<{ component: string; target: string; bytes: number | null; bytesAdded: number | null }>;
+  components: Array<{
+    component: string;
+    target: string;
+    bytes: number | null;
+    bytesAdded: number | null;
+    access: string | null;
+    filesUnchanged: number | null;
+  }>;
 }
 
 const r1 = (n: number) => +n.toFixed(1);
@@ -201,12 +210,16 @@ export async function benchBackup(): Promise<Record<string, unknown>> {
     });
     const config = join(out, 'config.yaml');
     writeFileSync(config, `backup:\n  volumes: [${KEY}]\n`);
+    // The same with every volume streamed through the Engine API (what a remote engine, another
+    // volume driver or an unreadable directory gets).
+    const engineConfig = join(out, 'config-engine.yaml');
+    writeFileSync(engineConfig, `backup:\n  volumes: [${KEY}]\n  volumeAccess: engine\n`);
     /** A fresh backup dir and state dir: the next backup with this env is a first one (empty repository). */
     let fresh = 0;
-    const freshEnv = () => {
+    const freshEnv = (cfg = config) => {
       const dir = join(out, `run-${fresh++}`);
       return {
-        DOOM_OPS_CONFIG: config,
+        DOOM_OPS_CONFIG: cfg,
         DOOM_OPS_BACKUP_DIR: join(dir, 'backups'),
         DOOM_OPS_STATE_DIR: join(dir, 'state'),
       };
@@ -233,7 +246,14 @@ export async function benchBackup(): Promise<Record<string, unknown>> {
       const json = JSON.parse(r.stdout) as BackupJson;
       const c = json.components.find((x) => x.component === 'volumes' && x.target === KEY);
       if (json.phase !== 'Completed' || !c) throw new Error(`backup did not complete: ${r.stdout}`);
-      return { ...r, phase: json.phase, bytes: c.bytes ?? 0, bytesAdded: c.bytesAdded ?? 0 };
+      return {
+        ...r,
+        phase: json.phase,
+        bytes: c.bytes ?? 0,
+        bytesAdded: c.bytesAdded ?? 0,
+        access: c.access,
+        filesUnchanged: c.filesUnchanged,
+      };
     };
     const handbookOnce = async (i: number) => {
       const t = performance.now();
@@ -280,6 +300,12 @@ export async function benchBackup(): Promise<Record<string, unknown>> {
       rmSync(join(out, `run-${fresh - 1}`), { recursive: true, force: true });
     }
     load.push(loadAverage());
+    // One round with backup.volumeAccess engine, for comparison.
+    const engineEnv = freshEnv(engineConfig);
+    const engineFirst = await backupOnce(engineEnv);
+    const engineSecond = await backupOnce(engineEnv);
+    rmSync(join(out, `run-${fresh - 1}`), { recursive: true, force: true });
+    load.push(loadAverage());
     const reference = await referencePaths(out, owner.id, volume);
     load.push(loadAverage());
 
@@ -325,6 +351,8 @@ export async function benchBackup(): Promise<Record<string, unknown>> {
       repositoryToHandbookSize: r2(
         median(rounds.map((r) => r.repoAfterFirst)) / median(rounds.map((r) => r.theirs.bytes)),
       ),
+      access: rounds[0]!.first.access,
+      filesUnchangedSecond: rounds.map((r) => r.second.filesUnchanged),
       streamBytes: rounds[0]!.first.bytes,
       bytesAddedFirst: rounds.map((r) => r.first.bytesAdded),
       bytesAddedSecond: rounds.map((r) => r.second.bytesAdded),
@@ -337,6 +365,15 @@ export async function benchBackup(): Promise<Record<string, unknown>> {
       resticRunsSecondBackup: rounds[0]!.second.resticCommands,
       profileFirstBackup: rounds.map((r) => profile(r.first)),
       profileSecondBackup: rounds.map((r) => profile(r.second)),
+      engineAccess: {
+        firstBackupSeconds: s1(engineFirst.ms),
+        secondBackupSeconds: s1(engineSecond.ms),
+        throughputRatio: r2(median(rounds.map((r) => r.theirs.ms)) / engineFirst.ms),
+        secondBackupSpeedup: r2(engineFirst.ms / engineSecond.ms),
+        peakRssMb: r1(Math.max(engineFirst.peakRssMb, engineSecond.peakRssMb)),
+        profileFirstBackup: profile(engineFirst),
+        profileSecondBackup: profile(engineSecond),
+      },
       reference,
       loadAverage1m: load,
       targets: {
@@ -351,7 +388,7 @@ export async function benchBackup(): Promise<Record<string, unknown>> {
         repositoryGrowthPct: median(growth) < 2,
         doomOpsPeakRssMb: peakRss < 150,
       },
-      note: "Each round: a first backup into a fresh, empty restic repository (fresh backup and state dirs), a second backup of the unchanged volume into the same repository, and the handbook's tar czf helper (alternating which goes first). doom-ops time is the whole CLI run: opening (creating) the repository and listing its snapshots, the archive API of a helper, the tar parsed with every file's sha256 stored as a second snapshot, the stream's sha256, restic backup --stdin (chunking, dedup, compression, encryption) and the manifest snapshot. Repository size counts every file under <backup.dir>/restic (du -sb). reference: the same volume without doom-ops, once: the archive API piped straight into restic backup --stdin, restic backing up the volume's directory itself (file metadata lets a second backup skip unchanged files), and one restic run that only opens the repository (key derivation).",
+      note: "Each round: a first backup into a fresh, empty restic repository (fresh backup and state dirs), a second backup of the unchanged volume into the same repository, and the handbook's tar czf helper (alternating which goes first). doom-ops time is the whole CLI run with the default backup.volumeAccess auto: opening (creating) the repository and listing its snapshots, restic reading the volume's directory on this host file by file (chunking, dedup, compression, encryption; on the second backup restic skips files whose size, mtime, ctime and inode are unchanged), the manifest snapshot and the backup's verification. engineAccess: one round with backup.volumeAccess engine (the archive API of a helper, the tar parsed with every file's sha256 stored as a second snapshot, restic backup --stdin), what a remote engine or an unreadable volume gets. Repository size counts every file under <backup.dir>/restic (du -sb). reference: the same volume without doom-ops, once: the archive API piped straight into restic backup --stdin, restic backing up the volume's directory itself (file metadata lets a second backup skip unchanged files), and one restic run that only opens the repository (key derivation).",
     };
   } finally {
     await owner?.remove({ force: true }).catch(() => undefined);

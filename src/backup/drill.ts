@@ -14,7 +14,7 @@ import { type DrillSummary, saveRecord } from './drill-record.js';
 import { HashCount } from './hash-sink.js';
 import type { LocatedBackup } from './locate.js';
 import type { ComponentEntry } from './manifest.js';
-import { parseSumLine } from './tar-check.js';
+import { parseSumLine, TarCheck } from './tar-check.js';
 
 /** Labels on everything a drill creates: whose stack it drills and which scratch project it is. */
 export const DRILL_LABEL = 'doom-ops.drill';
@@ -111,19 +111,20 @@ async function fileSums(tar: Readable): Promise<Map<string, string>> {
   return out;
 }
 
-async function readSums(source: Readable): Promise<Map<string, string>> {
+/** `sha256  path` lines to path → sha256; `prefix` is put before each path (tree dumps lack `volume/`). */
+async function readSums(source: Readable, prefix = ''): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   let rest = '';
+  const add = (l: string) => {
+    const p = parseSumLine(l);
+    if (p) out.set(`${prefix}${p[0].replace(/^\.?\/+/, '')}`, p[1]);
+  };
   for await (const chunk of source) {
     const lines = (rest + (chunk as Buffer).toString('utf8')).split('\n');
     rest = lines.pop() ?? '';
-    for (const l of lines) {
-      const p = parseSumLine(l);
-      if (p) out.set(p[0], p[1]);
-    }
+    lines.forEach(add);
   }
-  const p = parseSumLine(rest);
-  if (p) out.set(p[0], p[1]);
+  add(rest);
   return out;
 }
 
@@ -148,14 +149,32 @@ async function drillVolume(
   image: string,
 ) {
   return scratch.withHelper(e.target, image, async (helper, volume) => {
-    await hashedInto(b.open(e), e, (s) => writeArchive(ctx.docker, helper, '/', s, ctx.signal));
-    const sums = b.store?.sums(e);
-    if (!sums)
-      return `restored into scratch volume ${volume}; archive sha256 ok (no per-file checksums recorded: a pre-restic backup)`;
-    const [want, got] = await Promise.all([
-      readSums(sums),
-      fileSums(await readArchive(ctx.docker, helper, MOUNT, ctx.signal)),
-    ]);
+    let want: Map<string, string>;
+    let what: string;
+    if (e.tree) {
+      // restic checks every chunk's SHA-256 as it reads (its content hashes are the recorded
+      // checksums); each file's sha256 is taken from that stream and compared below with the
+      // file as it landed in the scratch volume. The counts must match what restic backed up.
+      const tar = new TarCheck({ sums: true });
+      pipelineCb(b.open(e), tar, () => undefined);
+      [want] = await Promise.all([
+        readSums(tar.sums!, 'volume/'),
+        writeArchive(ctx.docker, helper, MOUNT, tar, ctx.signal),
+      ]);
+      if (tar.files !== e.details.files || tar.fileBytes !== e.details.fileBytes)
+        throw new Error(
+          `the snapshot holds ${tar.files} file(s) of ${tar.fileBytes} bytes; restic backed up ${String(e.details.files)} of ${String(e.details.fileBytes)}`,
+        );
+      what = `each matching the sha256 of restic's copy (restic checked every chunk's hash as it read)`;
+    } else {
+      await hashedInto(b.open(e), e, (s) => writeArchive(ctx.docker, helper, '/', s, ctx.signal));
+      const sums = b.store?.sums(e);
+      if (!sums)
+        return `restored into scratch volume ${volume}; archive sha256 ok (no per-file checksums recorded: a pre-restic backup)`;
+      want = await readSums(sums);
+      what = 'each matching its recorded sha256';
+    }
+    const got = await fileSums(await readArchive(ctx.docker, helper, MOUNT, ctx.signal));
     const missing = [...want.keys()].filter((k) => !got.has(k));
     const differ = [...want.keys()].filter((k) => got.has(k) && got.get(k) !== want.get(k));
     const extra = [...got.keys()].filter((k) => !want.has(k));
@@ -169,7 +188,7 @@ async function drillVolume(
           .filter(Boolean)
           .join('; ')}`,
       );
-    return `restored into scratch volume ${volume}: ${want.size} file(s), each matching its recorded sha256`;
+    return `restored into scratch volume ${volume}: ${want.size} file(s), ${what}`;
   });
 }
 

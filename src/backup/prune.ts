@@ -82,11 +82,11 @@ export function applyPolicy(
 
 /**
  * What retention removes from one repository. Data snapshots of complete backups are grouped by
- * host and path (restic's `--group-by host,paths`; every data snapshot's path is
- * <stack>/<component>/<target>, so each stack, component and target is its own group and keeps its
+ * host, kind (requested or safety), component and target (their tags, as restic's `--group-by
+ * host,tags` would; not by path, since a volume read from its directory and one streamed through
+ * the engine have different paths), so each stack, component and target is its own group and keeps its
  * newest backups whatever the other components do) and restic's keep-daily / keep-weekly policy is
- * applied to each group (applyPolicy). Safety backups (reason=pre-restore) live under
- * <stack>/pre-restore/…: their own groups, kept by count (the newest retention.safety), so they
+ * applied to each group (applyPolicy). Safety backups (reason=pre-restore) are their own groups, kept by count (the newest retention.safety), so they
  * never push out the backup a restore came from. Snapshots of incomplete backups (no manifest: the
  * process died) are removed outright and never count. Manifests and per-file checksum lists go when
  * no data of their backup is left. Executed with `restic forget <ids>` (applyPrune).
@@ -102,7 +102,9 @@ export async function decidePrune(ctx: ToolContext, store: BackupStore): Promise
   for (const s of snapshots) {
     if (!s.tags.includes('role=data') || !complete.has(tag(s.tags, 'backup'))) continue;
     const kind = tag(s.tags, 'reason') === 'pre-restore' ? 'pre-restore' : 'requested';
-    const key = `${s.hostname}\0${s.paths.join('\0')}`;
+    // By tags, not paths: a volume read from its directory has the same path in a backup and in a
+    // safety backup, and a different one when it was streamed through the engine instead.
+    const key = [s.hostname, kind, tag(s.tags, 'component'), tag(s.tags, 'target')].join('\0');
     const g = grouped.get(key) ?? { kind, snaps: [] };
     g.snaps.push(s);
     grouped.set(key, g);

@@ -32,12 +32,10 @@ export async function localRepository(config: Config): Promise<OpenRepository> {
   const pw = await repositoryPassword('backup.repository', r.password, generate);
   return {
     name: 'local',
-    repo: new ResticRepository({
-      url: localRepositoryUrl(config),
-      password: pw.password,
-      options: r.options,
-      env: r.env,
-    }),
+    repo: new ResticRepository(
+      { url: localRepositoryUrl(config), password: pw.password, options: r.options, env: r.env },
+      { binary: config.backup.restic },
+    ),
     passwordLocation: pw.location,
     keyCreated: pw.created,
     offsite: false,
@@ -63,7 +61,10 @@ export async function offsiteRepositories(config: Config): Promise<OpenRepositor
     const pw = await repositoryPassword(`backup.offsite[${i}]`, r.password);
     out.push({
       name: r.name,
-      repo: new ResticRepository({ url: r.url, password: pw.password, options: r.options, env: r.env }),
+      repo: new ResticRepository(
+        { url: r.url, password: pw.password, options: r.options, env: r.env },
+        { binary: config.backup.restic },
+      ),
       passwordLocation: pw.location,
       keyCreated: false,
       offsite: true,

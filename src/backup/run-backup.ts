@@ -241,6 +241,11 @@ export async function runBackup(
     (n) =>
       `started ${n} again: an earlier backup stopped it for consistency and was killed before starting it`,
   );
+  for (const c of manifest.components)
+    if (c.details.access === 'engine' && /^restic could not read/.test(String(c.details.accessWhy)))
+      notes.push(
+        `volume ${c.target}: ${String(c.details.accessWhy)} on this host, so it was streamed through the Engine API instead (every backup of it reads the whole volume). Run doom-ops as a user that can read the volume's directory to back it up incrementally`,
+      );
   if (created && local.passwordLocation.startsWith('generated'))
     notes.push(
       `created the local restic repository ${store.repo.displayUrl}; its key is the ${local.passwordLocation}. Keep a copy of that key somewhere other than this host: without it no backup in the repository can be read`,

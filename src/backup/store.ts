@@ -12,7 +12,10 @@ import type { OpenRepository } from './repository.js';
  * `stack=<project>`, `backup=<id>` and `role=…`:
  *  - role=data: one component target's bytes, `<stack>/<component>/<target><ext>` (a safety backup:
  *    `<stack>/pre-restore/<component>/<target><ext>`), also tagged component=, target=, reason=.
- *    Retention groups these by host and path, so each stack, component and target is its own group.
+ *    A volume read from its directory on this host is a snapshot of that directory instead (its
+ *    path: the engine's Mountpoint, its files at the root; entry.tree).
+ *    Retention groups these by host, reason and path, so each stack, component and target is its
+ *    own group.
  *  - role=sums: `sha256  path` of every regular file of a volume archive (what a drill checks).
  *  - role=manifest: the backup's MANIFEST.json, written last: a backup without one is incomplete.
  * The snapshot host is always "doom-ops" (a container's hostname changes with every run).
@@ -96,6 +99,25 @@ export class BackupStore {
       fullId: false,
     });
     return { ...r, path };
+  }
+
+  /**
+   * Backs up a volume's directory on this host file by file (restic's change detection makes the
+   * next backup of the same directory read only changed files). The snapshot's path is `dir`; its
+   * tags say component=volumes, target=, reason= like writeData's. Errors: UnreadableFilesError
+   * when restic could not read every file; ToolErrors of restic.
+   */
+  async writeTree(
+    dir: string,
+    o: { id: string; target: string; reason: Reason; onProgress?: (n: number) => void },
+  ) {
+    return this.repo.backupDirectory(dir, {
+      host: SNAPSHOT_HOST,
+      tags: [...this.baseTags(o.id, 'data'), 'component=volumes', `target=${o.target}`, `reason=${o.reason}`],
+      ...(this.signal ? { signal: this.signal } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      fullId: false,
+    });
   }
 
   /** Streams the `sha256  path` list of a volume's files into its own snapshot. */
@@ -186,8 +208,13 @@ export class BackupStore {
     return (await this.list(snaps)).find((b) => b.id === id && b.state === 'complete');
   }
 
-  /** The bytes of an entry (restic dump), as a stream that fails rather than ends early. */
+  /**
+   * The bytes of an entry (restic dump), as a stream that fails rather than ends early. A volume
+   * backed up from its directory (`tree`) comes as a tar of the whole snapshot, entries relative to
+   * the volume's root.
+   */
   dump(entry: ComponentEntry): Readable {
+    if (entry.snapshot && entry.tree) return this.repo.dumpTree(entry.snapshot, this.signal);
     if (!entry.snapshot || !entry.path)
       throw new ToolError('failed', `backup entry ${entry.component}:${entry.target} has no restic snapshot`);
     return this.repo.dump(entry.snapshot, entry.path, this.signal);

@@ -356,6 +356,8 @@ export const configSchema = z
          * created on first use, with a generated key in <stateDir>/restic/ unless a password is set.
          */
         repository: resticRepository.partial({ url: true }).prefault({}),
+        /** The restic program: a name looked up on PATH, or a path (restic 0.14 or later). */
+        restic: z.string().min(1).default('restic'),
         /** Repositories every backup is copied to (`restic copy`) after it is written; each needs a password. */
         offsite: z
           .array(
@@ -377,6 +379,14 @@ export const configSchema = z
         volumes: z.array(z.string()).default([]),
         /** Volume keys left out of the volumes component. */
         exclude: z.array(z.string()).default([]),
+        /**
+         * How restic reads a volume. auto (default): a plain local volume whose directory on this
+         * host (the engine's Mountpoint) doom-ops can read is backed up file by file by restic
+         * itself, which skips unchanged files on the next backup (incremental); any other volume
+         * (another driver or host, an unreadable directory) streams as a tar through the Engine API.
+         * engine: always the Engine API stream (every backup reads the whole volume).
+         */
+        volumeAccess: z.enum(['auto', 'engine']).default('auto'),
         /**
          * Services stopped (gracefully) while their volumes are archived and always started again,
          * in addition to those labelled doom-ops.backup.stop=true: for data without a dump tool.

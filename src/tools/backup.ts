@@ -40,8 +40,21 @@ export const backupTool = defineTool({
           .number()
           .nullable()
           .describe('New bytes restic added (after deduplication, before compression)'),
-        sha256: z.string().nullable(),
+        sha256: z
+          .string()
+          .nullable()
+          .describe('sha256 of the stored stream; null for a volume restic read file by file'),
         snapshot: z.string().nullable().describe('restic snapshot id (the short id restic prints)'),
+        access: z
+          .enum(['directory', 'engine'])
+          .nullable()
+          .describe(
+            'Volumes: directory = restic read the volume on this host file by file (files unchanged since the last backup are not read again); engine = a tar streamed through the Engine API (see backup.volumeAccess). null for other components',
+          ),
+        filesUnchanged: z
+          .number()
+          .nullable()
+          .describe('Volumes read as a directory: files restic found unchanged and did not read again'),
       }),
     ),
     failures: z.array(z.object({ component: z.string(), target: z.string().optional(), reason: z.string() })),
@@ -67,6 +80,13 @@ export const backupTool = defineTool({
         bytesAdded: typeof c.details.bytesAdded === 'number' ? c.details.bytesAdded : null,
         sha256: c.sha256,
         snapshot: c.snapshot ?? null,
+        access:
+          c.details.access === 'directory'
+            ? ('directory' as const)
+            : c.details.access === 'engine'
+              ? ('engine' as const)
+              : null,
+        filesUnchanged: typeof c.details.filesUnchanged === 'number' ? c.details.filesUnchanged : null,
       })),
       failures: m.failures ?? [],
       skipped: m.skipped ?? [],

@@ -37,7 +37,8 @@ export const drillBackup = defineTool({
   description:
     'Proves a backup can be restored, without touching the live stack: restores it (default: the newest complete ' +
     'backup) into throwaway volumes and containers of a scratch project, checks every file against the sha256 ' +
-    'recorded at backup time, opens each DuckDB copy and compares its row counts, restores the mongodump archive into ' +
+    "recorded at backup time (or, for a volume restic read as a directory, against restic's own checked copy), " +
+    'opens each DuckDB copy and compares its row counts, restores the mongodump archive into ' +
     'a scratch mongodb container when the image has mongorestore, checks the OpenSearch snapshot, then removes the ' +
     'scratch project. Records "restorable as of <backup time>"; stack_health warns when no good drill happened within ' +
     'backup.drillMaxAge. A damaged repository makes it fail, naming the backup and the part.',

@@ -41,7 +41,7 @@ export const pruneBackups = defineTool({
   name: 'prune_backups',
   title: 'Prune old backups',
   description:
-    'Applies retention per stack, component and target (restic forget --group-by host,paths): backup.retention.daily ' +
+    "Applies retention per stack, component and target (restic's keep-daily/keep-weekly rules per group, then restic forget): backup.retention.daily " +
     "and .weekly (the handbook's 7 and 4: the newest backup of each of the last 7 days and 4 ISO weeks that have one), " +
     'so the newest backup of every component always stays; safety backups taken before a restore are kept apart (the ' +
     'newest backup.retention.safety per target) and never push out the backup restored from. Then restic prune, in ' +

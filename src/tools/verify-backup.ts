@@ -15,7 +15,8 @@ export const verifyBackup = defineTool({
   title: 'Verify a backup',
   description:
     'Reads every part of a backup back (restic dump, or the files of a pre-restic backup) and checks it: size and ' +
-    'sha256 against the manifest, volume tars parse, the mongodump archive is intact, each DuckDB copy opens with the ' +
+    'sha256 against the manifest (a volume restic read as a directory: restic checks every chunk, and the file count ' +
+    'and bytes must match), volume tars parse, the mongodump archive is intact, each DuckDB copy opens with the ' +
     'recorded row counts, the OpenSearch snapshot exists with its indices. Then `restic check` of the repository ' +
     '(structure; with readData, e.g. "10%" or "100%", that share of the data packs is read and verified too). The ' +
     'result is kept (list_backups shows it); restore refuses a backup that fails.',

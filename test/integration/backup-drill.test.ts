@@ -90,7 +90,8 @@ describe('restore drills', () => {
     expect(d.restorableAsOf).not.toBeNull();
     const nats = d.checks.find((c) => c.target === 'nats-data')!;
     expect(nats).toMatchObject({ status: 'ok' });
-    expect(nats.detail).toMatch(/: 2 file\(s\), each matching its recorded sha256/);
+    // restic read the volume's directory: each restored file is checked against restic's copy.
+    expect(nats.detail).toMatch(/: 2 file\(s\), each matching the sha256 of restic's copy/);
     // The test image has the mongorestore stand-in: the archive is restored into a scratch container.
     expect(d.checks.find((c) => c.component === 'mongodb')).toMatchObject({
       status: 'ok',
@@ -112,6 +113,29 @@ describe('restore drills', () => {
     const after = await call<Health>('stack_health', { deep: false }, over);
     expect(after.backups.lastGoodDrill?.backup).toBe(newest.id);
     expect(after.backups.warnings).toEqual([]);
+  });
+
+  it('a volume streamed through the Engine API (backup.volumeAccess engine) is checked against its recorded per-file sha256', async () => {
+    const engine = {
+      ...over,
+      dir: mkdtempSync(join(tmpdir(), 'doomdrill-engine-')),
+      volumeAccess: 'engine' as const,
+    };
+    try {
+      const b = await call<{ components: Array<{ target: string; access: string | null }> }>(
+        'backup',
+        { component: 'volumes' },
+        engine,
+      );
+      expect(b.components.find((c) => c.target === 'nats-data')?.access).toBe('engine');
+      const d = await call<Drill>('drill_backup', {}, engine);
+      expect(d.restorable).toBe(true);
+      expect(d.checks.find((c) => c.target === 'nats-data')?.detail).toMatch(
+        /: 2 file\(s\), each matching its recorded sha256/,
+      );
+    } finally {
+      await rm(engine.dir, { recursive: true, force: true });
+    }
   });
 
   it('a corrupted repository pack makes the drill fail and says which backup', async () => {

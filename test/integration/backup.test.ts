@@ -40,6 +40,18 @@ async function sh(service: string, script: string): Promise<string> {
   const r = await execa('docker', ['exec', c.Id, 'sh', '-c', script]);
   return r.stdout;
 }
+/** Whether a `restic backup` runs in the directory of volume `name` (read from /proc). */
+async function resticReading(name: string): Promise<boolean> {
+  const { readdir, readlink } = await import('node:fs/promises');
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmd.startsWith('restic\0') || !cmd.includes('\0backup\0')) continue;
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+    if (cwd.endsWith(`/${name}/_data`)) return true;
+  }
+  return false;
+}
 /** Every file of the volume with its checksum and mode: byte-for-byte comparison. */
 const volumeState = () =>
   sh(
@@ -82,6 +94,8 @@ interface Backup {
     bytesAdded: number | null;
     sha256: string | null;
     snapshot: string | null;
+    access: string | null;
+    filesUnchanged: number | null;
   }>;
   failures: Array<{ component: string; target?: string; reason: string }>;
   notes: string[];
@@ -166,13 +180,19 @@ describe('backup full into restic', () => {
   it('stores one snapshot per component target, tagged with stack, backup id, component and target', async () => {
     const snaps = await repo().snapshots({ tags: [`stack=${stack.project}`, `backup=${full.id}`] });
     const nats = snaps.find((s) => s.tags.includes('target=nats-data') && s.tags.includes('role=data'));
-    expect(nats?.paths).toEqual([`/${stack.project}/volumes/nats-data.tar`]);
+    // restic read the volume's directory itself (file by file): the snapshot's path is the Mountpoint.
+    const mountpoint = (await docker.getVolume(`${stack.project}_nats-data`).inspect()).Mountpoint;
+    expect(nats?.paths).toEqual([mountpoint]);
+    expect(full.components.find((c) => c.target === 'nats-data')?.access).toBe('directory');
     expect(nats?.tags).toEqual(
       expect.arrayContaining(['doom-ops', 'component=volumes', 'reason=requested', `backup=${full.id}`]),
     );
     expect(nats?.hostname).toBe('doom-ops');
     expect(snaps.filter((s) => s.tags.includes('role=manifest'))).toHaveLength(1);
-    expect(snaps.filter((s) => s.tags.includes('role=sums')).length).toBeGreaterThanOrEqual(2);
+    // An empty volume (restic stores no empty snapshot) streams through the Engine API, with its checksum list.
+    const empty = full.components.find((c) => c.target === 'opensearch-data');
+    expect(empty?.access).toBe('engine');
+    expect(snaps.filter((s) => s.tags.includes('role=sums'))).toHaveLength(1);
     // The repository is encrypted: the key is needed to read it.
     const wrong = new ResticRepository({
       url: join(backupDir, 'restic'),
@@ -210,7 +230,45 @@ describe('backup full into restic', () => {
     const again = await call<Backup>('backup', { component: 'volumes' });
     const nats = again.components.find((c) => c.target === 'nats-data')!;
     expect(nats.bytesAdded).toBeLessThan(20_000);
+    expect(nats.access).toBe('directory');
+    // restic's change detection: no file of the unchanged volume was read again.
+    const files = Number(await sh('nats', 'find /data -type f | wc -l'));
+    expect(files).toBeGreaterThan(0);
+    expect(nats.filesUnchanged).toBe(files);
     expect(again.notes).toEqual([]);
+  });
+});
+
+describe('volumes restic may not read on this host', () => {
+  it('a volume with a file doom-ops cannot read is streamed through the Engine API instead, and says why', async () => {
+    // restic without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH: a root that cannot read another user's 0600 file.
+    const wrapper = join(stateDir, 'restic-without-dac');
+    await writeFile(
+      wrapper,
+      '#!/bin/sh\nexec setpriv --inh-caps=-dac_override,-dac_read_search --bounding-set=-dac_override,-dac_read_search restic "$@"\n',
+      { mode: 0o755 },
+    );
+    await sh(
+      'nats',
+      'echo private > /data/private.key && chown 1234 /data/private.key && chmod 600 /data/private.key',
+    );
+    try {
+      const r = await call<Backup>('backup', { component: 'volumes' }, undefined, { restic: wrapper });
+      expect(r.phase).toBe('Completed');
+      const nats = r.components.find((c) => c.target === 'nats-data')!;
+      expect(nats.access).toBe('engine');
+      expect(r.notes.join(' ')).toMatch(
+        /volume nats-data: restic could not read .*private\.key.* streamed through the Engine API instead/,
+      );
+      expect(r.components.find((c) => c.target === 'mongodb-data')?.access).toBe('directory');
+      const listed = await call<{ backups: Array<{ id: string }> }>('list_backups', {});
+      expect(listed.backups.map((b) => b.id)).toContain(r.id);
+      // No snapshot of the unreadable attempt stays: one data snapshot for nats-data, its tar.
+      const snaps = await repo().snapshots({ tags: [`backup=${r.id}`, 'target=nats-data', 'role=data'] });
+      expect(snaps.map((s) => s.paths)).toEqual([[`/${stack.project}/volumes/nats-data.tar`]]);
+    } finally {
+      await sh('nats', 'rm -f /data/private.key');
+    }
   });
 });
 
@@ -448,15 +506,23 @@ describe('incomplete backups and old backups', () => {
         all: true,
         filters: { label: [`doom-ops.helper.owner=${hostname()}:${child.pid}`] },
       });
-    // mongodb-data is saved first; killed while nats-data streams.
+    // mongodb-data is saved first; killed while restic reads nats-data's directory.
     await waitFor(
-      'the second volume streaming',
-      async () => (await orphans()).some((c) => c.Labels['doom-ops.helper']?.includes('nats-data')),
+      'the second volume being read',
+      () => resticReading(`${stack.project}_nats-data`),
       60_000,
       100,
     );
     child.kill('SIGKILL');
     await child;
+    // The orphaned restic finishes reading the directory (its snapshot still belongs to the killed,
+    // incomplete backup); the next backup runs after it.
+    await waitFor(
+      'restic to finish',
+      async () => !(await resticReading(`${stack.project}_nats-data`)),
+      60_000,
+      100,
+    );
     const listed = await list();
     const incomplete = listed.filter((b) => b.state === 'incomplete');
     expect(incomplete).toHaveLength(1);

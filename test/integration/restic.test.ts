@@ -1,7 +1,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import {
   type BackupStreamResult,
   ResticRepository,
   type ResticRepositoryConfig,
+  UnreadableFilesError,
 } from '../../src/adapters/restic/repository.js';
 import { ToolError } from '../../src/errors.js';
 import { type RcloneWebdav, startRcloneWebdav } from '../helpers/rclone-server.js';
@@ -318,6 +319,93 @@ describe('local restic repository', () => {
     await local.unlock();
     expect(await readdir(locks)).toEqual([]);
     expect(await local.check()).toEqual({ ok: true, errors: [] });
+  });
+});
+
+describe('directory backups (backupDirectory, dumpTree)', () => {
+  const local = repo('dirs');
+  const data = join(root, 'vol', '_data');
+
+  beforeAll(async () => {
+    await local.ensureRepository();
+    await mkdir(join(data, 'sub'), { recursive: true });
+    await writeFile(join(data, 'a.txt'), 'alpha\n');
+    await writeFile(join(data, 'sub', 'b.bin'), Buffer.alloc(300_000, 7));
+    await writeFile(join(data, 'owned'), 'by 1234\n', { mode: 0o640 });
+    await execa('chown', ['1234:2345', join(data, 'owned')]);
+    await execa('ln', ['-s', 'a.txt', join(data, 'link')]);
+  });
+
+  it('stores the directory file by file; a second run reads no unchanged file; one change is one file read', async () => {
+    const first = await local.backupDirectory(data, { host: 'doomtest', tags: ['role=data'] });
+    expect(first.files).toBe(3);
+    expect(first.totalBytes).toBe(6 + 300_000 + 8);
+    const [snap] = await local.snapshots({ tags: ['role=data'] });
+    expect(snap?.paths).toEqual([data]);
+    const again = await local.backupDirectory(data, { host: 'doomtest', tags: ['role=data'] });
+    expect(again.filesUnchanged).toBe(3);
+    expect(again.bytesAdded).toBeLessThan(10_000);
+    await writeFile(join(data, 'a.txt'), 'alpha, changed\n');
+    const third = await local.backupDirectory(data, { host: 'doomtest', tags: ['role=data'], fullId: false });
+    expect(third.filesUnchanged).toBe(2);
+    expect(third.snapshotId).toMatch(/^[0-9a-f]{8}$/);
+  });
+
+  it('dumpTree gives a tar of the content, relative to the directory, with owners and modes', async () => {
+    const snaps = await local.snapshots({ tags: ['role=data'] });
+    const tar = local.dumpTree(snaps.at(-1)!.id);
+    const out = join(root, 'untar');
+    await mkdir(out);
+    const x = execa('tar', ['-x', '-p', '--numeric-owner', '-C', out]);
+    tar.pipe(x.stdin!);
+    await x;
+    expect(await readdir(out)).toEqual(expect.arrayContaining(['a.txt', 'sub', 'owned', 'link']));
+    expect(await readFile(join(out, 'a.txt'), 'utf8')).toBe('alpha, changed\n');
+    const owned = await stat(join(out, 'owned'));
+    expect([owned.uid, owned.gid, owned.mode & 0o777]).toEqual([1234, 2345, 0o640]);
+    expect((await stat(join(out, 'sub', 'b.bin'))).size).toBe(300_000);
+  });
+
+  it('a directory with a file restic may not read fails with the path, and leaves no snapshot', async () => {
+    // restic run as nobody (setpriv): root's 0600 file is unreadable to it, as to a doom-ops not run as root.
+    const shared = mkdtempSync(join(tmpdir(), 'doom-restic-nobody-'));
+    try {
+      await chmod(shared, 0o755);
+      const pw = join(shared, 'pw');
+      await writeFile(pw, 'nobody knows\n', { mode: 0o644 });
+      const wrapper = join(shared, 'restic-as-nobody');
+      await writeFile(
+        wrapper,
+        '#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups restic "$@"\n',
+        { mode: 0o755 },
+      );
+      await mkdir(join(shared, 'r'));
+      await mkdir(join(shared, 'cache'));
+      await mkdir(join(shared, 'dir'));
+      await execa('chown', ['65534:65534', join(shared, 'r'), join(shared, 'cache')]);
+      await writeFile(join(shared, 'dir', 'open.txt'), 'anyone\n', { mode: 0o644 });
+      await writeFile(join(shared, 'dir', 'secret.key'), 'root only\n', { mode: 0o600 });
+      const nobody = new ResticRepository(
+        {
+          url: join(shared, 'r', 'repo'),
+          password: { file: pw },
+          env: { RESTIC_CACHE_DIR: join(shared, 'cache') },
+        },
+        { binary: wrapper },
+      );
+      await nobody.ensureRepository();
+      const err = await rejection(nobody.backupDirectory(join(shared, 'dir'), { host: 'doomtest' }));
+      expect(err).toBeInstanceOf(UnreadableFilesError);
+      expect((err as UnreadableFilesError).paths.join(' ')).toContain('secret.key');
+      expect(err.message).toMatch(/could not read 1 file\(s\).*the incomplete snapshot was removed/);
+      expect(await nobody.snapshots()).toEqual([]);
+    } finally {
+      await rm(shared, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a relative directory', async () => {
+    await expect(local.backupDirectory('vol/_data', {})).rejects.toMatchObject({ code: 'invalid_input' });
   });
 });
 

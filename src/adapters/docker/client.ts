@@ -60,6 +60,16 @@ export class DockerAdapter {
     return describeEngine();
   }
 
+  /**
+   * Whether the engine is reached through a unix socket (DOCKER_HOST unset or unix://): then it
+   * runs on this host, and paths it reports (a volume's Mountpoint) are paths of this host, as far
+   * as this process's mount namespace shows them.
+   */
+  get onThisHost(): boolean {
+    // docker-modem keeps a unix socket's path, or a function finding the default socket; nothing for tcp/ssh.
+    return Boolean((this.docker.modem as { socketPath?: unknown }).socketPath);
+  }
+
   /** Runs `fn` with a signal that fires on the caller's abort or on the deadline. */
   async call<T>(
     what: string,

@@ -41,9 +41,14 @@ export function startRestic(
   binary: string,
   args: string[],
   env: Record<string, string>,
-  options: { stdin: 'pipe' | 'ignore'; killAfterMs?: number },
+  options: { stdin: 'pipe' | 'ignore'; killAfterMs?: number; cwd?: string },
 ): ResticProcess {
-  const child = spawn(binary, args, { env, stdio: [options.stdin, 'pipe', 'pipe'], shell: false });
+  const child = spawn(binary, args, {
+    env,
+    stdio: [options.stdin, 'pipe', 'pipe'],
+    shell: false,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   let stderrChunks: Buffer[] = [];
   let stderrBytes = 0;
   child.stderr!.on('data', (chunk: Buffer) => {

@@ -201,6 +201,64 @@ function toSnapshot(s: ResticSnapshotJson): ResticSnapshot {
  * installed, server unreachable, cancelled. Aborting a signal stops restic with SIGINT, on which
  * restic 0.14 removes its lock and saves nothing.
  */
+/** backupDirectory() could not read every file of the directory (restic's exit code 3). */
+export class UnreadableFilesError extends ToolError {
+  constructor(
+    message: string,
+    /** Up to 10 of the paths restic could not read. */
+    readonly paths: string[],
+  ) {
+    super('failed', message, {
+      hint: 'run doom-ops as a user that can read the whole directory, or let the Docker engine read it',
+    });
+  }
+}
+
+/**
+ * Reads the JSON lines of a running `restic backup --json`: progress to `onProgress` and the
+ * summary line from stdout. Per-item errors (messages and the paths they name: restic 0.14 writes
+ * them to stderr as JSON lines) are read from the exit's stderr by `itemErrorsOf`. Lines are cut at 1 MiB.
+ */
+function backupOutput(p: ResticProcess, onProgress?: (bytes: number) => void) {
+  const out = { summary: undefined as BackupSummaryJson | undefined };
+  const lines = new LineSplitter(1024 * 1024);
+  const onLine = (line: string) => {
+    const m = backupLine(line);
+    if (m?.message_type === 'status' && m.bytes_done !== undefined) onProgress?.(m.bytes_done);
+    else if (m?.message_type === 'summary') out.summary = m;
+  };
+  p.stdout.on('data', (chunk: Buffer) => {
+    for (const l of lines.push(chunk)) onLine(l);
+  });
+  p.stdout.once('end', () => {
+    for (const l of lines.flush()) onLine(l);
+  });
+  return out;
+}
+
+function backupLine(line: string) {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const parsed = backupLineSchema.safeParse(JSON.parse(line));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The per-item error lines of a finished `restic backup --json` (its stderr): messages and the paths they name. */
+function itemErrorsOf(exit: ResticExit): { messages: string[]; paths: string[] } {
+  const messages: string[] = [];
+  const paths: string[] = [];
+  for (const line of exit.stderr.split('\n')) {
+    const m = backupLine(line.trim());
+    if (m?.message_type !== 'error') continue;
+    messages.push(`${m.during ?? 'error'} ${m.item ?? ''}: ${JSON.stringify(m.error ?? '')}`);
+    if (m.item) paths.push(m.item);
+  }
+  return { messages, paths };
+}
+
 export class ResticRepository {
   readonly url: string;
   private readonly binary: string;
@@ -417,46 +475,14 @@ export class ResticRepository {
     if (input.readableEnded) onEnd();
     else input.pipe(stdin, { end: false });
 
-    let summary: BackupSummaryJson | undefined;
-    const itemErrors: string[] = [];
-    const lines = new LineSplitter(1024 * 1024);
-    const onLine = (line: string) => {
-      if (!line.startsWith('{')) return;
-      let json: unknown;
-      try {
-        json = JSON.parse(line);
-      } catch {
-        return;
-      }
-      const parsed = backupLineSchema.safeParse(json);
-      if (!parsed.success) return;
-      const m = parsed.data;
-      if (m.message_type === 'status' && m.bytes_done !== undefined) opts.onProgress?.(m.bytes_done);
-      else if (m.message_type === 'summary') summary = m;
-      else if (m.message_type === 'error')
-        itemErrors.push(`${m.during ?? 'error'} ${m.item ?? ''}: ${JSON.stringify(m.error ?? '')}`);
-    };
-    p.stdout.on('data', (chunk: Buffer) => {
-      for (const l of lines.push(chunk)) onLine(l);
-    });
-    p.stdout.once('end', () => {
-      for (const l of lines.flush()) onLine(l);
-    });
-
+    const output = backupOutput(p, opts.onProgress);
     const exit = await p.done;
+    const { summary } = output;
+    const itemErrors = itemErrorsOf(exit).messages;
     // The error listener stays: an input that fails after this must not become an uncaught error.
     input.off('end', onEnd);
     opts.signal?.removeEventListener('abort', onAbort);
-    if (exit.code === 0 && summary) {
-      const snapshotId =
-        opts.fullId === false ? summary.snapshot_id : await this.fullId(summary.snapshot_id, what);
-      return {
-        snapshotId,
-        bytesAdded: summary.data_added,
-        totalBytes: summary.total_bytes_processed,
-        durationMs: Math.round(summary.total_duration * 1000),
-      };
-    }
+    if (exit.code === 0 && summary) return this.backupResult(summary, opts.fullId, what);
     input.unpipe(stdin);
     if (!input.destroyed) input.destroy();
     if (sourceError !== undefined) {
@@ -486,6 +512,93 @@ export class ResticRepository {
   }
 
   /**
+   * Backs up the directory `dir` file by file into one new snapshot: `restic backup --tag <t>…
+   * [--host <host>] --json .` run with `dir` as its working directory, so the snapshot's tree holds
+   * the directory's content at its root and its path is `dir` (absolute). restic's change detection
+   * applies: with an earlier snapshot of the same host and path as parent, files whose size, mtime,
+   * ctime and inode are unchanged are not read again, which makes a repeated backup of a large,
+   * mostly unchanged directory cheap.
+   *  - `signal`: aborting stops restic with SIGINT: no snapshot is saved; ToolError cancelled.
+   *  - `onProgress(bytes)`: bytes restic has processed so far.
+   * A directory where restic could not read every file (its exit code 3: "snapshot created, but
+   * some files could not be read") is not a backup: that snapshot is removed again and the call
+   * fails with UnreadableFilesError (a ToolError failed) whose `paths` lists up to 10 of them.
+   * Returns the snapshot id (full, or restic's short id with `fullId: false`), bytes added, bytes
+   * and regular files processed, how many of those restic found unchanged since the parent snapshot
+   * (not read again), and restic's duration.
+   * Errors: ToolError invalid_input for a relative `dir`; ToolErrors of restic.
+   */
+  async backupDirectory(
+    dir: string,
+    opts: {
+      tags?: string[];
+      host?: string;
+      signal?: AbortSignal;
+      onProgress?: (bytes: number) => void;
+      fullId?: boolean;
+    },
+  ): Promise<BackupStreamResult & { files: number; filesUnchanged: number }> {
+    if (!dir.startsWith('/') || /[\0\r\n]/.test(dir))
+      throw invalid(`directory ${JSON.stringify(dir)} is not an absolute path`);
+    const tags = checkTags(opts.tags);
+    if (opts.host !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(opts.host))
+      throw invalid(`host name ${JSON.stringify(opts.host)} is not usable for a restic snapshot`);
+    const what = `back up directory ${dir} to restic repository ${this.displayUrl}`;
+    throwIfAborted(opts.signal, what, this.displayUrl);
+    const args = [
+      'backup',
+      ...tags.map((t) => `--tag=${t}`),
+      ...(opts.host ? [`--host=${opts.host}`] : []),
+      '--json',
+      '--',
+      '.',
+    ];
+    const p = this.start(args, 'ignore', dir);
+    const output = backupOutput(p, opts.onProgress);
+    const onAbort = () => p.interrupt();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const exit = await p.done;
+    opts.signal?.removeEventListener('abort', onAbort);
+    const { summary } = output;
+    const { messages: itemErrors, paths } = itemErrorsOf(exit);
+    if (exit.code === 0 && summary)
+      return {
+        ...(await this.backupResult(summary, opts.fullId, what)),
+        files: summary.total_files_processed,
+        filesUnchanged: summary.files_unmodified ?? 0,
+      };
+    if (opts.signal?.aborted)
+      throw new ToolError(
+        'cancelled',
+        `cannot ${what}: cancelled; restic was stopped, no snapshot was saved`,
+      );
+    if (exit.code === 3) {
+      if (summary) await this.forgetIds([summary.snapshot_id], opts.signal).catch(() => undefined);
+      throw new UnreadableFilesError(
+        `cannot ${what}: restic could not read ${paths.length || 'some'} file(s) (${itemErrors.slice(0, 3).join('; ')}); the incomplete snapshot was removed`,
+        paths.slice(0, 10),
+      );
+    }
+    const err = this.failure(exit, { what });
+    if (itemErrors.length) err.message += ` (${itemErrors.slice(-3).join('; ')})`;
+    throw err;
+  }
+
+  private async backupResult(
+    summary: BackupSummaryJson,
+    fullId: boolean | undefined,
+    what: string,
+  ): Promise<BackupStreamResult> {
+    const snapshotId = fullId === false ? summary.snapshot_id : await this.fullId(summary.snapshot_id, what);
+    return {
+      snapshotId,
+      bytesAdded: summary.data_added,
+      totalBytes: summary.total_bytes_processed,
+      durationMs: Math.round(summary.total_duration * 1000),
+    };
+  }
+
+  /**
    * Snapshots of the repository, oldest first; with `tags`, only those carrying all of them.
    * Errors: ToolErrors (wrong password, no repository, unreachable, …).
    */
@@ -506,7 +619,33 @@ export class ResticRepository {
   dump(snapshotId: string, filename: string, signal?: AbortSignal): Readable {
     checkSnapshotId(snapshotId);
     const path = snapshotPath(filename);
-    const what = `read ${path.slice(1)} of snapshot ${snapshotId} from restic repository ${this.displayUrl}`;
+    return this.dumpPath(
+      snapshotId,
+      path,
+      `read ${path.slice(1)} of snapshot ${snapshotId} from restic repository ${this.displayUrl}`,
+      signal,
+    );
+  }
+
+  /**
+   * The whole tree of snapshot `snapshotId` as a tar stream (`restic dump <id> /`): entries named
+   * relative to the snapshot's root (for a backupDirectory() snapshot: the directory's content,
+   * `a.txt`, `sub/`, `sub/b`, without an entry for the directory itself), with modes, owners (uid,
+   * gid) and times as restic recorded them. Same stream contract as dump(): it fails rather than
+   * ends early; destroying it or aborting `signal` stops restic.
+   * Errors (thrown at once): ToolError invalid_input for a malformed id.
+   */
+  dumpTree(snapshotId: string, signal?: AbortSignal): Readable {
+    checkSnapshotId(snapshotId);
+    return this.dumpPath(
+      snapshotId,
+      '/',
+      `read snapshot ${snapshotId} from restic repository ${this.displayUrl}`,
+      signal,
+    );
+  }
+
+  private dumpPath(snapshotId: string, path: string, what: string, signal?: AbortSignal): Readable {
     if (signal?.aborted)
       return Readable.from(
         (async function* () {
@@ -807,11 +946,12 @@ export class ResticRepository {
     return { [`${prefix}PASSWORD`]: value };
   }
 
-  private start(args: string[], stdin: 'pipe' | 'ignore'): ResticProcess {
+  private start(args: string[], stdin: 'pipe' | 'ignore', cwd?: string): ResticProcess {
     const inv = this.invocation();
     return startRestic(this.binary, [...inv.globalArgs, ...args], inv.env, {
       stdin,
       killAfterMs: this.killAfterMs,
+      ...(cwd ? { cwd } : {}),
     });
   }
 

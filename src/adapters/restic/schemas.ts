@@ -39,6 +39,8 @@ export const backupStatusSchema = z.object({
 export const backupSummarySchema = z.object({
   message_type: z.literal('summary'),
   files_new: z.number(),
+  files_changed: z.number().optional(),
+  files_unmodified: z.number().optional(),
   data_blobs: z.number(),
   tree_blobs: z.number(),
   data_added: z.number(),

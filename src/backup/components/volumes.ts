@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
+import { access, opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline as pipelineCb, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -6,6 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { readArchive, writeArchive } from '../../adapters/docker/archive.js';
 import { createHelper, removeHelper, runHelper } from '../../adapters/docker/helper.js';
 import { whileStopped } from '../../adapters/docker/replicas.js';
+import { UnreadableFilesError } from '../../adapters/restic/repository.js';
 import { ToolError } from '../../errors.js';
 import type { ToolContext } from '../../tools/context.js';
 import { byteProgress } from '../context.js';
@@ -13,7 +15,7 @@ import { HashCount } from '../hash-sink.js';
 import type { ComponentEntry } from '../manifest.js';
 import type { BackupStore, Reason } from '../store.js';
 import { TarCheck } from '../tar-check.js';
-import { withConsistency } from './consistency.js';
+import { type ConsistencyInfo, withConsistency } from './consistency.js';
 
 const MOUNT = '/volume';
 
@@ -30,6 +32,10 @@ export interface ResolvedVolume {
     labels: Record<string, string>;
   }>;
   image: string;
+  /** From the engine: the volume's driver, driver options and Mountpoint (a path on the engine's host). */
+  driver: string;
+  options: Record<string, string>;
+  mountpoint: string;
 }
 
 /**
@@ -61,8 +67,9 @@ export async function resolveVolume(ctx: ToolContext, key: string): Promise<Reso
       abortSignal: s,
     } as object),
   );
-  const name = Volumes?.[0]?.Name;
-  if (!name)
+  const volume = Volumes?.[0];
+  const name = volume?.Name;
+  if (!volume || !name)
     throw new ToolError('not_found', `volume ${key} of project ${ctx.project} does not exist`, {
       hint: 'check backup.volumes in the config against the Compose file (volume keys, e.g. nats-data)',
     });
@@ -84,7 +91,47 @@ export async function resolveVolume(ctx: ToolContext, key: string): Promise<Reso
   const image = owners[0]?.image ?? details[0]?.image;
   if (!image)
     throw new ToolError('not_found', `no container of ${ctx.project} to borrow an image from for the helper`);
-  return { key, name, owners, image };
+  return {
+    key,
+    name,
+    owners,
+    image,
+    driver: volume.Driver,
+    options: volume.Options ?? {},
+    mountpoint: volume.Mountpoint,
+  };
+}
+
+/**
+ * The volume's directory when restic can read it there file by file (backup.volumeAccess auto):
+ * the engine is on this host (unix socket), the volume is a plain `local` volume (no driver
+ * options: a bind or NFS volume is mounted at its Mountpoint only while a container uses it), and
+ * its Mountpoint is a directory this process can read and list, and not empty (restic stores no
+ * empty snapshot). Otherwise why not, in words for the backup's details.
+ */
+export async function volumeDirectory(
+  ctx: ToolContext,
+  v: ResolvedVolume,
+): Promise<{ dir: string } | { why: string }> {
+  if (ctx.config.backup.volumeAccess === 'engine') return { why: 'backup.volumeAccess is engine' };
+  if (!ctx.docker.onThisHost) return { why: 'the engine is not reached through a local socket' };
+  if (v.driver !== 'local' || Object.keys(v.options).length > 0)
+    return { why: `volume driver ${v.driver}${Object.keys(v.options).length ? ' with options' : ''}` };
+  if (!v.mountpoint.startsWith('/')) return { why: 'the engine reports no Mountpoint' };
+  try {
+    const st = await stat(v.mountpoint);
+    if (!st.isDirectory()) return { why: `${v.mountpoint} is not a directory here` };
+    await access(v.mountpoint, constants.R_OK | constants.X_OK);
+    // restic 0.14 refuses to save an empty snapshot ("snapshot is empty").
+    const dir = await opendir(v.mountpoint);
+    const first = await dir.read().finally(() => dir.close());
+    if (!first) return { why: 'the volume is empty' };
+    return { dir: v.mountpoint };
+  } catch (err) {
+    return {
+      why: `${v.mountpoint} is not readable here (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    };
+  }
 }
 
 /**
@@ -102,7 +149,18 @@ export async function backupVolume(
   key: string,
 ): Promise<ComponentEntry> {
   const v = await resolveVolume(ctx, key);
+  const direct = await volumeDirectory(ctx, v);
   return withConsistency(ctx, v, async (signal, consistency) => {
+    let engineWhy = 'why' in direct ? direct.why : '';
+    if ('dir' in direct) {
+      try {
+        return await backupTree(ctx, store, { id, reason, key, dir: direct.dir, v, consistency });
+      } catch (err) {
+        // Files doom-ops may not read (another user's 0600 file): the engine reads them as root.
+        if (!(err instanceof UnreadableFilesError) || signal.aborted) throw err;
+        engineWhy = `restic could not read ${err.paths.slice(0, 3).join(', ')} in ${direct.dir}`;
+      }
+    }
     const helper = await createHelper(ctx.docker, {
       image: v.image,
       mounts: [{ volume: v.name, target: MOUNT, readOnly: true }],
@@ -139,6 +197,8 @@ export async function backupVolume(
           files: tar.files,
           fileBytes: tar.fileBytes,
           bytesAdded: data.bytesAdded,
+          access: 'engine',
+          accessWhy: engineWhy,
           ...consistency,
         },
         checkedWhileWriting: `tar parsed (${tar.entries} entries) and hashed while streaming into restic`,
@@ -147,6 +207,52 @@ export async function backupVolume(
       await removeHelper(ctx.docker, helper);
     }
   });
+}
+
+/**
+ * restic reads the volume's directory itself (file by file, skipping files unchanged since the
+ * last snapshot of that directory). The entry records restic's counts; restic's content hashes
+ * are the per-file checksums a drill relies on.
+ */
+async function backupTree(
+  ctx: ToolContext,
+  store: BackupStore,
+  o: {
+    id: string;
+    reason: Reason;
+    key: string;
+    dir: string;
+    v: ResolvedVolume;
+    consistency: ConsistencyInfo;
+  },
+): Promise<ComponentEntry> {
+  const r = await store.writeTree(o.dir, {
+    id: o.id,
+    target: o.key,
+    reason: o.reason,
+    onProgress: byteProgress(ctx, `volume ${o.key}`),
+  });
+  return {
+    component: 'volumes',
+    target: o.key,
+    file: null,
+    bytes: r.totalBytes,
+    sha256: null,
+    snapshot: r.snapshotId,
+    tree: true,
+    details: {
+      volume: o.v.name,
+      usedBy: o.v.owners.map((w) => w.name),
+      files: r.files,
+      filesUnchanged: r.filesUnchanged,
+      fileBytes: r.totalBytes,
+      bytesAdded: r.bytesAdded,
+      access: 'directory',
+      directory: o.dir,
+      ...o.consistency,
+    },
+    checkedWhileWriting: `restic read ${r.files} file(s) from ${o.dir}, hashing every chunk`,
+  };
 }
 
 /** Reads a whole archive (plain tar from restic, or a legacy tar.gz file): it must parse. Returns the entry count. */
@@ -160,13 +266,18 @@ export async function checkTar(source: Readable, gzip = false): Promise<number> 
   return tar.entries;
 }
 
-/** Empties a volume through a helper running `find … -exec rm` from `image`, then extracts `tar` into it. */
+/**
+ * Empties a volume through a helper running `find … -exec rm` from `image`, then extracts `tar`
+ * into it. `tree`: the tar's entries are relative to the volume's root (restic's dump of a
+ * directory snapshot); otherwise they sit under `volume/` (the Engine API's archive of /volume).
+ */
 export async function replaceVolumeContent(
   ctx: ToolContext,
   volume: string,
   image: string,
   tar: Readable,
   signal: AbortSignal,
+  tree = false,
 ): Promise<void> {
   const helper = await createHelper(ctx.docker, {
     image,
@@ -186,8 +297,8 @@ export async function replaceVolumeContent(
           hint: `the image ${image} needs find and rm; restore by hand or use an owner image that has it`,
         },
       );
-    // The archive's root entry is the mount point's own name, so it lands back on /volume.
-    await writeArchive(ctx.docker, helper, '/', tar, signal);
+    // The Engine API archive's root entry is the mount point's own name, so it lands back on /volume.
+    await writeArchive(ctx.docker, helper, tree ? MOUNT : '/', tar, signal);
   } finally {
     await removeHelper(ctx.docker, helper);
   }
@@ -210,7 +321,7 @@ export async function restoreVolume(
   await hooks.onStopped?.(running.map((o) => o.name));
   await whileStopped(ctx.docker, running, ctx.signal, async () => {
     const data = source();
-    await replaceVolumeContent(ctx, v.name, v.image, data, ctx.signal);
+    await replaceVolumeContent(ctx, v.name, v.image, data, ctx.signal, entry.tree === true);
   });
   return { volume: v.name, stopped: running.map((o) => o.name), started: running.map((o) => o.name) };
 }

@@ -10,6 +10,7 @@ import { sleep } from '../util/concurrency.js';
 import { readBackDuckdb, singleFileTar } from './components/duckdb.js';
 import { checkMongoStream, restoreMongo } from './components/mongodb.js';
 import { checkSnapshot } from './components/opensearch.js';
+import { archiveMount } from './components/volumes.js';
 import { type DrillSummary, saveRecord } from './drill-record.js';
 import { HashCount } from './hash-sink.js';
 import type { LocatedBackup } from './locate.js';
@@ -49,16 +50,17 @@ class Scratch {
     return name;
   }
 
-  /** A scratch volume for `key` mounted rw at /volume in a helper (never started) for `fn`; the helper is removed after. */
+  /** A scratch volume for `key` mounted rw at `mount` (default /volume) in a helper (never started) for `fn`; the helper is removed after. */
   async withHelper<T>(
     key: string,
     image: string,
     fn: (helper: string, volume: string) => Promise<T>,
+    mount = MOUNT,
   ): Promise<T> {
     const volume = await this.volume(key);
     const helper = await createHelper(this.ctx.docker, {
       image,
-      mounts: [{ volume, target: MOUNT, readOnly: false }],
+      mounts: [{ volume, target: mount, readOnly: false }],
       purpose: `drill ${this.name} ${key}`,
       signal: this.ctx.signal,
     });
@@ -111,13 +113,13 @@ async function fileSums(tar: Readable): Promise<Map<string, string>> {
   return out;
 }
 
-/** `sha256  path` lines to path → sha256; `prefix` is put before each path (tree dumps lack `volume/`). */
-async function readSums(source: Readable, prefix = ''): Promise<Map<string, string>> {
+/** `sha256  path` lines to path → sha256. */
+async function readSums(source: Readable): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   let rest = '';
   const add = (l: string) => {
     const p = parseSumLine(l);
-    if (p) out.set(`${prefix}${p[0].replace(/^\.?\/+/, '')}`, p[1]);
+    if (p) out.set(p[0].replace(/^\.?\/+/, ''), p[1]);
   };
   for await (const chunk of source) {
     const lines = (rest + (chunk as Buffer).toString('utf8')).split('\n');
@@ -136,7 +138,11 @@ async function hashedInto(
 ): Promise<void> {
   const hash = new HashCount();
   pipelineCb(data, hash, () => undefined);
-  await sink(hash);
+  await sink(hash).catch((err: unknown) => {
+    // A sink that failed may not have consumed it: stop the source (restic's dump) with it.
+    hash.destroy(err as Error);
+    throw err;
+  });
   if (hash.bytes !== e.bytes || (e.sha256 && hash.digest() !== e.sha256))
     throw new Error(`the restored stream (${hash.bytes} bytes) does not match the recorded size and sha256`);
 }
@@ -148,48 +154,60 @@ async function drillVolume(
   scratch: Scratch,
   image: string,
 ) {
-  return scratch.withHelper(e.target, image, async (helper, volume) => {
-    let want: Map<string, string>;
-    let what: string;
-    if (e.tree) {
-      // restic checks every chunk's SHA-256 as it reads (its content hashes are the recorded
-      // checksums); each file's sha256 is taken from that stream and compared below with the
-      // file as it landed in the scratch volume. The counts must match what restic backed up.
-      const tar = new TarCheck({ sums: true });
-      pipelineCb(b.open(e), tar, () => undefined);
-      [want] = await Promise.all([
-        readSums(tar.sums!, 'volume/'),
-        writeArchive(ctx.docker, helper, MOUNT, tar, ctx.signal),
-      ]);
-      if (tar.files !== e.details.files || tar.fileBytes !== e.details.fileBytes)
+  const mount = archiveMount(e);
+  return scratch.withHelper(
+    e.target,
+    image,
+    async (helper, volume) => {
+      let want: Map<string, string>;
+      let what: string;
+      if (e.tree) {
+        // restic checks every chunk's SHA-256 as it reads (its content hashes are the recorded
+        // checksums); each file's sha256 is taken from that stream and compared below with the
+        // file as it landed in the scratch volume. The counts must match what restic backed up.
+        const tar = new TarCheck({ sums: true });
+        pipelineCb(b.open(e), tar, () => undefined);
+        try {
+          [want] = await Promise.all([
+            readSums(tar.sums!),
+            writeArchive(ctx.docker, helper, '/', tar, ctx.signal),
+          ]);
+        } catch (err) {
+          // Stops restic's dump too (the pipeline passes the error back), so it leaves no lock.
+          tar.destroy(err as Error);
+          throw err;
+        }
+        if (tar.files !== e.details.files || tar.fileBytes !== e.details.fileBytes)
+          throw new Error(
+            `the snapshot holds ${tar.files} file(s) of ${tar.fileBytes} bytes; restic backed up ${String(e.details.files)} of ${String(e.details.fileBytes)}`,
+          );
+        what = `each matching the sha256 of restic's copy (restic checked every chunk's hash as it read)`;
+      } else {
+        await hashedInto(b.open(e), e, (s) => writeArchive(ctx.docker, helper, '/', s, ctx.signal));
+        const sums = b.store?.sums(e);
+        if (!sums)
+          return `restored into scratch volume ${volume}; archive sha256 ok (no per-file checksums recorded: a pre-restic backup)`;
+        want = await readSums(sums);
+        what = 'each matching its recorded sha256';
+      }
+      const got = await fileSums(await readArchive(ctx.docker, helper, mount, ctx.signal));
+      const missing = [...want.keys()].filter((k) => !got.has(k));
+      const differ = [...want.keys()].filter((k) => got.has(k) && got.get(k) !== want.get(k));
+      const extra = [...got.keys()].filter((k) => !want.has(k));
+      if (missing.length || differ.length || extra.length)
         throw new Error(
-          `the snapshot holds ${tar.files} file(s) of ${tar.fileBytes} bytes; restic backed up ${String(e.details.files)} of ${String(e.details.fileBytes)}`,
+          `restored files do not match the recorded checksums: ${[
+            missing.length ? `${missing.length} missing (${missing.slice(0, 3).join(', ')})` : '',
+            differ.length ? `${differ.length} differ (${differ.slice(0, 3).join(', ')})` : '',
+            extra.length ? `${extra.length} unexpected (${extra.slice(0, 3).join(', ')})` : '',
+          ]
+            .filter(Boolean)
+            .join('; ')}`,
         );
-      what = `each matching the sha256 of restic's copy (restic checked every chunk's hash as it read)`;
-    } else {
-      await hashedInto(b.open(e), e, (s) => writeArchive(ctx.docker, helper, '/', s, ctx.signal));
-      const sums = b.store?.sums(e);
-      if (!sums)
-        return `restored into scratch volume ${volume}; archive sha256 ok (no per-file checksums recorded: a pre-restic backup)`;
-      want = await readSums(sums);
-      what = 'each matching its recorded sha256';
-    }
-    const got = await fileSums(await readArchive(ctx.docker, helper, MOUNT, ctx.signal));
-    const missing = [...want.keys()].filter((k) => !got.has(k));
-    const differ = [...want.keys()].filter((k) => got.has(k) && got.get(k) !== want.get(k));
-    const extra = [...got.keys()].filter((k) => !want.has(k));
-    if (missing.length || differ.length || extra.length)
-      throw new Error(
-        `restored files do not match the recorded checksums: ${[
-          missing.length ? `${missing.length} missing (${missing.slice(0, 3).join(', ')})` : '',
-          differ.length ? `${differ.length} differ (${differ.slice(0, 3).join(', ')})` : '',
-          extra.length ? `${extra.length} unexpected (${extra.slice(0, 3).join(', ')})` : '',
-        ]
-          .filter(Boolean)
-          .join('; ')}`,
-      );
-    return `restored into scratch volume ${volume}: ${want.size} file(s), ${what}`;
-  });
+      return `restored into scratch volume ${volume}: ${want.size} file(s), ${what}`;
+    },
+    mount,
+  );
 }
 
 async function drillDuckdb(

@@ -62,6 +62,15 @@ export async function readJournal(
   return { ...parsed, interrupted: !running };
 }
 
+/**
+ * Whether the restore got as far as changing data: a target being restored, or containers it
+ * stopped. One interrupted before that (while verifying or writing the safety backup) left the
+ * data as it was and holds nothing up.
+ */
+export function touchedData(j: RestoreJournal): boolean {
+  return j.step.startsWith('restoring') || j.stopped.length > 0;
+}
+
 /** "restore of volumes (nats-data) from backup X interrupted at T: …; run it again, or restore the safety backup S". */
 export function describeInterrupted(j: RestoreJournal): string {
   const what = `${j.component}${j.targets.length ? ` (${j.targets.join(', ')})` : ''}`;
@@ -69,10 +78,9 @@ export function describeInterrupted(j: RestoreJournal): string {
   const how = j.failed
     ? `failed at ${at} (${j.failed.reason})`
     : `interrupted at ${at} (its process ${j.pid} on ${j.host} is gone)`;
-  const state =
-    j.step.startsWith('restoring') || j.stopped.length
-      ? `${j.component === 'volumes' ? 'volume' : 'data'} incomplete${j.stopped.length ? `, ${j.stopped.join(', ')} may still be stopped` : ''}`
-      : 'nothing was changed yet';
+  const state = touchedData(j)
+    ? `${j.component === 'volumes' ? 'volume' : 'data'} incomplete${j.stopped.length ? `, ${j.stopped.join(', ')} may still be stopped` : ''}`
+    : 'nothing was changed yet';
   return `restore of ${what} from backup ${j.id} ${how} during ${j.step}: ${state}; run it again (doom-ops restore with no arguments completes it)${j.safetyBackup ? `, or restore the safety backup ${j.safetyBackup}` : ''}`;
 }
 

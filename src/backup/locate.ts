@@ -30,10 +30,26 @@ export interface LocatedBackup {
   pruned: ComponentEntry[];
 }
 
-/** The repositories to search, in order: the named one, or local then every offsite one. */
-async function candidates(ctx: ToolContext, repository?: string): Promise<OpenRepository[]> {
+/**
+ * The repositories to search, in order: the named one, or local then every offsite one. A local
+ * repository without its generated key (nothing backed up here, a new host) is a miss, not an error:
+ * the offsite ones are still searched.
+ */
+async function candidates(
+  ctx: ToolContext,
+  misses: string[],
+  repository?: string,
+): Promise<OpenRepository[]> {
   if (repository) return [await repositoryByName(ctx.config, repository)];
-  return [await localRepository(ctx.config), ...(await offsiteRepositories(ctx.config).catch(() => []))];
+  const local = await localRepository(ctx.config).then(
+    (r) => [r],
+    (err: unknown) => {
+      if (!(isToolError(err) && err.code === 'not_found')) throw err;
+      misses.push(`local repository: ${err.message}`);
+      return [];
+    },
+  );
+  return [...local, ...(await offsiteRepositories(ctx.config).catch(() => []))];
 }
 
 /**
@@ -76,7 +92,7 @@ export async function locateBackup(
   }
   const misses: string[] = [];
   let firstError: unknown;
-  for (const open of await candidates(ctx, repository)) {
+  for (const open of await candidates(ctx, misses, repository)) {
     const store = storeOf(ctx, open);
     try {
       const found = await store.get(id);

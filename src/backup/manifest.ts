@@ -22,12 +22,13 @@ export const componentEntry = z.object({
   /** restic backups of volumes: the snapshot holding `sha256  path` of every regular file (the drill checks them). */
   sums: z.string().optional(),
   /**
-   * restic backups of volumes read from their directory (backup.volumeAccess auto): the snapshot
-   * holds the volume's files at its root (restic's own content hashes; no `sums`), read back with
-   * `restic dump <snapshot> /` as a tar whose entries are relative to the volume's root. Absent:
-   * the snapshot holds the Engine API's tar of the volume at `path` (entries under `volume/`).
+   * restic backups of volumes read from their directory (backup.volumeAccess auto): the name of
+   * that directory (`_data`), which the snapshot holds at its root with the volume's files below it
+   * (restic's own content hashes; no `sums`); read back with `restic dump <snapshot> /` as a tar
+   * whose entries sit under `_data/`. Absent: the snapshot holds the Engine API's tar of the volume
+   * at `path` (entries under `volume/`).
    */
-  tree: z.boolean().optional(),
+  tree: z.string().optional(),
 });
 export type ComponentEntry = z.output<typeof componentEntry>;
 

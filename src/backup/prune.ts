@@ -82,9 +82,10 @@ export function applyPolicy(
 
 /**
  * What retention removes from one repository. Data snapshots of complete backups are grouped by
- * host, kind (requested or safety), component and target (their tags, as restic's `--group-by
- * host,tags` would; not by path, since a volume read from its directory and one streamed through
- * the engine have different paths), so each stack, component and target is its own group and keeps its
+ * host, kind (requested or safety), component and target (from their tags; not by path, since a
+ * volume read from its directory and one streamed through the engine have different paths, and not
+ * by restic's `--group-by tags`, which would compare every tag, the backup id too), so each stack,
+ * component and target is its own group and keeps its
  * newest backups whatever the other components do) and restic's keep-daily / keep-weekly policy is
  * applied to each group (applyPolicy). Safety backups (reason=pre-restore) are their own groups, kept by count (the newest retention.safety), so they
  * never push out the backup a restore came from. Snapshots of incomplete backups (no manifest: the

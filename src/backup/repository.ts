@@ -23,12 +23,18 @@ export function localRepositoryUrl(config: Config): string {
 /**
  * The local repository (backup.repository). Its password: backup.repository.password (an
  * environment variable or a file), or, for the default local repository only, a generated key in
- * <stateDir>/restic/backup.repository.key (created on first use). Does not create the repository
- * (ensureRepository does, on the first backup). Errors: ToolError config_invalid (no usable password).
+ * <stateDir>/restic/backup.repository.key, created only with `create` (a backup); reading never
+ * makes one. Does not create the repository (ensureRepository does, on the first backup).
+ * Errors: ToolError config_invalid (no usable password); not_found when the generated key does not
+ * exist and `create` is not set (nothing was backed up with it here).
  */
-export async function localRepository(config: Config): Promise<OpenRepository> {
+export async function localRepository(
+  config: Config,
+  opts: { create?: boolean } = {},
+): Promise<OpenRepository> {
   const r = config.backup.repository;
-  const generate = r.url === undefined ? { stateDir: resolve(config.stateDir) } : undefined;
+  const generate =
+    r.url === undefined ? { stateDir: resolve(config.stateDir), create: opts.create === true } : undefined;
   const pw = await repositoryPassword('backup.repository', r.password, generate);
   return {
     name: 'local',

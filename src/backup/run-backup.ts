@@ -32,11 +32,6 @@ export function catalogOf(ctx: Pick<ToolContext, 'config' | 'project'>): BackupC
   return new BackupCatalog(join(ctx.config.backup.dir, ctx.project));
 }
 
-/** The stack's backups in the local restic repository. */
-export async function localStore(ctx: ToolContext): Promise<BackupStore> {
-  return new BackupStore(ctx.config, ctx.project, await localRepository(ctx.config), ctx.signal);
-}
-
 export function storeOf(ctx: ToolContext, open: OpenRepository): BackupStore {
   return new BackupStore(ctx.config, ctx.project, open, ctx.signal);
 }
@@ -86,7 +81,7 @@ export async function runBackup(
   reason: Reason,
   opts: { protects?: string; targets?: string[] } = {},
 ): Promise<BackupRun> {
-  const local = await localRepository(ctx.config);
+  const local = await localRepository(ctx.config, { create: true });
   // Offsite settings are checked before anything is written (a missing password is a config error).
   const targets = await offsiteRepositories(ctx.config);
   const store = storeOf(ctx, local);

@@ -13,9 +13,9 @@ import type { OpenRepository } from './repository.js';
  *  - role=data: one component target's bytes, `<stack>/<component>/<target><ext>` (a safety backup:
  *    `<stack>/pre-restore/<component>/<target><ext>`), also tagged component=, target=, reason=.
  *    A volume read from its directory on this host is a snapshot of that directory instead (its
- *    path: the engine's Mountpoint, its files at the root; entry.tree).
- *    Retention groups these by host, reason and path, so each stack, component and target is its
- *    own group.
+ *    path: the engine's Mountpoint; the directory, `_data`, at the root; entry.tree).
+ *    Retention groups these by host, kind and the component and target tags, so each stack,
+ *    component and target is its own group.
  *  - role=sums: `sha256  path` of every regular file of a volume archive (what a drill checks).
  *  - role=manifest: the backup's MANIFEST.json, written last: a backup without one is incomplete.
  * The snapshot host is always "doom-ops" (a container's hostname changes with every run).
@@ -103,18 +103,20 @@ export class BackupStore {
 
   /**
    * Backs up a volume's directory on this host file by file (restic's change detection makes the
-   * next backup of the same directory read only changed files). The snapshot's path is `dir`; its
-   * tags say component=volumes, target=, reason= like writeData's. Errors: UnreadableFilesError
-   * when restic could not read every file; ToolErrors of restic.
+   * next backup of the same directory read only changed files). The snapshot's path is `dir`, its
+   * root holds the directory itself; its tags say component=volumes, target=, reason= like
+   * writeData's. `signal` (default the store's) stops it. Errors: UnreadableFilesError when restic
+   * was not allowed to read every file; ToolErrors of restic.
    */
   async writeTree(
     dir: string,
-    o: { id: string; target: string; reason: Reason; onProgress?: (n: number) => void },
+    o: { id: string; target: string; reason: Reason; onProgress?: (n: number) => void; signal?: AbortSignal },
   ) {
+    const signal = o.signal ?? this.signal;
     return this.repo.backupDirectory(dir, {
       host: SNAPSHOT_HOST,
       tags: [...this.baseTags(o.id, 'data'), 'component=volumes', `target=${o.target}`, `reason=${o.reason}`],
-      ...(this.signal ? { signal: this.signal } : {}),
+      ...(signal ? { signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       fullId: false,
     });
@@ -211,7 +213,7 @@ export class BackupStore {
   /**
    * The bytes of an entry (restic dump), as a stream that fails rather than ends early. A volume
    * backed up from its directory (`tree`) comes as a tar of the whole snapshot, entries relative to
-   * the volume's root.
+   * the volume's directory (`_data/…`).
    */
   dump(entry: ComponentEntry): Readable {
     if (entry.snapshot && entry.tree) return this.repo.dumpTree(entry.snapshot, this.signal);

@@ -22,7 +22,13 @@ export function renderBackup(o: z.output<typeof backupTool.output>): string {
       (c) =>
         `  ${c.component.padEnd(10)} ${c.target.padEnd(28)} ${formatBytes(c.bytes).padStart(8)}  ${
           c.bytesAdded === null ? '' : `+${formatBytes(c.bytesAdded)} new  `
-        }${c.sha256?.slice(0, 16) ?? ''}`,
+        }${c.sha256?.slice(0, 16) ?? ''}${
+          c.access === 'directory'
+            ? `incremental${c.filesUnchanged !== null ? `, ${c.filesUnchanged} file(s) unchanged` : ''}`
+            : c.access === 'engine'
+              ? '  (streamed through the engine)'
+              : ''
+        }`,
     ),
     ...o.failures.map((f) => `  FAILED     ${f.component}${f.target ? ` ${f.target}` : ''}: ${f.reason}`),
     ...o.skipped.map((s) => `  skipped: ${s}`),

@@ -12,8 +12,9 @@ export const backupTool = defineTool({
     "exec), opensearch (snapshot API; the snapshot name is recorded), duckdb (each agent's play log after CHECKPOINT, " +
     'read back and opened with DuckDB), volumes (every named volume of the stack by its Compose labels, or ' +
     'backup.volumes, minus backup.exclude; services labelled doom-ops.backup.stop=true are stopped while archived), or ' +
-    'full (all). Everything streams from the Engine API into restic, one snapshot per target, hashed (sha256) on the ' +
-    'way. A component that fails does not stop the others: the result has phase Completed, PartiallyFailed (each ' +
+    'full (all). One restic snapshot per target: streamed from the Engine API and hashed (sha256) on the way, or, for ' +
+    "a volume whose directory doom-ops can read on the engine's host, read by restic file by file (incremental: " +
+    'unchanged files are not read again; see access and filesUnchanged). A component that fails does not stop the others: the result has phase Completed, PartiallyFailed (each ' +
     'failure with its reason; the rest is restorable) or Failed. Serialized with other changes by the stack lock: ' +
     'waits up to 15 minutes for one in progress.',
   risk: 'write',

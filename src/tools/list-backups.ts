@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PHASES } from '../backup/manifest.js';
-import { localRepository, repositoryByName } from '../backup/repository.js';
+import { localRepository, localRepositoryUrl, repositoryByName } from '../backup/repository.js';
 import { catalogOf, loadVerification, storeOf } from '../backup/run-backup.js';
 import { isToolError } from '../errors.js';
 import { defineTool } from './define-tool.js';
@@ -50,9 +50,18 @@ export const listBackups = defineTool({
     const rows = [];
     const name = input.repository ?? 'local';
     let where = `legacy directory ${legacy.dir}`;
-    if (name !== 'legacy') {
-      const open =
-        name === 'local' ? await localRepository(ctx.config) : await repositoryByName(ctx.config, name);
+    const open =
+      name === 'legacy'
+        ? undefined
+        : await (name === 'local' ? localRepository(ctx.config) : repositoryByName(ctx.config, name)).catch(
+            (err: unknown) => {
+              // The local repository without its generated key: nothing was backed up here yet.
+              if (name !== 'local' || !(isToolError(err) && err.code === 'not_found')) throw err;
+              where = `local repository ${localRepositoryUrl(ctx.config)}: ${err.message}`;
+              return undefined;
+            },
+          );
+    if (open) {
       const store = storeOf(ctx, open);
       where = store.label;
       const list = await store.list().catch((err) => {

@@ -8,10 +8,16 @@ import { canonical } from '../safety/approver.js';
 import type { ToolContext } from './context.js';
 import { defineTool } from './define-tool.js';
 
+/** The local repository (unless it has no key yet: nothing to prune there) and every offsite one. */
 async function stores(ctx: ToolContext): Promise<BackupStore[]> {
-  return [await localRepository(ctx.config), ...(await offsiteRepositories(ctx.config))].map((o) =>
-    storeOf(ctx, o),
+  const local = await localRepository(ctx.config).then(
+    (r) => [r],
+    (err: unknown) => {
+      if (isToolError(err) && err.code === 'not_found') return [];
+      throw err;
+    },
   );
+  return [...local, ...(await offsiteRepositories(ctx.config))].map((o) => storeOf(ctx, o));
 }
 
 async function decideAll(ctx: ToolContext) {

@@ -10,6 +10,7 @@ import {
   describeInterrupted,
   type RestoreJournal,
   readJournal,
+  touchedData,
   writeJournal,
 } from '../backup/journal.js';
 import { type LocatedBackup, locateBackup } from '../backup/locate.js';
@@ -88,7 +89,9 @@ async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
       'invalid_input',
       `which component of backup ${id} to restore? (mongodb, opensearch, duckdb or volumes)`,
     );
-  if (journal && journal.component !== component) throw interruptedConflict(journal, component);
+  // Only a restore that got as far as changing data holds up restores of other data.
+  const blocking = journal && touchedData(journal) ? journal : null;
+  if (blocking && blocking.component !== component) throw interruptedConflict(blocking, component);
   const located = await locateBackup(
     ctx,
     id,
@@ -117,7 +120,7 @@ async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
     journal &&
     journal.component === component &&
     canonical(journal.targets.slice().sort()) === canonical(entries.map((e) => e.target).sort());
-  if (journal && !same) throw interruptedConflict(journal, component);
+  if (blocking && !same) throw interruptedConflict(blocking, component);
   return { id, component, located, entries, resuming: same ? journal : null };
 }
 
@@ -189,7 +192,8 @@ export const restoreTool = defineTool({
         r.id,
         r.component,
         i.target ?? null,
-        r.entries.map((e) => [e.target, e.sha256]),
+        // What exactly is restored: the stream's sha256, or the snapshot of a volume read as a directory.
+        r.entries.map((e) => [e.target, e.sha256 ?? e.snapshot ?? null]),
       ]),
     };
   },

@@ -1,5 +1,5 @@
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
-import { open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -288,6 +288,45 @@ describe('a restore killed with SIGKILL', () => {
       code: 'invalid_input',
       message: expect.stringMatching(/needs a backup id and a component: there is no interrupted restore/),
     });
+  });
+});
+
+describe('a restore interrupted before it changed anything', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'doomearly-'));
+  const over = { dir, volumes: ['nats-data'] };
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('is reported, but holds up no restore of other data', async () => {
+    const b = await call<{ id: string }>('backup', { component: 'volumes' }, over);
+    // A restore of mongodb killed while it was still verifying its backup: nothing was touched.
+    const journal = join(stateDir, 'restore', `${stack.project}.json`);
+    await mkdir(join(stateDir, 'restore'), { recursive: true });
+    const at = new Date().toISOString();
+    await writeFile(
+      journal,
+      JSON.stringify({
+        id: b.id,
+        component: 'mongodb',
+        targets: [],
+        repository: 'local',
+        startedAt: at,
+        updatedAt: at,
+        host: hostname(),
+        pid: 2 ** 22 + 1,
+        step: 'verifying',
+        stopped: [],
+      }),
+    );
+    const h = await call<Health>('stack_health', { deep: false }, over);
+    expect(h.backups.restore).toMatch(/during verifying: nothing was changed yet/);
+    const r = await call<{ id: string; completedInterrupted: boolean }>(
+      'restore',
+      { id: b.id, component: 'volumes', target: 'nats-data' },
+      over,
+      approveAll,
+    );
+    expect(r).toMatchObject({ id: b.id, completedInterrupted: false });
+    expect((await call<Health>('stack_health', { deep: false }, over)).backups.restore).toBeNull();
   });
 });
 

@@ -48,7 +48,8 @@ async function resticReading(name: string): Promise<boolean> {
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     if (!cmd.startsWith('restic\0') || !cmd.includes('\0backup\0')) continue;
     const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
-    if (cwd.endsWith(`/${name}/_data`)) return true;
+    // restic backs up `_data` from the volume's own directory.
+    if (cwd.endsWith(`/${name}`) && cmd.endsWith('\0_data\0')) return true;
   }
   return false;
 }
@@ -189,10 +190,10 @@ describe('backup full into restic', () => {
     );
     expect(nats?.hostname).toBe('doom-ops');
     expect(snaps.filter((s) => s.tags.includes('role=manifest'))).toHaveLength(1);
-    // An empty volume (restic stores no empty snapshot) streams through the Engine API, with its checksum list.
-    const empty = full.components.find((c) => c.target === 'opensearch-data');
-    expect(empty?.access).toBe('engine');
-    expect(snaps.filter((s) => s.tags.includes('role=sums'))).toHaveLength(1);
+    // Every volume, the empty one too, read as a directory: no per-file checksum lists (restic hashes the files).
+    for (const c of full.components.filter((x) => x.component === 'volumes'))
+      expect(c.access).toBe('directory');
+    expect(snaps.filter((s) => s.tags.includes('role=sums'))).toEqual([]);
     // The repository is encrypted: the key is needed to read it.
     const wrong = new ResticRepository({
       url: join(backupDir, 'restic'),
@@ -348,6 +349,27 @@ describe('consistency for services without a dump tool', () => {
     expect(events.some((e) => /backup_start: started .*nats.* again/.test(e))).toBe(true);
   });
 
+  it('a stop longer than backup.stopMax abandons that volume (restic stopped, nothing saved) and starts the service again', async () => {
+    // restic alone needs longer than 300 ms (it derives the key first): the bound is reached mid-way.
+    const r = await call<Backup>('backup', { component: 'volumes' }, undefined, {
+      stop: ['nats'],
+      stopMax: 300,
+    });
+    expect(r.phase).toBe('PartiallyFailed');
+    expect(r.failures).toEqual([
+      {
+        component: 'volumes',
+        target: 'nats-data',
+        reason: expect.stringMatching(
+          /took longer than backup.stopMax \(.*\) while .*nats.* was stopped; it was abandoned/,
+        ),
+      },
+    ]);
+    await waitFor('nats running again', async () => (await containerOf(stack.project, 'nats')).State.Running);
+    expect(await resticReading(`${stack.project}_nats-data`)).toBe(false);
+    expect(await repo().snapshots({ tags: [`backup=${r.id}`, 'target=nats-data'] })).toEqual([]);
+  });
+
   it('a service a killed backup left stopped is started again by the next backup, and health says so meanwhile', async () => {
     const nats = await containerOf(stack.project, 'nats');
     // As consistency.ts records it just before stopping, by a process that is gone (pid 2^22 + 1 is never a live pid).
@@ -405,6 +427,9 @@ describe('restore from restic', () => {
     await putPlayLog(7);
     os.indices.get('strategies')!.docs = 0;
     expect(await volumeState()).not.toBe(original.volume);
+    // The volume's own directory (its mode and owner) is part of the backup too.
+    const rootBefore = await sh('nats', 'stat -c "%a %u:%g" /data');
+    await sh('nats', 'chmod 700 /data && chown 4242:4242 /data');
 
     const mongo = await call<{ safetyBackup: string; from: string }>(
       'restore',
@@ -422,6 +447,7 @@ describe('restore from restic', () => {
     expect(vol.restored[0]?.result.stopped).toHaveLength(1);
     await waitFor('nats running again', async () => (await containerOf(stack.project, 'nats')).State.Running);
     expect(await volumeState()).toBe(original.volume);
+    expect(await sh('nats', 'stat -c "%a %u:%g" /data')).toBe(rootBefore);
 
     await call('restore', { id: full.id, component: 'duckdb' }, approveAll);
     await waitFor(

@@ -15,6 +15,9 @@ import {
   UnreadableFilesError,
 } from '../../src/adapters/restic/repository.js';
 import { ToolError } from '../../src/errors.js';
+import { invokeTool } from '../../src/tools/invoke.js';
+import { findTool } from '../../src/tools/registry.js';
+import { testContext } from '../helpers/context.js';
 import { type RcloneWebdav, startRcloneWebdav } from '../helpers/rclone-server.js';
 import { type SftpServer, startSftpServer } from '../helpers/sftp-server.js';
 
@@ -334,6 +337,9 @@ describe('directory backups (backupDirectory, dumpTree)', () => {
     await writeFile(join(data, 'owned'), 'by 1234\n', { mode: 0o640 });
     await execa('chown', ['1234:2345', join(data, 'owned')]);
     await execa('ln', ['-s', 'a.txt', join(data, 'link')]);
+    // The directory itself has an owner and mode of its own (a service running as uid 999).
+    await execa('chown', ['999:998', data]);
+    await chmod(data, 0o750);
   });
 
   it('stores the directory file by file; a second run reads no unchanged file; one change is one file read', async () => {
@@ -351,7 +357,7 @@ describe('directory backups (backupDirectory, dumpTree)', () => {
     expect(third.snapshotId).toMatch(/^[0-9a-f]{8}$/);
   });
 
-  it('dumpTree gives a tar of the content, relative to the directory, with owners and modes', async () => {
+  it('dumpTree gives a tar of the directory itself and its content, with owners and modes', async () => {
     const snaps = await local.snapshots({ tags: ['role=data'] });
     const tar = local.dumpTree(snaps.at(-1)!.id);
     const out = join(root, 'untar');
@@ -359,11 +365,35 @@ describe('directory backups (backupDirectory, dumpTree)', () => {
     const x = execa('tar', ['-x', '-p', '--numeric-owner', '-C', out]);
     tar.pipe(x.stdin!);
     await x;
-    expect(await readdir(out)).toEqual(expect.arrayContaining(['a.txt', 'sub', 'owned', 'link']));
-    expect(await readFile(join(out, 'a.txt'), 'utf8')).toBe('alpha, changed\n');
-    const owned = await stat(join(out, 'owned'));
+    expect(await readdir(out)).toEqual(['_data']);
+    const top = await stat(join(out, '_data'));
+    expect([top.uid, top.gid, top.mode & 0o777]).toEqual([999, 998, 0o750]);
+    expect(await readdir(join(out, '_data'))).toEqual(
+      expect.arrayContaining(['a.txt', 'sub', 'owned', 'link']),
+    );
+    expect(await readFile(join(out, '_data', 'a.txt'), 'utf8')).toBe('alpha, changed\n');
+    const owned = await stat(join(out, '_data', 'owned'));
     expect([owned.uid, owned.gid, owned.mode & 0o777]).toEqual([1234, 2345, 0o640]);
-    expect((await stat(join(out, 'sub', 'b.bin'))).size).toBe(300_000);
+    expect((await stat(join(out, '_data', 'sub', 'b.bin'))).size).toBe(300_000);
+  });
+
+  it('a file that vanished while restic read the directory keeps the snapshot, with a warning', async () => {
+    // restic's exit 3 for a file deleted between its listing and its read (errno 2), reproduced by a
+    // wrapper around the real restic: any error but a permission one leaves a usable snapshot.
+    const wrapper = join(root, 'restic-vanished');
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\nrestic "$@" || exit $?\nif [ "$1" = backup ]; then echo '{"message_type":"error","error":{"Op":"lstat","Path":"gone.tmp","Err":2},"during":"archival","item":"${data}/gone.tmp"}' >&2; exit 3; fi\n`,
+      { mode: 0o755 },
+    );
+    const viaWrapper = new ResticRepository(
+      { url: join(root, 'dirs'), password: { file: passwordFile }, env },
+      { binary: wrapper },
+    );
+    const r = await viaWrapper.backupDirectory(data, { host: 'doomtest', tags: ['role=data'] });
+    expect(r.warnings.join(' ')).toContain('gone.tmp (errno 2)');
+    expect(r.filesUnchanged).toBe(3);
+    expect((await local.snapshots({ tags: ['role=data'] })).map((s) => s.id)).toContain(r.snapshotId);
   });
 
   it('a directory with a file restic may not read fails with the path, and leaves no snapshot', async () => {
@@ -397,7 +427,9 @@ describe('directory backups (backupDirectory, dumpTree)', () => {
       const err = await rejection(nobody.backupDirectory(join(shared, 'dir'), { host: 'doomtest' }));
       expect(err).toBeInstanceOf(UnreadableFilesError);
       expect((err as UnreadableFilesError).paths.join(' ')).toContain('secret.key');
-      expect(err.message).toMatch(/could not read 1 file\(s\).*the incomplete snapshot was removed/);
+      expect(err.message).toMatch(
+        /was not allowed to read 1 file\(s\) \(.*secret\.key\); the incomplete snapshot was removed/,
+      );
       expect(await nobody.snapshots()).toEqual([]);
     } finally {
       await rm(shared, { recursive: true, force: true });
@@ -621,6 +653,36 @@ describe('password resolution', () => {
       source: 'file',
       password: { file: passwordFile },
     });
+  });
+});
+
+describe('reading never makes a key', () => {
+  it('list, verify and prune on a fresh install say there is nothing yet and create no key file', async () => {
+    const stateDir = join(root, 'fresh-state');
+    const dir = join(root, 'fresh-backups');
+    const ctx = testContext('doomfresh', undefined, {}, { stateDir });
+    ctx.config.backup = { ...ctx.config.backup, dir };
+    const keyFile = join(stateDir, 'restic', 'backup.repository.key');
+    const refused = await rejection(repositoryPassword('x', undefined, { stateDir, create: false }));
+    expect(refused.code).toBe('not_found');
+    expect(refused.hint).toMatch(/run a backup first/);
+    const listed = (await invokeTool(findTool('list_backups')!, ctx, {})) as {
+      backups: unknown[];
+      repository: string;
+    };
+    expect(listed.backups).toEqual([]);
+    expect(listed.repository).toMatch(/has no key yet/);
+    const verify = await rejection(
+      invokeTool(findTool('verify_backup')!, ctx, { id: '20261101T000000Z-full' }),
+    );
+    expect(verify.code).toBe('not_found');
+    expect(verify.message).toMatch(/local repository: .*has no key yet/);
+    const dry = (await invokeTool(findTool('prune_backups')!, ctx, { dryRun: true })) as {
+      repositories: unknown[];
+    };
+    expect(dry.repositories).toEqual([]);
+    expect(existsSync(keyFile)).toBe(false);
+    expect(existsSync(join(dir, 'restic'))).toBe(false);
   });
 });
 

@@ -132,6 +132,48 @@ describe('every tool output is rendered as text', () => {
   });
 });
 
+describe('backup: how each volume was read', () => {
+  it('says which volumes were incremental (files unchanged) and which were streamed through the engine', () => {
+    const o = output('backup', {
+      id: '20261204T050000Z-volumes',
+      phase: 'Completed',
+      repository: '/b/restic',
+      kind: 'volumes',
+      components: [
+        {
+          component: 'volumes',
+          target: 'nats-data',
+          bytes: 2048,
+          bytesAdded: 0,
+          sha256: null,
+          snapshot: 'abcd1234',
+          access: 'directory',
+          filesUnchanged: 12,
+        },
+        {
+          component: 'volumes',
+          target: 'remote-data',
+          bytes: 4096,
+          bytesAdded: 10,
+          sha256: 'f'.repeat(64),
+          snapshot: 'bcde2345',
+          access: 'engine',
+          filesUnchanged: null,
+        },
+      ],
+      failures: [],
+      skipped: [],
+      offsite: [],
+      notes: [],
+      verified: true,
+      durationMs: 1200,
+    });
+    const text = renderText('backup', o);
+    expect(text).toMatch(/nats-data .*incremental, 12 file\(s\) unchanged/);
+    expect(text).toMatch(/remote-data .*ffffffffffffffff {2}\(streamed through the engine\)/);
+  });
+});
+
 describe('logs: a size cap is never reported as "no matching lines"', () => {
   const logs = (lines: number, cut: number, maxBytes: number) =>
     renderText(

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import { ToolError } from '../../errors.js';
@@ -49,6 +50,7 @@ export class DockerAdapter {
   readonly timeoutMs: number;
   /** The engine's answer to GET /version, read once: proof that the endpoint is a Docker Engine API. */
   private identity: Promise<{ version: string; apiVersion: string }> | undefined;
+  private sameHost: Promise<string | null> | undefined;
 
   constructor(options: DockerAdapterOptions) {
     this.timeoutMs = options.timeoutMs;
@@ -61,13 +63,37 @@ export class DockerAdapter {
   }
 
   /**
-   * Whether the engine is reached through a unix socket (DOCKER_HOST unset or unix://): then it
-   * runs on this host, and paths it reports (a volume's Mountpoint) are paths of this host, as far
-   * as this process's mount namespace shows them.
+   * Whether paths the engine reports (a volume's Mountpoint) are this host's paths with the
+   * engine's own file owners: null when they are, otherwise why not. They are when the engine is
+   * reached through a unix socket (DOCKER_HOST unset or unix://), it calls its host by this host's
+   * name (a socket forwarded from another machine, or doom-ops in a container, reports another
+   * name), and it is neither rootless nor remapping user namespaces (its files' owners would not be
+   * the owners the engine restores). Read once from GET /info.
    */
-  get onThisHost(): boolean {
+  async sameHostAccess(signal?: AbortSignal): Promise<string | null> {
     // docker-modem keeps a unix socket's path, or a function finding the default socket; nothing for tcp/ssh.
-    return Boolean((this.docker.modem as { socketPath?: unknown }).socketPath);
+    if (!(this.docker.modem as { socketPath?: unknown }).socketPath)
+      return 'the engine is not reached through a local socket';
+    this.sameHost ??= this.call('read engine info', signal, (s) =>
+      // dockerode's info(opts) takes abortSignal; its typings only know info().
+      (this.docker.info as unknown as (o: object) => Promise<unknown>)({ abortSignal: s }),
+    ).then(
+      (raw) => {
+        const info = raw as { Name?: string; SecurityOptions?: string[] };
+        if (info.Name !== hostname())
+          return `the engine's host is ${info.Name ?? 'unnamed'}, not this host (${hostname()})`;
+        const security = (info.SecurityOptions ?? []).join(' ');
+        if (/name=rootless/.test(security)) return 'the engine is rootless (its files have mapped owners)';
+        if (/name=userns/.test(security))
+          return 'the engine remaps user namespaces (its files have mapped owners)';
+        return null;
+      },
+      (err: unknown) => {
+        this.sameHost = undefined;
+        throw err;
+      },
+    );
+    return this.sameHost;
   }
 
   /** Runs `fn` with a signal that fires on the caller's abort or on the deadline. */

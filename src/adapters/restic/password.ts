@@ -40,7 +40,8 @@ export function describePassword(p: ResticPassword): string {
  *  - `setting.file`: the file must exist, be a regular file and not be empty.
  *  - neither: with `generate` (only for the local default repository) a random key (32 bytes,
  *    base64url) is kept in `<generate.stateDir>/restic/<name>.key`, mode 0600 in a 0700 directory;
- *    created on first use (atomically: two processes racing end up with the same key), reused after.
+ *    created on first use (atomically: two processes racing end up with the same key), reused after;
+ *    with `generate.create: false` (reading) a missing key is ToolError not_found, never created.
  *    Without `generate` (an offsite repository), it is refused: a key that lives only on this host
  *    dies with it.
  * Errors: ToolError config_invalid naming the setting and what to do; file-system errors of the
@@ -49,7 +50,7 @@ export function describePassword(p: ResticPassword): string {
 export async function repositoryPassword(
   name: string,
   setting: PasswordSetting | undefined,
-  generate?: { stateDir: string },
+  generate?: { stateDir: string; create?: boolean },
 ): Promise<ResolvedPassword> {
   if (setting?.env && setting.file)
     throw new ToolError(
@@ -89,6 +90,14 @@ export async function repositoryPassword(
     throw new ToolError('invalid_input', `repository name ${JSON.stringify(name)} cannot name a key file`);
   const dir = join(generate.stateDir, 'restic');
   const file = join(dir, `${name}.key`);
+  if (generate.create === false && !(await stat(file).catch(() => null)))
+    throw new ToolError(
+      'not_found',
+      `restic repository ${name} has no key yet: ${file} does not exist, so nothing has been backed up with a generated key here`,
+      {
+        hint: `run a backup first (it creates the key and the repository); if backups were written here before, put the copy of the key you kept back at ${file}, or set the repository's password setting`,
+      },
+    );
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const created = await createOnce(file, randomBytes(32).toString('base64url'));
   await checkKeyFile(name, file, 'generated key file');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { z } from 'zod';
 import { ToolError } from '../../errors.js';
@@ -193,15 +193,7 @@ function toSnapshot(s: ResticSnapshotJson): ResticSnapshot {
   };
 }
 
-/**
- * A typed wrapper over the restic CLI (0.14 or later) for one repository. Every call runs restic
- * with an argument array (no shell), the password in the child's environment only, stdin at
- * /dev/null unless data is streamed in. Failures are ToolErrors (see resticFailure in errors.ts):
- * wrong password, no repository there, locked (with the holder and `restic unlock`), restic not
- * installed, server unreachable, cancelled. Aborting a signal stops restic with SIGINT, on which
- * restic 0.14 removes its lock and saves nothing.
- */
-/** backupDirectory() could not read every file of the directory (restic's exit code 3). */
+/** backupDirectory() was refused reading some files of the directory (permission denied). */
 export class UnreadableFilesError extends ToolError {
   constructor(
     message: string,
@@ -213,6 +205,16 @@ export class UnreadableFilesError extends ToolError {
     });
   }
 }
+
+/** A local repository path (plain, or `local:`) made absolute; other backends' URLs as they are. */
+function absoluteLocalUrl(url: string): string {
+  if (url.startsWith('local:')) return `local:${resolve(url.slice(6))}`;
+  if (/^[a-z0-9]+:/i.test(url)) return url;
+  return resolve(url);
+}
+
+/** errno values restic reports for a file it was not allowed to read (EPERM, EACCES). */
+const PERMISSION_ERRNO = new Set([1, 13]);
 
 /**
  * Reads the JSON lines of a running `restic backup --json`: progress to `onProgress` and the
@@ -246,19 +248,35 @@ function backupLine(line: string) {
   }
 }
 
-/** The per-item error lines of a finished `restic backup --json` (its stderr): messages and the paths they name. */
-function itemErrorsOf(exit: ResticExit): { messages: string[]; paths: string[] } {
+/**
+ * The per-item error lines of a finished `restic backup --json` (its stderr, the last 64 KiB):
+ * messages, the paths they name, and which of those restic was not allowed to read (restic 0.14's
+ * `error` is `{"Op":"open","Path":…,"Err":13}` for an errno, `{}` for its own errors).
+ */
+function itemErrorsOf(exit: ResticExit): { messages: string[]; paths: string[]; denied: string[] } {
   const messages: string[] = [];
   const paths: string[] = [];
+  const denied: string[] = [];
   for (const line of exit.stderr.split('\n')) {
     const m = backupLine(line.trim());
     if (m?.message_type !== 'error') continue;
-    messages.push(`${m.during ?? 'error'} ${m.item ?? ''}: ${JSON.stringify(m.error ?? '')}`);
+    const errno = (m.error as { Err?: unknown } | undefined)?.Err;
+    const why = typeof errno === 'number' ? ` (errno ${errno})` : '';
+    messages.push(`${m.during ?? 'error'} ${m.item ?? ''}${why}`);
     if (m.item) paths.push(m.item);
+    if (m.item && typeof errno === 'number' && PERMISSION_ERRNO.has(errno)) denied.push(m.item);
   }
-  return { messages, paths };
+  return { messages, paths, denied };
 }
 
+/**
+ * A typed wrapper over the restic CLI (0.14 or later) for one repository. Every call runs restic
+ * with an argument array (no shell), the password in the child's environment only, stdin at
+ * /dev/null unless data is streamed in. Failures are ToolErrors (see resticFailure in errors.ts):
+ * wrong password, no repository there, locked (with the holder and `restic unlock`), restic not
+ * installed, server unreachable, cancelled. Aborting a signal stops restic with SIGINT, on which
+ * restic 0.14 removes its lock and saves nothing.
+ */
 export class ResticRepository {
   readonly url: string;
   private readonly binary: string;
@@ -287,8 +305,10 @@ export class ResticRepository {
           `environment variable ${k} cannot be set for restic repository ${displayUrl(config.url)}`,
           { hint: 'the repository and its password are set by url and password, not by RESTIC_* variables' },
         );
-    this.url = config.url;
-    this.binary = runtime.binary ?? 'restic';
+    // Paths are made absolute here: a restic run for backupDirectory() works in another directory.
+    this.url = absoluteLocalUrl(config.url);
+    const binary = runtime.binary ?? 'restic';
+    this.binary = binary.includes('/') ? resolve(binary) : binary;
     this.killAfterMs = runtime.killAfterMs ?? 10_000;
   }
 
@@ -513,20 +533,24 @@ export class ResticRepository {
 
   /**
    * Backs up the directory `dir` file by file into one new snapshot: `restic backup --tag <t>…
-   * [--host <host>] --json .` run with `dir` as its working directory, so the snapshot's tree holds
-   * the directory's content at its root and its path is `dir` (absolute). restic's change detection
-   * applies: with an earlier snapshot of the same host and path as parent, files whose size, mtime,
-   * ctime and inode are unchanged are not read again, which makes a repeated backup of a large,
-   * mostly unchanged directory cheap.
+   * [--host <host>] --json -- <basename>` run in `dir`'s parent directory, so the snapshot's tree
+   * holds the directory itself at its root (`/<basename>`, with its owner, mode and times) and its
+   * path is `dir` (absolute). restic's change detection applies: with an earlier snapshot of the
+   * same host and path as parent, files whose size, mtime, ctime and inode are unchanged are not
+   * read again, which makes a repeated backup of a large, mostly unchanged directory cheap.
    *  - `signal`: aborting stops restic with SIGINT: no snapshot is saved; ToolError cancelled.
    *  - `onProgress(bytes)`: bytes restic has processed so far.
-   * A directory where restic could not read every file (its exit code 3: "snapshot created, but
-   * some files could not be read") is not a backup: that snapshot is removed again and the call
-   * fails with UnreadableFilesError (a ToolError failed) whose `paths` lists up to 10 of them.
+   * restic's exit code 3 ("snapshot created, but some files could not be read"):
+   *  - a file restic was not allowed to read (EACCES, EPERM): not a backup. The snapshot is removed
+   *    again (if another restic holds the repository, it cannot be, and the message says so) and the
+   *    call fails with UnreadableFilesError (a ToolError failed) listing up to 10 of the paths.
+   *  - anything else (a file that vanished or changed type while it was read: a live directory):
+   *    the snapshot stands, as restic saved it; `warnings` lists what restic reported.
    * Returns the snapshot id (full, or restic's short id with `fullId: false`), bytes added, bytes
    * and regular files processed, how many of those restic found unchanged since the parent snapshot
-   * (not read again), and restic's duration.
-   * Errors: ToolError invalid_input for a relative `dir`; ToolErrors of restic.
+   * (not read again), restic's duration, and warnings.
+   * Errors: ToolError invalid_input for a relative `dir`, not_found when it does not exist;
+   * ToolErrors of restic.
    */
   async backupDirectory(
     dir: string,
@@ -537,50 +561,69 @@ export class ResticRepository {
       onProgress?: (bytes: number) => void;
       fullId?: boolean;
     },
-  ): Promise<BackupStreamResult & { files: number; filesUnchanged: number }> {
-    if (!dir.startsWith('/') || /[\0\r\n]/.test(dir))
-      throw invalid(`directory ${JSON.stringify(dir)} is not an absolute path`);
+  ): Promise<BackupStreamResult & { files: number; filesUnchanged: number; warnings: string[] }> {
+    if (!isAbsolute(dir) || /[\0\r\n]/.test(dir) || dirname(dir) === dir)
+      throw invalid(`directory ${JSON.stringify(dir)} is not an absolute path below /`);
     const tags = checkTags(opts.tags);
     if (opts.host !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(opts.host))
       throw invalid(`host name ${JSON.stringify(opts.host)} is not usable for a restic snapshot`);
     const what = `back up directory ${dir} to restic repository ${this.displayUrl}`;
     throwIfAborted(opts.signal, what, this.displayUrl);
+    // A missing working directory would surface as spawn ENOENT, which reads as "restic not installed".
+    if (!(await stat(dir).catch(() => null))?.isDirectory())
+      throw new ToolError('not_found', `cannot ${what}: the directory does not exist (any more)`);
     const args = [
       'backup',
       ...tags.map((t) => `--tag=${t}`),
       ...(opts.host ? [`--host=${opts.host}`] : []),
       '--json',
       '--',
-      '.',
+      basename(dir),
     ];
-    const p = this.start(args, 'ignore', dir);
+    const p = this.start(args, 'ignore', dirname(dir));
     const output = backupOutput(p, opts.onProgress);
     const onAbort = () => p.interrupt();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const exit = await p.done;
     opts.signal?.removeEventListener('abort', onAbort);
     const { summary } = output;
-    const { messages: itemErrors, paths } = itemErrorsOf(exit);
-    if (exit.code === 0 && summary)
-      return {
-        ...(await this.backupResult(summary, opts.fullId, what)),
-        files: summary.total_files_processed,
-        filesUnchanged: summary.files_unmodified ?? 0,
-      };
-    if (opts.signal?.aborted)
+    const items = itemErrorsOf(exit);
+    const result = async (s: BackupSummaryJson) => ({
+      ...(await this.backupResult(s, opts.fullId, what)),
+      files: s.total_files_processed,
+      filesUnchanged: s.files_unmodified ?? 0,
+      warnings: items.messages.slice(0, 10),
+    });
+    if (opts.signal?.aborted && !(exit.code === 0 && summary))
       throw new ToolError(
         'cancelled',
         `cannot ${what}: cancelled; restic was stopped, no snapshot was saved`,
       );
+    if (exit.code === 0 && summary) return result(summary);
+    if (exit.code === 0)
+      throw new ToolError(
+        'failed',
+        `cannot ${what}: restic exited 0 without a summary line; no snapshot id`,
+        {
+          hint: 'check the restic version (0.14 or later is needed)',
+        },
+      );
+    if (exit.code === 3 && summary && items.denied.length === 0) return result(summary);
     if (exit.code === 3) {
-      if (summary) await this.forgetIds([summary.snapshot_id], opts.signal).catch(() => undefined);
+      const removed = summary
+        ? await this.forgetIds([summary.snapshot_id], opts.signal).then(
+            () => 'the incomplete snapshot was removed',
+            (err: unknown) =>
+              `the incomplete snapshot ${summary.snapshot_id} could not be removed (${(err as Error).message.split(': ').slice(-1)[0]}); remove it with restic forget ${summary.snapshot_id}`,
+          )
+        : 'no snapshot was saved';
       throw new UnreadableFilesError(
-        `cannot ${what}: restic could not read ${paths.length || 'some'} file(s) (${itemErrors.slice(0, 3).join('; ')}); the incomplete snapshot was removed`,
-        paths.slice(0, 10),
+        `cannot ${what}: restic was not allowed to read ${items.denied.length}${items.denied.length >= 10 ? ' or more' : ''} file(s) (${items.denied.slice(0, 3).join(', ')}); ${removed}`,
+        items.denied.slice(0, 10),
       );
     }
     const err = this.failure(exit, { what });
-    if (itemErrors.length) err.message += ` (${itemErrors.slice(-3).join('; ')})`;
+    if (items.messages.length) err.message += ` (${items.messages.slice(-3).join('; ')})`;
     throw err;
   }
 
@@ -629,9 +672,10 @@ export class ResticRepository {
 
   /**
    * The whole tree of snapshot `snapshotId` as a tar stream (`restic dump <id> /`): entries named
-   * relative to the snapshot's root (for a backupDirectory() snapshot: the directory's content,
-   * `a.txt`, `sub/`, `sub/b`, without an entry for the directory itself), with modes, owners (uid,
-   * gid) and times as restic recorded them. Same stream contract as dump(): it fails rather than
+   * relative to the snapshot's root (for a backupDirectory() snapshot: the directory itself and
+   * its content, `_data/`, `_data/a.txt`, `_data/sub/b`), with modes, owners (uid, gid) and times
+   * as restic recorded them. restic 0.14 leaves out nested sockets, FIFOs and devices; hard links
+   * come out as separate copies. Same stream contract as dump(): it fails rather than
    * ends early; destroying it or aborting `signal` stops restic.
    * Errors (thrown at once): ToolError invalid_input for a malformed id.
    */
@@ -935,7 +979,7 @@ export class ResticRepository {
   /** RESTIC_PASSWORD_FILE or RESTIC_PASSWORD (with prefix RESTIC_FROM_: the copy source's). */
   private passwordEnv(prefix: 'RESTIC_' | 'RESTIC_FROM_'): Record<string, string> {
     const pw = this.config.password;
-    if ('file' in pw) return { [`${prefix}PASSWORD_FILE`]: pw.file };
+    if ('file' in pw) return { [`${prefix}PASSWORD_FILE`]: resolve(pw.file) };
     const value = process.env[pw.env];
     if (!value)
       throw new ToolError(

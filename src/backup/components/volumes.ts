@@ -1,6 +1,6 @@
 import { constants, createReadStream } from 'node:fs';
-import { access, opendir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { pipeline as pipelineCb, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -71,7 +71,7 @@ export async function resolveVolume(ctx: ToolContext, key: string): Promise<Reso
   const name = volume?.Name;
   if (!volume || !name)
     throw new ToolError('not_found', `volume ${key} of project ${ctx.project} does not exist`, {
-      hint: 'check backup.volumes in the config against the Compose file (volume keys, e.g. nats-data)',
+      hint: `if it was removed (docker compose down -v), create it again with \`docker compose -p ${ctx.project} up --no-start\` and run this again; otherwise check backup.volumes against the Compose file's volume keys (e.g. nats-data)`,
     });
   const stack = await ctx.docker.listStack(ctx.project, ctx.signal);
   const details = await ctx.docker.inspectMany(
@@ -104,17 +104,18 @@ export async function resolveVolume(ctx: ToolContext, key: string): Promise<Reso
 
 /**
  * The volume's directory when restic can read it there file by file (backup.volumeAccess auto):
- * the engine is on this host (unix socket), the volume is a plain `local` volume (no driver
- * options: a bind or NFS volume is mounted at its Mountpoint only while a container uses it), and
- * its Mountpoint is a directory this process can read and list, and not empty (restic stores no
- * empty snapshot). Otherwise why not, in words for the backup's details.
+ * the engine's paths and owners are this host's (DockerAdapter.sameHostAccess), the volume is a
+ * plain `local` volume (no driver options: a bind or NFS volume is mounted at its Mountpoint only
+ * while a container uses it), and its Mountpoint is a directory this process can read and list.
+ * Otherwise why not, in words for the backup's details.
  */
 export async function volumeDirectory(
   ctx: ToolContext,
   v: ResolvedVolume,
 ): Promise<{ dir: string } | { why: string }> {
   if (ctx.config.backup.volumeAccess === 'engine') return { why: 'backup.volumeAccess is engine' };
-  if (!ctx.docker.onThisHost) return { why: 'the engine is not reached through a local socket' };
+  const notHere = await ctx.docker.sameHostAccess(ctx.signal);
+  if (notHere) return { why: notHere };
   if (v.driver !== 'local' || Object.keys(v.options).length > 0)
     return { why: `volume driver ${v.driver}${Object.keys(v.options).length ? ' with options' : ''}` };
   if (!v.mountpoint.startsWith('/')) return { why: 'the engine reports no Mountpoint' };
@@ -122,10 +123,6 @@ export async function volumeDirectory(
     const st = await stat(v.mountpoint);
     if (!st.isDirectory()) return { why: `${v.mountpoint} is not a directory here` };
     await access(v.mountpoint, constants.R_OK | constants.X_OK);
-    // restic 0.14 refuses to save an empty snapshot ("snapshot is empty").
-    const dir = await opendir(v.mountpoint);
-    const first = await dir.read().finally(() => dir.close());
-    if (!first) return { why: 'the volume is empty' };
     return { dir: v.mountpoint };
   } catch (err) {
     return {
@@ -154,7 +151,7 @@ export async function backupVolume(
     let engineWhy = 'why' in direct ? direct.why : '';
     if ('dir' in direct) {
       try {
-        return await backupTree(ctx, store, { id, reason, key, dir: direct.dir, v, consistency });
+        return await backupTree(ctx, store, { id, reason, key, dir: direct.dir, v, consistency, signal });
       } catch (err) {
         // Files doom-ops may not read (another user's 0600 file): the engine reads them as root.
         if (!(err instanceof UnreadableFilesError) || signal.aborted) throw err;
@@ -224,6 +221,8 @@ async function backupTree(
     dir: string;
     v: ResolvedVolume;
     consistency: ConsistencyInfo;
+    /** Ends with the run, or when services stopped for consistency reach backup.stopMax. */
+    signal: AbortSignal;
   },
 ): Promise<ComponentEntry> {
   const r = await store.writeTree(o.dir, {
@@ -231,6 +230,7 @@ async function backupTree(
     target: o.key,
     reason: o.reason,
     onProgress: byteProgress(ctx, `volume ${o.key}`),
+    signal: o.signal,
   });
   return {
     component: 'volumes',
@@ -239,7 +239,7 @@ async function backupTree(
     bytes: r.totalBytes,
     sha256: null,
     snapshot: r.snapshotId,
-    tree: true,
+    tree: basename(o.dir),
     details: {
       volume: o.v.name,
       usedBy: o.v.owners.map((w) => w.name),
@@ -249,9 +249,10 @@ async function backupTree(
       bytesAdded: r.bytesAdded,
       access: 'directory',
       directory: o.dir,
+      ...(r.warnings.length ? { changedWhileRead: r.warnings } : {}),
       ...o.consistency,
     },
-    checkedWhileWriting: `restic read ${r.files} file(s) from ${o.dir}, hashing every chunk`,
+    checkedWhileWriting: `restic backed up ${r.files} file(s) from ${o.dir} (${r.filesUnchanged} unchanged since the last backup, not read again), hashing every chunk it read`,
   };
 }
 
@@ -266,10 +267,15 @@ export async function checkTar(source: Readable, gzip = false): Promise<number> 
   return tar.entries;
 }
 
+/** Where a helper mounts a volume so that `tar`'s root entry lands on it: /volume, or /<tree root>. */
+export function archiveMount(e: Pick<ComponentEntry, 'tree'>): string {
+  return e.tree ? `/${e.tree}` : MOUNT;
+}
+
 /**
  * Empties a volume through a helper running `find … -exec rm` from `image`, then extracts `tar`
- * into it. `tree`: the tar's entries are relative to the volume's root (restic's dump of a
- * directory snapshot); otherwise they sit under `volume/` (the Engine API's archive of /volume).
+ * into it. `root`: the name of the tar's root entry, the volume itself (`volume` for the Engine
+ * API's archive of /volume, `_data` for restic's dump of a directory snapshot).
  */
 export async function replaceVolumeContent(
   ctx: ToolContext,
@@ -277,13 +283,13 @@ export async function replaceVolumeContent(
   image: string,
   tar: Readable,
   signal: AbortSignal,
-  tree = false,
+  mount = MOUNT,
 ): Promise<void> {
   const helper = await createHelper(ctx.docker, {
     image,
-    mounts: [{ volume, target: MOUNT, readOnly: false }],
+    mounts: [{ volume, target: mount, readOnly: false }],
     // Portable across GNU and busybox find (busybox builds may lack -delete).
-    cmd: ['find', MOUNT, '-mindepth', '1', '-maxdepth', '1', '-exec', 'rm', '-rf', '{}', '+'],
+    cmd: ['find', mount, '-mindepth', '1', '-maxdepth', '1', '-exec', 'rm', '-rf', '{}', '+'],
     purpose: `restore ${volume}`,
     signal,
   });
@@ -297,8 +303,8 @@ export async function replaceVolumeContent(
           hint: `the image ${image} needs find and rm; restore by hand or use an owner image that has it`,
         },
       );
-    // The Engine API archive's root entry is the mount point's own name, so it lands back on /volume.
-    await writeArchive(ctx.docker, helper, tree ? MOUNT : '/', tar, signal);
+    // The archive's root entry is the mount point's own name, so it lands back on the volume.
+    await writeArchive(ctx.docker, helper, '/', tar, signal);
   } finally {
     await removeHelper(ctx.docker, helper);
   }
@@ -321,7 +327,7 @@ export async function restoreVolume(
   await hooks.onStopped?.(running.map((o) => o.name));
   await whileStopped(ctx.docker, running, ctx.signal, async () => {
     const data = source();
-    await replaceVolumeContent(ctx, v.name, v.image, data, ctx.signal, entry.tree === true);
+    await replaceVolumeContent(ctx, v.name, v.image, data, ctx.signal, archiveMount(entry));
   });
   return { volume: v.name, stopped: running.map((o) => o.name), started: running.map((o) => o.name) };
 }

@@ -84,7 +84,8 @@ const isKill9 = (e: EngineEvent): boolean => e.attributes.signal === '9' || e.at
  * Reads a container's deaths and the OOM kills inside it out of engine events, as Docker writes
  * them. The order of events decides, not closeness in time alone: a `kill` followed by `die` and
  * `stop`/`restart` is an operator stop even when an `oom` event (a child killed during the stop)
- * falls in between; `oom` then `die 137` with no API kill is the main process OOM-killed; an `oom`
+ * falls in between; `oom` then `die 137` with no API kill is the main process OOM-killed (as is `die 137` then its
+ * `oom` within moments, before the next start: the engine forwards the two separately); an `oom`
  * with no death after it is a process inside killed while the container kept running.
  */
 export function readHistory(events: EngineEvent[]): History {
@@ -98,8 +99,11 @@ export function readHistory(events: EngineEvent[]): History {
     let runStart: string | null = null;
     let kills: EngineEvent[] = [];
     let ooms: EngineEvent[] = [];
+    // oom events already counted for the death just before them (stamped after their die).
+    const consumed = new Set<EngineEvent>();
     for (const [i, e] of list.entries()) {
       const name = e.name ?? e.id.slice(0, 12);
+      if (consumed.has(e)) continue;
       if (e.action === 'start') {
         runStart = e.time;
         kills = [];
@@ -119,7 +123,17 @@ export function readHistory(events: EngineEvent[]): History {
         const stopped = after.some(
           (n) => n.action === 'stop' || n.action === 'restart' || n.action === 'destroy',
         );
-        const nearOom = [...ooms].reverse().find((o) => t - Date.parse(o.time) <= NEAR_MS);
+        // The engine forwards containerd's OOM and exit events separately: the oom of the kill that
+        // ended this run can be stamped just after its die. It belongs to this death when it comes
+        // before the container starts again.
+        const nextStart = list.findIndex((n, j) => j > i && n.action === 'start');
+        const lateOom =
+          code === 137
+            ? list
+                .slice(i + 1, nextStart < 0 ? undefined : nextStart)
+                .find((n) => n.action === 'oom' && Date.parse(n.time) - t <= NEAR_MS)
+            : undefined;
+        const nearOom = [...ooms].reverse().find((o) => t - Date.parse(o.time) <= NEAR_MS) ?? lateOom;
         let cause: DeathCause;
         let stopTimeout: Death['stopTimeout'] = null;
         let signal: string | null = null;
@@ -143,7 +157,10 @@ export function readHistory(events: EngineEvent[]): History {
           cause = 'signal';
           viaApi = true;
           signal = signalName(recentKills.at(-1)!.attributes.signal);
-        } else if (nearOom && code === 137) cause = 'oom';
+        } else if (nearOom && code === 137) {
+          cause = 'oom';
+          if (nearOom === lateOom) consumed.add(lateOom);
+        }
         // 128+n with no API kill: a signal from the host or from inside the container (SIGKILL is
         // never self-inflicted; an OOM kill whose event was lost also looks like this).
         else if (code !== null && code > 128 && code < 160) {

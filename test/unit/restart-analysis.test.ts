@@ -32,6 +32,31 @@ describe('readHistory: deaths by the order of events', () => {
     expect(h.processOomKills).toEqual([]);
   });
 
+  it('die 137 with its oom stamped just after it (before the next start) is an OOM kill too', () => {
+    // Seen on the real engine: the first of three OOM kills had its oom event 1 ms after the die.
+    const h = readHistory([
+      ev('start'),
+      ev('die', { exitCode: '137' }),
+      ev('oom', {}, 'c1', 1),
+      ev('start'),
+      ev('oom', {}, 'c1', 2000),
+      ev('die', { exitCode: '137' }, 'c1', 5),
+      ev('start', {}, 'c1', 500),
+    ]);
+    expect(h.deaths.map((d) => d.cause)).toEqual(['oom', 'oom']);
+    // The late oom is not counted again as a process killed inside the next run.
+    expect(h.processOomKills).toEqual([]);
+  });
+
+  it('an oom after a die 137 is not taken for it once the container started again, or when late', () => {
+    expect(
+      causes([ev('start'), ev('die', { exitCode: '137' }), ev('start', {}, 'c1', 1), ev('oom', {}, 'c1', 1)]),
+    ).toEqual(['signal']);
+    expect(causes([ev('start'), ev('die', { exitCode: '137' }), ev('oom', {}, 'c1', 6000)])).toEqual(['signal']);
+    // Only a die 137 can be an OOM kill.
+    expect(causes([ev('start'), ev('die', { exitCode: '1' }), ev('oom', {}, 'c1', 1)])).toEqual(['app_error']);
+  });
+
   it('kill 15, die, stop, start, restart is an operator restart', () => {
     const d = readHistory([
       ev('kill', { signal: '15' }),

@@ -68,7 +68,8 @@ export class DockerAdapter {
    * reached through a unix socket (DOCKER_HOST unset or unix://), it calls its host by this host's
    * name (a socket forwarded from another machine, or doom-ops in a container, reports another
    * name), and it is neither rootless nor remapping user namespaces (its files' owners would not be
-   * the owners the engine restores). Read once from GET /info.
+   * the owners the engine restores). Read once from GET /info; a 4xx answer to it (a socket proxy
+   * that does not allow it) is a reason, other failures throw DockerError.
    */
   async sameHostAccess(signal?: AbortSignal): Promise<string | null> {
     // docker-modem keeps a unix socket's path, or a function finding the default socket; nothing for tcp/ssh.
@@ -89,6 +90,10 @@ export class DockerAdapter {
         return null;
       },
       (err: unknown) => {
+        // A socket proxy that refuses GET /info answers with an HTTP status: stream through the engine.
+        const status = (err as { statusCode?: unknown }).statusCode;
+        if (typeof status === 'number' && status >= 400 && status < 500)
+          return `the engine refused GET /info (HTTP ${status}), so its paths cannot be checked`;
         this.sameHost = undefined;
         throw err;
       },

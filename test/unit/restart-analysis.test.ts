@@ -52,9 +52,13 @@ describe('readHistory: deaths by the order of events', () => {
     expect(
       causes([ev('start'), ev('die', { exitCode: '137' }), ev('start', {}, 'c1', 1), ev('oom', {}, 'c1', 1)]),
     ).toEqual(['signal']);
-    expect(causes([ev('start'), ev('die', { exitCode: '137' }), ev('oom', {}, 'c1', 6000)])).toEqual(['signal']);
+    expect(causes([ev('start'), ev('die', { exitCode: '137' }), ev('oom', {}, 'c1', 6000)])).toEqual([
+      'signal',
+    ]);
     // Only a die 137 can be an OOM kill.
-    expect(causes([ev('start'), ev('die', { exitCode: '1' }), ev('oom', {}, 'c1', 1)])).toEqual(['app_error']);
+    expect(causes([ev('start'), ev('die', { exitCode: '1' }), ev('oom', {}, 'c1', 1)])).toEqual([
+      'app_error',
+    ]);
   });
 
   it('kill 15, die, stop, start, restart is an operator restart', () => {

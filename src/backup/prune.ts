@@ -1,5 +1,8 @@
+import { DamagedSnapshotsError } from '../adapters/restic/repository.js';
+import { ToolError } from '../errors.js';
 import type { ToolContext } from '../tools/context.js';
 import { deleteSnapshot } from './components/opensearch.js';
+import { readJournal } from './journal.js';
 import type { BackupStore, StoredBackup } from './store.js';
 
 /** One retention group (a stack's component target, or its safety backups) with what stays and what goes. */
@@ -20,6 +23,8 @@ export interface PruneDecision {
   removedBackups: string[];
   /** OpenSearch snapshots whose records are removed (deleted from OpenSearch after the prune). */
   openSearchSnapshots: string[];
+  /** Backups retention would remove but a restore still needs (the restore journal), with why. */
+  held: Array<{ backup: string; why: string }>;
 }
 
 function tag(tags: string[], key: string): string {
@@ -94,7 +99,17 @@ export function applyPolicy(
  */
 export async function decidePrune(ctx: ToolContext, store: BackupStore): Promise<PruneDecision> {
   const p = ctx.config.backup.retention;
-  const snapshots = await store.stackSnapshots();
+  const snapshots = await store.stackSnapshots().catch((err: unknown) => {
+    // A snapshot restic cannot load may be the manifest that makes a backup complete: retention
+    // decided without it could count a good backup as incomplete and remove its data.
+    if (err instanceof DamagedSnapshotsError)
+      throw new ToolError(
+        'failed',
+        `${err.message}; retention was not applied and nothing was removed, because a backup whose manifest is in an unloadable snapshot would be taken for an incomplete one`,
+        err.hint ? { hint: err.hint } : {},
+      );
+    throw err;
+  });
   const complete = new Set(
     snapshots.filter((s) => s.tags.includes('role=manifest')).map((s) => tag(s.tags, 'backup')),
   );
@@ -122,17 +137,38 @@ export async function decidePrune(ctx: ToolContext, store: BackupStore): Promise
   }
   const byId = new Map(snapshots.map((s) => [s.id, s]));
   const backupOf = (id: string) => tag(byId.get(id)?.tags ?? [], 'backup');
+  // A restore that is interrupted (or running) still reads its backup, and its safety backup is
+  // the way back: neither goes while the journal is there, whatever the policy says.
+  const journal = await readJournal(ctx.config, ctx.project);
+  const needed = new Map<string, string>();
+  if (journal) {
+    const what = `${journal.interrupted ? 'the interrupted' : 'the running'} restore of ${journal.component} (doom-ops restore with no arguments completes it)`;
+    needed.set(journal.id, `${what} reads it`);
+    if (journal.safetyBackup) needed.set(journal.safetyBackup, `the safety backup of ${what}`);
+  }
+  const held = new Map<string, string>();
   const groups: GroupDecision[] = [];
   const removed = new Set<string>(incomplete.map((s) => s.id));
   for (const g of requested.groups) {
     const first = byId.get(g.keep[0] ?? g.remove[0] ?? '');
-    for (const id of g.remove) removed.add(id);
+    const keep = [...g.keep];
+    const remove: string[] = [];
+    for (const id of g.remove) {
+      const why = needed.get(backupOf(id));
+      if (why) {
+        held.set(backupOf(id), why);
+        keep.push(id);
+      } else {
+        removed.add(id);
+        remove.push(id);
+      }
+    }
     groups.push({
       component: tag(first?.tags ?? [], 'component'),
       target: tag(first?.tags ?? [], 'target'),
       kind: g.kind,
-      keep: g.keep.map(backupOf),
-      remove: g.remove.map(backupOf),
+      keep: keep.map(backupOf),
+      remove: remove.map(backupOf),
     });
   }
   // Data left per backup after the policy, and per backup + target (for the checksum lists).
@@ -172,6 +208,7 @@ export async function decidePrune(ctx: ToolContext, store: BackupStore): Promise
     forget: [...new Set(forget)].sort(),
     removedBackups: [...removedBackups].sort(),
     openSearchSnapshots,
+    held: [...held].map(([backup, why]) => ({ backup, why })),
   };
 }
 

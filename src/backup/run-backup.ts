@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { removeOrphanHelpers } from '../adapters/docker/helper.js';
-import type { ResticSnapshot } from '../adapters/restic/repository.js';
+import { DamagedSnapshotsError, type ResticSnapshot } from '../adapters/restic/repository.js';
 import { isToolError, ToolError } from '../errors.js';
 import type { ToolContext } from '../tools/context.js';
 import { fileSystemError } from '../util/fs-errors.js';
@@ -12,6 +12,7 @@ import { backupDuckdb } from './components/duckdb.js';
 import { backupMongo } from './components/mongodb.js';
 import { backupOpenSearch } from './components/opensearch.js';
 import { backupVolume, stackVolumeKeys } from './components/volumes.js';
+import { describeInterrupted, readJournal, touchedData } from './journal.js';
 import {
   COMPONENTS,
   type Component,
@@ -88,12 +89,23 @@ export async function runBackup(
   ctx.progress({ progress: 0, message: `opening restic repository ${store.repo.displayUrl}` });
   // One restic run on the usual path (the listing); the repository is created only when it is missing.
   let created = false;
-  const existing = await store.stackSnapshots().catch(async (err) => {
-    if (!(isToolError(err) && err.code === 'not_found')) throw err;
-    created = (await store.repo.ensureRepository({ signal: ctx.signal })).created;
-    return store.stackSnapshots();
-  });
-  await removeIncomplete(store, existing);
+  let damaged: DamagedSnapshotsError | undefined;
+  const existing = await store
+    .stackSnapshots()
+    .catch(async (err) => {
+      if (!(isToolError(err) && err.code === 'not_found')) throw err;
+      created = (await store.repo.ensureRepository({ signal: ctx.signal })).created;
+      return store.stackSnapshots();
+    })
+    .catch((err) => {
+      // A new backup can still be written; what the unloadable snapshots belonged to is unknown.
+      if (!(err instanceof DamagedSnapshotsError)) throw err;
+      damaged = err;
+      return err.readable;
+    });
+  // With snapshots restic could not load, a backup without a readable manifest may be a complete
+  // one whose manifest is among them: nothing is removed.
+  if (!damaged) await removeIncomplete(store, existing);
   await removeOrphanHelpers(ctx.docker, ctx.signal);
   // Services a killed backup left stopped come back first.
   const restarted = await startLeftStopped(ctx);
@@ -112,7 +124,26 @@ export async function runBackup(
   const entries: ComponentEntry[] = [];
   const failures: Failure[] = [];
   const skipped: string[] = [];
+  // Data an interrupted (or running) restore has begun to overwrite is neither the old data nor
+  // the backup's: a copy of it is no backup, and would count as the newest one in retention.
+  const journal = await readJournal(ctx.config, ctx.project);
+  const restoring = journal && touchedData(journal) ? journal : null;
+  const halfRestored = (component: Component, target: string | undefined): boolean =>
+    !!restoring &&
+    restoring.component === component &&
+    // The volumes listing itself (no target yet) goes ahead; each volume is checked.
+    (target === undefined
+      ? component !== 'volumes'
+      : restoring.targets.length === 0 || restoring.targets.includes(target));
   const attempt = async (component: Component, target: string | undefined, work: () => Promise<void>) => {
+    if (restoring && halfRestored(component, target)) {
+      failures.push({
+        component,
+        ...(target ? { target } : {}),
+        reason: `not backed up: its data is half-restored (${describeInterrupted(restoring)})`,
+      });
+      return;
+    }
     try {
       await work();
     } catch (err) {
@@ -241,6 +272,14 @@ export async function runBackup(
       notes.push(
         `volume ${c.target}: ${String(c.details.accessWhy)} on this host, so it was streamed through the Engine API instead (every backup of it reads the whole volume). Run doom-ops as a user that can read the volume's directory to back it up incrementally`,
       );
+    else if (Array.isArray(c.details.changedWhileRead) && c.details.changedWhileRead.length)
+      notes.push(
+        `volume ${c.target}: ${c.details.changedWhileRead.length} file(s) vanished while restic read the volume's directory (a service was writing to it; the backup has every file that existed when it was read): ${c.details.changedWhileRead.slice(0, 3).join('; ')}. Label the service doom-ops.backup.stop=true for a still copy`,
+      );
+  if (damaged)
+    notes.push(
+      `the repository is damaged: restic could not load ${damaged.unreadable.length} snapshot file(s) (${damaged.unreadable.slice(0, 3).join(', ')}); this backup was written, but leftovers of interrupted backups were not removed. ${damaged.hint ?? ''}`.trim(),
+    );
   if (created && local.passwordLocation.startsWith('generated'))
     notes.push(
       `created the local restic repository ${store.repo.displayUrl}; its key is the ${local.passwordLocation}. Keep a copy of that key somewhere other than this host: without it no backup in the repository can be read`,

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import type { ResticSnapshot } from '../adapters/restic/repository.js';
+import { DamagedSnapshotsError, type ResticSnapshot } from '../adapters/restic/repository.js';
 import type { Config } from '../config/schema.js';
 import { ToolError } from '../errors.js';
 import { type Component, type ComponentEntry, type Manifest, manifestSchema } from './manifest.js';
@@ -201,13 +201,26 @@ export class BackupStore {
     return out.sort((a, b) => (a.manifest?.created ?? a.id).localeCompare(b.manifest?.created ?? b.id));
   }
 
-  /** One complete backup, or undefined. */
+  /**
+   * One complete backup, or undefined. Snapshot files restic could not load do not hide a backup
+   * whose own snapshots are readable; when it is not among the readable ones, the
+   * DamagedSnapshotsError is thrown (its manifest may be what was lost).
+   */
   async get(id: string): Promise<StoredBackup | undefined> {
-    const snaps = await this.repo.snapshots({
-      tags: ['doom-ops', `stack=${this.project}`, `backup=${id}`],
-      ...(this.signal ? { signal: this.signal } : {}),
-    });
-    return (await this.list(snaps)).find((b) => b.id === id && b.state === 'complete');
+    let damaged: DamagedSnapshotsError | undefined;
+    const snaps = await this.repo
+      .snapshots({
+        tags: ['doom-ops', `stack=${this.project}`, `backup=${id}`],
+        ...(this.signal ? { signal: this.signal } : {}),
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof DamagedSnapshotsError)) throw err;
+        damaged = err;
+        return err.readable;
+      });
+    const found = (await this.list(snaps)).find((b) => b.id === id && b.state === 'complete');
+    if (!found && damaged) throw damaged;
+    return found;
   }
 
   /**

@@ -38,8 +38,10 @@ export function renderBackup(o: z.output<typeof backupTool.output>): string {
 }
 
 export function renderBackups(o: z.output<typeof listBackups.output>): string {
-  if (!o.backups.length) return `no backups (${o.repository})`;
+  const damage = o.damage.map((d) => `WARNING: ${d}`);
+  if (!o.backups.length) return [`no backups (${o.repository})`, ...damage].join('\n');
   return [
+    ...damage,
     `backups in ${o.repository}:`,
     ...o.backups.map((b) =>
       [
@@ -85,6 +87,7 @@ export function renderPrune(o: z.output<typeof pruneBackups.output>): string {
       );
     if (r.removedBackups.length)
       lines.push(`  whole backups ${o.deleted ? 'removed' : 'to remove'}: ${r.removedBackups.join(', ')}`);
+    for (const h of r.held) lines.push(`  kept ${h.backup}: ${h.why}`);
     if (o.deleted && r.report) lines.push(...r.report.split('\n').map((l) => `  ${l}`));
   }
   return lines.join('\n');

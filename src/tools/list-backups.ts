@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DamagedSnapshotsError } from '../adapters/restic/repository.js';
 import { PHASES } from '../backup/manifest.js';
 import { localRepository, localRepositoryUrl, repositoryByName } from '../backup/repository.js';
 import { catalogOf, loadVerification, storeOf } from '../backup/run-backup.js';
@@ -44,10 +45,16 @@ export const listBackups = defineTool({
         verifiedAt: z.string().nullable(),
       }),
     ),
+    damage: z
+      .array(z.string())
+      .describe(
+        'Snapshot files restic could not load (a damaged repository): what they may hide, and what to do. Empty when sound',
+      ),
   }),
   async run(ctx, input) {
     const legacy = catalogOf(ctx);
     const rows = [];
+    const damage: string[] = [];
     const name = input.repository ?? 'local';
     let where = `legacy directory ${legacy.dir}`;
     const open =
@@ -70,6 +77,13 @@ export const listBackups = defineTool({
           const others = ctx.config.backup.offsite.map((o) => o.name);
           where = `${store.label}, which does not exist (yet)${others.length ? `; offsite: ${others.join(', ')} (list one with repository: <name>)` : ''}`;
           return [];
+        }
+        // Snapshot files restic could not load: list what it could, and say what that list may lack.
+        if (err instanceof DamagedSnapshotsError) {
+          damage.push(
+            `${err.message}. Backups listed as incomplete may be complete ones whose manifest is in those files, and backups may be missing. ${err.hint ?? ''}`.trim(),
+          );
+          return store.list(err.readable);
         }
         throw err;
       });
@@ -116,6 +130,7 @@ export const listBackups = defineTool({
       repository: name === 'local' ? `${where} and legacy directory ${legacy.dir}` : where,
       dir: legacy.dir,
       backups: rows.sort((a, b) => (b.created ?? b.id).localeCompare(a.created ?? a.id)),
+      damage,
     };
   },
 });

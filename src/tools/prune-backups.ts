@@ -50,7 +50,8 @@ export const pruneBackups = defineTool({
     "Applies retention per stack, component and target (restic's keep-daily/keep-weekly rules per group, then restic forget): backup.retention.daily " +
     "and .weekly (the handbook's 7 and 4: the newest backup of each of the last 7 days and 4 ISO weeks that have one), " +
     'so the newest backup of every component always stays; safety backups taken before a restore are kept apart (the ' +
-    'newest backup.retention.safety per target) and never push out the backup restored from. Then restic prune, in ' +
+    'newest backup.retention.safety per target) and never push out the backup restored from; a backup an interrupted ' +
+    'restore still reads, and its safety backup, are kept until it completes. Then restic prune, in ' +
     'the local and every offsite repository, and the OpenSearch snapshots of removed records are deleted. dryRun lists, ' +
     'per component, what stays and what goes and is read-only; deleting is destructive and needs a human approval.',
   risk: 'destructive',
@@ -67,6 +68,11 @@ export const pruneBackups = defineTool({
         url: z.string(),
         groups: z.array(group),
         removedBackups: z.array(z.string()).describe('Backups of which nothing is left'),
+        held: z
+          .array(z.object({ backup: z.string(), why: z.string() }))
+          .describe(
+            'Backups retention would remove that an interrupted or running restore still needs: kept',
+          ),
         snapshotsRemoved: z.number(),
         report: z.string().describe('restic prune summary, or why this repository was not pruned'),
         error: z.string().nullable(),
@@ -83,6 +89,8 @@ export const pruneBackups = defineTool({
           steps.push(
             `${store.open.name}: ${g.component}:${g.target}${g.kind === 'pre-restore' ? ' (safety)' : ''} remove ${g.remove.join(', ')}; keep ${g.keep.join(', ')}`,
           );
+    for (const { store, decision } of all)
+      for (const h of decision?.held ?? []) steps.push(`${store.open.name}: keep ${h.backup}: ${h.why}`);
     const forget = all.flatMap((a) => a.decision?.forget ?? []);
     return {
       summary: `remove ${forget.length} snapshot(s) (${new Set(all.flatMap((a) => a.decision?.removedBackups ?? [])).size} whole backup(s)) by retention, then restic prune`,
@@ -116,6 +124,7 @@ export const pruneBackups = defineTool({
         url: store.repo.displayUrl,
         groups: decision?.groups ?? [],
         removedBackups: decision?.removedBackups ?? [],
+        held: decision?.held ?? [],
         snapshotsRemoved: input.dryRun ? 0 : (decision?.forget.length ?? 0),
         report,
         error: err,

@@ -184,6 +184,8 @@ describe('a restore killed with SIGKILL', () => {
     const b = await call<{ id: string }>('backup', { component: 'volumes' }, over);
     const want = await natsState();
     await sh('nats', 'rm /data/big.dat && echo changed > /data/js/m');
+    // A newer backup of the changed data: retention keeping one per day would remove the one restored from.
+    await call('backup', { component: 'volumes' }, over);
     const cfg = join(stateDir, 'kill.yaml');
     await writeFile(cfg, 'backup:\n  volumes: [nats-data]\n');
     const child = execa(
@@ -240,6 +242,37 @@ describe('a restore killed with SIGKILL', () => {
         ),
       },
     );
+
+    // A backup now would save the half-written volume as if it were data: it is named, not saved.
+    const during = await call<{
+      phase: string;
+      failures: Array<{ component: string; target?: string; reason: string }>;
+      components: Array<{ target: string }>;
+    }>('backup', { component: 'volumes' }, { ...over, volumes: ['nats-data', 'mongodb-data'] });
+    expect(during.phase).toBe('PartiallyFailed');
+    expect(during.components.map((c) => c.target)).toEqual(['mongodb-data']);
+    expect(during.failures).toEqual([
+      {
+        component: 'volumes',
+        target: 'nats-data',
+        reason: expect.stringMatching(
+          new RegExp(
+            `^not backed up: its data is half-restored \\(restore of volumes \\(nats-data\\) from backup ${b.id} interrupted`,
+          ),
+        ),
+      },
+    ]);
+    // Retention keeps the backup the interrupted restore reads (its safety backup is the newest safety one).
+    const prune = await call<{
+      repositories: Array<{
+        held: Array<{ backup: string; why: string }>;
+        groups: Array<{ remove: string[] }>;
+      }>;
+    }>('prune_backups', { dryRun: true }, { ...over, retention: { daily: 1, weekly: 0, safety: 1 } });
+    expect(prune.repositories[0]!.held).toEqual([
+      { backup: b.id, why: expect.stringMatching(/^the interrupted restore of volumes .* reads it$/) },
+    ]);
+    for (const g of prune.repositories[0]!.groups) expect(g.remove).not.toContain(b.id);
 
     const r = await call<{ completedInterrupted: boolean; id: string }>('restore', {}, over, approveAll);
     expect(r).toMatchObject({ completedInterrupted: true, id: b.id });

@@ -1,6 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { homedir, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { execa } from 'execa';
@@ -253,6 +253,11 @@ describe('volumes restic may not read on this host', () => {
       'nats',
       'echo private > /data/private.key && chown 1234 /data/private.key && chmod 600 /data/private.key',
     );
+    // A subdirectory it cannot list: restic names it with no errno, and a snapshot without it is no backup.
+    await sh(
+      'mongodb',
+      'mkdir -p /data/db/locked && echo x > /data/db/locked/f && chown -R 1234 /data/db/locked && chmod 700 /data/db/locked',
+    );
     try {
       const r = await call<Backup>('backup', { component: 'volumes' }, undefined, { restic: wrapper });
       expect(r.phase).toBe('Completed');
@@ -261,7 +266,11 @@ describe('volumes restic may not read on this host', () => {
       expect(r.notes.join(' ')).toMatch(
         /volume nats-data: restic could not read .*private\.key.* streamed through the Engine API instead/,
       );
-      expect(r.components.find((c) => c.target === 'mongodb-data')?.access).toBe('directory');
+      expect(r.notes.join(' ')).toMatch(
+        /volume mongodb-data: restic could not read .*locked \(restic gave no reason: a directory it could not list.* streamed through the Engine API instead/,
+      );
+      expect(r.components.find((c) => c.target === 'mongodb-data')?.access).toBe('engine');
+      expect(r.components.find((c) => c.target === 'opensearch-data')?.access).toBe('directory');
       const listed = await call<{ backups: Array<{ id: string }> }>('list_backups', {});
       expect(listed.backups.map((b) => b.id)).toContain(r.id);
       // No snapshot of the unreadable attempt stays: one data snapshot for nats-data, its tar.
@@ -269,6 +278,7 @@ describe('volumes restic may not read on this host', () => {
       expect(snaps.map((s) => s.paths)).toEqual([[`/${stack.project}/volumes/nats-data.tar`]]);
     } finally {
       await sh('nats', 'rm -f /data/private.key');
+      await sh('mongodb', 'rm -rf /data/db/locked');
     }
   });
 });
@@ -577,6 +587,56 @@ describe('incomplete backups and old backups', () => {
     expect(
       await repo().snapshots({ tags: [`stack=${stack.project}`, `backup=${incomplete[0]!.id}`] }),
     ).toEqual([]);
+  });
+
+  it('a manifest snapshot file restic cannot load is named, and never makes its backup look incomplete enough to remove', async () => {
+    const b = await call<Backup>('backup', { component: 'volumes' });
+    const [manifest] = await repo().snapshots({ tags: [`backup=${b.id}`, 'role=manifest'] });
+    const dataBefore = await repo().snapshots({ tags: [`backup=${b.id}`, 'role=data'] });
+    expect(dataBefore.length).toBeGreaterThan(0);
+    const file = join(backupDir, 'restic', 'snapshots', manifest!.id);
+    const bytes = await readFile(file);
+    // The file damaged in the repository, and not in restic's local cache (another host, a new cache).
+    const cached = (
+      await execa('find', [join(homedir(), '.cache', 'restic'), '-name', manifest!.id], {
+        reject: false,
+      })
+    ).stdout
+      .split('\n')
+      .filter(Boolean);
+    await writeFile(file, 'not a snapshot\n');
+    for (const c of cached) await rm(c, { force: true });
+    try {
+      const listed = await call<{ damage: string[]; backups: Array<{ id: string; state: string }> }>(
+        'list_backups',
+        {},
+      );
+      expect(listed.damage.join(' ')).toMatch(
+        new RegExp(`could not load 1 snapshot file\\(s\\) of it \\(${manifest!.shortId}`),
+      );
+      expect(listed.damage.join(' ')).toMatch(/listed as incomplete may be complete/);
+      // Retention refuses rather than count that backup as incomplete.
+      await expect(call('prune_backups', {}, approveAll)).rejects.toMatchObject({
+        message: expect.stringMatching(/nothing was removed/),
+      });
+      await expect(call('verify_backup', { id: b.id })).rejects.toMatchObject({
+        message: expect.stringMatching(/could not load 1 snapshot file/),
+      });
+      // A new backup is written, removes nothing, and says the repository is damaged.
+      const next = await call<Backup>('backup', { component: 'volumes' });
+      expect(next.phase).toBe('Completed');
+      expect(next.notes.join(' ')).toMatch(
+        /the repository is damaged: restic could not load 1 snapshot file/,
+      );
+      const dataAfter = await repo()
+        .snapshots({ tags: [`backup=${b.id}`, 'role=data'] })
+        .catch((err: { readable?: unknown[] }) => err.readable ?? []);
+      expect(dataAfter.length).toBe(dataBefore.length);
+    } finally {
+      await writeFile(file, bytes);
+    }
+    expect((await call<{ damage: string[] }>('list_backups', {})).damage).toEqual([]);
+    expect((await list()).find((x) => x.id === b.id)?.state).toBe('complete');
   });
 
   it('a backup written before restic (files under backup.dir) stays listable and restorable', async () => {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryPassword } from '../../src/adapters/restic/password.js';
 import {
   type BackupStreamResult,
+  DamagedSnapshotsError,
   ResticRepository,
   type ResticRepositoryConfig,
   UnreadableFilesError,
@@ -396,7 +397,7 @@ describe('directory backups (backupDirectory, dumpTree)', () => {
     expect((await local.snapshots({ tags: ['role=data'] })).map((s) => s.id)).toContain(r.snapshotId);
   });
 
-  it('a directory with a file restic may not read fails with the path, and leaves no snapshot', async () => {
+  it('a directory with a file restic may not read fails with the path, and leaves no snapshot; a repository it may only read is read without a lock', async () => {
     // restic run as nobody (setpriv): root's 0600 file is unreadable to it, as to a doom-ops not run as root.
     const shared = mkdtempSync(join(tmpdir(), 'doom-restic-nobody-'));
     try {
@@ -428,9 +429,34 @@ describe('directory backups (backupDirectory, dumpTree)', () => {
       expect(err).toBeInstanceOf(UnreadableFilesError);
       expect((err as UnreadableFilesError).paths.join(' ')).toContain('secret.key');
       expect(err.message).toMatch(
-        /was not allowed to read 1 file\(s\) \(.*secret\.key\); the incomplete snapshot was removed/,
+        /could not read 1 item\(s\) \(.*secret\.key \(permission denied\)\); the incomplete snapshot was removed/,
       );
       expect(await nobody.snapshots()).toEqual([]);
+
+      // A directory it may not list: restic reports it with no errno ({}), and its snapshot would
+      // silently lack the directory; it is unreadable as well, named once.
+      await rm(join(shared, 'dir', 'secret.key'));
+      await mkdir(join(shared, 'dir', 'private'), { mode: 0o700 });
+      await writeFile(join(shared, 'dir', 'private', 'inside.txt'), 'root only\n');
+      const dirErr = await rejection(nobody.backupDirectory(join(shared, 'dir'), { host: 'doomtest' }));
+      expect(dirErr).toBeInstanceOf(UnreadableFilesError);
+      expect((dirErr as UnreadableFilesError).paths).toEqual([
+        `${join(shared, 'dir', 'private')} (restic gave no reason: a directory it could not list, or a file that changed type)`,
+      ]);
+      expect((dirErr as UnreadableFilesError).removal).toBe('the incomplete snapshot was removed');
+      expect(await nobody.snapshots()).toEqual([]);
+
+      // A repository it may read but not write (another user's, a read-only mount): reads take no lock.
+      await rm(join(shared, 'dir', 'private'), { recursive: true });
+      const saved = await nobody.backupDirectory(join(shared, 'dir'), { host: 'doomtest' });
+      await execa('chown', ['-R', '0:0', join(shared, 'r', 'repo')]);
+      await execa('chmod', ['-R', 'a+rX,a-w', join(shared, 'r', 'repo')]);
+      expect((await nobody.snapshots()).map((x) => x.id)).toEqual([saved.snapshotId]);
+      const dumped = await new Response(
+        Readable.toWeb(nobody.dump(saved.snapshotId, '/dir/open.txt')) as ReadableStream,
+      ).text();
+      expect(dumped).toBe('anyone\n');
+      await execa('chmod', ['-R', 'u+w', join(shared, 'r', 'repo')]);
     } finally {
       await rm(shared, { recursive: true, force: true });
     }
@@ -502,6 +528,45 @@ describe('retention per group (forget --group-by tags)', () => {
       r.forget({ keepDaily: 0, keepWeekly: 0, groupBy: 'tags', dryRun: true, prune: false }),
     );
     expect(err.code).toBe('invalid_input');
+  });
+});
+
+describe('snapshot files restic cannot load', () => {
+  const r = repo('damaged-snapshots');
+
+  it('listing fails with DamagedSnapshotsError naming them and carrying what could be listed', async () => {
+    await r.ensureRepository();
+    const small = (text: string) => Readable.from([Buffer.from(text)]);
+    const a = await r.backupStream(small('a'), { filename: 'a', tags: ['role=a'] });
+    const b = await r.backupStream(small('b'), { filename: 'b', tags: ['role=b'] });
+    // Cut short (a full disk, a copy interrupted), and then not decryptable at all.
+    const file = join(root, 'damaged-snapshots', 'snapshots', a.snapshotId);
+    await chmod(file, 0o600);
+    await truncate(file, 20);
+    // restic reads snapshot files through its local cache: the damage shows once the cached copy is gone.
+    for (const c of await readdir(join(root, 'cache'), { withFileTypes: true }))
+      if (c.isDirectory())
+        await rm(join(root, 'cache', c.name, 'snapshots', a.snapshotId.slice(0, 2), a.snapshotId), {
+          force: true,
+        });
+    for (const tags of [[], ['role=a']]) {
+      const err = await rejection(r.snapshots({ tags }));
+      expect(err).toBeInstanceOf(DamagedSnapshotsError);
+      expect(err.message).toMatch(
+        new RegExp(`restic could not load 1 snapshot file\\(s\\) of it \\(${a.snapshotId.slice(0, 8)} \\(`),
+      );
+      expect((err as DamagedSnapshotsError).unreadable).toHaveLength(1);
+    }
+    expect((await rejection(r.snapshots())) as DamagedSnapshotsError).toMatchObject({
+      readable: [expect.objectContaining({ id: b.snapshotId })],
+    });
+    await writeFile(file, 'garbage');
+    for (const c of await readdir(join(root, 'cache'), { withFileTypes: true }))
+      if (c.isDirectory())
+        await rm(join(root, 'cache', c.name, 'snapshots', a.snapshotId.slice(0, 2), a.snapshotId), {
+          force: true,
+        });
+    expect((await rejection(r.snapshots())).message).toMatch(/could not load 1 snapshot file/);
   });
 });
 

@@ -83,6 +83,12 @@ describe('every tool output is rendered as text', () => {
               },
             ],
             removedBackups: ['20261101T030000Z-full'],
+            held: [
+              {
+                backup: '20261020T030000Z-full',
+                why: 'the interrupted restore of volumes (doom-ops restore with no arguments completes it) reads it',
+              },
+            ],
             snapshotsRemoved: 3,
             report: 'total prune: 3 blobs',
             error: null,
@@ -100,6 +106,7 @@ describe('every tool output is rendered as text', () => {
     );
     expect(text).toMatch(/volumes:nats-data +keep 20261128T030000Z-full; removed 20261101T030000Z-full/);
     expect(text).toContain('whole backups removed: 20261101T030000Z-full');
+    expect(text).toContain('kept 20261020T030000Z-full: the interrupted restore of volumes');
   });
 
   it('`restore`: each target restored is described in words', () => {
@@ -171,6 +178,19 @@ describe('backup: how each volume was read', () => {
     const text = renderText('backup', o);
     expect(text).toMatch(/nats-data .*incremental, 12 file\(s\) unchanged/);
     expect(text).toMatch(/remote-data .*ffffffffffffffff {2}\(streamed through the engine\)/);
+  });
+});
+
+describe('backups: a damaged repository is said first, with or without backups to list', () => {
+  const damage = [
+    'cannot list the snapshots of restic repository /srv/r: restic could not load 1 snapshot file(s) of it (32675ec7 (invalid data returned)); the repository is damaged',
+  ];
+  it('leads the list with the warning', () => {
+    const text = renderText(
+      'list_backups',
+      output('list_backups', { repository: 'local repository /srv/r', dir: '/srv', backups: [], damage }),
+    );
+    expect(text.split('\n')).toEqual(['no backups (local repository /srv/r)', `WARNING: ${damage[0]}`]);
   });
 });
 

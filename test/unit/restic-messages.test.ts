@@ -36,6 +36,60 @@ describe('restic failures', () => {
     expect(err.code).toBe('upstream_unavailable');
     expect(err.message).toMatch(/cannot reach the repository's server/);
   });
+  it('a repository restic cannot lock is named read-only, with the first reason and without the Go stack', () => {
+    // restic 0.14's stderr for `cat config` on a repository whose locks/ this user may not write.
+    const stderr = [
+      'Save(<lock/f67b9f1139>) returned error, retrying after 552.330144ms: open /srv/r/locks/f67b-tmp-315245760: permission denied',
+      'Save(<lock/f67b9f1139>) returned error, retrying after 1.080381816s: open /srv/r/locks/f67b-tmp-2196300863: permission denied',
+      'open /srv/r/locks/14012d7-tmp-1959893683: permission denied',
+      'github.com/restic/restic/internal/backend/local.(*Local).Save',
+      '\tgithub.com/restic/restic/internal/backend/local/local.go:153',
+      'github.com/restic/restic/internal/backend.(*RetryBackend).Save.func1',
+      '\tgithub.com/restic/restic/internal/backend/backend_retry.go:66',
+      'main.lockRepo',
+      '\truntime/asm_amd64.s:1594',
+      'unable to create lock in backend',
+      '',
+    ].join('\n');
+    const err = resticFailure(
+      { code: 1, signal: null, interrupted: false, stderr },
+      { ...ctx, repo: '/srv/r' },
+    );
+    expect(err.code).toBe('failed');
+    expect(err.message).toMatch(
+      /^cannot list the snapshots: restic could not write its lock into restic repository \/srv\/r \(.*permission denied\); the repository is read-only to this user$/,
+    );
+    expect(err.hint).toMatch(/need no lock/);
+    expect(err.message).not.toMatch(/github\.com|\.go:|asm_amd64|main\.lockRepo/);
+    // Any other restic failure with a stack: the frames are left out of the detail too.
+    const other = resticFailure(
+      {
+        code: 1,
+        signal: null,
+        interrupted: false,
+        stderr: 'something broke\nmain.main\n\truntime/proc.go:250\n',
+      },
+      ctx,
+    );
+    expect(other.message).toBe('cannot list the snapshots: restic failed (exit 1): something broke');
+  });
+
+  it('a local repository this user may not read says so, not "cannot reach the server"', () => {
+    const err = resticFailure(
+      {
+        code: 1,
+        signal: null,
+        interrupted: false,
+        stderr: 'Fatal: unable to open repository at /srv/r: ReadDir: open /srv/r/keys: permission denied\n',
+      },
+      { ...ctx, repo: '/srv/r' },
+    );
+    expect(err.code).toBe('failed');
+    expect(err.message).toBe(
+      'cannot list the snapshots: this user may not read restic repository /srv/r: ReadDir: open /srv/r/keys: permission denied',
+    );
+  });
+
   it('a local path without a repository is not found', () => {
     const err = resticFailure(
       {

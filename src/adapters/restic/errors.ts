@@ -35,6 +35,9 @@ const NOISE = [
   /NOTICE: Config file ".*" not found - using defaults/,
   /^signal interrupt received, cleaning up$/,
   /^reading repository password from stdin$/,
+  // Go stack frames restic 0.14 prints under some errors: a function, then its file and line.
+  /^[\w.-]+(\/[\w.-]+)*\.(\(\*?\w+\)\.)?\w+(\.func\d+)*(\.\d+)*$/,
+  /^\S+\.(go|s):\d+( \+0x[0-9a-f]+)?$/,
 ];
 
 /** The informative lines of restic's stderr (at most `max`, the last ones), "Fatal: " dropped, URL passwords masked. */
@@ -45,7 +48,8 @@ export function stderrDetail(stderr: string, repo: string, max = 4): string {
     .filter((l) => !NOISE.some((re) => re.test(l)) && l !== repo)
     // "unable to open repository at <url>: why": the URL is in the message already.
     .map((l) => displayUrl(l.replace(/^Fatal: /, '').replace(/^unable to open repository at \S+: /, '')));
-  return lines.slice(-max).join(' | ') || '(restic printed nothing on stderr)';
+  // restic repeats a failing call with backoff: each distinct line once.
+  return [...new Set(lines)].slice(-max).join(' | ') || '(restic printed nothing on stderr)';
 }
 
 /**
@@ -111,6 +115,25 @@ export function resticFailure(exit: ResticExit, ctx: ResticFailureContext): Tool
       },
     );
   }
+  if (/unable to create lock in backend/.test(err)) {
+    // The first line says why (e.g. "open …/locks/…: permission denied", "read-only file system").
+    const lines = err.split('\n');
+    const first =
+      lines.find((l) => /^(open|mkdir|remove|rename) /.test(l)) ?? lines.find((l) => /^Save\(<lock/.test(l));
+    const why = stderrDetail(first ?? err, ctx.repo, 1);
+    return new ToolError(
+      'failed',
+      `${cannot}: restic could not write its lock into restic repository ${repo} (${why}); the repository is read-only to this user`,
+      {
+        hint: 'backups, prune and removing stale locks need write access to the repository (its locks/, data/, index/ and snapshots/); listing, verifying, drills and reading a backup to restore it need no lock',
+      },
+    );
+  }
+  // A local repository whose files this user may not read (restic makes them 0600/0700 for the user that ran init).
+  if (/unable to open repository at [^:\s]*\/\S*: .*permission denied/i.test(err) && !/publickey/.test(err))
+    return new ToolError('failed', `${cannot}: this user may not read restic repository ${repo}: ${detail}`, {
+      hint: "run doom-ops as the user that owns the repository's files (restic creates them readable by their owner only)",
+    });
   if (
     /unable to open repository at|unable to start the sftp session|error talking HTTP to rclone|connection refused|no route to host|network is unreachable|i\/o timeout|Could not resolve hostname|no such host|Connection (timed out|closed)|Permission denied \(publickey/i.test(
       err,

@@ -193,16 +193,45 @@ function toSnapshot(s: ResticSnapshotJson): ResticSnapshot {
   };
 }
 
-/** backupDirectory() was refused reading some files of the directory (permission denied). */
+/**
+ * backupDirectory() could not read some items of the directory: permission denied, or an error
+ * restic gives no errno for (a directory it could not list, a file that changed type). restic's
+ * snapshot then lacks them, so it is not kept.
+ */
 export class UnreadableFilesError extends ToolError {
   constructor(
     message: string,
-    /** Up to 10 of the paths restic could not read. */
+    /** Up to 10 of the items, each `path (reason)`. */
     readonly paths: string[],
+    /** What became of the incomplete snapshot: removed, not saved, or could not be removed (and how to). */
+    readonly removal: string,
   ) {
     super('failed', message, {
       hint: 'run doom-ops as a user that can read the whole directory, or let the Docker engine read it',
     });
+  }
+}
+
+/**
+ * Listing found snapshot files restic could not load (damaged or truncated in the repository): a
+ * snapshot restic skips is one whose backup and tags are unknown, so nothing may be decided (and
+ * nothing removed) as if it were not there. `readable` holds what restic could list.
+ */
+export class DamagedSnapshotsError extends ToolError {
+  constructor(
+    what: string,
+    repo: string,
+    readonly readable: ResticSnapshot[],
+    /** Each `shortid (restic's reason)`. */
+    readonly unreadable: string[],
+  ) {
+    super(
+      'failed',
+      `cannot ${what}: restic could not load ${unreadable.length} snapshot file(s) of it (${unreadable.slice(0, 3).join(', ')}); the repository is damaged`,
+      {
+        hint: `run doom-ops verify (restic check) on ${repo}; put the snapshot file back from an offsite copy of the repository, or, once you know which backup it belonged to, remove it with restic forget <id>`,
+      },
+    );
   }
 }
 
@@ -213,8 +242,9 @@ function absoluteLocalUrl(url: string): string {
   return resolve(url);
 }
 
-/** errno values restic reports for a file it was not allowed to read (EPERM, EACCES). */
-const PERMISSION_ERRNO = new Set([1, 13]);
+/** errno restic reports for a file that vanished between its listing and its read (ENOENT). */
+const VANISHED_ERRNO = 2;
+const ERRNO_WORDS: Record<number, string> = { 1: 'operation not permitted', 13: 'permission denied' };
 
 /**
  * Reads the JSON lines of a running `restic backup --json`: progress to `onProgress` and the
@@ -249,24 +279,42 @@ function backupLine(line: string) {
 }
 
 /**
- * The per-item error lines of a finished `restic backup --json` (its stderr, the last 64 KiB):
- * messages, the paths they name, and which of those restic was not allowed to read (restic 0.14's
- * `error` is `{"Op":"open","Path":…,"Err":13}` for an errno, `{}` for its own errors).
+ * The per-item error lines of a finished `restic backup --json` run in `cwd` (its stderr, the last
+ * 64 KiB): every message, the items that vanished while restic read the directory (errno ENOENT:
+ * the snapshot is still whole for what exists), and every other item, each `path (reason)`, one
+ * per path (restic reports a directory from its scan and its archival, relative to `cwd` in the
+ * latter). restic 0.14's `error` is `{"Op":"open","Path":…,"Err":13}` for an errno and `{}` for
+ * errors it wraps: a directory it could not list, a file that changed type; those are unreadable.
  */
-function itemErrorsOf(exit: ResticExit): { messages: string[]; paths: string[]; denied: string[] } {
+function itemErrorsOf(
+  exit: ResticExit,
+  cwd: string,
+): { messages: string[]; vanished: string[]; unreadable: string[] } {
   const messages: string[] = [];
-  const paths: string[] = [];
-  const denied: string[] = [];
+  const vanished = new Set<string>();
+  const unreadable = new Map<string, string>();
   for (const line of exit.stderr.split('\n')) {
     const m = backupLine(line.trim());
     if (m?.message_type !== 'error') continue;
     const errno = (m.error as { Err?: unknown } | undefined)?.Err;
     const why = typeof errno === 'number' ? ` (errno ${errno})` : '';
     messages.push(`${m.during ?? 'error'} ${m.item ?? ''}${why}`);
-    if (m.item) paths.push(m.item);
-    if (m.item && typeof errno === 'number' && PERMISSION_ERRNO.has(errno)) denied.push(m.item);
+    const item = m.item ? resolve(cwd, m.item) : `an item restic did not name (${m.during ?? 'error'})`;
+    if (errno === VANISHED_ERRNO) vanished.add(item);
+    else if (!unreadable.has(item))
+      unreadable.set(
+        item,
+        typeof errno === 'number'
+          ? (ERRNO_WORDS[errno] ?? `errno ${errno}`)
+          : 'restic gave no reason: a directory it could not list, or a file that changed type',
+      );
   }
-  return { messages, paths, denied };
+  for (const v of vanished) unreadable.delete(v);
+  return {
+    messages,
+    vanished: [...vanished],
+    unreadable: [...unreadable].map(([path, why]) => `${path} (${why})`),
+  };
 }
 
 /**
@@ -391,7 +439,8 @@ export class ResticRepository {
     signal: AbortSignal | undefined,
   ): Promise<{ id: string; version: number } | undefined> {
     const what = `open restic repository ${this.displayUrl}`;
-    const r = await this.exec(['cat', 'config', '--json'], { what, signal });
+    // Reads run without restic's lock (--no-lock): they work on a repository this user may not write to.
+    const r = await this.exec(['--no-lock', 'cat', 'config', '--json'], { what, signal });
     if (r.exit.code === 0) return this.parseConfig(r.stdout, what);
     const failure = this.failure(r.exit, { what });
     if (failure.code === 'not_found') return undefined;
@@ -498,7 +547,7 @@ export class ResticRepository {
     const output = backupOutput(p, opts.onProgress);
     const exit = await p.done;
     const { summary } = output;
-    const itemErrors = itemErrorsOf(exit).messages;
+    const itemErrors = itemErrorsOf(exit, process.cwd()).messages;
     // The error listener stays: an input that fails after this must not become an uncaught error.
     input.off('end', onEnd);
     opts.signal?.removeEventListener('abort', onAbort);
@@ -541,11 +590,13 @@ export class ResticRepository {
    *  - `signal`: aborting stops restic with SIGINT: no snapshot is saved; ToolError cancelled.
    *  - `onProgress(bytes)`: bytes restic has processed so far.
    * restic's exit code 3 ("snapshot created, but some files could not be read"):
-   *  - a file restic was not allowed to read (EACCES, EPERM): not a backup. The snapshot is removed
-   *    again (if another restic holds the repository, it cannot be, and the message says so) and the
-   *    call fails with UnreadableFilesError (a ToolError failed) listing up to 10 of the paths.
-   *  - anything else (a file that vanished or changed type while it was read: a live directory):
+   *  - only files that vanished between restic's listing and its read (ENOENT: a live directory):
    *    the snapshot stands, as restic saved it; `warnings` lists what restic reported.
+   *  - anything else (permission denied, a directory restic could not list, a file that changed
+   *    type, any error restic gives no errno for): the snapshot lacks existing data, so it is not a
+   *    backup. It is removed again (if another restic holds the repository, it cannot be, and the
+   *    message and `removal` say so) and the call fails with UnreadableFilesError (a ToolError
+   *    failed) listing up to 10 of the items with their reasons.
    * Returns the snapshot id (full, or restic's short id with `fullId: false`), bytes added, bytes
    * and regular files processed, how many of those restic found unchanged since the parent snapshot
    * (not read again), restic's duration, and warnings.
@@ -587,7 +638,7 @@ export class ResticRepository {
     const exit = await p.done;
     opts.signal?.removeEventListener('abort', onAbort);
     const { summary } = output;
-    const items = itemErrorsOf(exit);
+    const items = itemErrorsOf(exit, dirname(dir));
     const result = async (s: BackupSummaryJson) => ({
       ...(await this.backupResult(s, opts.fullId, what)),
       files: s.total_files_processed,
@@ -608,18 +659,20 @@ export class ResticRepository {
           hint: 'check the restic version (0.14 or later is needed)',
         },
       );
-    if (exit.code === 3 && summary && items.denied.length === 0) return result(summary);
+    if (exit.code === 3 && summary && items.unreadable.length === 0) return result(summary);
     if (exit.code === 3) {
-      const removed = summary
+      const removal = summary
         ? await this.forgetIds([summary.snapshot_id], opts.signal).then(
             () => 'the incomplete snapshot was removed',
             (err: unknown) =>
               `the incomplete snapshot ${summary.snapshot_id} could not be removed (${(err as Error).message.split(': ').slice(-1)[0]}); remove it with restic forget ${summary.snapshot_id}`,
           )
         : 'no snapshot was saved';
+      const n = items.unreadable.length;
       throw new UnreadableFilesError(
-        `cannot ${what}: restic was not allowed to read ${items.denied.length}${items.denied.length >= 10 ? ' or more' : ''} file(s) (${items.denied.slice(0, 3).join(', ')}); ${removed}`,
-        items.denied.slice(0, 10),
+        `cannot ${what}: restic could not read ${n === 0 ? 'some' : n}${n >= 10 ? ' or more' : ''} item(s)${n ? ` (${items.unreadable.slice(0, 3).join(', ')})` : ''}; ${removal}`,
+        items.unreadable.slice(0, 10),
+        removal,
       );
     }
     const err = this.failure(exit, { what });
@@ -643,7 +696,8 @@ export class ResticRepository {
 
   /**
    * Snapshots of the repository, oldest first; with `tags`, only those carrying all of them.
-   * Errors: ToolErrors (wrong password, no repository, unreachable, …).
+   * Errors: DamagedSnapshotsError (a ToolError failed carrying what could be listed) when restic
+   * could not load some snapshot files; ToolErrors (wrong password, no repository, unreachable, …).
    */
   async snapshots(opts: { tags?: string[]; signal?: AbortSignal } = {}): Promise<ResticSnapshot[]> {
     const tags = checkTags(opts.tags);
@@ -699,7 +753,7 @@ export class ResticRepository {
       );
     let p: ResticProcess;
     try {
-      p = this.start(['dump', '--', snapshotId, path], 'ignore');
+      p = this.start(['--no-lock', 'dump', '--', snapshotId, path], 'ignore');
     } catch (err) {
       return Readable.from(
         (async function* () {
@@ -1094,8 +1148,15 @@ export class ResticRepository {
 
   private async listSnapshots(filter: string[], signal: AbortSignal | undefined): Promise<ResticSnapshot[]> {
     const what = `list the snapshots of restic repository ${this.displayUrl}`;
-    const out = await this.run(['snapshots', '--json', ...filter], { what, signal });
-    return this.parse(out, snapshotListSchema, what).map(toSnapshot);
+    const r = await this.exec(['--no-lock', 'snapshots', '--json', ...filter], { what, signal });
+    if (r.exit.code !== 0) throw this.failure(r.exit, { what });
+    const list = this.parse(r.stdout, snapshotListSchema, what).map(toSnapshot);
+    // restic 0.14 skips a snapshot file it cannot load or decrypt, says so on stderr, and exits 0.
+    const damaged = [...r.exit.stderr.matchAll(/could not load snapshot ([0-9a-f]+): ([^\n]*)/g)].map(
+      (m) => `${m[1]} (${m[2]!.trim()})`,
+    );
+    if (damaged.length) throw new DamagedSnapshotsError(what, this.displayUrl, list, damaged);
+    return list;
   }
 
   /** The full id of a snapshot from the short id that restic 0.14's backup summary prints. */

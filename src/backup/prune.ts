@@ -93,7 +93,7 @@ export function applyPolicy(
  * component and target is its own group and keeps its
  * newest backups whatever the other components do) and restic's keep-daily / keep-weekly policy is
  * applied to each group (applyPolicy). Safety backups (reason=pre-restore) are their own groups, kept by count (the newest retention.safety), so they
- * never push out the backup a restore came from. Snapshots of incomplete backups (no manifest: the
+ * never push out the backup a restore came from. Snapshots of incomplete backups (no whole manifest: the
  * process died) are removed outright and never count. Manifests and per-file checksum lists go when
  * no data of their backup is left. Executed with `restic forget <ids>` (applyPrune).
  */
@@ -110,13 +110,22 @@ export async function decidePrune(ctx: ToolContext, store: BackupStore): Promise
       );
     throw err;
   });
-  const complete = new Set(
-    snapshots.filter((s) => s.tags.includes('role=manifest')).map((s) => tag(s.tags, 'backup')),
-  );
+  // Complete by the manifest's content, not only its tag: a manifest snapshot whose writer was
+  // killed holds no whole manifest (StoredBackup state incomplete).
+  const listed: StoredBackup[] = await store.list(snapshots);
+  const complete = new Set(listed.filter((b) => b.state === 'complete').map((b) => b.id));
   const incomplete = snapshots.filter((s) => !complete.has(tag(s.tags, 'backup')));
+  // Data snapshots a complete backup's manifest does not name (restic's incomplete snapshot of a
+  // volume saved again through the engine, left when it could not be removed): never counted, removed.
+  const named = new Set(
+    listed.flatMap((b) => (b.manifest?.components ?? []).flatMap((e) => [e.snapshot, e.sums])),
+  );
+  const unnamed = snapshots.filter(
+    (s) => s.tags.includes('role=data') && complete.has(tag(s.tags, 'backup')) && !named.has(s.id),
+  );
   const grouped = new Map<string, { kind: 'requested' | 'pre-restore'; snaps: typeof snapshots }>();
   for (const s of snapshots) {
-    if (!s.tags.includes('role=data') || !complete.has(tag(s.tags, 'backup'))) continue;
+    if (!s.tags.includes('role=data') || !complete.has(tag(s.tags, 'backup')) || !named.has(s.id)) continue;
     const kind = tag(s.tags, 'reason') === 'pre-restore' ? 'pre-restore' : 'requested';
     // By tags, not paths: a volume read from its directory has the same path in a backup and in a
     // safety backup, and a different one when it was streamed through the engine instead.
@@ -148,7 +157,7 @@ export async function decidePrune(ctx: ToolContext, store: BackupStore): Promise
   }
   const held = new Map<string, string>();
   const groups: GroupDecision[] = [];
-  const removed = new Set<string>(incomplete.map((s) => s.id));
+  const removed = new Set<string>([...incomplete, ...unnamed].map((s) => s.id));
   for (const g of requested.groups) {
     const first = byId.get(g.keep[0] ?? g.remove[0] ?? '');
     const keep = [...g.keep];
@@ -183,7 +192,7 @@ export async function decidePrune(ctx: ToolContext, store: BackupStore): Promise
   const removedBackups = new Set<string>(incomplete.map((s) => tag(s.tags, 'backup')));
   for (const s of snapshots) {
     const b = tag(s.tags, 'backup');
-    if (s.tags.includes('role=manifest') && !left.has(b)) {
+    if (s.tags.includes('role=manifest') && complete.has(b) && !left.has(b)) {
       // A manifest whose backup has no data left (its data all removed now, or a Failed backup).
       forget.push(s.id);
       removedBackups.add(b);
@@ -193,9 +202,8 @@ export async function decidePrune(ctx: ToolContext, store: BackupStore): Promise
   const openSearchSnapshots: string[] = [];
   const removedOs = snapshots.filter((s) => removed.has(s.id) && s.tags.includes('component=opensearch'));
   if (removedOs.length) {
-    const list: StoredBackup[] = await store.list(snapshots);
     for (const s of removedOs) {
-      const m = list.find((b) => b.id === tag(s.tags, 'backup'))?.manifest;
+      const m = listed.find((b) => b.id === tag(s.tags, 'backup'))?.manifest;
       const e = m?.components.find((c) => c.snapshot === s.id);
       if (e?.details.snapshot) openSearchSnapshots.push(String(e.details.snapshot));
     }

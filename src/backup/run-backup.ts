@@ -37,6 +37,9 @@ export function storeOf(ctx: ToolContext, open: OpenRepository): BackupStore {
   return new BackupStore(ctx.config, ctx.project, open, ctx.signal);
 }
 
+/** Backup ids this process gave out (`serve` runs many backups; the listing may run alongside). */
+const idsUsedHere = new Set<string>();
+
 function newId(kind: string): string {
   return `${new Date()
     .toISOString()
@@ -87,204 +90,257 @@ export async function runBackup(
   const targets = await offsiteRepositories(ctx.config);
   const store = storeOf(ctx, local);
   ctx.progress({ progress: 0, message: `opening restic repository ${store.repo.displayUrl}` });
-  // One restic run on the usual path (the listing); the repository is created only when it is missing.
+  // The listing (which backups exist, which were left incomplete) is one restic run. For a local
+  // repository that exists it runs alongside the backup, which needs it only at the end (the id
+  // check, removing leftovers); otherwise it comes first, and the repository is created when missing.
   let created = false;
   let damaged: DamagedSnapshotsError | undefined;
-  const existing = await store
-    .stackSnapshots()
-    .catch(async (err) => {
-      if (!(isToolError(err) && err.code === 'not_found')) throw err;
-      created = (await store.repo.ensureRepository({ signal: ctx.signal })).created;
-      return store.stackSnapshots();
-    })
-    .catch((err) => {
+  const tolerant = (p: Promise<ResticSnapshot[]>) =>
+    p.catch((err) => {
       // A new backup can still be written; what the unloadable snapshots belonged to is unknown.
       if (!(err instanceof DamagedSnapshotsError)) throw err;
       damaged = err;
       return err.readable;
     });
-  // With snapshots restic could not load, a backup without a readable manifest may be a complete
-  // one whose manifest is among them: nothing is removed.
-  if (!damaged) await removeIncomplete(store, existing);
+  let listing: Promise<ResticSnapshot[]>;
+  let listedFirst: ResticSnapshot[] = [];
+  if (await store.repo.existsLocally()) {
+    listing = tolerant(store.stackSnapshots());
+    listing.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+  } else {
+    listedFirst = await tolerant(
+      store.stackSnapshots().catch(async (err) => {
+        if (!(isToolError(err) && err.code === 'not_found')) throw err;
+        created = (await store.repo.ensureRepository({ signal: ctx.signal })).created;
+        return store.stackSnapshots();
+      }),
+    );
+    listing = Promise.resolve(listedFirst);
+  }
+  store.listing = listing;
   await removeOrphanHelpers(ctx.docker, ctx.signal);
   // Services a killed backup left stopped come back first.
   const restarted = await startLeftStopped(ctx);
 
   // Ids have one-second resolution; several backups within a second get -2, -3, … (the stack lock
-  // makes this check-then-create safe for the stack).
+  // makes this check-then-create safe for the stack; a listing that runs alongside is checked at the end).
   const taken = new Set([
-    ...existing.flatMap((s) => s.tags.filter((t) => t.startsWith('backup=')).map((t) => t.slice(7))),
+    ...idsUsedHere,
+    ...listedFirst.flatMap((s) => s.tags.filter((t) => t.startsWith('backup=')).map((t) => t.slice(7))),
     ...(await catalogOf(ctx).list()).map((e) => e.id),
   ]);
   const base = newId(kind);
   let id = base;
   for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
+  idsUsedHere.add(id);
+  // Its restic starts now (key derivation and index loading overlap the data); nothing is saved
+  // unless write() hands it the manifest.
+  const manifestWriter = store.openManifest({ id, reason });
+  try {
+    return await writeBackup();
+  } catch (err) {
+    manifestWriter.abort();
+    throw err;
+  }
 
-  const components: Component[] = kind === 'full' ? [...COMPONENTS] : [kind];
-  const entries: ComponentEntry[] = [];
-  const failures: Failure[] = [];
-  const skipped: string[] = [];
-  // Data an interrupted (or running) restore has begun to overwrite is neither the old data nor
-  // the backup's: a copy of it is no backup, and would count as the newest one in retention.
-  const journal = await readJournal(ctx.config, ctx.project);
-  const restoring = journal && touchedData(journal) ? journal : null;
-  const halfRestored = (component: Component, target: string | undefined): boolean =>
-    !!restoring &&
-    restoring.component === component &&
-    // The volumes listing itself (no target yet) goes ahead; each volume is checked.
-    (target === undefined
-      ? component !== 'volumes'
-      : restoring.targets.length === 0 || restoring.targets.includes(target));
-  const attempt = async (component: Component, target: string | undefined, work: () => Promise<void>) => {
-    if (restoring && halfRestored(component, target)) {
-      failures.push({
-        component,
-        ...(target ? { target } : {}),
-        reason: `not backed up: its data is half-restored (${describeInterrupted(restoring)})`,
-      });
-      return;
-    }
-    try {
-      await work();
-    } catch (err) {
-      // A cancellation, or a repository that cannot take data (full, unreachable, wrong password,
-      // locked), ends the whole backup; anything else fails this component only.
-      if (ctx.signal.aborted) throw err;
-      if (repositoryFailure(err)) throw await repositoryError(err, store, id, ctx);
-      failures.push({ component, ...(target ? { target } : {}), reason: reasonOf(err) });
-    }
-  };
-  for (const c of components) {
-    ctx.progress({ progress: entries.length, message: `backing up ${c}` });
-    if (c === 'mongodb')
-      await attempt(c, undefined, async () => {
-        entries.push(await backupMongo(ctx, store, id, reason));
-      });
-    else if (c === 'opensearch')
-      await attempt(c, undefined, async () => {
-        entries.push(await backupOpenSearch(ctx, store, id, reason));
-      });
-    else if (c === 'duckdb')
-      await attempt(c, undefined, async () => {
-        const r = await backupDuckdb(ctx, store, id, reason);
-        const wanted = (e: { target: string }) => !opts.targets || opts.targets.includes(e.target);
-        entries.push(...r.entries.filter(wanted));
-        failures.push(...r.failures.filter(wanted).map((f) => ({ component: 'duckdb', ...f })));
-        if (r.entries.length + r.failures.length === 0)
-          skipped.push(`duckdb: no running ${ctx.config.backup.duckdb.service} container`);
-      });
-    else {
-      let keys: string[] = [];
-      await attempt(c, undefined, async () => {
-        keys = opts.targets ?? (await stackVolumeKeys(ctx));
-      });
-      if (keys.length === 0 && !failures.some((f) => f.component === 'volumes'))
-        skipped.push(
-          `volumes: project ${ctx.project} has no named volumes (or backup.exclude removes them all)`,
-        );
-      for (const key of keys)
-        await attempt(c, key, async () => {
-          ctx.progress({ progress: entries.length, message: `backing up volume ${key}` });
-          entries.push(await backupVolume(ctx, store, id, reason, key));
+  async function writeBackup(): Promise<BackupRun> {
+    const components: Component[] = kind === 'full' ? [...COMPONENTS] : [kind];
+    const entries: ComponentEntry[] = [];
+    const failures: Failure[] = [];
+    const skipped: string[] = [];
+    // Data an interrupted (or running) restore has begun to overwrite is neither the old data nor
+    // the backup's: a copy of it is no backup, and would count as the newest one in retention.
+    const journal = await readJournal(ctx.config, ctx.project);
+    const restoring = journal && touchedData(journal) ? journal : null;
+    const halfRestored = (component: Component, target: string | undefined): boolean =>
+      !!restoring &&
+      restoring.component === component &&
+      // The volumes listing itself (no target yet) goes ahead; each volume is checked.
+      (target === undefined
+        ? component !== 'volumes'
+        : restoring.targets.length === 0 || restoring.targets.includes(target));
+    const attempt = async (component: Component, target: string | undefined, work: () => Promise<void>) => {
+      if (restoring && halfRestored(component, target)) {
+        failures.push({
+          component,
+          ...(target ? { target } : {}),
+          reason: `not backed up: its data is half-restored (${describeInterrupted(restoring)})`,
         });
+        return;
+      }
+      try {
+        await work();
+      } catch (err) {
+        // A cancellation, or a repository that cannot take data (full, unreachable, wrong password,
+        // locked), ends the whole backup; anything else fails this component only.
+        if (ctx.signal.aborted) throw err;
+        if (repositoryFailure(err)) throw await repositoryError(err, store, id, ctx);
+        failures.push({ component, ...(target ? { target } : {}), reason: reasonOf(err) });
+      }
+    };
+    for (const c of components) {
+      ctx.progress({ progress: entries.length, message: `backing up ${c}` });
+      if (c === 'mongodb')
+        await attempt(c, undefined, async () => {
+          entries.push(await backupMongo(ctx, store, id, reason));
+        });
+      else if (c === 'opensearch')
+        await attempt(c, undefined, async () => {
+          entries.push(await backupOpenSearch(ctx, store, id, reason));
+        });
+      else if (c === 'duckdb')
+        await attempt(c, undefined, async () => {
+          const r = await backupDuckdb(ctx, store, id, reason);
+          const wanted = (e: { target: string }) => !opts.targets || opts.targets.includes(e.target);
+          entries.push(...r.entries.filter(wanted));
+          failures.push(...r.failures.filter(wanted).map((f) => ({ component: 'duckdb', ...f })));
+          if (r.entries.length + r.failures.length === 0)
+            skipped.push(`duckdb: no running ${ctx.config.backup.duckdb.service} container`);
+        });
+      else {
+        let keys: string[] = [];
+        await attempt(c, undefined, async () => {
+          keys = opts.targets ?? (await stackVolumeKeys(ctx));
+        });
+        if (keys.length === 0 && !failures.some((f) => f.component === 'volumes'))
+          skipped.push(
+            `volumes: project ${ctx.project} has no named volumes (or backup.exclude removes them all)`,
+          );
+        for (const key of keys)
+          await attempt(c, key, async () => {
+            ctx.progress({ progress: entries.length, message: `backing up volume ${key}` });
+            entries.push(await backupVolume(ctx, store, id, reason, key));
+          });
+      }
     }
-  }
-  if (entries.length === 0 && failures.length === 0)
-    throw new ToolError('not_found', `nothing to back up for ${kind}: ${skipped.join('; ')}`, {
-      hint: 'start the services that hold the data, or pick another component',
-    });
-
-  const offsite: BackupRun['offsite'] = [];
-  for (const o of entries.length ? targets : []) {
-    ctx.progress({ progress: entries.length, message: `copying to offsite repository ${o.name}` });
-    try {
-      await o.repo.ensureRepository({ chunkerParamsFrom: store.repo, signal: ctx.signal });
-      await store.repo.copyTo(o.repo, { tags: [`stack=${ctx.project}`, `backup=${id}`], signal: ctx.signal });
-      offsite.push({ name: o.name, ok: true, detail: `copied to ${o.repo.displayUrl}` });
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      const why = reasonOf(err);
-      offsite.push({ name: o.name, ok: false, detail: why });
-      failures.push({
-        component: 'offsite',
-        target: o.name,
-        reason: `copy to ${o.repo.displayUrl} failed, the backup is only in the local repository: ${why}`,
+    if (entries.length === 0 && failures.length === 0)
+      throw new ToolError('not_found', `nothing to back up for ${kind}: ${skipped.join('; ')}`, {
+        hint: 'start the services that hold the data, or pick another component',
       });
-    }
-  }
 
-  const phase: Phase = failures.length === 0 ? 'Completed' : entries.length ? 'PartiallyFailed' : 'Failed';
-  const manifest: Manifest = {
-    id,
-    created: new Date().toISOString(),
-    stack: ctx.project,
-    tool: { name: 'doom-ops', version: VERSION },
-    kind,
-    reason,
-    components: entries,
-    format: 'restic',
-    phase,
-    failures,
-    skipped,
-    ...(opts.protects ? { protects: opts.protects } : {}),
-  };
-  const verification: Verification = {
-    verifiedAt: manifest.created,
-    ok: true,
-    checks: entries.map((e) => ({
-      component: e.component,
-      target: e.target,
-      ok: true,
-      detail:
-        e.component === 'duckdb'
-          ? `read back from restic: sha256 ok, DuckDB opens (${
-              Object.entries((e.details.tables as Record<string, number>) ?? {})
-                .map(([t, n]) => `${t}: ${n} rows`)
-                .join(', ') || 'no tables'
-            })`
-          : (e.checkedWhileWriting ??
-            `hashed while streaming into restic (sha256 ${e.sha256?.slice(0, 16)}…)`),
-    })),
-  };
-  ctx.progress({ progress: entries.length, message: 'writing the manifest' });
-  await store.writeManifest(manifest);
-  await saveVerification(ctx, store, id, verification);
-  // The manifest goes offsite too, so an offsite repository alone is enough to restore.
-  for (const o of targets)
-    if (offsite.find((x) => x.name === o.name)?.ok)
-      await store.repo
-        .copyTo(o.repo, {
-          tags: [`stack=${ctx.project}`, `backup=${id}`, 'role=manifest'],
+    const offsite: BackupRun['offsite'] = [];
+    for (const o of entries.length ? targets : []) {
+      ctx.progress({ progress: entries.length, message: `copying to offsite repository ${o.name}` });
+      try {
+        await o.repo.ensureRepository({ chunkerParamsFrom: store.repo, signal: ctx.signal });
+        await store.repo.copyTo(o.repo, {
+          tags: [`stack=${ctx.project}`, `backup=${id}`],
           signal: ctx.signal,
-        })
-        .catch((err) => {
-          const row = offsite.find((x) => x.name === o.name)!;
-          row.ok = false;
-          row.detail = `the data was copied but the manifest was not: ${reasonOf(err)}`;
         });
+        offsite.push({ name: o.name, ok: true, detail: `copied to ${o.repo.displayUrl}` });
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        const why = reasonOf(err);
+        offsite.push({ name: o.name, ok: false, detail: why });
+        failures.push({
+          component: 'offsite',
+          target: o.name,
+          reason: `copy to ${o.repo.displayUrl} failed, the backup is only in the local repository: ${why}`,
+        });
+      }
+    }
 
-  const notes: string[] = restarted.map(
-    (n) =>
-      `started ${n} again: an earlier backup stopped it for consistency and was killed before starting it`,
-  );
-  for (const c of manifest.components)
-    if (c.details.access === 'engine' && /^restic could not read/.test(String(c.details.accessWhy)))
-      notes.push(
-        `volume ${c.target}: ${String(c.details.accessWhy)} on this host, so it was streamed through the Engine API instead (every backup of it reads the whole volume). Run doom-ops as a user that can read the volume's directory to back it up incrementally`,
+    const phase: Phase = failures.length === 0 ? 'Completed' : entries.length ? 'PartiallyFailed' : 'Failed';
+    const manifest: Manifest = {
+      id,
+      created: new Date().toISOString(),
+      stack: ctx.project,
+      tool: { name: 'doom-ops', version: VERSION },
+      kind,
+      reason,
+      components: entries,
+      format: 'restic',
+      phase,
+      failures,
+      skipped,
+      ...(opts.protects ? { protects: opts.protects } : {}),
+    };
+    const verification: Verification = {
+      verifiedAt: manifest.created,
+      ok: true,
+      checks: entries.map((e) => ({
+        component: e.component,
+        target: e.target,
+        ok: true,
+        detail:
+          e.component === 'duckdb'
+            ? `read back from restic: sha256 ok, DuckDB opens (${
+                Object.entries((e.details.tables as Record<string, number>) ?? {})
+                  .map(([t, n]) => `${t}: ${n} rows`)
+                  .join(', ') || 'no tables'
+              })`
+            : (e.checkedWhileWriting ??
+              `hashed while streaming into restic (sha256 ${e.sha256?.slice(0, 16)}…)`),
+      })),
+    };
+    // The listing run alongside may already show this backup's own snapshots: they are not leftovers.
+    const listed = await listing;
+    const existing = listed.filter((s) => !s.tags.includes(`backup=${id}`));
+    if (listed.some((s) => s.tags.includes(`backup=${id}`) && s.tags.includes('role=manifest'))) {
+      // A committed backup with this id (a backup of this stack in the same second, from another
+      // process or host writing the same repository): this one's data goes rather than mix with it.
+      const ours = entries.flatMap((e) => [e.snapshot, e.sums]).filter((x): x is string => !!x);
+      await store.repo.forgetIds(ours, ctx.signal).catch(() => undefined);
+      throw new ToolError(
+        'conflict',
+        `cannot back up ${ctx.project}: backup id ${id} was taken in ${store.repo.displayUrl} while this backup ran; this backup's data was removed again`,
+        { hint: 'run the backup again (it gets a new id); give each host its own stack name or repository' },
       );
-    else if (Array.isArray(c.details.changedWhileRead) && c.details.changedWhileRead.length)
+    }
+    ctx.progress({ progress: entries.length, message: 'writing the manifest' });
+    await manifestWriter.write(manifest);
+    await saveVerification(ctx, store, id, verification);
+    // The manifest goes offsite too, so an offsite repository alone is enough to restore.
+    for (const o of targets)
+      if (offsite.find((x) => x.name === o.name)?.ok)
+        await store.repo
+          .copyTo(o.repo, {
+            tags: [`stack=${ctx.project}`, `backup=${id}`, 'role=manifest'],
+            signal: ctx.signal,
+          })
+          .catch((err) => {
+            const row = offsite.find((x) => x.name === o.name)!;
+            row.ok = false;
+            row.detail = `the data was copied but the manifest was not: ${reasonOf(err)}`;
+          });
+
+    const notes: string[] = restarted.map(
+      (n) =>
+        `started ${n} again: an earlier backup stopped it for consistency and was killed before starting it`,
+    );
+    for (const c of manifest.components)
+      if (c.details.access === 'engine' && /^restic could not read/.test(String(c.details.accessWhy)))
+        notes.push(
+          `volume ${c.target}: ${String(c.details.accessWhy)} on this host, so it was streamed through the Engine API instead (every backup of it reads the whole volume). Run doom-ops as a user that can read the volume's directory to back it up incrementally`,
+        );
+      else if (Array.isArray(c.details.changedWhileRead) && c.details.changedWhileRead.length)
+        notes.push(
+          `volume ${c.target}: ${c.details.changedWhileRead.length} file(s) vanished while restic read the volume's directory (a service was writing to it; the backup has every file that existed when it was read): ${c.details.changedWhileRead.slice(0, 3).join('; ')}. Label the service doom-ops.backup.stop=true for a still copy`,
+        );
+    if (damaged)
       notes.push(
-        `volume ${c.target}: ${c.details.changedWhileRead.length} file(s) vanished while restic read the volume's directory (a service was writing to it; the backup has every file that existed when it was read): ${c.details.changedWhileRead.slice(0, 3).join('; ')}. Label the service doom-ops.backup.stop=true for a still copy`,
+        `the repository is damaged: restic could not load ${damaged.unreadable.length} snapshot file(s) (${damaged.unreadable.slice(0, 3).join(', ')}); this backup was written, but leftovers of interrupted backups were not removed. ${damaged.hint ?? ''}`.trim(),
       );
-  if (damaged)
-    notes.push(
-      `the repository is damaged: restic could not load ${damaged.unreadable.length} snapshot file(s) (${damaged.unreadable.slice(0, 3).join(', ')}); this backup was written, but leftovers of interrupted backups were not removed. ${damaged.hint ?? ''}`.trim(),
-    );
-  if (created && local.passwordLocation.startsWith('generated'))
-    notes.push(
-      `created the local restic repository ${store.repo.displayUrl}; its key is the ${local.passwordLocation}. Keep a copy of that key somewhere other than this host: without it no backup in the repository can be read`,
-    );
-  return { manifest, verification, repository: store.repo.displayUrl, offsite, notes };
+    if (created && local.passwordLocation.startsWith('generated'))
+      notes.push(
+        `created the local restic repository ${store.repo.displayUrl}; its key is the ${local.passwordLocation}. Keep a copy of that key somewhere other than this host: without it no backup in the repository can be read`,
+      );
+    // This run's incomplete snapshots (a volume restic could not read whole, saved again through the
+    // engine) go once the manifest is written; left, they are snapshots its manifest does not name,
+    // which prune removes.
+    if (store.leftovers.length)
+      await store.repo
+        .forgetIds(store.leftovers, ctx.signal)
+        .catch((err: unknown) =>
+          notes.push(
+            `restic's incomplete snapshot(s) ${store.leftovers.join(', ')} of this backup could not be removed (${reasonOf(err)}); the next prune removes them`,
+          ),
+        );
+    // Leftovers of interrupted backups go once this one is committed. With snapshots restic could not
+    // load, a backup without a readable manifest may be a complete one whose manifest is among them.
+    if (!damaged) await removeIncomplete(store, existing);
+    return { manifest, verification, repository: store.repo.displayUrl, offsite, notes };
+  }
 }
 
 /**
@@ -320,23 +376,23 @@ async function repositoryError(
 }
 
 /**
- * Snapshots of backups that died before their manifest was written (the stack lock is held, so
- * none of this stack's backups is running). Removing them needs restic's exclusive lock: if another
- * stack is using the repository, they are left for the next backup.
+ * Snapshots of backups that died before their manifest was written, or while restic held it (an
+ * empty or cut manifest), among `snapshots` (listed before this backup's manifest; the stack lock
+ * is held, so none of this stack's backups is running). Removing them needs restic's exclusive
+ * lock: if another stack is using the repository, or anything fails, they are left for the next backup.
  */
 async function removeIncomplete(store: BackupStore, snapshots: ResticSnapshot[]): Promise<void> {
-  const withManifest = new Set(
-    snapshots
-      .filter((s) => s.tags.includes('role=manifest'))
-      .flatMap((s) => s.tags.filter((t) => t.startsWith('backup='))),
-  );
-  const ids = snapshots
-    .filter((s) => !s.tags.some((t) => t.startsWith('backup=') && withManifest.has(t)))
-    .map((s) => s.id);
-  if (ids.length === 0) return;
-  // Their restic processes were killed: their stale locks go first (forget needs the exclusive lock).
-  await store.repo.unlock(store.signal).catch(() => undefined);
-  await store.repo.forgetIds(ids, store.signal).catch(() => undefined);
+  try {
+    const ids = (await store.list(snapshots))
+      .filter((b) => b.state === 'incomplete')
+      .flatMap((b) => b.snapshots.map((s) => s.id));
+    if (ids.length === 0) return;
+    // Their restic processes were killed: their stale locks go first (forget needs the exclusive lock).
+    await store.repo.unlock(store.signal).catch(() => undefined);
+    await store.repo.forgetIds(ids, store.signal);
+  } catch {
+    // Left for the next backup.
+  }
 }
 
 // ---- verification results, kept beside the state (a restic snapshot is immutable) -------------

@@ -1,7 +1,11 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
-import { DamagedSnapshotsError, type ResticSnapshot } from '../adapters/restic/repository.js';
+import { PassThrough, type Readable } from 'node:stream';
+import {
+  DamagedSnapshotsError,
+  type ResticSnapshot,
+  UnreadableFilesError,
+} from '../adapters/restic/repository.js';
 import type { Config } from '../config/schema.js';
 import { ToolError } from '../errors.js';
 import { type Component, type ComponentEntry, type Manifest, manifestSchema } from './manifest.js';
@@ -53,6 +57,11 @@ export class BackupStore {
     readonly open: OpenRepository,
     readonly signal?: AbortSignal,
   ) {}
+
+  /** The stack's snapshots as a backup listed them at its start (set by runBackup), for choosing parents. */
+  listing?: Promise<ResticSnapshot[]>;
+  /** Incomplete snapshots this run left (writeTree's keepIncomplete), removed once the backup is written. */
+  readonly leftovers: string[] = [];
 
   get repo() {
     return this.open.repo;
@@ -113,13 +122,40 @@ export class BackupStore {
     o: { id: string; target: string; reason: Reason; onProgress?: (n: number) => void; signal?: AbortSignal },
   ) {
     const signal = o.signal ?? this.signal;
-    return this.repo.backupDirectory(dir, {
-      host: SNAPSHOT_HOST,
-      tags: [...this.baseTags(o.id, 'data'), 'component=volumes', `target=${o.target}`, `reason=${o.reason}`],
-      ...(signal ? { signal } : {}),
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-      fullId: false,
-    });
+    const run = (parent?: string | null) =>
+      this.repo.backupDirectory(dir, {
+        host: SNAPSHOT_HOST,
+        tags: [
+          ...this.baseTags(o.id, 'data'),
+          'component=volumes',
+          `target=${o.target}`,
+          `reason=${o.reason}`,
+        ],
+        ...(signal ? { signal } : {}),
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        ...(parent !== undefined ? { parent } : {}),
+        fullId: false,
+        // Removing it needs restic's exclusive lock, which the manifest's early restic run holds off.
+        keepIncomplete: true,
+      });
+    try {
+      return await run().catch(async (err: unknown) => {
+        // restic gave up looking for the parent among snapshots it cannot load: name the newest
+        // readable snapshot of this directory (or read every file when there is none).
+        if (!(err instanceof DamagedSnapshotsError)) throw err;
+        const readable = await (this.listing ?? this.stackSnapshots()).catch((e: unknown) => {
+          if (e instanceof DamagedSnapshotsError) return e.readable;
+          throw e;
+        });
+        const parent = readable
+          .filter((x) => x.hostname === SNAPSHOT_HOST && x.paths.length === 1 && x.paths[0] === dir)
+          .at(-1);
+        return run(parent ? parent.id : null);
+      });
+    } catch (err) {
+      if (err instanceof UnreadableFilesError && err.snapshotId) this.leftovers.push(err.snapshotId);
+      throw err;
+    }
   }
 
   /** Streams the `sha256  path` list of a volume's files into its own snapshot. */
@@ -135,17 +171,37 @@ export class BackupStore {
     return { ...r, path };
   }
 
-  /** Writes the manifest (the backup's commit point). Returns the manifest snapshot id. */
-  async writeManifest(m: Manifest): Promise<string> {
-    const r = await this.repo.backupStream(Readable.from([Buffer.from(`${JSON.stringify(m, null, 2)}\n`)]), {
+  /**
+   * Starts the restic run that will store the manifest (the backup's commit point) now, so its
+   * start-up (key derivation, index loading) overlaps the data's; `write(m)` hands it the manifest
+   * and resolves to the manifest snapshot's id once restic saved it; `abort()` stops it without
+   * saving anything (restic is interrupted before its input ends). If this process is killed in
+   * between, restic sees its input end and may save a manifest snapshot with an empty or cut
+   * manifest: `list()` reads such a backup as incomplete (a manifest that is not whole JSON was
+   * never written; restic's own checks make a damaged one fail to read instead).
+   */
+  openManifest(o: { id: string; reason: Reason }): { write(m: Manifest): Promise<string>; abort(): void } {
+    const input = new PassThrough();
+    const saved = this.repo.backupStream(input, {
       filename: `${this.project}/doom-ops-manifest.json`,
       host: SNAPSHOT_HOST,
-      tags: [...this.baseTags(m.id, 'manifest'), `reason=${m.reason}`, `phase=${m.phase ?? 'Completed'}`],
+      tags: [...this.baseTags(o.id, 'manifest'), `reason=${o.reason}`],
       ...(this.signal ? { signal: this.signal } : {}),
       fullId: false,
     });
-    await this.cacheManifest(r.snapshotId, m);
-    return r.snapshotId;
+    // Until write() awaits it, a failure (or an abort) must not be an unhandled rejection.
+    saved.catch(() => undefined);
+    return {
+      write: async (m) => {
+        input.end(Buffer.from(`${JSON.stringify(m, null, 2)}\n`));
+        const r = await saved;
+        await this.cacheManifest(r.snapshotId, m);
+        return r.snapshotId;
+      },
+      abort: () => {
+        if (!input.writableEnded) input.destroy(new Error('the backup ended without a manifest'));
+      },
+    };
   }
 
   /** Every snapshot doom-ops wrote for this stack, oldest first. */
@@ -176,7 +232,12 @@ export class BackupStore {
         out.push({ id, state: 'incomplete', manifest: null, snapshots: snaps, pruned: [] });
         continue;
       }
-      const manifest = await this.manifestOf(m.id, id);
+      const manifest = await this.manifestOf(m, id);
+      if (!manifest) {
+        // Its writer was killed after restic started: the manifest snapshot holds no whole manifest.
+        out.push({ id, state: 'incomplete', manifest: null, snapshots: snaps, pruned: [] });
+        continue;
+      }
       // The manifest names the snapshots of the repository the backup was written to; in a
       // repository filled by `restic copy` each copy has its own id and names the first in `original`.
       // Manifests record restic's short ids (what a backup learns without listing): matched by
@@ -259,9 +320,16 @@ export class BackupStore {
     }
   }
 
-  private async manifestOf(snapshotId: string, backupId: string): Promise<Manifest> {
-    const cached = await readFile(this.cacheFile(snapshotId), 'utf8').catch(() => null);
-    if (cached) {
+  /**
+   * The manifest in snapshot `s` (from the cache when this host wrote or read it, by its id or, for
+   * a `restic copy`, its original's), or null when the snapshot holds no whole manifest (empty or
+   * cut JSON: its writer was killed). Errors: ToolError failed for JSON that is not a doom-ops
+   * manifest; ToolErrors of restic (a damaged snapshot fails to read, it is never taken for a cut one).
+   */
+  private async manifestOf(s: ResticSnapshot, backupId: string): Promise<Manifest | null> {
+    for (const ref of [s.id, s.original].filter((x): x is string => !!x)) {
+      const cached = await readFile(this.cacheFile(ref), 'utf8').catch(() => null);
+      if (!cached) continue;
       let json: unknown;
       try {
         json = JSON.parse(cached);
@@ -273,15 +341,21 @@ export class BackupStore {
         return parsed.data;
     }
     const chunks: Buffer[] = [];
-    for await (const c of this.repo.dump(snapshotId, `${this.project}/doom-ops-manifest.json`, this.signal))
+    for await (const c of this.repo.dump(s.id, `${this.project}/doom-ops-manifest.json`, this.signal))
       chunks.push(c as Buffer);
-    const parsed = manifestSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return null;
+    }
+    const parsed = manifestSchema.safeParse(json);
     if (!parsed.success)
       throw new ToolError(
         'failed',
-        `the manifest in snapshot ${snapshotId.slice(0, 8)} of ${this.label} is not a doom-ops manifest`,
+        `the manifest in snapshot ${s.id.slice(0, 8)} of ${this.label} is not a doom-ops manifest`,
       );
-    await this.cacheManifest(snapshotId, parsed.data);
+    await this.cacheManifest(s.id, parsed.data);
     return parsed.data;
   }
 }

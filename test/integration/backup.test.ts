@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +51,16 @@ async function resticReading(name: string): Promise<boolean> {
     const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
     // restic backs up `_data` from the volume's own directory.
     if (cwd.endsWith(`/${name}`) && cmd.endsWith('\0_data\0')) return true;
+  }
+  return false;
+}
+/** Whether a restic process runs with an argument containing `text` (read from /proc). */
+async function resticRunning(text: string): Promise<boolean> {
+  const { readdir } = await import('node:fs/promises');
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmd.startsWith('restic\0') && cmd.includes(text)) return true;
   }
   return false;
 }
@@ -562,6 +573,15 @@ describe('incomplete backups and old backups', () => {
     const listed = await list();
     const incomplete = listed.filter((b) => b.state === 'incomplete');
     expect(incomplete).toHaveLength(1);
+    // The manifest's restic, started early, saw its input end with nothing in it when the CLI died:
+    // restic 0.14 saves no empty snapshot ("snapshot is empty"), so no manifest.
+    await waitFor(
+      "the orphaned manifest's restic to exit",
+      async () => !(await resticRunning(`backup=${incomplete[0]!.id}`)),
+      30_000,
+      200,
+    );
+    expect(await repo().snapshots({ tags: [`backup=${incomplete[0]!.id}`, 'role=manifest'] })).toEqual([]);
     // Retention never counts it: the newest complete backup of each volume stays, the incomplete one goes.
     const keepOne = { retention: { daily: 1, weekly: 0, safety: 3 } };
     const dry = await call<{
@@ -587,6 +607,28 @@ describe('incomplete backups and old backups', () => {
     expect(
       await repo().snapshots({ tags: [`stack=${stack.project}`, `backup=${incomplete[0]!.id}`] }),
     ).toEqual([]);
+  });
+
+  it('a manifest snapshot holding no whole manifest (its writer killed mid-write) is incomplete; prune and the next backup remove it', async () => {
+    const id = '20261203T101010Z-volumes';
+    const tags = ['doom-ops', `stack=${stack.project}`, `backup=${id}`];
+    await repo().backupStream(Readable.from([Buffer.from('volume bytes')]), {
+      filename: `${stack.project}/volumes/nats-data.tar`,
+      host: 'doom-ops',
+      tags: [...tags, 'role=data', 'component=volumes', 'target=nats-data', 'reason=requested'],
+    });
+    await repo().backupStream(Readable.from([Buffer.from(`{\n  "id": "${id}",\n  "created": "2026-12-0`)]), {
+      filename: `${stack.project}/doom-ops-manifest.json`,
+      host: 'doom-ops',
+      tags: [...tags, 'role=manifest', 'reason=requested'],
+    });
+    expect((await list()).find((b) => b.id === id)?.state).toBe('incomplete');
+    const dry = await call<{ repositories: Array<{ removedBackups: string[] }> }>('prune_backups', {
+      dryRun: true,
+    });
+    expect(dry.repositories[0]!.removedBackups).toContain(id);
+    await call<Backup>('backup', { component: 'mongodb' });
+    expect(await repo().snapshots({ tags: [`backup=${id}`] })).toEqual([]);
   });
 
   it('a manifest snapshot file restic cannot load is named, and never makes its backup look incomplete enough to remove', async () => {

@@ -203,8 +203,10 @@ export class UnreadableFilesError extends ToolError {
     message: string,
     /** Up to 10 of the items, each `path (reason)`. */
     readonly paths: string[],
-    /** What became of the incomplete snapshot: removed, not saved, or could not be removed (and how to). */
+    /** What became of the incomplete snapshot: removed, not saved, left for the caller, or could not be removed (and how to). */
     readonly removal: string,
+    /** The incomplete snapshot's id when it was left for the caller to remove (keepIncomplete). */
+    readonly snapshotId?: string,
   ) {
     super('failed', message, {
       hint: 'run doom-ops as a user that can read the whole directory, or let the Docker engine read it',
@@ -611,6 +613,13 @@ export class ResticRepository {
       signal?: AbortSignal;
       onProgress?: (bytes: number) => void;
       fullId?: boolean;
+      /**
+       * The snapshot restic compares against (`--parent`); null reads every file (`--force`);
+       * default: restic picks the newest snapshot of the same host and path.
+       */
+      parent?: string | null;
+      /** Leave an incomplete snapshot (see UnreadableFilesError) for the caller to remove. */
+      keepIncomplete?: boolean;
     },
   ): Promise<BackupStreamResult & { files: number; filesUnchanged: number; warnings: string[] }> {
     if (!isAbsolute(dir) || /[\0\r\n]/.test(dir) || dirname(dir) === dir)
@@ -627,6 +636,11 @@ export class ResticRepository {
       'backup',
       ...tags.map((t) => `--tag=${t}`),
       ...(opts.host ? [`--host=${opts.host}`] : []),
+      ...(opts.parent === null
+        ? ['--force']
+        : opts.parent
+          ? [`--parent=${checkSnapshotId(opts.parent)}`]
+          : []),
       '--json',
       '--',
       basename(dir),
@@ -661,20 +675,34 @@ export class ResticRepository {
       );
     if (exit.code === 3 && summary && items.unreadable.length === 0) return result(summary);
     if (exit.code === 3) {
-      const removal = summary
-        ? await this.forgetIds([summary.snapshot_id], opts.signal).then(
-            () => 'the incomplete snapshot was removed',
-            (err: unknown) =>
-              `the incomplete snapshot ${summary.snapshot_id} could not be removed (${(err as Error).message.split(': ').slice(-1)[0]}); remove it with restic forget ${summary.snapshot_id}`,
-          )
-        : 'no snapshot was saved';
+      const removal = !summary
+        ? 'no snapshot was saved'
+        : opts.keepIncomplete
+          ? `the incomplete snapshot ${summary.snapshot_id} is removed once the backup is written`
+          : await this.forgetIds([summary.snapshot_id], opts.signal).then(
+              () => 'the incomplete snapshot was removed',
+              (err: unknown) =>
+                `the incomplete snapshot ${summary.snapshot_id} could not be removed (${(err as Error).message.split(': ').slice(-1)[0]}); remove it with restic forget ${summary.snapshot_id}`,
+            );
       const n = items.unreadable.length;
       throw new UnreadableFilesError(
         `cannot ${what}: restic could not read ${n === 0 ? 'some' : n}${n >= 10 ? ' or more' : ''} item(s)${n ? ` (${items.unreadable.slice(0, 3).join(', ')})` : ''}; ${removal}`,
         items.unreadable.slice(0, 10),
         removal,
+        opts.keepIncomplete ? summary?.snapshot_id : undefined,
       );
     }
+    // restic 0.14 looks for the parent among all snapshots and gives up on one it cannot load.
+    const unloadable = [...exit.stderr.matchAll(/Error loading snapshot ([0-9a-f]+): ([^\n]*)/g)].map(
+      (m) => `${m[1]} (${m[2]!.trim()})`,
+    );
+    if (unloadable.length && opts.parent === undefined)
+      throw new DamagedSnapshotsError(
+        `choose the parent snapshot to ${what}`,
+        this.displayUrl,
+        [],
+        unloadable,
+      );
     const err = this.failure(exit, { what });
     if (items.messages.length) err.message += ` (${items.messages.slice(-3).join('; ')})`;
     throw err;
@@ -692,6 +720,16 @@ export class ResticRepository {
       totalBytes: summary.total_bytes_processed,
       durationMs: Math.round(summary.total_duration * 1000),
     };
+  }
+
+  /**
+   * Whether this is a local repository (a path, or `local:`) whose config file exists: true or
+   * false; undefined for other backends (only restic can tell). Reads nothing but the file's metadata.
+   */
+  async existsLocally(): Promise<boolean | undefined> {
+    if (/^[a-z0-9]+:/i.test(this.url) && !this.url.startsWith('local:')) return undefined;
+    const path = this.url.startsWith('local:') ? this.url.slice(6) : this.url;
+    return (await stat(join(path, 'config')).catch(() => null))?.isFile() === true;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { repositoryPassword } from '../adapters/restic/password.js';
 import { ResticRepository } from '../adapters/restic/repository.js';
@@ -40,7 +41,19 @@ export async function localRepository(
     name: 'local',
     repo: new ResticRepository(
       { url: localRepositoryUrl(config), password: pw.password, options: r.options, env: r.env },
-      { binary: config.backup.restic },
+      {
+        binary: config.backup.restic,
+        // A backup's listing of a local repository, kept while its snapshots/ directory is unchanged.
+        listingCache: join(
+          resolve(config.stateDir),
+          'restic',
+          'listing',
+          `${createHash('sha256')
+            .update(resolve(localRepositoryUrl(config)))
+            .digest('hex')
+            .slice(0, 16)}.json`,
+        ),
+      },
     ),
     passwordLocation: pw.location,
     keyCreated: pw.created,

@@ -105,14 +105,14 @@ export async function runBackup(
   let listing: Promise<ResticSnapshot[]>;
   let listedFirst: ResticSnapshot[] = [];
   if (await store.repo.existsLocally()) {
-    listing = tolerant(store.stackSnapshots());
+    listing = tolerant(store.stackSnapshots({ cached: true }));
     listing.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   } else {
     listedFirst = await tolerant(
-      store.stackSnapshots().catch(async (err) => {
+      store.stackSnapshots({ cached: true }).catch(async (err) => {
         if (!(isToolError(err) && err.code === 'not_found')) throw err;
         created = (await store.repo.ensureRepository({ signal: ctx.signal })).created;
-        return store.stackSnapshots();
+        return store.stackSnapshots({ cached: true });
       }),
     );
     listing = Promise.resolve(listedFirst);
@@ -338,7 +338,10 @@ export async function runBackup(
         );
     // Leftovers of interrupted backups go once this one is committed. With snapshots restic could not
     // load, a backup without a readable manifest may be a complete one whose manifest is among them.
-    if (!damaged) await removeIncomplete(store, existing);
+    const removed = damaged ? [] : await removeIncomplete(store, existing, id);
+    // The next backup's listing needs no restic run while the repository holds just these changes
+    // (this run's leftovers, forgotten above, were never in it).
+    await store.repo.recordInListingCache(store.written, removed);
     return { manifest, verification, repository: store.repo.displayUrl, offsite, notes };
   }
 }
@@ -381,17 +384,28 @@ async function repositoryError(
  * is held, so none of this stack's backups is running). Removing them needs restic's exclusive
  * lock: if another stack is using the repository, or anything fails, they are left for the next backup.
  */
-async function removeIncomplete(store: BackupStore, snapshots: ResticSnapshot[]): Promise<void> {
+async function removeIncomplete(
+  store: BackupStore,
+  snapshots: ResticSnapshot[],
+  current: string,
+): Promise<string[]> {
   try {
-    const ids = (await store.list(snapshots))
-      .filter((b) => b.state === 'incomplete')
-      .flatMap((b) => b.snapshots.map((s) => s.id));
-    if (ids.length === 0) return;
+    const incomplete = async (list: ResticSnapshot[]) =>
+      (await store.list(list))
+        .filter((b) => b.state === 'incomplete')
+        .flatMap((b) => b.snapshots.map((s) => s.id));
+    if ((await incomplete(snapshots)).length === 0) return [];
+    // The listing may have come from the cache: what is removed is decided on restic's own listing.
+    const fresh = (await store.stackSnapshots()).filter((s) => !s.tags.includes(`backup=${current}`));
+    const ids = await incomplete(fresh);
+    if (ids.length === 0) return [];
     // Their restic processes were killed: their stale locks go first (forget needs the exclusive lock).
     await store.repo.unlock(store.signal).catch(() => undefined);
     await store.repo.forgetIds(ids, store.signal);
+    return ids;
   } catch {
     // Left for the next backup.
+    return [];
   }
 }
 

@@ -107,7 +107,24 @@ export class BackupStore {
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       fullId: false,
     });
+    this.wrote(
+      r.snapshotId,
+      [`/${path}`],
+      [
+        ...this.baseTags(o.id, 'data'),
+        `component=${o.component}`,
+        `target=${o.target}`,
+        `reason=${o.reason}`,
+      ],
+    );
     return { ...r, path };
+  }
+
+  /** Snapshots this run saved (restic's short ids, with what they were given), for the listing cache. */
+  readonly written: Array<Omit<ResticSnapshot, 'shortId'>> = [];
+
+  private wrote(id: string, paths: string[], tags: string[]): void {
+    this.written.push({ id, paths, tags, hostname: SNAPSHOT_HOST, time: new Date().toISOString() });
   }
 
   /**
@@ -122,15 +139,16 @@ export class BackupStore {
     o: { id: string; target: string; reason: Reason; onProgress?: (n: number) => void; signal?: AbortSignal },
   ) {
     const signal = o.signal ?? this.signal;
+    const tags = [
+      ...this.baseTags(o.id, 'data'),
+      'component=volumes',
+      `target=${o.target}`,
+      `reason=${o.reason}`,
+    ];
     const run = (parent?: string | null) =>
       this.repo.backupDirectory(dir, {
         host: SNAPSHOT_HOST,
-        tags: [
-          ...this.baseTags(o.id, 'data'),
-          'component=volumes',
-          `target=${o.target}`,
-          `reason=${o.reason}`,
-        ],
+        tags,
         ...(signal ? { signal } : {}),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
         ...(parent !== undefined ? { parent } : {}),
@@ -139,7 +157,7 @@ export class BackupStore {
         keepIncomplete: true,
       });
     try {
-      return await run().catch(async (err: unknown) => {
+      const r = await run().catch(async (err: unknown) => {
         // restic gave up looking for the parent among snapshots it cannot load: name the newest
         // readable snapshot of this directory (or read every file when there is none).
         if (!(err instanceof DamagedSnapshotsError)) throw err;
@@ -152,6 +170,8 @@ export class BackupStore {
           .at(-1);
         return run(parent ? parent.id : null);
       });
+      this.wrote(r.snapshotId, [dir], tags);
+      return r;
     } catch (err) {
       if (err instanceof UnreadableFilesError && err.snapshotId) this.leftovers.push(err.snapshotId);
       throw err;
@@ -168,6 +188,11 @@ export class BackupStore {
       ...(this.signal ? { signal: this.signal } : {}),
       fullId: false,
     });
+    this.wrote(
+      r.snapshotId,
+      [`/${path}`],
+      [...this.baseTags(o.id, 'sums'), 'component=volumes', `target=${o.target}`],
+    );
     return { ...r, path };
   }
 
@@ -182,10 +207,11 @@ export class BackupStore {
    */
   openManifest(o: { id: string; reason: Reason }): { write(m: Manifest): Promise<string>; abort(): void } {
     const input = new PassThrough();
+    const tags = [...this.baseTags(o.id, 'manifest'), `reason=${o.reason}`];
     const saved = this.repo.backupStream(input, {
       filename: `${this.project}/doom-ops-manifest.json`,
       host: SNAPSHOT_HOST,
-      tags: [...this.baseTags(o.id, 'manifest'), `reason=${o.reason}`],
+      tags,
       ...(this.signal ? { signal: this.signal } : {}),
       fullId: false,
     });
@@ -195,6 +221,7 @@ export class BackupStore {
       write: async (m) => {
         input.end(Buffer.from(`${JSON.stringify(m, null, 2)}\n`));
         const r = await saved;
+        this.wrote(r.snapshotId, [`/${this.project}/doom-ops-manifest.json`], tags);
         await this.cacheManifest(r.snapshotId, m);
         return r.snapshotId;
       },
@@ -204,11 +231,15 @@ export class BackupStore {
     };
   }
 
-  /** Every snapshot doom-ops wrote for this stack, oldest first. */
-  async stackSnapshots(): Promise<ResticSnapshot[]> {
+  /**
+   * Every snapshot doom-ops wrote for this stack, oldest first. `cached`: see
+   * ResticRepository.snapshots (a backup's listing; the local repository keeps a listing cache).
+   */
+  async stackSnapshots(opts: { cached?: boolean } = {}): Promise<ResticSnapshot[]> {
     return this.repo.snapshots({
       tags: ['doom-ops', `stack=${this.project}`],
       ...(this.signal ? { signal: this.signal } : {}),
+      ...(opts.cached ? { cached: true } : {}),
     });
   }
 

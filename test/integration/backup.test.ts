@@ -648,6 +648,8 @@ describe('incomplete backups and old backups', () => {
       .filter(Boolean);
     await writeFile(file, 'not a snapshot\n');
     for (const c of cached) await rm(c, { force: true });
+    // doom-ops's own listing cache (a backup's listing while snapshots/ is unchanged) goes too.
+    await rm(join(stateDir, 'restic', 'listing'), { recursive: true, force: true });
     try {
       const listed = await call<{ damage: string[]; backups: Array<{ id: string; state: string }> }>(
         'list_backups',

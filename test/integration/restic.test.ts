@@ -531,6 +531,68 @@ describe('retention per group (forget --group-by tags)', () => {
   });
 });
 
+describe('the listing cache of a local repository', () => {
+  it('answers without running restic while snapshots/ is unchanged, and lists again when it changes', async () => {
+    const log = join(root, 'listing-runs.log');
+    const wrapper = join(root, 'restic-logged');
+    await writeFile(wrapper, `#!/bin/sh\necho "$*" >> ${log}\nexec restic "$@"\n`, { mode: 0o755 });
+    const cache = join(root, 'listing-cache.json');
+    const r = new ResticRepository(
+      { url: join(root, 'listed'), password: { file: passwordFile }, env },
+      { binary: wrapper, listingCache: cache },
+    );
+    await r.ensureRepository();
+    const small = (text: string) => Readable.from([Buffer.from(text)]);
+    const a = await r.backupStream(small('a'), { filename: 'a', tags: ['role=a', 'stack=x'] });
+    const listings = async () =>
+      (await readFile(log, 'utf8')).split('\n').filter((l) => /(^| )snapshots /.test(l)).length;
+    const before = await listings();
+    expect((await r.snapshots({ tags: ['stack=x'], cached: true })).map((x) => x.id)).toEqual([a.snapshotId]);
+    expect(await listings()).toBe(before + 1);
+    // Unchanged: from the cache, filtered by tags there.
+    expect((await r.snapshots({ tags: ['stack=x'], cached: true })).map((x) => x.id)).toEqual([a.snapshotId]);
+    expect(await r.snapshots({ tags: ['stack=y'], cached: true })).toEqual([]);
+    expect(await listings()).toBe(before + 1);
+    // Without `cached`, restic runs (it checks the password and every snapshot file).
+    await r.snapshots({ tags: ['stack=x'] });
+    expect(await listings()).toBe(before + 2);
+    // A new snapshot, then a forgotten one: listed again each time.
+    const b = await r.backupStream(small('b'), { filename: 'b', tags: ['role=b', 'stack=x'] });
+    let n = await listings();
+    expect((await r.snapshots({ tags: ['stack=x'], cached: true })).map((x) => x.id)).toEqual([
+      a.snapshotId,
+      b.snapshotId,
+    ]);
+    expect(await listings()).toBe(n + 1);
+    await r.forgetIds([a.snapshotId]);
+    n = await listings();
+    expect((await r.snapshots({ tags: ['stack=x'], cached: true })).map((x) => x.id)).toEqual([b.snapshotId]);
+    expect(await r.snapshots({ tags: ['stack=x'], cached: true })).toHaveLength(1);
+    expect(await listings()).toBe(n + 1);
+
+    // A writer that records what it saved (short ids, as a backup learns them) and what it forgot
+    // keeps the cache current: the next cached listing needs no restic run, and matches restic's.
+    const c = await r.backupStream(small('c'), { filename: 'c', tags: ['role=c', 'stack=x'], fullId: false });
+    await r.forgetIds([b.snapshotId]);
+    const time = new Date().toISOString();
+    await r.recordInListingCache(
+      [{ id: c.snapshotId, tags: ['role=c', 'stack=x'], paths: ['/c'], hostname: 'h', time }],
+      [b.snapshotId],
+    );
+    n = await listings();
+    const fromCache = await r.snapshots({ tags: ['stack=x'], cached: true });
+    expect(await listings()).toBe(n);
+    expect(fromCache.map((x) => x.id)).toEqual((await r.snapshots({ tags: ['stack=x'] })).map((x) => x.id));
+    expect(fromCache[0]!.id.startsWith(c.snapshotId)).toBe(true);
+    // A snapshot it did not record (another writer): the cache is not taken, restic lists again.
+    await r.backupStream(small('d'), { filename: 'd', tags: ['stack=x'] });
+    await r.recordInListingCache([]);
+    n = await listings();
+    expect(await r.snapshots({ tags: ['stack=x'], cached: true })).toHaveLength(2);
+    expect(await listings()).toBe(n + 1);
+  });
+});
+
 describe('snapshot files restic cannot load', () => {
   const r = repo('damaged-snapshots');
 

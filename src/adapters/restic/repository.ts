@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { z } from 'zod';
@@ -41,6 +41,12 @@ export interface ResticRepositoryConfig {
 export interface ResticRuntime {
   binary?: string;
   killAfterMs?: number;
+  /**
+   * For a local repository: a file where snapshots() keeps the last full listing. restic names each
+   * snapshot file by its id (the hash of its content), so while the repository's snapshots/
+   * directory holds exactly the listed ids, the listing is the same and no restic run is needed.
+   */
+  listingCache?: string;
 }
 
 /** A snapshot as `snapshots()` returns it. */
@@ -221,7 +227,7 @@ export class UnreadableFilesError extends ToolError {
  */
 export class DamagedSnapshotsError extends ToolError {
   constructor(
-    what: string,
+    readonly what: string,
     repo: string,
     readonly readable: ResticSnapshot[],
     /** Each `shortid (restic's reason)`. */
@@ -360,7 +366,10 @@ export class ResticRepository {
     const binary = runtime.binary ?? 'restic';
     this.binary = binary.includes('/') ? resolve(binary) : binary;
     this.killAfterMs = runtime.killAfterMs ?? 10_000;
+    this.listingCache = runtime.listingCache;
   }
+
+  private readonly listingCache: string | undefined;
 
   /** The URL as shown to users (a password inside it masked). */
   get displayUrl(): string {
@@ -727,19 +736,111 @@ export class ResticRepository {
    * false; undefined for other backends (only restic can tell). Reads nothing but the file's metadata.
    */
   async existsLocally(): Promise<boolean | undefined> {
-    if (/^[a-z0-9]+:/i.test(this.url) && !this.url.startsWith('local:')) return undefined;
-    const path = this.url.startsWith('local:') ? this.url.slice(6) : this.url;
+    const path = this.localPath();
+    if (path === undefined) return undefined;
     return (await stat(join(path, 'config')).catch(() => null))?.isFile() === true;
   }
 
   /**
    * Snapshots of the repository, oldest first; with `tags`, only those carrying all of them.
+   * With `cached` (and a listingCache), a local repository's listing comes from the cache while
+   * its snapshots/ directory holds exactly the cached ids: no restic run, so neither the password
+   * nor the snapshot files are checked (a backup's own restic runs check the password).
    * Errors: DamagedSnapshotsError (a ToolError failed carrying what could be listed) when restic
    * could not load some snapshot files; ToolErrors (wrong password, no repository, unreachable, …).
    */
-  async snapshots(opts: { tags?: string[]; signal?: AbortSignal } = {}): Promise<ResticSnapshot[]> {
+  async snapshots(
+    opts: { tags?: string[]; signal?: AbortSignal; cached?: boolean } = {},
+  ): Promise<ResticSnapshot[]> {
     const tags = checkTags(opts.tags);
-    return this.listSnapshots(tags.length ? [`--tag=${tags.join(',')}`] : [], opts.signal);
+    const path = this.listingCache && opts.cached ? this.localPath() : undefined;
+    if (!path) return this.listSnapshots(tags.length ? [`--tag=${tags.join(',')}`] : [], opts.signal);
+    const withTags = (list: ResticSnapshot[]) => list.filter((x) => tags.every((t) => x.tags.includes(t)));
+    // The snapshot files there now (read before restic runs, so the cache never claims more than it saw).
+    const files = await readdir(join(path, 'snapshots')).then(
+      (names) => names.filter((n) => HEX_ID.test(n)).sort(),
+      () => null,
+    );
+    const cached = files && (await this.readListingCache());
+    if (files && cached && cached.ids.join() === files.join()) return withTags(cached.snapshots);
+    let all: ResticSnapshot[];
+    try {
+      all = await this.listSnapshots([], opts.signal);
+    } catch (err) {
+      if (err instanceof DamagedSnapshotsError)
+        throw new DamagedSnapshotsError(err.what, this.displayUrl, withTags(err.readable), err.unreadable);
+      throw err;
+    }
+    const ids = all.map((x) => x.id).sort();
+    if (files && ids.join() === files.join()) await this.writeListingCache({ ids, snapshots: all });
+    return withTags(all);
+  }
+
+  /**
+   * Brings the listing cache up to date after this process's own changes, so the next cached
+   * listing needs no restic run: `added`, snapshots it saved (restic's short or full ids, with the
+   * tags, paths and host it gave them and about when), and `removed`, full ids it forgot. Written
+   * only when the result is exactly the snapshot files there now (each added id matching one new
+   * file, nothing else new, every removed one gone); otherwise the cache is left as it is and the
+   * next cached listing runs restic. Never fails (a cache).
+   */
+  async recordInListingCache(
+    added: Array<Omit<ResticSnapshot, 'shortId'>>,
+    removed: string[] = [],
+  ): Promise<void> {
+    const path = this.listingCache ? this.localPath() : undefined;
+    if (!path) return;
+    try {
+      const cached = await this.readListingCache();
+      if (!cached) return;
+      const files = (await readdir(join(path, 'snapshots'))).filter((n) => HEX_ID.test(n)).sort();
+      const gone = new Set(removed);
+      const known = new Set(cached.ids.filter((i) => !gone.has(i)));
+      const fresh = files.filter((f) => !known.has(f));
+      const snapshots = cached.snapshots.filter((x) => !gone.has(x.id));
+      for (const a of added) {
+        const match = fresh.filter((f) => f.startsWith(a.id));
+        if (match.length !== 1) return;
+        snapshots.push({ ...a, id: match[0]!, shortId: match[0]!.slice(0, 8) });
+      }
+      const ids = snapshots.map((x) => x.id).sort();
+      if (ids.join() !== files.join()) return;
+      snapshots.sort((x, y) => x.time.localeCompare(y.time));
+      await this.writeListingCache({ ids, snapshots });
+    } catch {
+      // A cache: the next listing runs restic.
+    }
+  }
+
+  /** The directory of a local repository (plain path or `local:`), else undefined. */
+  private localPath(): string | undefined {
+    if (/^[a-z0-9]+:/i.test(this.url) && !this.url.startsWith('local:')) return undefined;
+    return this.url.startsWith('local:') ? this.url.slice(6) : this.url;
+  }
+
+  private async readListingCache(): Promise<{ ids: string[]; snapshots: ResticSnapshot[] } | null> {
+    try {
+      const c = JSON.parse(await readFile(this.listingCache!, 'utf8')) as {
+        url?: unknown;
+        ids?: unknown;
+        snapshots?: unknown;
+      };
+      if (c.url !== this.url || !Array.isArray(c.ids) || !Array.isArray(c.snapshots)) return null;
+      return { ids: c.ids as string[], snapshots: c.snapshots as ResticSnapshot[] };
+    } catch {
+      return null;
+    }
+  }
+
+  private async writeListingCache(c: { ids: string[]; snapshots: ResticSnapshot[] }): Promise<void> {
+    const file = this.listingCache!;
+    try {
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      await writeFile(`${file}.${process.pid}.tmp`, JSON.stringify({ url: this.url, ...c }), { mode: 0o600 });
+      await rename(`${file}.${process.pid}.tmp`, file);
+    } catch {
+      // A cache: the next listing runs restic again.
+    }
   }
 
   /**

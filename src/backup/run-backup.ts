@@ -104,7 +104,12 @@ export async function runBackup(
     });
   let listing: Promise<ResticSnapshot[]>;
   let listedFirst: ResticSnapshot[] = [];
-  if (await store.repo.existsLocally()) {
+  const fromCache = await store.repo.cachedSnapshots(['doom-ops', `stack=${ctx.project}`]);
+  if (fromCache) {
+    // Unchanged since the last listing or backup: known now, without a restic run.
+    listedFirst = fromCache;
+    listing = Promise.resolve(fromCache);
+  } else if (await store.repo.existsLocally()) {
     listing = tolerant(store.stackSnapshots({ cached: true }));
     listing.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   } else {
@@ -139,11 +144,12 @@ export async function runBackup(
   try {
     return await writeBackup();
   } catch (err) {
-    manifestWriter.abort();
+    await manifestWriter.abort();
     throw err;
   }
 
   async function writeBackup(): Promise<BackupRun> {
+    let listingFailed: string | undefined;
     const components: Component[] = kind === 'full' ? [...COMPONENTS] : [kind];
     const entries: ComponentEntry[] = [];
     const failures: Failure[] = [];
@@ -274,16 +280,31 @@ export async function runBackup(
       })),
     };
     // The listing run alongside may already show this backup's own snapshots: they are not leftovers.
-    const listed = await listing;
-    const existing = listed.filter((s) => !s.tags.includes(`backup=${id}`));
-    if (listed.some((s) => s.tags.includes(`backup=${id}`) && s.tags.includes('role=manifest'))) {
+    // A listing that failed after the data went in (restic killed, an I/O error) costs the checks
+    // that need it, not the backup: it is written, and a note says what was skipped.
+    const listed = await listing.catch((err: unknown) => {
+      listingFailed = reasonOf(err);
+      return null;
+    });
+    const existing = (listed ?? []).filter((s) => !s.tags.includes(`backup=${id}`));
+    if (listed?.some((s) => s.tags.includes(`backup=${id}`) && s.tags.includes('role=manifest'))) {
       // A committed backup with this id (a backup of this stack in the same second, from another
       // process or host writing the same repository): this one's data goes rather than mix with it.
-      const ours = entries.flatMap((e) => [e.snapshot, e.sums]).filter((x): x is string => !!x);
-      await store.repo.forgetIds(ours, ctx.signal).catch(() => undefined);
+      // The manifest's restic holds a lock until it has exited; stale locks go first.
+      await manifestWriter.abort();
+      const ours = [
+        ...entries.flatMap((e) => [e.snapshot, e.sums]).filter((x): x is string => !!x),
+        ...store.leftovers,
+      ];
+      await store.repo.unlock(ctx.signal).catch(() => undefined);
+      const removedAgain = await store.repo.forgetIds(ours, ctx.signal).then(
+        () => "this backup's data was removed again",
+        (err: unknown) =>
+          `this backup's data could not be removed (${reasonOf(err)}): remove it with restic forget ${ours.join(' ')}`,
+      );
       throw new ToolError(
         'conflict',
-        `cannot back up ${ctx.project}: backup id ${id} was taken in ${store.repo.displayUrl} while this backup ran; this backup's data was removed again`,
+        `cannot back up ${ctx.project}: backup id ${id} was taken in ${store.repo.displayUrl} while this backup ran; ${removedAgain}`,
         { hint: 'run the backup again (it gets a new id); give each host its own stack name or repository' },
       );
     }
@@ -328,6 +349,7 @@ export async function runBackup(
     // This run's incomplete snapshots (a volume restic could not read whole, saved again through the
     // engine) go once the manifest is written; left, they are snapshots its manifest does not name,
     // which prune removes.
+    if (store.leftovers.length) await store.repo.unlock(ctx.signal).catch(() => undefined);
     if (store.leftovers.length)
       await store.repo
         .forgetIds(store.leftovers, ctx.signal)
@@ -338,7 +360,11 @@ export async function runBackup(
         );
     // Leftovers of interrupted backups go once this one is committed. With snapshots restic could not
     // load, a backup without a readable manifest may be a complete one whose manifest is among them.
-    const removed = damaged ? [] : await removeIncomplete(store, existing, id);
+    if (listingFailed)
+      notes.push(
+        `listing the repository's earlier backups failed (${listingFailed}): leftovers of interrupted backups were not removed this time`,
+      );
+    const removed = damaged || listingFailed ? [] : await removeIncomplete(store, existing, id);
     // The next backup's listing needs no restic run while the repository holds just these changes
     // (this run's leftovers, forgotten above, were never in it).
     await store.repo.recordInListingCache(store.written, removed);

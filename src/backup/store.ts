@@ -7,7 +7,7 @@ import {
   UnreadableFilesError,
 } from '../adapters/restic/repository.js';
 import type { Config } from '../config/schema.js';
-import { ToolError } from '../errors.js';
+import { isToolError, ToolError } from '../errors.js';
 import { type Component, type ComponentEntry, type Manifest, manifestSchema } from './manifest.js';
 import type { OpenRepository } from './repository.js';
 
@@ -200,13 +200,20 @@ export class BackupStore {
    * Starts the restic run that will store the manifest (the backup's commit point) now, so its
    * start-up (key derivation, index loading) overlaps the data's; `write(m)` hands it the manifest
    * and resolves to the manifest snapshot's id once restic saved it; `abort()` stops it without
-   * saving anything (restic is interrupted before its input ends). If this process is killed in
-   * between, restic sees its input end and may save a manifest snapshot with an empty or cut
-   * manifest: `list()` reads such a backup as incomplete (a manifest that is not whole JSON was
-   * never written; restic's own checks make a damaged one fail to read instead).
+   * saving anything (restic is interrupted before its input ends) and resolves once restic has
+   * exited (its lock gone). If this process is killed in between, restic sees its input end and may
+   * save a manifest snapshot without the manifest file (restic 0.14 saves the stdin path's
+   * directories when no byte came) or with a cut one: `list()` reads such a backup as incomplete (a
+   * manifest that is missing or not whole JSON was never written; restic's own checks make a
+   * damaged one fail to read instead).
    */
-  openManifest(o: { id: string; reason: Reason }): { write(m: Manifest): Promise<string>; abort(): void } {
+  openManifest(o: { id: string; reason: Reason }): {
+    write(m: Manifest): Promise<string>;
+    abort(): Promise<void>;
+  } {
     const input = new PassThrough();
+    // abort() may destroy it before backupStream listens (a cancellation right after opening).
+    input.on('error', () => undefined);
     const tags = [...this.baseTags(o.id, 'manifest'), `reason=${o.reason}`];
     const saved = this.repo.backupStream(input, {
       filename: `${this.project}/doom-ops-manifest.json`,
@@ -225,8 +232,12 @@ export class BackupStore {
         await this.cacheManifest(r.snapshotId, m);
         return r.snapshotId;
       },
-      abort: () => {
+      abort: async () => {
         if (!input.writableEnded) input.destroy(new Error('the backup ended without a manifest'));
+        await saved.then(
+          () => undefined,
+          () => undefined,
+        );
       },
     };
   }
@@ -273,15 +284,21 @@ export class BackupStore {
       // repository filled by `restic copy` each copy has its own id and names the first in `original`.
       // Manifests record restic's short ids (what a backup learns without listing): matched by
       // prefix among this backup's own snapshots, here or as the `original` of a copy.
-      const find = (ref: string): string | undefined =>
-        snaps.find((s) => s.id.startsWith(ref) || s.original?.startsWith(ref))?.id;
+      // Within this backup, a data entry is a role=data snapshot of its target, its checksum list a
+      // role=sums one: a short id is never matched against a leftover of another role or target.
+      const find = (ref: string, e?: ComponentEntry, role = 'data'): string | undefined =>
+        snaps.find(
+          (s) =>
+            (s.id.startsWith(ref) || s.original?.startsWith(ref)) &&
+            (!e || (s.tags.includes(`role=${role}`) && s.tags.includes(`target=${e.target}`))),
+        )?.id;
       const local = (e: ComponentEntry): ComponentEntry => ({
         ...e,
-        ...(e.snapshot ? { snapshot: find(e.snapshot)! } : {}),
-        ...(e.sums && find(e.sums) ? { sums: find(e.sums)! } : {}),
+        ...(e.snapshot ? { snapshot: find(e.snapshot, e)! } : {}),
+        ...(e.sums && find(e.sums, e, 'sums') ? { sums: find(e.sums, e, 'sums')! } : {}),
       });
-      const kept = manifest.components.filter((e) => !e.snapshot || find(e.snapshot)).map(local);
-      const pruned = manifest.components.filter((e) => e.snapshot && !find(e.snapshot));
+      const kept = manifest.components.filter((e) => !e.snapshot || find(e.snapshot, e)).map(local);
+      const pruned = manifest.components.filter((e) => e.snapshot && !find(e.snapshot, e));
       out.push({
         id,
         state: 'complete',
@@ -372,8 +389,15 @@ export class BackupStore {
         return parsed.data;
     }
     const chunks: Buffer[] = [];
-    for await (const c of this.repo.dump(s.id, `${this.project}/doom-ops-manifest.json`, this.signal))
-      chunks.push(c as Buffer);
+    try {
+      for await (const c of this.repo.dump(s.id, `${this.project}/doom-ops-manifest.json`, this.signal))
+        chunks.push(c as Buffer);
+    } catch (err) {
+      // No manifest file in it: restic saves a snapshot of the stdin path's directories when its
+      // input ends before any byte (the writer was killed while restic waited for the manifest).
+      if (isToolError(err) && err.code === 'not_found') return null;
+      throw err;
+    }
     let json: unknown;
     try {
       json = JSON.parse(Buffer.concat(chunks).toString('utf8'));

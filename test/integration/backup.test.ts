@@ -574,14 +574,15 @@ describe('incomplete backups and old backups', () => {
     const incomplete = listed.filter((b) => b.state === 'incomplete');
     expect(incomplete).toHaveLength(1);
     // The manifest's restic, started early, saw its input end with nothing in it when the CLI died:
-    // restic 0.14 saves no empty snapshot ("snapshot is empty"), so no manifest.
+    // it dies of the closed pipe, or saves a snapshot without the manifest file. Either way the
+    // backup stays incomplete.
     await waitFor(
       "the orphaned manifest's restic to exit",
       async () => !(await resticRunning(`backup=${incomplete[0]!.id}`)),
       30_000,
       200,
     );
-    expect(await repo().snapshots({ tags: [`backup=${incomplete[0]!.id}`, 'role=manifest'] })).toEqual([]);
+    expect((await list()).find((b) => b.id === incomplete[0]!.id)?.state).toBe('incomplete');
     // Retention never counts it: the newest complete backup of each volume stays, the incomplete one goes.
     const keepOne = { retention: { daily: 1, weekly: 0, safety: 3 } };
     const dry = await call<{
@@ -622,13 +623,49 @@ describe('incomplete backups and old backups', () => {
       host: 'doom-ops',
       tags: [...tags, 'role=manifest', 'reason=requested'],
     });
-    expect((await list()).find((b) => b.id === id)?.state).toBe('incomplete');
-    const dry = await call<{ repositories: Array<{ removedBackups: string[] }> }>('prune_backups', {
-      dryRun: true,
-    });
-    expect(dry.repositories[0]!.removedBackups).toContain(id);
+    // Killed before a byte of the manifest: restic 0.14 saves the stdin path's directories only
+    // (exit 3, "no data read"), a manifest snapshot without the manifest file.
+    const empty = '20261203T101011Z-volumes';
+    const run = await execa(
+      'restic',
+      [
+        'backup',
+        '--stdin',
+        '--stdin-filename',
+        `${stack.project}/doom-ops-manifest.json`,
+        '--host',
+        'doom-ops',
+        ...[
+          'doom-ops',
+          `stack=${stack.project}`,
+          `backup=${empty}`,
+          'role=manifest',
+          'reason=requested',
+        ].flatMap((t) => ['--tag', t]),
+      ],
+      {
+        input: '',
+        reject: false,
+        env: {
+          RESTIC_REPOSITORY: join(backupDir, 'restic'),
+          RESTIC_PASSWORD_FILE: join(stateDir, 'restic', 'backup.repository.key'),
+        },
+      },
+    );
+    expect(run.exitCode).toBe(3);
+    expect(await repo().snapshots({ tags: [`backup=${empty}`, 'role=manifest'] })).toHaveLength(1);
+    const listed = await call<{ backups: Array<{ id: string; state: string }> }>('list_backups', {});
+    expect(listed.backups.find((b) => b.id === id)?.state).toBe('incomplete');
+    expect(listed.backups.find((b) => b.id === empty)?.state).toBe('incomplete');
+    const dry = await call<{ repositories: Array<{ removedBackups: string[]; error: string | null }> }>(
+      'prune_backups',
+      { dryRun: true },
+    );
+    expect(dry.repositories[0]!.error).toBeNull();
+    expect(dry.repositories[0]!.removedBackups).toEqual(expect.arrayContaining([id, empty]));
     await call<Backup>('backup', { component: 'mongodb' });
     expect(await repo().snapshots({ tags: [`backup=${id}`] })).toEqual([]);
+    expect(await repo().snapshots({ tags: [`backup=${empty}`] })).toEqual([]);
   });
 
   it('a manifest snapshot file restic cannot load is named, and never makes its backup look incomplete enough to remove', async () => {

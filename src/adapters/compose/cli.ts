@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { ToolError } from '../../errors.js';
 
 export interface ComposeCommand {
@@ -17,6 +16,7 @@ export function detectCompose(): Promise<ComposeCommand> {
       { file: 'docker', prefix: ['compose'] },
       { file: 'docker-compose', prefix: [] },
     ]) {
+      const { execa } = await import('execa');
       const r = await execa(candidate.file, [...candidate.prefix, 'version', '--short'], {
         reject: false,
         timeout: 15_000,
@@ -43,6 +43,8 @@ export async function compose(
 ): Promise<string> {
   const c = await detectCompose();
   const argv = [...c.prefix, '-p', project, ...files.flatMap((f) => ['-f', f]), ...args];
+  // Loaded on first use: most commands never run Compose (start-up time).
+  const { execa } = await import('execa');
   const r = await execa(c.file, argv, {
     reject: false,
     timeout: options.timeoutMs ?? 300_000,

@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { ToolError } from '../../errors.js';
 import { mapLimit } from '../../util/concurrency.js';
 import { Demuxer } from './demux.js';
+import { DockerClient } from './dockerode-deferred.js';
 import { describeEngine, engineError, notDockerEngine } from './endpoint.js';
 import { parseEvent } from './event-stream.js';
 import { composeIdentity, containerName, LABEL } from './labels.js';
@@ -55,7 +56,7 @@ export class DockerAdapter {
   constructor(options: DockerAdapterOptions) {
     this.timeoutMs = options.timeoutMs;
     // dockerode reads DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH itself, as the docker CLI does.
-    this.docker = options.docker ?? new Docker();
+    this.docker = options.docker ?? new DockerClient();
   }
 
   get engine(): string {

@@ -687,7 +687,7 @@ export class ResticRepository {
       const removal = !summary
         ? 'no snapshot was saved'
         : opts.keepIncomplete
-          ? `the incomplete snapshot ${summary.snapshot_id} is removed once the backup is written`
+          ? `the incomplete snapshot ${summary.snapshot_id} is left for the caller to remove`
           : await this.forgetIds([summary.snapshot_id], opts.signal).then(
               () => 'the incomplete snapshot was removed',
               (err: unknown) =>
@@ -757,12 +757,9 @@ export class ResticRepository {
     if (!path) return this.listSnapshots(tags.length ? [`--tag=${tags.join(',')}`] : [], opts.signal);
     const withTags = (list: ResticSnapshot[]) => list.filter((x) => tags.every((t) => x.tags.includes(t)));
     // The snapshot files there now (read before restic runs, so the cache never claims more than it saw).
-    const files = await readdir(join(path, 'snapshots')).then(
-      (names) => names.filter((n) => HEX_ID.test(n)).sort(),
-      () => null,
-    );
-    const cached = files && (await this.readListingCache());
-    if (files && cached && cached.ids.join() === files.join()) return withTags(cached.snapshots);
+    const files = await this.snapshotFiles(path);
+    const hit = files && (await this.cacheMatching(files));
+    if (hit) return withTags(hit);
     let all: ResticSnapshot[];
     try {
       all = await this.listSnapshots([], opts.signal);
@@ -774,6 +771,31 @@ export class ResticRepository {
     const ids = all.map((x) => x.id).sort();
     if (files && ids.join() === files.join()) await this.writeListingCache({ ids, snapshots: all });
     return withTags(all);
+  }
+
+  /**
+   * The listing from the cache alone (see snapshots' `cached`), filtered by `tags`, or null when the
+   * cache does not hold exactly the repository's current snapshot files: never runs restic.
+   */
+  async cachedSnapshots(tags: string[]): Promise<ResticSnapshot[] | null> {
+    const path = this.listingCache ? this.localPath() : undefined;
+    const files = path ? await this.snapshotFiles(path) : null;
+    const hit = files && (await this.cacheMatching(files));
+    return hit ? hit.filter((x) => checkTags(tags).every((t) => x.tags.includes(t))) : null;
+  }
+
+  /** The snapshot file names (ids) of a local repository, sorted; null when they cannot be read. */
+  private snapshotFiles(path: string): Promise<string[] | null> {
+    return readdir(join(path, 'snapshots')).then(
+      (names) => names.filter((n) => HEX_ID.test(n)).sort(),
+      () => null,
+    );
+  }
+
+  /** The cached listing when its ids are exactly `files`. */
+  private async cacheMatching(files: string[]): Promise<ResticSnapshot[] | null> {
+    const cached = await this.readListingCache();
+    return cached && cached.ids.join() === files.join() ? cached.snapshots : null;
   }
 
   /**
@@ -805,7 +827,7 @@ export class ResticRepository {
       }
       const ids = snapshots.map((x) => x.id).sort();
       if (ids.join() !== files.join()) return;
-      snapshots.sort((x, y) => x.time.localeCompare(y.time));
+      snapshots.sort((x, y) => Date.parse(x.time) - Date.parse(y.time));
       await this.writeListingCache({ ids, snapshots });
     } catch {
       // A cache: the next listing runs restic.

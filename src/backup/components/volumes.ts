@@ -155,9 +155,9 @@ export async function backupVolume(
       } catch (err) {
         // Files doom-ops may not read (another user's 0600 file): the engine reads them as root.
         if (!(err instanceof UnreadableFilesError) || signal.aborted) throw err;
-        // The items carry their reasons; say so too when restic's incomplete snapshot remained.
-        const left = /could not be removed/.test(err.removal) ? `; ${err.removal}` : '';
-        engineWhy = `restic could not read ${err.paths.slice(0, 3).join(', ')}${err.paths.length > 3 ? ` and ${err.paths.length - 3} more` : ''} in ${direct.dir}${left}`;
+        // The items carry their reasons; restic's incomplete snapshot is removed when the backup is
+        // written (BackupStore.leftovers), else by the next prune.
+        engineWhy = `restic could not read ${err.paths.slice(0, 3).join(', ')}${err.paths.length > 3 ? ` and ${err.paths.length - 3} more` : ''} in ${direct.dir}`;
       }
     }
     const helper = await createHelper(ctx.docker, {

@@ -349,8 +349,8 @@ export async function runBackup(
     // This run's incomplete snapshots (a volume restic could not read whole, saved again through the
     // engine) go once the manifest is written; left, they are snapshots its manifest does not name,
     // which prune removes.
-    if (store.leftovers.length) await store.repo.unlock(ctx.signal).catch(() => undefined);
-    if (store.leftovers.length)
+    if (store.leftovers.length) {
+      await store.repo.unlock(ctx.signal).catch(() => undefined);
       await store.repo
         .forgetIds(store.leftovers, ctx.signal)
         .catch((err: unknown) =>
@@ -358,6 +358,7 @@ export async function runBackup(
             `restic's incomplete snapshot(s) ${store.leftovers.join(', ')} of this backup could not be removed (${reasonOf(err)}); the next prune removes them`,
           ),
         );
+    }
     // Leftovers of interrupted backups go once this one is committed. With snapshots restic could not
     // load, a backup without a readable manifest may be a complete one whose manifest is among them.
     if (listingFailed)

@@ -94,29 +94,21 @@ export class BackupStore {
     o: { id: string; component: Component; target: string; reason: Reason; onProgress?: (n: number) => void },
   ) {
     const path = this.dataPath(o.component, o.target, o.reason);
+    const tags = [
+      ...this.baseTags(o.id, 'data'),
+      `component=${o.component}`,
+      `target=${o.target}`,
+      `reason=${o.reason}`,
+    ];
     const r = await this.repo.backupStream(input, {
       filename: path,
       host: SNAPSHOT_HOST,
-      tags: [
-        ...this.baseTags(o.id, 'data'),
-        `component=${o.component}`,
-        `target=${o.target}`,
-        `reason=${o.reason}`,
-      ],
+      tags,
       ...(this.signal ? { signal: this.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       fullId: false,
     });
-    this.wrote(
-      r.snapshotId,
-      [`/${path}`],
-      [
-        ...this.baseTags(o.id, 'data'),
-        `component=${o.component}`,
-        `target=${o.target}`,
-        `reason=${o.reason}`,
-      ],
-    );
+    this.wrote(r.snapshotId, [`/${path}`], tags);
     return { ...r, path };
   }
 
@@ -181,18 +173,15 @@ export class BackupStore {
   /** Streams the `sha256  path` list of a volume's files into its own snapshot. */
   async writeSums(input: Readable, o: { id: string; target: string; reason: Reason }) {
     const path = `${this.dataPath('volumes', o.target, o.reason)}.sha256`;
+    const tags = [...this.baseTags(o.id, 'sums'), 'component=volumes', `target=${o.target}`];
     const r = await this.repo.backupStream(input, {
       filename: path,
       host: SNAPSHOT_HOST,
-      tags: [...this.baseTags(o.id, 'sums'), 'component=volumes', `target=${o.target}`],
+      tags,
       ...(this.signal ? { signal: this.signal } : {}),
       fullId: false,
     });
-    this.wrote(
-      r.snapshotId,
-      [`/${path}`],
-      [...this.baseTags(o.id, 'sums'), 'component=volumes', `target=${o.target}`],
-    );
+    this.wrote(r.snapshotId, [`/${path}`], tags);
     return { ...r, path };
   }
 

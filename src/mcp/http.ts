@@ -6,9 +6,10 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
+import { createMcpHandler, isInitializeRequest, isLegacyRequest } from '@modelcontextprotocol/server';
 import type { Logger } from '../logger.js';
+import { SessionEventStore } from './event-store.js';
 import { checkRequest, defaultAllowedHosts, type GuardOptions } from './http-guard.js';
 import { listenError } from './listen-error.js';
 import { createMcpServer, type McpDeps } from './server.js';
@@ -27,7 +28,7 @@ export interface HttpServeOptions {
 }
 
 interface Session {
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   /** When its last request started or ended (ms since epoch). */
   lastActive: number;
   /** POST requests (tool calls) still being answered: a session with one is never reaped. */
@@ -46,9 +47,12 @@ export interface RunningHttp {
 const MAX_BODY = 4 * 1024 * 1024;
 
 /**
- * `doom-ops serve`: MCP over Streamable HTTP at /mcp (stateful sessions, so server-to-client
- * requests such as progress and elicitation work) and /healthz for container healthchecks.
- * Sessions are bounded: one idle for `idleMs` is closed (checked every idleMs/4, at most each
+ * `doom-ops serve`: MCP over Streamable HTTP at /mcp and /healthz for container healthchecks.
+ * Both protocol eras share /mcp, told apart by the SDK's own classification (isLegacyRequest):
+ * a 2026-07-28 request (per-request `_meta` envelope) is served on its own by a fresh server
+ * (createMcpHandler, no session); 2025-era clients (Claude Code, the MCP Inspector, v1 SDK
+ * clients) get stateful sessions, so server-to-client requests such as elicitation reach them.
+ * Bearer auth and the Host/Origin checks come first for both. Sessions are bounded: one idle for `idleMs` is closed (checked every idleMs/4, at most each
  * minute), and when `max` are open a new one first closes the longest-idle session that has no
  * call in flight (503 when every session is busy). A client of a closed session gets 404 and
  * initializes again, as the MCP spec has it.
@@ -84,6 +88,14 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
     }
     return true;
   };
+  /** The 2026-07-28 leg: one server per request; 2025-era traffic never reaches it. */
+  const modern = createMcpHandler(() => createMcpServer(deps, 'modern'), {
+    legacy: 'reject',
+    onerror: (err) => log.warn({ err }, 'MCP request failed'),
+  });
+  const serveModern = toNodeHandler(modern, {
+    onerror: (err) => log.error({ err }, 'MCP request failed'),
+  });
   const sweep = setInterval(reapIdle, Math.max(10, Math.min(60_000, Math.floor(idleMs / 4))));
   sweep.unref();
 
@@ -135,11 +147,12 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
     if (existing) return serveSession(existing, req, res);
     if (sessionId !== undefined)
       return send(res, 404, rpcError('unknown or expired session; initialize again'));
-    if (req.method !== 'POST')
-      return send(res, 400, rpcError('no session: send an initialize request first'));
+    // GET/DELETE without a session: the 2026-07-28 leg answers (405: no standalone stream there).
+    if (req.method !== 'POST') return serveModern(req, res);
 
     const body = await readJson(req);
-    if (body === undefined) return send(res, 400, rpcError('request body is not JSON'));
+    if (body === undefined) return send(res, 400, rpcError('request body is not JSON', -32700));
+    if (!(await isLegacyRequest(await toWebRequest(req, body), body))) return serveModern(req, res, body);
     if (!isInitializeRequest(body))
       return send(res, 400, rpcError('no session: send an initialize request first'));
 
@@ -151,8 +164,11 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
         rpcError(`all ${maxSessions} MCP sessions have a call in flight; retry shortly (http.maxSessions)`),
       );
     }
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      // Resumable SSE streams (Last-Event-ID) and the priming event + retry hint of SEP-1699.
+      eventStore: new SessionEventStore(),
+      retryInterval: 1000,
       onsessioninitialized: (id) => {
         sessions.set(id, { transport, lastActive: Date.now(), inFlight: 0 });
       },
@@ -160,7 +176,7 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
     };
-    await createMcpServer(deps).connect(transport);
+    await createMcpServer(deps, 'legacy').connect(transport);
     await transport.handleRequest(req, res, body);
   }
 
@@ -188,6 +204,7 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
     close: async () => {
       clearInterval(sweep);
       await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
+      await modern.close().catch(() => {});
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -198,8 +215,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
-function rpcError(message: string): unknown {
-  return { jsonrpc: '2.0', error: { code: -32000, message }, id: null };
+function rpcError(message: string, code = -32000): unknown {
+  return { jsonrpc: '2.0', error: { code, message }, id: null };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

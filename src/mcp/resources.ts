@@ -1,8 +1,11 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
+import { renderText } from '../render/text.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { invokeTool } from '../tools/invoke.js';
 import { recentIncidents } from '../tools/recent-incidents.js';
+import { serviceLogs } from '../tools/service-logs.js';
 import { stackHealth } from '../tools/stack-health.js';
+import { completeService } from './completions.js';
 import { type McpDeps, toolContext } from './server.js';
 import { visibleTools } from './visible.js';
 
@@ -32,7 +35,7 @@ export function registerResources(mcp: McpServer, deps: McpDeps, registry: reado
       description: 'A fresh stack_health result (same as calling the tool with defaults)',
       mimeType: 'application/json',
     },
-    async (uri, extra) => json(uri, await invokeTool(stackHealth, toolContext(deps, extra.signal), {})),
+    async (uri, ctx) => json(uri, await invokeTool(stackHealth, toolContext(deps, ctx.mcpReq.signal), {})),
   );
 
   mcp.registerResource(
@@ -44,7 +47,8 @@ export function registerResources(mcp: McpServer, deps: McpDeps, registry: reado
         'What the incident watcher saw lately (OOM kills, restart loops, unhealthy or missing services, full disks): same as recent_incidents',
       mimeType: 'application/json',
     },
-    async (uri, extra) => json(uri, await invokeTool(recentIncidents, toolContext(deps, extra.signal), {})),
+    async (uri, ctx) =>
+      json(uri, await invokeTool(recentIncidents, toolContext(deps, ctx.mcpReq.signal), {})),
   );
 
   mcp.registerResource(
@@ -65,5 +69,55 @@ export function registerResources(mcp: McpServer, deps: McpDeps, registry: reado
           description: t.description,
         })),
       ),
+  );
+
+  // One service at a time: cheaper for a model than the whole stack, and completable.
+  const completeServiceVar = {
+    service: (value: string) => completeService(toolContext(deps, AbortSignal.timeout(5000)), value),
+  };
+  const oneService = (variables: Record<string, string | string[]>): string => {
+    const v = variables.service;
+    return decodeURIComponent((Array.isArray(v) ? v[0] : v) ?? '');
+  };
+  mcp.registerResource(
+    'service-health',
+    new ResourceTemplate('doom-ops://services/{service}/health', {
+      list: undefined,
+      complete: completeServiceVar,
+    }),
+    {
+      title: "One service's health",
+      description: 'stack_health for one service (JSON): status, restarts, OOM kills, last exit and why',
+      mimeType: 'application/json',
+    },
+    async (uri, variables, ctx) =>
+      json(
+        uri,
+        await invokeTool(stackHealth, toolContext(deps, ctx.mcpReq.signal), {
+          service: oneService(variables),
+        }),
+      ),
+  );
+  mcp.registerResource(
+    'service-logs',
+    new ResourceTemplate('doom-ops://services/{service}/logs', {
+      list: undefined,
+      complete: completeServiceVar,
+    }),
+    {
+      title: "One service's recent logs",
+      description:
+        'The last 100 log lines of one service, all replicas merged by time (text; secrets redacted). For a window or a level, call service_logs',
+      mimeType: 'text/plain',
+    },
+    async (uri, variables, ctx) => {
+      const output = await invokeTool(serviceLogs, toolContext(deps, ctx.mcpReq.signal), {
+        service: oneService(variables),
+        tail: 100,
+      });
+      return {
+        contents: [{ uri: uri.href, mimeType: 'text/plain', text: renderText('service_logs', output) }],
+      };
+    },
   );
 }

@@ -1,14 +1,16 @@
 import type { Readable, Writable } from 'node:stream';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+import { StdioServerTransport, serveStdio as serveStdioEntry } from '@modelcontextprotocol/server/stdio';
 import { createMcpServer, type McpDeps } from './server.js';
 
+type MessageHandler = (message: JSONRPCMessage, extra?: unknown) => void;
+
 /**
- * The SDK's stdio transport, plus the end of the conversation: it never closes on stdin EOF, so a
- * server awaiting its close would never settle (node then exits 13, "unsettled top-level await").
- * Here EOF on stdin (or stdout gone: EPIPE) closes it, once the requests already read have been
- * answered, so `printf '<requests>' | doom-ops mcp` still gets every response; at once when a
- * request waits on the client (an approval elicitation), since no answer can come after EOF.
+ * The SDK's stdio transport, with the end of the conversation doom-ops wants: the SDK closes at
+ * once on stdin EOF and drops the requests still running; here EOF (or stdout gone: EPIPE)
+ * closes the transport once the requests already read have been answered, so
+ * `printf '<requests>' | doom-ops mcp` still gets every response; at once when a request waits
+ * on the client (a 2025-era approval elicitation), since no answer can come after EOF.
  */
 class StdioUntilEof extends StdioServerTransport {
   /** Client requests read but not answered yet. */
@@ -17,33 +19,45 @@ class StdioUntilEof extends StdioServerTransport {
   private readonly awaitingClient = new Set<string | number>();
   private ended = false;
   private closing = false;
+  private handler: MessageHandler | undefined;
+  /** Settles when the transport has closed. */
+  readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
 
-  constructor(
-    private readonly input: Readable,
-    private readonly output: Writable,
-  ) {
+  constructor(input: Readable, output: Writable) {
     super(input, output);
-    // Protocol.connect() chains a handler set before it, so every incoming request is seen here.
-    this.onmessage = (message: JSONRPCMessage) => {
-      if ('method' in message && 'id' in message) this.inFlight.add(message.id);
-      else if (('result' in message || 'error' in message) && 'id' in message && message.id !== undefined)
-        this.awaitingClient.delete(message.id);
-    };
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    // Whoever installs the message handler (the serving entry, then the pinned server), every
+    // incoming message passes through `track` first. (A base-class field, so an own accessor.)
+    Object.defineProperty(this, 'onmessage', {
+      configurable: true,
+      enumerable: true,
+      get: () => (this.handler ? this.track : undefined),
+      set: (handler: MessageHandler | undefined) => {
+        this.handler = handler;
+      },
+    });
   }
+  private readonly track: MessageHandler = (message, extra) => {
+    if ('method' in message && 'id' in message) this.inFlight.add(message.id);
+    else if (('result' in message || 'error' in message) && 'id' in message && message.id !== undefined)
+      this.awaitingClient.delete(message.id);
+    this.handler?.(message, extra);
+  };
 
-  override async start(): Promise<void> {
-    await super.start();
-    this.input.once('end', () => {
-      this.ended = true;
-      this.closeWhenIdle();
-    });
+  override _onstdinclose = (): void => {
+    this.ended = true;
+    this.closeWhenIdle();
+  };
+
+  override _onstdouterror = (): void => {
     // The client went away without closing stdin first: nothing can be answered any more.
-    this.output.on('error', () => {
-      this.inFlight.clear();
-      this.ended = true;
-      this.closeWhenIdle();
-    });
-  }
+    this.inFlight.clear();
+    this.ended = true;
+    this.closeWhenIdle();
+  };
 
   override async send(message: JSONRPCMessage): Promise<void> {
     if (this.closing) return;
@@ -60,6 +74,12 @@ class StdioUntilEof extends StdioServerTransport {
     }
   }
 
+  override async close(): Promise<void> {
+    this.closing = true;
+    await super.close();
+    this.resolveClosed();
+  }
+
   private closeWhenIdle(): void {
     if (!this.ended || this.closing) return;
     if (this.inFlight.size > 0 && this.awaitingClient.size === 0) return;
@@ -69,7 +89,9 @@ class StdioUntilEof extends StdioServerTransport {
 }
 
 /**
- * MCP over stdio for Claude Code: stdout carries only protocol messages; logs go to stderr.
+ * MCP over stdio for Claude Code: stdout carries only protocol messages; logs go to stderr. The
+ * SDK's serving entry picks the era from the opening message (2025-era `initialize` or a
+ * 2026-07-28 request with its `_meta` envelope) and pins one server for the connection.
  * Resolves when the client is done: stdin reaches EOF (after the pending requests are answered)
  * or stdout breaks; `doom-ops mcp` then exits 0.
  */
@@ -77,12 +99,11 @@ export async function serveStdio(
   deps: McpDeps,
   io: { stdin: Readable; stdout: Writable } = { stdin: process.stdin, stdout: process.stdout },
 ): Promise<void> {
-  const mcp = createMcpServer(deps);
   const transport = new StdioUntilEof(io.stdin, io.stdout);
-  const closed = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
+  serveStdioEntry((c) => createMcpServer(deps, c.era), {
+    transport,
+    onerror: (err) => deps.logger.warn({ err }, 'MCP stdio message failed'),
   });
-  await mcp.connect(transport);
   deps.logger.info('MCP server ready on stdio');
-  await closed;
+  await transport.closed;
 }

@@ -1,9 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { createMcpHandler } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerAdapter } from '../../src/adapters/docker/client.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -51,7 +50,7 @@ async function mcpClient(
   );
   if (options.elicit) {
     // Stands in for the human answering the client's approval dialog.
-    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    client.setRequestHandler('elicitation/create', async (req) => {
       options.seen?.push(req.params.message);
       return options.elicit === 'accept'
         ? { action: 'accept', content: { approve: true } }
@@ -137,6 +136,142 @@ describe('MCP with elicitation', () => {
     expect(r.isError).toBe(true);
     expect(text(r)).toMatch(/not approved \(decline\)/);
     expect(await started()).toBe(before);
+  });
+});
+
+/**
+ * A 2026-07-28 client over Streamable HTTP, served in-process by the SDK's per-request entry (the
+ * same createMcpHandler wiring `doom-ops serve` uses for that era). `answer` stands in for the
+ * human at the client; undefined = a client that declares no elicitation.
+ */
+async function modernClient(
+  options: {
+    answer?: 'accept' | 'decline' | 'unchecked';
+    principal?: Principal;
+    config?: Config;
+    seen?: string[];
+    autoFulfill?: boolean;
+  } = {},
+): Promise<Client> {
+  const cfg = options.config ?? config();
+  const deps = {
+    config: cfg,
+    safety: createSafety(cfg),
+    docker: new DockerAdapter({ timeoutMs: 30_000 }),
+    logger: createLogger('silent'),
+    principal: options.principal ?? localUser,
+  };
+  const handler = createMcpHandler(() => createMcpServer(deps, 'modern'), { legacy: 'reject' });
+  const client = new Client(
+    { name: 'modern-approval-test', version: '1' },
+    {
+      versionNegotiation: { mode: { pin: '2026-07-28' } },
+      ...(options.answer ? { capabilities: { elicitation: { form: {} } } } : {}),
+      ...(options.autoFulfill === false ? { inputRequired: { autoFulfill: false } } : {}),
+    },
+  );
+  if (options.answer) {
+    client.setRequestHandler('elicitation/create', async (req) => {
+      options.seen?.push((req.params as { message: string }).message);
+      if (options.answer === 'decline') return { action: 'decline' };
+      return { action: 'accept', content: { approve: options.answer === 'accept' } };
+    });
+  }
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL('http://doom-ops.test/mcp'), {
+      fetch: (url, init) => handler.fetch(new Request(url, init)),
+    }),
+  );
+  expect(client.getProtocolEra()).toBe('modern');
+  return client;
+}
+
+describe('MCP 2026-07-28: approvals through input_required', () => {
+  it('asks through input_required with the plan; accept runs it once, audited with the principal and how', async () => {
+    const seen: string[] = [];
+    const before = await started();
+    const r = await (await modernClient({ answer: 'accept', seen })).callTool(restart);
+    expect(r.isError).toBeFalsy();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatch(/restart .*vizdoom.*SIGTERM.*approval apr_[0-9a-f]{12}/s);
+    expect(await started()).not.toBe(before);
+    const safety = createSafety(config());
+    const approved = (await safety.audit.query({ tool: 'restart_service' })).entries.filter(
+      (e) => e.event === 'approved',
+    );
+    expect(approved.at(-1)).toMatchObject({
+      approver: 'mcp:stdio:alice',
+      via: 'input_required (client "modern-approval-test")',
+      approvalId: approvalId(seen[0]!),
+    });
+    expect(safety.approvals.get(approvalId(seen[0]!)).decidedVia).toMatch(/^input_required/);
+  });
+
+  it('decline, or accept with approve unchecked, runs nothing', async () => {
+    for (const answer of ['decline', 'unchecked'] as const) {
+      const seen: string[] = [];
+      const before = await started();
+      const r = await (await modernClient({ answer, seen })).callTool(restart);
+      expect(r.isError).toBe(true);
+      expect(text(r)).toMatch(answer === 'decline' ? /not approved \(decline\)/ : /approve unchecked/);
+      expect(await started()).toBe(before);
+      expect(createSafety(config()).approvals.get(approvalId(seen[0]!)).status).toBe('denied');
+    }
+  });
+
+  it('not answering runs nothing; a retry without an answer asks again; a replayed answer is refused', async () => {
+    const client = await modernClient({ answer: 'accept', autoFulfill: false });
+    const before = await started();
+    const call = (extra: Record<string, unknown> = {}) =>
+      client.request(
+        { method: 'tools/call', params: { ...restart, ...extra } },
+        { allowInputRequired: true },
+      ) as Promise<Record<string, unknown>>;
+    const first = await call();
+    expect(first.resultType).toBe('input_required');
+    const state = first.requestState as string;
+    const asked = JSON.stringify(first.inputRequests);
+    const id = approvalId(asked);
+    // The client never answers: nothing runs, the approval stays pending.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await started()).toBe(before);
+    expect(createSafety(config()).approvals.get(id).status).toBe('pending');
+    // A retry that carries no answer is asked again, for the same approval.
+    const again = await call({ requestState: state });
+    expect(again.resultType).toBe('input_required');
+    expect(JSON.stringify(again.inputRequests)).toContain(id);
+    // A forged state is refused before anything runs.
+    await expect(
+      call({
+        requestState: `${state}x`,
+        inputResponses: { approve: { action: 'accept', content: { approve: true } } },
+      }),
+    ).rejects.toThrow();
+    // The answer, once: runs. The same answer replayed: refused, nothing runs twice.
+    const yes = {
+      inputResponses: { approve: { action: 'accept', content: { approve: true } } },
+      requestState: state,
+    };
+    const done = await call(yes);
+    expect(done.isError).toBeFalsy();
+    const after = await started();
+    expect(after).not.toBe(before);
+    const replay = await call(yes);
+    expect(replay.isError).toBe(true);
+    expect(JSON.stringify(replay.content)).toMatch(/not pending: an approval is used once/);
+    expect(await started()).toBe(after);
+  });
+
+  it('an operator, or a client without elicitation, is not asked: approval_required', async () => {
+    for (const options of [{ answer: 'accept' as const, principal: tokenHolder }, {}]) {
+      const seen: string[] = [];
+      const before = await started();
+      const r = await (await modernClient({ ...options, seen })).callTool(restart);
+      expect(r.isError).toBe(true);
+      expect(text(r)).toMatch(/^approval_required/);
+      expect(seen).toEqual([]);
+      expect(await started()).toBe(before);
+    }
   });
 });
 

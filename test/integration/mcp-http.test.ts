@@ -3,9 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cli } from '../helpers/cli.js';
 import { expectMatchesSchema } from '../helpers/mcp.js';
@@ -157,7 +155,7 @@ describe('MCP over Streamable HTTP (doom-ops serve)', () => {
       { capabilities: { elicitation: { form: {} } } },
     );
     const asked: string[] = [];
-    client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    client.setRequestHandler('elicitation/create', async (req) => {
       asked.push(req.params.message);
       return { action: 'accept', content: { approve: true } };
     });

@@ -1,8 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DockerAdapter, type LogReadOptions } from '../../src/adapters/docker/client.js';
@@ -94,7 +93,6 @@ describe('MCP long calls', () => {
     const progress: Array<{ progress: number; message?: string }> = [];
     const call = client.callTool(
       { name: 'service_logs', arguments: { service: 'vizdoom', grep: 'never-matches', tail: 10 } },
-      undefined,
       {
         signal: controller.signal,
         onprogress: (p) => {
@@ -205,6 +203,64 @@ describe('read-only mode', () => {
       done: true,
     });
     expect(ran).toBe(true);
+    await client.close();
+  });
+});
+
+describe('what agents use besides tools', () => {
+  const cfg = () => loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir }, project });
+
+  it('completes service names in prompt and resource-template arguments (configured and running)', async () => {
+    const client = await connect(cfg(), new DockerAdapter({ timeoutMs: 10_000 }));
+    const prompt = await client.complete({
+      ref: { type: 'ref/prompt', name: 'investigate_incident' },
+      argument: { name: 'service', value: 'viz' },
+    });
+    expect(prompt.completion.values).toEqual(['vizdoom']);
+    const all = await client.complete({
+      ref: { type: 'ref/prompt', name: 'investigate_incident' },
+      argument: { name: 'service', value: '' },
+    });
+    expect(all.completion.values).toEqual(expect.arrayContaining(['nats', 'orchestrator', 'vizdoom']));
+    const template = await client.complete({
+      ref: { type: 'ref/resource', uri: 'doom-ops://services/{service}/logs' },
+      argument: { name: 'service', value: 'orch' },
+    });
+    expect(template.completion.values).toEqual(['orchestrator']);
+    // Backup ids complete from list_backups: none in a fresh state dir.
+    const backups = await client.complete({
+      ref: { type: 'ref/prompt', name: 'plan_restore' },
+      argument: { name: 'backup', value: '' },
+    });
+    expect(backups.completion.values).toEqual([]);
+    await client.close();
+  });
+
+  it("reads one service's health and logs through resource templates", async () => {
+    const client = await connect(cfg(), new DockerAdapter({ timeoutMs: 10_000 }));
+    const { resourceTemplates } = await client.listResourceTemplates();
+    expect(resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual([
+      'doom-ops://services/{service}/health',
+      'doom-ops://services/{service}/logs',
+    ]);
+    const health = await client.readResource({ uri: 'doom-ops://services/vizdoom/health' });
+    const parsed = JSON.parse((health.contents[0] as { text: string }).text) as {
+      services: { service: string }[];
+    };
+    expect(parsed.services.map((s) => s.service)).toEqual(['vizdoom']);
+    const logs = await client.readResource({ uri: 'doom-ops://services/vizdoom/logs' });
+    const text = (logs.contents[0] as { text: string }).text;
+    expect(text).toContain(String(LINES)); // the newest lines, as a tail
+    expect(text.split('\n').length).toBeLessThan(150);
+    await client.close();
+  });
+
+  it('lists tools in the same order every time', async () => {
+    const client = await connect(cfg(), new DockerAdapter({ timeoutMs: 10_000 }));
+    const a = (await client.listTools()).tools.map((t) => t.name);
+    const b = (await client.listTools()).tools.map((t) => t.name);
+    expect(a).toEqual(b);
+    expect(a.length).toBeGreaterThan(5);
     await client.close();
   });
 });

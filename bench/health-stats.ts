@@ -1,7 +1,7 @@
 import { execa } from 'execa';
+import { serviceStats } from '../src/tools/diagnosis/service-stats.js';
+import { stackHealth } from '../src/tools/health/stack-health.js';
 import { invokeTool } from '../src/tools/invoke.js';
-import { serviceStats } from '../src/tools/service-stats.js';
-import { stackHealth } from '../src/tools/stack-health.js';
 import { alternate, context, makeStack, median, removeAll, round } from './lib.js';
 
 /**

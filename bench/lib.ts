@@ -8,6 +8,7 @@ import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/logger.js';
 import { createSafety } from '../src/safety/index.js';
 import type { ToolContext } from '../src/tools/context.js';
+import { registry } from '../src/tools/registry.js';
 import { mapLimit } from '../src/util/concurrency.js';
 
 export const docker = new Docker();
@@ -62,6 +63,7 @@ export function context(project: string): ToolContext {
     signal: new AbortController().signal,
     progress: () => {},
     logger: createLogger('silent'),
+    tools: registry,
   };
 }
 

@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { benchBackup } from './backup.js';
 import { benchHealthStats } from './health-stats.js';
 import { writeResult } from './lib.js';
+import { benchMcpContext } from './mcp-context.js';
 import { benchScale } from './scale.js';
 
 /** `npm run bench [name…]`: runs the benchmarks and writes bench/results/<name>.json. */
@@ -9,6 +10,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   'health-stats': benchHealthStats,
   scale: benchScale,
   backup: benchBackup,
+  'mcp-context': benchMcpContext,
 };
 
 const wanted = process.argv.slice(2);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { invokeTool } from '../src/tools/invoke.js';
-import { scaleAgents } from '../src/tools/scale-agents.js';
+import { scaleAgents } from '../src/tools/scaling/scale-agents.js';
 import { alternate, context, median, ProjectVolumes, round } from './lib.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Message, Tool } from 'ollama';
+import { type ChatMessage as Message, ollamaChat, type ChatTool as Tool } from '../adapters/ollama/client.js';
 import type { CallTool } from './router.js';
 
 export interface ModelTool {
@@ -83,12 +83,7 @@ function checkedCall(c: unknown): { name: string; args: Record<string, unknown> 
  */
 export async function askModel(question: string, o: ModelOptions): Promise<ModelAnswer> {
   const deadline = AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)]);
-  const { Ollama } = await import('ollama');
-  const client = new Ollama({
-    host: o.host,
-    fetch: (input, init) =>
-      fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline }),
-  });
+  const chat = await ollamaChat(o.host, o.model, deadline);
   const offered = new Set(o.tools.map((t) => t.name));
   const tools: Tool[] = o.tools.map((t) => ({
     type: 'function',
@@ -107,7 +102,7 @@ export async function askModel(question: string, o: ModelOptions): Promise<Model
   for (let step = 0; step < o.maxSteps; step++) {
     let reply: Message;
     try {
-      reply = (await client.chat({ model: o.model, messages, tools, stream: false })).message;
+      reply = await chat(messages, tools);
     } catch (err) {
       if (deadline.aborted && !o.signal.aborted)
         throw new ModelFailure(`the model did not answer within ${o.timeoutMs} ms`);

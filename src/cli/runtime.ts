@@ -9,6 +9,7 @@ import { createSafety } from '../safety/index.js';
 import type { Principal, ToolContext } from '../tools/context.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { invokeTool } from '../tools/invoke.js';
+import { registry } from '../tools/registry.js';
 import { systemFileError } from '../util/fs-errors.js';
 import { cliApprover } from './approver.js';
 import { recordInternalError, stateDir } from './internal-error.js';
@@ -24,8 +25,23 @@ export interface CommonOptions {
 export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
 
 /** What a long-running surface (MCP, later Slack) needs: config, engine adapter, logger. */
-export function surfaceDeps(opts: CommonOptions, principal: Principal): McpDeps {
-  const config = loadConfig({ project: opts.project });
+/**
+ * What the MCP surfaces need; `mcp` options (--toolsets, --output-schemas) override config
+ * `mcp.*` for this process.
+ */
+export function surfaceDeps(
+  opts: CommonOptions & { toolsets?: string; outputSchemas?: boolean },
+  principal: Principal,
+): McpDeps {
+  const loaded = loadConfig({ project: opts.project });
+  const config = {
+    ...loaded,
+    mcp: {
+      ...loaded.mcp,
+      ...(opts.toolsets ? { toolsets: opts.toolsets.split(',').map((t) => t.trim()) } : {}),
+      ...(opts.outputSchemas ? { outputSchemas: true } : {}),
+    },
+  };
   return {
     safety: createSafety(config),
     config,
@@ -54,6 +70,7 @@ export function cliContext(opts: CommonOptions, signal: AbortSignal, logger: Log
         process.stderr.write(`\r${p.message ?? ''} ${p.total ? `${p.progress}/${p.total}` : ''}   `);
     },
     logger,
+    tools: registry,
   };
 }
 

@@ -102,6 +102,13 @@ export function loadConfig(options: LoadOptions = {}): Config {
     raw.ollama = o;
   }
   if (env.DOOM_OPS_BACKUP_DIR) raw.backup = { ...(raw.backup as object), dir: env.DOOM_OPS_BACKUP_DIR };
+  if (env.DOOM_OPS_MCP_TOOLSETS)
+    raw.mcp = {
+      ...(raw.mcp as object),
+      toolsets: env.DOOM_OPS_MCP_TOOLSETS.split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    };
   if (env.DOOM_OPS_READ_ONLY !== undefined)
     raw.readOnly = envBool('DOOM_OPS_READ_ONLY', env.DOOM_OPS_READ_ONLY);
 

@@ -490,6 +490,27 @@ export const configSchema = z
         volumes: {},
         playLogs: { service: 'agent', dir: '/data/duckdb', suffix: '.duckdb', threshold: 50 * 1024 ** 3 },
       }),
+    mcp: z
+      .object({
+        /**
+         * The toolsets tools/list shows at the start of an MCP session (`all` = every tool); a
+         * client adds more with enable_toolsets. Read-only mode still filters on top. CLI and
+         * Slack serve every tool.
+         */
+        toolsets: z
+          .array(z.string().regex(/^[a-z]+$/))
+          .min(1)
+          .default(['health', 'diagnosis', 'logs']),
+        /**
+         * Advertise each tool's outputSchema in tools/list. Off by default: they are most of the
+         * list's size and an agent reads the text result; structuredContent is sent either way.
+         */
+        outputSchemas: z.boolean().default(false),
+        /** A tool's text result longer than this (characters) is cut, with a hint on how to narrow. */
+        textBudget: z.number().int().min(500).default(6000),
+      })
+      .strict()
+      .default({ toolsets: ['health', 'diagnosis', 'logs'], outputSchemas: false, textBudget: 6000 }),
     http: z
       .object({
         host: z.string().min(1).default('127.0.0.1'),

@@ -1,7 +1,7 @@
+import { listBackups } from '../tools/backup/list-backups.js';
 import type { ToolContext } from '../tools/context.js';
 import { invokeTool } from '../tools/invoke.js';
 import { stackReplicas } from '../tools/lib/stack.js';
-import { listBackups } from '../tools/list-backups.js';
 
 /** At most this many suggestions per completion (the protocol caps a response at 100). */
 const MAX = 100;

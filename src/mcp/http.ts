@@ -13,6 +13,7 @@ import { SessionEventStore } from './event-store.js';
 import { checkRequest, defaultAllowedHosts, type GuardOptions } from './http-guard.js';
 import { listenError } from './listen-error.js';
 import { createMcpServer, type McpDeps } from './server.js';
+import { ToolsetSelection } from './toolsets.js';
 
 export interface HttpServeOptions {
   host: string;
@@ -88,11 +89,18 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
     }
     return true;
   };
-  /** The 2026-07-28 leg: one server per request; 2025-era traffic never reaches it. */
-  const modern = createMcpHandler(() => createMcpServer(deps, 'modern'), {
+  /**
+   * The 2026-07-28 leg: one server per request; 2025-era traffic never reaches it. No session
+   * there, so the toolsets its clients enabled live for the process (the token holder's choice),
+   * and a change is published on their subscriptions/listen streams.
+   */
+  const modernToolsets = deps.toolsets ?? ToolsetSelection.fromConfig(deps.config);
+  const modernDeps = { ...deps, toolsets: modernToolsets };
+  const modern = createMcpHandler(() => createMcpServer(modernDeps, 'modern'), {
     legacy: 'reject',
     onerror: (err) => log.warn({ err }, 'MCP request failed'),
   });
+  modernToolsets.onChange(() => modern.notify.toolsChanged());
   const serveModern = toNodeHandler(modern, {
     onerror: (err) => log.error({ err }, 'MCP request failed'),
   });

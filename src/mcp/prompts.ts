@@ -2,7 +2,7 @@ import { completable, type McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { AnyTool } from '../tools/define-tool.js';
 import { completeBackupId, completeService } from './completions.js';
-import { type McpDeps, toolContext } from './server.js';
+import { type McpDeps, toolContext } from './context.js';
 
 /** Prompts that turn the handbook's troubleshooting flow into a plan over the tools that exist. */
 export function registerPrompts(mcp: McpServer, deps: McpDeps, registry: readonly AnyTool[]): void {

@@ -1,17 +1,28 @@
-import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
+import {
+  type McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceTemplate,
+} from '@modelcontextprotocol/server';
 import { renderText } from '../render/text.js';
 import type { AnyTool } from '../tools/define-tool.js';
+import { recentIncidents } from '../tools/health/recent-incidents.js';
+import { stackHealth } from '../tools/health/stack-health.js';
 import { invokeTool } from '../tools/invoke.js';
-import { recentIncidents } from '../tools/recent-incidents.js';
-import { serviceLogs } from '../tools/service-logs.js';
-import { stackHealth } from '../tools/stack-health.js';
+import { serviceLogs } from '../tools/logs/service-logs.js';
 import { completeService } from './completions.js';
-import { type McpDeps, toolContext } from './server.js';
+import { type McpDeps, toolContext } from './context.js';
+import { jsonSchemas } from './schemas.js';
 import { visibleTools } from './visible.js';
 
 const json = (uri: URL, value: unknown) => ({
   contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }],
 });
+
+function oneVariable(variables: Record<string, string | string[]>, name: string): string {
+  const v = variables[name];
+  return decodeURIComponent((Array.isArray(v) ? v[0] : v) ?? '');
+}
 
 /** Context a model can pull in without a tool call; generated from config and the registry. */
 export function registerResources(mcp: McpServer, deps: McpDeps, registry: readonly AnyTool[]): void {
@@ -71,14 +82,39 @@ export function registerResources(mcp: McpServer, deps: McpDeps, registry: reado
       ),
   );
 
+  // What --output-schemas would advertise, one tool at a time, for programmatic clients.
+  mcp.registerResource(
+    'tool-output-schema',
+    new ResourceTemplate('doom-ops://tools/{tool}/output-schema', {
+      list: undefined,
+      complete: {
+        tool: (value: string) =>
+          registry
+            .map((t) => t.name)
+            .filter((n) => n.startsWith(value))
+            .slice(0, 100),
+      },
+    }),
+    {
+      title: "A tool's output schema",
+      description: 'The JSON Schema (draft-7) that structuredContent of this tool always matches',
+      mimeType: 'application/schema+json',
+    },
+    (uri, variables) => {
+      const name = oneVariable(variables, 'tool');
+      const tool = registry.find((t) => t.name === name);
+      if (!tool)
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `no tool ${name}`, { uri: uri.href });
+      return json(uri, jsonSchemas(tool).output);
+    },
+  );
+
   // One service at a time: cheaper for a model than the whole stack, and completable.
   const completeServiceVar = {
     service: (value: string) => completeService(toolContext(deps, AbortSignal.timeout(5000)), value),
   };
-  const oneService = (variables: Record<string, string | string[]>): string => {
-    const v = variables.service;
-    return decodeURIComponent((Array.isArray(v) ? v[0] : v) ?? '');
-  };
+  const oneService = (variables: Record<string, string | string[]>): string =>
+    oneVariable(variables, 'service');
   mcp.registerResource(
     'service-health',
     new ResourceTemplate('doom-ops://services/{service}/health', {

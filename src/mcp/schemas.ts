@@ -20,3 +20,15 @@ export function jsonSchemas(tool: AnyTool): { input: JsonSchema; output: JsonSch
   }
   return schemas;
 }
+
+const plain = new Map<string, JsonSchema>();
+
+/** The input JSON Schema of an MCP-only tool (list_toolsets, enable_toolsets), made once. */
+export function inputJsonSchema(name: string, input: z.ZodObject): JsonSchema {
+  let schema = plain.get(name);
+  if (!schema) {
+    schema = z.toJSONSchema(input, { target: 'draft-7', io: 'input' }) as JsonSchema;
+    plain.set(name, schema);
+  }
+  return schema;
+}

@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { StdioServerTransport, serveStdio as serveStdioEntry } from '@modelcontextprotocol/server/stdio';
 import { createMcpServer, type McpDeps } from './server.js';
+import { parseToolsets } from './toolsets.js';
 
 type MessageHandler = (message: JSONRPCMessage, extra?: unknown) => void;
 
@@ -99,6 +100,7 @@ export async function serveStdio(
   deps: McpDeps,
   io: { stdin: Readable; stdout: Writable } = { stdin: process.stdin, stdout: process.stdout },
 ): Promise<void> {
+  parseToolsets(deps.config.mcp.toolsets); // a bad --toolsets fails here, before any client waits
   const transport = new StdioUntilEof(io.stdin, io.stdout);
   serveStdioEntry((c) => createMcpServer(deps, c.era), {
     transport,

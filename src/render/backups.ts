@@ -1,10 +1,10 @@
 import type { z } from 'zod';
-import type { backupTool } from '../tools/backup.js';
-import type { drillBackup } from '../tools/drill-backup.js';
-import type { listBackups } from '../tools/list-backups.js';
-import type { pruneBackups } from '../tools/prune-backups.js';
-import type { restoreTool } from '../tools/restore.js';
-import type { verifyBackup } from '../tools/verify-backup.js';
+import type { backupTool } from '../tools/backup/backup.js';
+import type { drillBackup } from '../tools/backup/drill-backup.js';
+import type { listBackups } from '../tools/backup/list-backups.js';
+import type { pruneBackups } from '../tools/backup/prune-backups.js';
+import type { restoreTool } from '../tools/backup/restore.js';
+import type { verifyBackup } from '../tools/backup/verify-backup.js';
 import { formatBytes } from '../util/duration.js';
 
 export function renderBackup(o: z.output<typeof backupTool.output>): string {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import type { diagnoseOom } from '../tools/diagnose-oom.js';
-import type { explainRestarts } from '../tools/explain-restarts.js';
-import type { lintComposeTool } from '../tools/lint-compose.js';
+import type { lintComposeTool } from '../tools/checks/lint-compose.js';
+import type { diagnoseOom } from '../tools/diagnosis/diagnose-oom.js';
+import type { explainRestarts } from '../tools/diagnosis/explain-restarts.js';
 
 export function renderWhy(w: z.output<typeof explainRestarts.output>): string {
   const out = [

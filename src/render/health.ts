@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { stackHealth } from '../tools/stack-health.js';
+import type { stackHealth } from '../tools/health/stack-health.js';
 import { formatDuration } from '../util/duration.js';
 import { table } from './table.js';
 

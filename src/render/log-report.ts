@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { exportLogs } from '../tools/export-logs.js';
-import type { logReport } from '../tools/log-report.js';
+import type { exportLogs } from '../tools/logs/export-logs.js';
+import type { logReport } from '../tools/logs/log-report.js';
 
 export function renderLogReport(o: z.output<typeof logReport.output>): string {
   const out = [`log report for ${o.project}, ${o.since} to ${o.until ?? 'now'}`];

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { serviceLogs } from '../tools/service-logs.js';
+import type { serviceLogs } from '../tools/logs/service-logs.js';
 
 type Logs = z.output<typeof serviceLogs.output>;
 

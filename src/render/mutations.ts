@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import type { auditLog } from '../tools/audit-log.js';
+import type { auditLog } from '../tools/admin/audit-log.js';
 import type { ScaleOutput } from '../tools/lib/scale.js';
-import type { restartService } from '../tools/restart-service.js';
-import type { updateService } from '../tools/update-service.js';
+import type { restartService } from '../tools/lifecycle/restart-service.js';
+import type { updateService } from '../tools/lifecycle/update-service.js';
 import { table } from './table.js';
 
 export function renderScale(s: ScaleOutput): string {

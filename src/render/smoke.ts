@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { smokeTest } from '../tools/smoke-test.js';
+import type { smokeTest } from '../tools/health/smoke-test.js';
 import { table } from './table.js';
 
 export function renderSmoke(o: z.output<typeof smokeTest.output>): string {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { stackDown } from '../tools/stack-down.js';
-import type { stackUp } from '../tools/stack-up.js';
+import type { stackDown } from '../tools/lifecycle/stack-down.js';
+import type { stackUp } from '../tools/lifecycle/stack-up.js';
 import { renderRunbook } from './diagnosis.js';
 import { renderSmoke } from './smoke.js';
 import { table } from './table.js';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { serviceStats } from '../tools/service-stats.js';
+import type { serviceStats } from '../tools/diagnosis/service-stats.js';
 import { formatBytes } from '../util/duration.js';
 import { table } from './table.js';
 

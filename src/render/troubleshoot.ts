@@ -1,11 +1,11 @@
 import type { z } from 'zod';
-import type { checkConnectivity } from '../tools/check-connectivity.js';
-import type { checkDependencies } from '../tools/check-dependencies.js';
-import type { checkPorts } from '../tools/check-ports.js';
-import type { checkVolumePermissions } from '../tools/check-volume-permissions.js';
-import type { diskUsage } from '../tools/disk-usage.js';
-import type { getApproval } from '../tools/get-approval.js';
-import type { listRunbooks } from '../tools/run-runbook.js';
+import type { getApproval } from '../tools/admin/get-approval.js';
+import type { listRunbooks } from '../tools/admin/run-runbook.js';
+import type { checkConnectivity } from '../tools/checks/check-connectivity.js';
+import type { checkDependencies } from '../tools/checks/check-dependencies.js';
+import type { checkPorts } from '../tools/checks/check-ports.js';
+import type { checkVolumePermissions } from '../tools/checks/check-volume-permissions.js';
+import type { diskUsage } from '../tools/checks/disk-usage.js';
 import { formatBytes } from '../util/duration.js';
 import { table } from './table.js';
 

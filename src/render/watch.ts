@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { recentIncidents } from '../tools/recent-incidents.js';
-import type { scheduleStatus } from '../tools/schedule-status.js';
+import type { scheduleStatus } from '../tools/admin/schedule-status.js';
+import type { recentIncidents } from '../tools/health/recent-incidents.js';
 import { table } from './table.js';
 
 export function renderSchedule(o: z.output<typeof scheduleStatus.output>): string {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { checkDependencies } from '../tools/check-dependencies.js';
+import type { checkDependencies } from '../tools/checks/check-dependencies.js';
 import type { Finding, Runbook } from './types.js';
 
 type Deps = z.output<typeof checkDependencies.output>;

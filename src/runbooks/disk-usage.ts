@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { diskUsage as diskUsageTool } from '../tools/disk-usage.js';
+import type { diskUsage as diskUsageTool } from '../tools/checks/disk-usage.js';
 import { formatBytes } from '../util/duration.js';
 import type { Finding, Runbook } from './types.js';
 

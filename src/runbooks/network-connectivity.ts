@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { checkConnectivity } from '../tools/check-connectivity.js';
-import type { checkDependencies } from '../tools/check-dependencies.js';
+import type { checkConnectivity } from '../tools/checks/check-connectivity.js';
+import type { checkDependencies } from '../tools/checks/check-dependencies.js';
 import type { Finding, Runbook, StepResult } from './types.js';
 
 type Conn = z.output<typeof checkConnectivity.output>;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { checkPorts } from '../tools/check-ports.js';
+import type { checkPorts } from '../tools/checks/check-ports.js';
 import type { Finding, Runbook } from './types.js';
 
 type Ports = z.output<typeof checkPorts.output>;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { checkVolumePermissions } from '../tools/check-volume-permissions.js';
+import type { checkVolumePermissions } from '../tools/checks/check-volume-permissions.js';
 import { logsUnavailableFindings, type RunbookLogs } from './logs.js';
 import type { Finding, Runbook } from './types.js';
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
-import type { Principal } from '../tools/context.js';
 import type { ApprovalRecord, Plan } from './approvals.js';
 import type { Safety } from './index.js';
+import type { Principal } from './principal.js';
 
 export interface ApprovalRequest {
   tool: string;

@@ -1,7 +1,6 @@
 import type { Config, Role } from '../config/schema.js';
 import { ToolError } from '../errors.js';
-import type { Principal } from '../tools/context.js';
-import type { Risk } from '../tools/define-tool.js';
+import type { Principal, Risk } from './principal.js';
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, approver: 2 };
 

@@ -7,7 +7,7 @@ import type { Approver } from '../safety/approver.js';
 import type { Safety } from '../safety/index.js';
 import { internalContext } from '../tools/context.js';
 import { invokeTool } from '../tools/invoke.js';
-import { findTool } from '../tools/registry.js';
+import { findTool, registry } from '../tools/registry.js';
 import type { StepResult } from './state.js';
 
 export interface JobDeps {
@@ -53,7 +53,7 @@ export async function runJobSteps(
   for (const step of job.steps) {
     const tool = findTool(step.tool)!;
     const ctx = internalContext(
-      deps,
+      { ...deps, tools: registry },
       { id: `schedule:${job.name}`, display: `scheduled job ${job.name}` },
       signal,
       configApproval(job),

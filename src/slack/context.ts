@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Approver } from '../safety/approver.js';
 import type { Safety } from '../safety/index.js';
 import type { Progress, ToolContext } from '../tools/context.js';
+import { registry } from '../tools/registry.js';
 import { escapeMrkdwn, noteMessage, type SlackMessage } from './blocks.js';
 
 export interface SlackDeps {
@@ -88,6 +89,7 @@ export function slackContext(
     logger: deps.logger,
     safety: deps.safety,
     progress: extra.progress ?? (() => {}),
+    tools: registry,
     ...(extra.approver ? { approver: extra.approver } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { z } from 'zod';
-import { type askTool, cite } from '../tools/ask.js';
+import { type askTool, cite } from '../tools/diagnosis/ask.js';
 import { invokeTool } from '../tools/invoke.js';
 import { findTool } from '../tools/registry.js';
 import { escapeMrkdwn, noteMessage, type SlackMessage, toolMessage } from './blocks.js';

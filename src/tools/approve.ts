@@ -4,7 +4,6 @@ import { preApproved } from '../safety/approver.js';
 import { assertRole } from '../safety/roles.js';
 import type { ToolContext } from './context.js';
 import { invokeTool } from './invoke.js';
-import { findTool } from './registry.js';
 
 /**
  * A human decides an approval out of band (CLI, Slack buttons). Approving executes exactly the
@@ -41,7 +40,7 @@ export async function decideApproval(
     project: record.project,
   });
   if (!approve) return record;
-  const tool = findTool(record.tool);
+  const tool = ctx.tools.find((t) => t.name === record.tool);
   if (!tool) {
     record.status = 'failed';
     record.error = `unknown tool ${record.tool}`;

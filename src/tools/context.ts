@@ -3,20 +3,10 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { Approver } from '../safety/approver.js';
 import type { Safety } from '../safety/index.js';
+import type { Principal } from '../safety/principal.js';
+import type { AnyTool } from './define-tool.js';
 
-/** Who is asking, and from where: audit and permission checks key on this. */
-export interface Principal {
-  id: string;
-  surface: 'cli' | 'mcp' | 'slack' | 'internal';
-  /**
-   * MCP only: stdio is the local user who started `doom-ops mcp` (roles.defaults.mcpStdio);
-   * http is a bearer-token holder of `doom-ops serve` (roles.defaults.mcp). Absent = http.
-   */
-  transport?: 'stdio' | 'http';
-  display?: string;
-  /** Where within the surface (a Slack channel ID), for the audit log. */
-  channel?: string;
-}
+export type { Principal } from '../safety/principal.js';
 
 export interface Progress {
   progress: number;
@@ -36,11 +26,16 @@ export interface ToolContext {
   safety: Safety;
   /** How this surface obtains a human's approval for a destructive call; none = refuse (fail closed). */
   approver?: Approver;
+  /**
+   * The tools this surface serves (the registry): composite tools (ask, run_runbook, stack_up)
+   * call other tools through it instead of importing the registry.
+   */
+  tools: readonly AnyTool[];
 }
 
 /** A context for doom-ops' own background work (incident watcher, scheduled jobs) on the configured stack. */
 export function internalContext(
-  deps: Pick<ToolContext, 'config' | 'docker' | 'logger' | 'safety'>,
+  deps: Pick<ToolContext, 'config' | 'docker' | 'logger' | 'safety' | 'tools'>,
   who: { id: string; display: string },
   signal: AbortSignal,
   approver?: Approver,
@@ -50,6 +45,7 @@ export function internalContext(
     docker: deps.docker,
     logger: deps.logger,
     safety: deps.safety,
+    tools: deps.tools,
     project: deps.config.project,
     principal: { ...who, surface: 'internal' },
     signal,

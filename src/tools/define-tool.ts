@@ -1,8 +1,9 @@
 import type { z } from 'zod';
 import type { Plan } from '../safety/approvals.js';
+import type { Risk } from '../safety/principal.js';
 import type { ToolContext } from './context.js';
 
-export type Risk = 'read' | 'write' | 'destructive';
+export type { Risk } from '../safety/principal.js';
 
 /**
  * One tool, one shape (design.md §3). `input` is a flat zod object whose fields all carry a
@@ -13,6 +14,11 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   title: string;
   /** Written for a model: when to use it, what it returns, what to call first. */
   description: string;
+  /**
+   * One or two sentences on when to use it: what MCP's tools/list carries (the full description
+   * is in the CLI help, the README and the doom-ops://tools resource).
+   */
+  summary?: string;
   risk: Risk;
   /** Same input always gives the same effect (MCP idempotentHint). */
   idempotent: boolean;
@@ -36,6 +42,13 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
    * again just before execution: a changed fingerprint means the plan went stale.
    */
   plan?(ctx: ToolContext, input: z.output<I>): Promise<Plan>;
+}
+
+/** The tools a surface serves, by name: how composite tools reach other tools. */
+export function toolNamed(ctx: ToolContext, name: string): AnyTool {
+  const tool = ctx.tools.find((t) => t.name === name);
+  if (!tool) throw new Error(`tool ${name} is not served here`);
+  return tool;
 }
 
 /** Identity helper so each tool file gets full inference from its schemas. */

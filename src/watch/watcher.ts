@@ -4,7 +4,7 @@ import type { EngineEvent } from '../adapters/docker/types.js';
 import type { JobDeps } from '../schedule/run-job.js';
 import { internalContext, type ToolContext } from '../tools/context.js';
 import { invokeTool } from '../tools/invoke.js';
-import { findTool } from '../tools/registry.js';
+import { findTool, registry } from '../tools/registry.js';
 import { formatBytes } from '../util/duration.js';
 import { type Incident, type IncidentKind, IncidentStore, isMuted } from './incident-store.js';
 import { CALLS, headlineKind, type IncidentNotifier } from './notifier.js';
@@ -290,7 +290,7 @@ export class IncidentWatcher {
 
   private ctx(): ToolContext {
     return internalContext(
-      this.deps,
+      { ...this.deps, tools: registry },
       { id: 'internal:watch', display: 'incident watcher' },
       this.abort.signal,
     );

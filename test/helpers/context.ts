@@ -7,6 +7,7 @@ import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { createSafety } from '../../src/safety/index.js';
 import type { Principal, ToolContext } from '../../src/tools/context.js';
+import { registry } from '../../src/tools/registry.js';
 
 export interface TestContextOptions {
   signal?: AbortSignal;
@@ -33,5 +34,6 @@ export function testContext(
     signal: signal ?? new AbortController().signal,
     progress: () => {},
     logger: createLogger('silent'),
+    tools: registry,
   };
 }

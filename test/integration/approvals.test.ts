@@ -12,7 +12,7 @@ import { createMcpServer } from '../../src/mcp/server.js';
 import { createSafety } from '../../src/safety/index.js';
 import type { Principal } from '../../src/tools/context.js';
 import { invokeTool } from '../../src/tools/invoke.js';
-import { scaleService } from '../../src/tools/scale-service.js';
+import { scaleService } from '../../src/tools/scaling/scale-service.js';
 import { cli } from '../helpers/cli.js';
 import { testContext } from '../helpers/context.js';
 import { containerOf, docker, type TestStack, upStack, waitFor } from '../helpers/stack.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerAdapter } from '../../src/adapters/docker/client.js';
+import { stackHealth } from '../../src/tools/health/stack-health.js';
 import { invokeTool } from '../../src/tools/invoke.js';
-import { stackHealth } from '../../src/tools/stack-health.js';
 import { testContext } from '../helpers/context.js';
 import { docker, uniqueProject, waitFor } from '../helpers/stack.js';
 

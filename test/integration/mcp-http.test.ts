@@ -4,6 +4,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cli } from '../helpers/cli.js';
 import { expectMatchesSchema } from '../helpers/mcp.js';
@@ -77,7 +79,7 @@ beforeAll(async () => {
     'vizdoom healthy',
     async () => (await containerOf(stack.project, 'vizdoom')).State.Health?.Status === 'healthy',
   );
-  proc = spawn('node', [CLI, 'serve', '--port', '0', '--project', stack.project], {
+  proc = spawn('node', [CLI, 'serve', '--port', '0', '--project', stack.project, '--output-schemas'], {
     env: {
       ...process.env,
       DOOM_OPS_MCP_TOKEN: TOKEN,
@@ -124,9 +126,10 @@ describe('MCP over Streamable HTTP (doom-ops serve)', () => {
     expect((await post({ Authorization: `Bearer ${TOKEN}`, Origin: base })).status).toBe(200);
   });
 
-  it('with the token a real Client calls stack_health', async () => {
+  it('with the token a real Client calls stack_health; --output-schemas advertises what structuredContent holds', async () => {
     const client = await connect();
     const { tools } = await client.listTools();
+    for (const t of tools.filter((t) => !t.name.endsWith('_toolsets'))) expect(t.outputSchema).toBeDefined();
     const result = await client.callTool({ name: 'stack_health', arguments: {} });
     expectMatchesSchema(
       tools.find((t) => t.name === 'stack_health')!.outputSchema!,
@@ -134,6 +137,21 @@ describe('MCP over Streamable HTTP (doom-ops serve)', () => {
     );
     expect((result.structuredContent as { project: string }).project).toBe(stack.project);
     await client.close();
+  });
+
+  it('a v1 SDK client (2025-era) lists tools and calls stack_health', async () => {
+    const v1 = new V1Client({ name: 'v1-sdk-client', version: '1.0.0' });
+    await v1.connect(
+      new V1HttpTransport(new URL(`${base}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+      }),
+    );
+    const { tools } = await v1.listTools();
+    expect(tools.map((t) => t.name)).toContain('stack_health');
+    const r = await v1.callTool({ name: 'stack_health', arguments: {} });
+    expect(r.isError).toBeFalsy();
+    expect((r.structuredContent as { project: string }).project).toBe(stack.project);
+    await v1.close();
   });
 
   it('serves 100 concurrent read calls with no errors', async () => {

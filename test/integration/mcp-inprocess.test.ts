@@ -242,7 +242,14 @@ describe('what agents use besides tools', () => {
     expect(resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual([
       'doom-ops://services/{service}/health',
       'doom-ops://services/{service}/logs',
+      'doom-ops://tools/{tool}/output-schema',
     ]);
+    // The schema a programmatic client validates structuredContent against (not in tools/list by default).
+    const schema = await client.readResource({ uri: 'doom-ops://tools/stack_health/output-schema' });
+    expect(JSON.parse((schema.contents[0] as { text: string }).text)).toMatchObject({
+      type: 'object',
+      required: expect.arrayContaining(['project', 'verdict', 'services']),
+    });
     const health = await client.readResource({ uri: 'doom-ops://services/vizdoom/health' });
     const parsed = JSON.parse((health.contents[0] as { text: string }).text) as {
       services: { service: string }[];

@@ -2,6 +2,11 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonSchemas } from '../../src/mcp/schemas.js';
+import { diagnosis } from '../../src/tools/diagnosis/index.js';
+import { health } from '../../src/tools/health/index.js';
+import { stackHealth } from '../../src/tools/health/stack-health.js';
+import { logs } from '../../src/tools/logs/index.js';
 import { CLI } from '../helpers/cli.js';
 import { expectMatchesSchema } from '../helpers/mcp.js';
 import { containerOf, type TestStack, upStack, waitFor } from '../helpers/stack.js';
@@ -35,24 +40,49 @@ afterAll(async () => {
 });
 
 describe('MCP over stdio (built CLI, real Client)', () => {
-  it('lists the registry with schemas and annotations', async () => {
+  it('lists the default toolsets, lean: summaries, input schemas, annotations, no output schemas', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(
-      expect.arrayContaining(['stack_health', 'service_stats', 'service_logs']),
-    );
-    const health = tools.find((t) => t.name === 'stack_health')!;
-    expect(health.annotations).toMatchObject({
+    expect(tools.map((t) => t.name)).toEqual([
+      ...[...health.tools, ...diagnosis.tools, ...logs.tools].map((t) => t.name),
+      'list_toolsets',
+      'enable_toolsets',
+    ]);
+    const stack = tools.find((t) => t.name === 'stack_health')!;
+    expect(stack.annotations).toMatchObject({
       readOnlyHint: true,
       destructiveHint: false,
       idempotentHint: true,
       openWorldHint: false,
     });
-    expect(health.outputSchema).toBeDefined();
+    expect(stack.inputSchema.properties).toHaveProperty('service');
+    for (const t of tools) {
+      expect(t.outputSchema).toBeUndefined();
+      expect(t.description!.length).toBeLessThanOrEqual(200);
+    }
+    expect(JSON.stringify({ tools }).length / 4).toBeLessThanOrEqual(3000);
   });
 
-  it('calls stack_health against the real stack; structuredContent matches the advertised output schema', async () => {
-    const { tools } = await client.listTools();
-    const schema = tools.find((t) => t.name === 'stack_health')!.outputSchema!;
+  it('enable_toolsets adds tools to the list and tells the client (tools/list_changed)', async () => {
+    let changed = 0;
+    client.setNotificationHandler('notifications/tools/list_changed', () => {
+      changed++;
+    });
+    const listed = await client.callTool({ name: 'list_toolsets', arguments: {} });
+    const rows = (listed.structuredContent as { toolsets: { name: string; enabled: boolean }[] }).toolsets;
+    expect(rows.filter((r) => r.enabled).map((r) => r.name)).toEqual(['health', 'diagnosis', 'logs']);
+    const bad = await client.callTool({ name: 'enable_toolsets', arguments: { toolsets: ['nope'] } });
+    expect(bad.isError).toBe(true);
+    expect((bad.content as { text: string }[])[0]!.text).toMatch(/unknown toolset "nope".*backup/s);
+    const r = await client.callTool({ name: 'enable_toolsets', arguments: { toolsets: ['backup'] } });
+    expect((r.structuredContent as { added: string[] }).added).toEqual(['backup']);
+    await waitFor('list_changed', async () => changed > 0, 5000);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['backup', 'list_backups', 'restore', 'stack_health']));
+    expect(names).not.toContain('scale_agents');
+  });
+
+  it('calls stack_health against the real stack; structuredContent matches its output schema', async () => {
+    const schema = jsonSchemas(stackHealth).output;
     const result = await client.callTool({ name: 'stack_health', arguments: {} });
     expect(result.isError).toBeFalsy();
     expectMatchesSchema(schema, result.structuredContent);

@@ -8,8 +8,8 @@ import {
   type LintRule,
   lintCompose,
 } from '../../src/knowledge/compose-lint.js';
+import { lintComposeTool } from '../../src/tools/checks/lint-compose.js';
 import { invokeTool } from '../../src/tools/invoke.js';
-import { lintComposeTool } from '../../src/tools/lint-compose.js';
 import { testContext } from '../helpers/context.js';
 
 const OPTS: LintOptions = {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { explainRestarts } from '../../src/tools/explain-restarts.js';
-import { exportLogs } from '../../src/tools/export-logs.js';
-import { logReport } from '../../src/tools/log-report.js';
-import { serviceLogs } from '../../src/tools/service-logs.js';
+import { explainRestarts } from '../../src/tools/diagnosis/explain-restarts.js';
+import { exportLogs } from '../../src/tools/logs/export-logs.js';
+import { logReport } from '../../src/tools/logs/log-report.js';
+import { serviceLogs } from '../../src/tools/logs/service-logs.js';
 import { formatBytes, formatDuration, parseDurationMs, parseTimePoint } from '../../src/util/duration.js';
 
 describe('durations and time points', () => {

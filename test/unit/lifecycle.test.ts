@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stopOrder } from '../../src/tools/stack-down.js';
+import { stopOrder } from '../../src/tools/lifecycle/stack-down.js';
 
 describe('stop order', () => {
   it('stops dependents before what they depend on (the handbook DAG), ties by name', () => {

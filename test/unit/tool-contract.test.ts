@@ -21,7 +21,7 @@ describe.each(registry.map((t) => [t.name, t] as const))('tool %s', (name, tool)
     // A tool that can be destructive says how it decides.
     if (tool.mayDestroy) expect(tool.effectiveRisk).toBeTypeOf('function');
     if (tool.risk === 'read') expect(a.idempotentHint).toBe(true);
-    expect(a.title).toBe(tool.title);
+    expect(a.title).toBeUndefined(); // the tool's own title is not repeated in tools/list
   });
 
   it('has a flat input object whose fields all have descriptions', () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { renderAsk } from '../../render/ask.js';
-import type { askTool } from '../../tools/ask.js';
+import type { askTool } from '../../tools/diagnosis/ask.js';
 import { findTool } from '../../tools/registry.js';
 import { type CommonOptions, runToolCommand } from '../runtime.js';
 import { common } from './common.js';

@@ -7,12 +7,12 @@ import {
   renderRestore,
   renderVerify,
 } from '../../render/backups.js';
-import { backupTool } from '../../tools/backup.js';
-import { drillBackup } from '../../tools/drill-backup.js';
-import { listBackups } from '../../tools/list-backups.js';
-import { pruneBackups } from '../../tools/prune-backups.js';
-import { restoreTool } from '../../tools/restore.js';
-import { verifyBackup } from '../../tools/verify-backup.js';
+import { backupTool } from '../../tools/backup/backup.js';
+import { drillBackup } from '../../tools/backup/drill-backup.js';
+import { listBackups } from '../../tools/backup/list-backups.js';
+import { pruneBackups } from '../../tools/backup/prune-backups.js';
+import { restoreTool } from '../../tools/backup/restore.js';
+import { verifyBackup } from '../../tools/backup/verify-backup.js';
 import { type CommonOptions, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 

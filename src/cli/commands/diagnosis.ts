@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { renderLint, renderOom } from '../../render/diagnosis.js';
 import { renderText } from '../../render/text.js';
-import { diagnoseOom } from '../../tools/diagnose-oom.js';
-import { explainRestarts } from '../../tools/explain-restarts.js';
-import { lintComposeTool } from '../../tools/lint-compose.js';
-import { listRunbooks, runRunbook } from '../../tools/run-runbook.js';
+import { listRunbooks, runRunbook } from '../../tools/admin/run-runbook.js';
+import { lintComposeTool } from '../../tools/checks/lint-compose.js';
+import { diagnoseOom } from '../../tools/diagnosis/diagnose-oom.js';
+import { explainRestarts } from '../../tools/diagnosis/explain-restarts.js';
 import { type CommonOptions, num, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 

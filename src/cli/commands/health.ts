@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { renderHealth } from '../../render/health.js';
 import { renderSmoke } from '../../render/smoke.js';
 import { renderStackDown, renderStackUp } from '../../render/stack-up.js';
-import { smokeTest } from '../../tools/smoke-test.js';
-import { stackDown } from '../../tools/stack-down.js';
-import { stackHealth } from '../../tools/stack-health.js';
-import { stackUp } from '../../tools/stack-up.js';
+import { smokeTest } from '../../tools/health/smoke-test.js';
+import { stackHealth } from '../../tools/health/stack-health.js';
+import { stackDown } from '../../tools/lifecycle/stack-down.js';
+import { stackUp } from '../../tools/lifecycle/stack-up.js';
 import { type CommonOptions, EXIT, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 

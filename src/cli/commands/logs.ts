@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { renderExportLogs, renderLogReport } from '../../render/log-report.js';
 import { renderLogs } from '../../render/logs.js';
-import { exportLogs } from '../../tools/export-logs.js';
-import { logReport } from '../../tools/log-report.js';
-import { serviceLogs } from '../../tools/service-logs.js';
+import { exportLogs } from '../../tools/logs/export-logs.js';
+import { logReport } from '../../tools/logs/log-report.js';
+import { serviceLogs } from '../../tools/logs/service-logs.js';
 import { type CommonOptions, num, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 

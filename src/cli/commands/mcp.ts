@@ -12,7 +12,12 @@ export function mcpCommand(program: Command): void {
       '-p, --project <name>',
       'Compose project (default: COMPOSE_PROJECT_NAME, then config, then clau-doom)',
     )
-    .action(async (opts: { project?: string }) => {
+    .option(
+      '--toolsets <names>',
+      `toolsets tools/list shows at first, comma-separated, or all (default: config mcp.toolsets)`,
+    )
+    .option('--output-schemas', 'advertise every output schema in tools/list (config mcp.outputSchemas)')
+    .action(async (opts: { project?: string; toolsets?: string; outputSchemas?: boolean }) => {
       try {
         const { serveStdio } = await import('../../mcp/stdio.js');
         await serveStdio(

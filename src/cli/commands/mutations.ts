@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { renderUpdate } from '../../render/mutations.js';
 import { renderText } from '../../render/text.js';
-import { auditLog } from '../../tools/audit-log.js';
-import { restartService } from '../../tools/restart-service.js';
-import { scaleAgents } from '../../tools/scale-agents.js';
-import { scaleService } from '../../tools/scale-service.js';
-import { updateService } from '../../tools/update-service.js';
+import { auditLog } from '../../tools/admin/audit-log.js';
+import { restartService } from '../../tools/lifecycle/restart-service.js';
+import { updateService } from '../../tools/lifecycle/update-service.js';
+import { scaleAgents } from '../../tools/scaling/scale-agents.js';
+import { scaleService } from '../../tools/scaling/scale-service.js';
 import { type CommonOptions, num, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 

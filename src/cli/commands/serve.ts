@@ -21,6 +21,8 @@ interface ServeOptions {
   schedule: boolean;
   watch: boolean;
   slackSocketMode?: boolean;
+  toolsets?: string;
+  outputSchemas?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -48,6 +50,11 @@ export function serveCommand(program: Command): void {
     .option('--no-record', 'do not record engine events (default: recorder.enabled in config)')
     .option('--no-schedule', 'do not run the scheduled jobs (schedule.jobs in config)')
     .option('--no-watch', 'do not watch for incidents (watch.* in config; needs the recorder)')
+    .option(
+      '--toolsets <names>',
+      'toolsets tools/list shows at first, comma-separated, or all (config mcp.toolsets)',
+    )
+    .option('--output-schemas', 'advertise every output schema in tools/list (config mcp.outputSchemas)')
     .option(
       '--slack-socket-mode',
       'connect to Slack over Socket Mode (SLACK_APP_TOKEN) instead of serving /slack/events; for development',

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { renderStats } from '../../render/stats.js';
-import { serviceStats } from '../../tools/service-stats.js';
+import { serviceStats } from '../../tools/diagnosis/service-stats.js';
 import { type CommonOptions, num, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 

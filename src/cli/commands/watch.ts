@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { renderIncidents, renderSchedule } from '../../render/watch.js';
-import { recentIncidents } from '../../tools/recent-incidents.js';
-import { scheduleStatus } from '../../tools/schedule-status.js';
+import { scheduleStatus } from '../../tools/admin/schedule-status.js';
+import { recentIncidents } from '../../tools/health/recent-incidents.js';
 import { type CommonOptions, num, runToolCommand } from '../runtime.js';
 import { common } from './common.js';
 

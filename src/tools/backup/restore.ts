@@ -1,0 +1,314 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { removeOrphanHelpers } from '../../adapters/docker/helper.js';
+import { restoreDuckdb } from '../../backup/components/duckdb.js';
+import { restoreMongo } from '../../backup/components/mongodb.js';
+import { restoreOpenSearch } from '../../backup/components/opensearch.js';
+import { restoreVolume } from '../../backup/components/volumes.js';
+import {
+  clearJournal,
+  describeInterrupted,
+  type RestoreJournal,
+  readJournal,
+  touchedData,
+  writeJournal,
+} from '../../backup/journal.js';
+import { type LocatedBackup, locateBackup } from '../../backup/locate.js';
+import { COMPONENTS, type Component, type ComponentEntry } from '../../backup/manifest.js';
+import { runBackup } from '../../backup/run-backup.js';
+import { verifyEntries } from '../../backup/verify.js';
+import { ToolError } from '../../errors.js';
+import { canonical } from '../../safety/approver.js';
+import type { ToolContext } from '../context.js';
+import { defineTool } from '../define-tool.js';
+import { repositoryField } from './list-backups.js';
+import { backupIdField } from './verify-backup.js';
+
+const input = z.object({
+  id: backupIdField
+    .optional()
+    .describe('Backup id from list_backups; omit (with component) to complete an interrupted restore'),
+  component: z.enum(COMPONENTS).optional().describe('Which component of the backup to restore'),
+  target: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)
+    .optional()
+    .describe('Only this volume key or agent container (default: every entry of the component)'),
+  repository: repositoryField
+    .optional()
+    .describe('Read the backup from this repository (default: local, then each offsite one)'),
+});
+type Input = z.output<typeof input>;
+
+interface Resolved {
+  id: string;
+  component: Component;
+  located: LocatedBackup;
+  entries: ComponentEntry[];
+  /** A journal left by an earlier run of this same restore: this run completes it. */
+  resuming: (RestoreJournal & { interrupted: boolean }) | null;
+}
+
+async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
+  const journal = await readJournal(ctx.config, ctx.project);
+  if (journal && !journal.interrupted)
+    throw new ToolError(
+      'busy',
+      `a restore of ${journal.component} from ${journal.id} is running (pid ${journal.pid})`,
+      {
+        hint: 'wait for it to finish (doom-ops health shows it)',
+      },
+    );
+  let id = i.id;
+  let component = i.component;
+  let targets = i.target ? [i.target] : undefined;
+  if (!id) {
+    if (!journal)
+      throw new ToolError(
+        'invalid_input',
+        'restore needs a backup id and a component: there is no interrupted restore to complete',
+        {
+          hint: 'list_backups shows the backups and what each holds',
+        },
+      );
+    if (component && component !== journal.component)
+      throw new ToolError(
+        'invalid_input',
+        `the interrupted restore is of ${journal.component}, not ${component}`,
+        {
+          hint: `give the backup id to restore ${component} from another backup`,
+        },
+      );
+    id = journal.id;
+    component = journal.component as Component;
+    targets = journal.targets.length ? journal.targets : undefined;
+  }
+  if (!component)
+    throw new ToolError(
+      'invalid_input',
+      `which component of backup ${id} to restore? (mongodb, opensearch, duckdb or volumes)`,
+    );
+  // Only a restore that got as far as changing data holds up restores of other data.
+  const blocking = journal && touchedData(journal) ? journal : null;
+  if (blocking && blocking.component !== component) throw interruptedConflict(blocking, component);
+  const located = await locateBackup(
+    ctx,
+    id,
+    i.repository ?? (!i.id && journal ? journal.repository : undefined),
+  );
+  const m = located.manifest;
+  const entries = m.components.filter(
+    (e) => e.component === component && (!targets || targets.includes(e.target)),
+  );
+  if (entries.length === 0) {
+    const failed = (m.failures ?? []).filter((f) => f.component === component);
+    const pruned = located.pruned.filter((e) => e.component === component);
+    throw new ToolError(
+      'not_found',
+      `backup ${id} has no restorable ${component}${targets ? ` entry for ${targets.join(', ')}` : ''}${
+        failed.length ? ` (it failed in that backup: ${failed.map((f) => f.reason).join('; ')})` : ''
+      }${pruned.length ? ' (removed by retention)' : ''}`,
+      {
+        hint: `it holds: ${m.components.map((e) => `${e.component}:${e.target}`).join(', ') || 'nothing restorable'}`,
+      },
+    );
+  }
+  // The same data again (from that backup, or from its safety backup): this restore completes the
+  // interrupted one. Other data while one is half-restored: refused, or its journal would be lost.
+  const same =
+    journal &&
+    journal.component === component &&
+    canonical(journal.targets.slice().sort()) === canonical(entries.map((e) => e.target).sort());
+  if (blocking && !same) throw interruptedConflict(blocking, component);
+  return { id, component, located, entries, resuming: same ? journal : null };
+}
+
+/** Another restore while one is half-done would lose its journal: refused, saying how to go on. */
+function interruptedConflict(journal: RestoreJournal, component: string): ToolError {
+  return new ToolError('conflict', `cannot restore ${component} now: ${describeInterrupted(journal)}`, {
+    hint: `complete that restore first (doom-ops restore with no arguments)${journal.safetyBackup ? `, or restore ${journal.component} from the safety backup ${journal.safetyBackup}` : ''}; then restore ${component}`,
+  });
+}
+
+function stepFor(e: ComponentEntry): string {
+  switch (e.component) {
+    case 'mongodb':
+      return `mongorestore --archive --gzip --drop into ${e.target} (collections are dropped and replaced: ${Object.keys((e.details.collections as object) ?? {}).join(', ') || 'all in the archive'})`;
+    case 'opensearch':
+      return `close indices ${(e.details.indices as string[]).join(', ')} and restore them from snapshot ${String(e.details.snapshot)}`;
+    case 'duckdb':
+      return `stop ${e.target}, replace ${String(e.details.path)} with the backup copy, start it`;
+    default:
+      return `stop the containers using volume ${e.target}, empty it, extract the archive, start them again`;
+  }
+}
+
+export const restoreTool = defineTool({
+  name: 'restore',
+  title: 'Restore from a backup',
+  description:
+    'Restores one component (mongodb, opensearch, duckdb, volumes; optionally one target) from a complete backup, ' +
+    'read from the local restic repository, else from an offsite one (or repository: <name>). Destructive: needs a ' +
+    'human approval of the plan. Reads the backup back and checks it first, refusing, touching nothing, if it fails; ' +
+    'then writes a safety backup of the current data; then streams the data from restic into the Engine API ' +
+    '(services using it are stopped and always started again). A journal is written first: an interrupted restore ' +
+    'is reported by stack_health, and restore with no id completes it.',
+  summary:
+    "Restore one component's data from a backup, or finish an interrupted restore. Destructive: replaces " +
+    'current data after a safety backup and waits for a human approval.',
+  risk: 'destructive',
+  idempotent: false,
+  input,
+  output: z.object({
+    id: z.string(),
+    component: z.string(),
+    from: z.string().describe('The repository the backup was read from'),
+    safetyBackup: z.string(),
+    completedInterrupted: z.boolean().describe('This run completed a restore that had been interrupted'),
+    restored: z.array(z.object({ target: z.string(), result: z.record(z.string(), z.unknown()) })),
+    durationMs: z.number(),
+  }),
+  async plan(ctx, i) {
+    const r = await resolveRestore(ctx, i);
+    // A backup known to be bad is refused before anyone is asked to approve it.
+    const stored = await r.located.verification();
+    if (stored && !stored.ok)
+      throw new ToolError('failed', `backup ${r.id} failed its last verification; it will not be restored`, {
+        hint: 'verify_backup shows what is wrong; pick another backup (list_backups)',
+      });
+    const targets = r.entries.map((e) => e.target);
+    return {
+      summary: `${r.resuming ? 'complete the interrupted restore of' : 'restore'} ${r.component}${i.target ? ` (${i.target})` : ''} of ${ctx.project} from backup ${r.id} (${r.located.manifest.created}, ${r.located.where})`,
+      steps: [
+        ...(r.resuming ? [`complete it: ${describeInterrupted(r.resuming)}`] : []),
+        `read backup ${r.id} back and check it (checksums, archives); stop here if it fails`,
+        r.resuming?.safetyBackup
+          ? `keep the safety backup ${r.resuming.safetyBackup} written by the interrupted run (the data now is incomplete)`
+          : `write a safety backup of the current ${r.component} data (${targets.join(', ')})`,
+        ...r.entries.map(stepFor),
+      ],
+      dataAtRisk: [
+        `current ${r.component} data changed since ${r.located.manifest.created} is replaced (the safety backup keeps it)`,
+      ],
+      fingerprint: canonical([
+        r.id,
+        r.component,
+        i.target ?? null,
+        // What exactly is restored: the stream's sha256, or the snapshot of a volume read as a directory.
+        r.entries.map((e) => [e.target, e.sha256 ?? e.snapshot ?? null]),
+      ]),
+    };
+  },
+  async run(ctx, i) {
+    const started = Date.now();
+    const r = await resolveRestore(ctx, i);
+    const targets = r.entries.map((e) => e.target);
+    const journal: RestoreJournal = {
+      id: r.id,
+      component: r.component,
+      targets,
+      repository: r.located.repository,
+      startedAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      host: hostname(),
+      pid: process.pid,
+      step: 'verifying',
+      stopped: r.resuming?.stopped ?? [],
+      ...(r.resuming?.safetyBackup ? { safetyBackup: r.resuming.safetyBackup } : {}),
+    };
+    const save = () => writeJournal(ctx.config, ctx.project, journal);
+    await save();
+    // Helpers of a killed restore (or backup) still hold the volume: remove them first.
+    await removeOrphanHelpers(ctx.docker, ctx.signal);
+    let touched = Boolean(r.resuming);
+    try {
+      ctx.progress({ progress: 0, message: `reading backup ${r.id} back from ${r.located.where}` });
+      const v = await verifyEntries(ctx, r.entries, r.located.source);
+      if (!v.ok)
+        throw new ToolError(
+          'failed',
+          `backup ${r.id} failed verification, nothing was changed: ${v.checks
+            .filter((c) => !c.ok)
+            .map((c) => `${c.target}: ${c.detail}`)
+            .join('; ')}`,
+          { hint: 'pick another backup (list_backups) or investigate with verify_backup' },
+        );
+      if (!journal.safetyBackup) {
+        journal.step = 'safety-backup';
+        await save();
+        ctx.progress({ progress: 1, message: `safety backup of ${r.component}` });
+        const safety = await runBackup(ctx, r.component, 'pre-restore', { protects: r.id, targets });
+        if (safety.manifest.phase !== 'Completed')
+          throw new ToolError(
+            'failed',
+            `the safety backup of the current ${r.component} data did not complete (${(safety.manifest.failures ?? []).map((f) => f.reason).join('; ')}); nothing was changed`,
+            { hint: 'fix what the safety backup reports, then restore again' },
+          );
+        journal.safetyBackup = safety.manifest.id;
+      }
+      const restored = [];
+      for (const e of r.entries) {
+        journal.step = `restoring ${e.target}`;
+        await save();
+        touched = true;
+        ctx.progress({ progress: 2 + restored.length, message: `restoring ${e.component} ${e.target}` });
+        const hooks = {
+          alsoStart: journal.stopped,
+          onStopped: async (names: string[]) => {
+            journal.stopped = [...new Set([...journal.stopped, ...names])];
+            await save();
+          },
+        };
+        const open = () => r.located.open(e);
+        const result =
+          e.component === 'mongodb'
+            ? await restoreMongo(ctx, open)
+            : e.component === 'opensearch'
+              ? await restoreOpenSearch(ctx, e)
+              : e.component === 'duckdb'
+                ? await restoreDuckdb(ctx, e, open, hooks)
+                : await restoreVolume(ctx, e, open, hooks);
+        journal.stopped = [];
+        restored.push({ target: e.target, result: result as Record<string, unknown> });
+      }
+      await clearJournal(ctx.config, ctx.project);
+      return {
+        id: r.id,
+        component: r.component,
+        from: r.located.where,
+        safetyBackup: journal.safetyBackup,
+        completedInterrupted: Boolean(r.resuming),
+        restored,
+        durationMs: Date.now() - started,
+      };
+    } catch (err) {
+      if (!touched) {
+        // Nothing was changed: no journal to leave (an earlier interrupted one stays as it was).
+        if (r.resuming) await writeJournal(ctx.config, ctx.project, r.resuming);
+        else await clearJournal(ctx.config, ctx.project);
+      } else {
+        journal.failed = {
+          at: new Date().toISOString(),
+          reason: ctx.signal.aborted ? 'cancelled' : (err as Error).message.slice(0, 300),
+        };
+        await save().catch(() => undefined);
+        const next = `the ${r.component} data is incomplete: run restore again with no arguments to complete it${journal.safetyBackup ? `, or restore the safety backup ${journal.safetyBackup}` : ''}`;
+        if (err instanceof ToolError)
+          throw new ToolError(err.code, err.message, {
+            hint: `${err.hint ? `${err.hint}; ` : ''}${next}`,
+            cause: err,
+          });
+        throw new ToolError(
+          'failed',
+          `restore of ${r.component} from ${r.id} failed: ${(err as Error).message}`,
+          {
+            hint: next,
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+  },
+});

@@ -5,6 +5,7 @@ import type { Safety } from '../safety/index.js';
 import type { Principal, ToolContext } from '../tools/context.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { registry as defaultRegistry } from '../tools/registry.js';
+import type { TaskStore } from './tasks.js';
 import type { ToolsetSelection } from './toolsets.js';
 
 /** What every MCP server of this process is built from. */
@@ -21,6 +22,8 @@ export interface McpDeps {
    * per request). Absent: each server keeps its own, from config, for its session or connection.
    */
   toolsets?: ToolsetSelection;
+  /** Where tasks live (2026-07-28 Tasks extension); default: one store for the process. */
+  tasks?: TaskStore;
 }
 
 /** The context a tool call made through this surface runs with. */

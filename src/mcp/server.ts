@@ -1,5 +1,6 @@
 import {
   type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
   type InputRequiredResult,
   McpServer,
   ProtocolError,
@@ -20,6 +21,7 @@ import { type McpDeps, toolContext } from './context.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
 import { inputJsonSchema, jsonSchemas } from './schemas.js';
+import { anyResult, declaresTasks, TASK_TOOLS, TASKS_EXTENSION, TaskStore, taskIdParams } from './tasks.js';
 import { withinBudget } from './text-budget.js';
 import {
   ENABLE_TOOLSETS,
@@ -49,6 +51,7 @@ export function createMcpServer(deps: McpDeps, era: McpEra = 'legacy'): McpServe
   const registry = deps.registry ?? defaultRegistry;
   const codec = approvalStateCodec(deps.config);
   const selection = deps.toolsets ?? ToolsetSelection.fromConfig(deps.config);
+  const tasks = deps.tasks ?? processTasks;
   const mcp = new McpServer(
     { name: 'doom-ops', title: 'doom-ops: clau-doom stack operations', version: deps.version ?? '0.1.0' },
     {
@@ -58,6 +61,8 @@ export function createMcpServer(deps: McpDeps, era: McpEra = 'legacy'): McpServe
         resources: { listChanged: false },
         prompts: { listChanged: false },
         logging: {},
+        // Long jobs run as tasks for 2026-07-28 clients that declare the extension.
+        ...(era === 'modern' ? { extensions: { [TASKS_EXTENSION]: {} } } : {}),
       },
       requestState: { verify: codec.verify },
       cacheHints: CACHE_HINTS,
@@ -85,40 +90,73 @@ export function createMcpServer(deps: McpDeps, era: McpEra = 'legacy'): McpServe
       if (!tool)
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, `unknown tool: ${request.params.name}`);
       const started = Date.now();
+      const asTask =
+        era === 'modern' &&
+        TASK_TOOLS.has(tool.name) &&
+        declaresTasks(mcpCtx.mcpReq.envelope, CLIENT_CAPABILITIES_META_KEY);
+      // A task's work outlives this request: it gets its own signal, tied to the request's only
+      // until the task exists (a client that gives up before that cancels the call, as always).
+      const work = asTask ? new AbortController() : undefined;
+      const unlink = work ? linkAbort(mcpCtx.mcpReq.signal, work) : () => {};
+      let taskId: string | undefined;
+      let begun!: () => void;
+      const gate = new Promise<'begun'>((resolve) => {
+        begun = () => resolve('begun');
+      });
       try {
         // Read-only mode and roles are enforced in invokeTool (runMutation) for every surface alike.
         const progressToken = request.params._meta?.progressToken;
-        const ctx = toolContext(deps, mcpCtx.mcpReq.signal, {
+        const ctx = toolContext(deps, work?.signal ?? mcpCtx.mcpReq.signal, {
           approver:
             era === 'modern'
               ? inputRequiredApprover(mcpCtx, deps.config, deps.safety, codec)
               : mcpApprover(server, mcpCtx.mcpReq.id, deps.config, deps.safety),
           progress: (p) => {
+            if (taskId) return tasks.progress(taskId, progressText(p));
             // Only when the caller asked for progress (it sent a token).
             if (progressToken === undefined) return;
             void mcpCtx.mcpReq
               .notify({ method: 'notifications/progress', params: { progressToken, ...p } })
               .catch(() => {});
           },
+          ...(asTask ? { onStart: () => begun() } : {}),
         });
-        const output = await invokeTool(tool, ctx, request.params.arguments ?? {});
+        const finished = invokeTool(tool, ctx, request.params.arguments ?? {}).then((output) =>
+          toolResult(tool, output, deps),
+        );
+        if (asTask) {
+          // Past every gate (input, roles, approval, lock, fresh plan) the work becomes a task;
+          // anything that ends before that is answered at once, as for any client.
+          const first = await Promise.race([finished, gate]);
+          if (first === 'begun') {
+            const task = tasks.create(deps.principal.id, work!);
+            taskId = task.id;
+            unlink();
+            finished.then(
+              (result) => tasks.complete(task.id, result),
+              (err) =>
+                work!.signal.aborted
+                  ? undefined // cancelled: the store already says so
+                  : tasks.complete(task.id, errorResult(err, tool.name, deps.logger)),
+            );
+            deps.logger.info({ tool: tool.name, task: task.id }, 'tool call runs as a task');
+            return { resultType: 'task', ...task.view() } as unknown as CallToolResult;
+          }
+          unlink();
+          return first;
+        }
+        const result = await finished;
         deps.logger.debug({ tool: tool.name, ms: Date.now() - started }, 'tool call done');
-        return {
-          structuredContent: output as Record<string, unknown>,
-          content: [
-            {
-              type: 'text',
-              text: withinBudget(renderText(tool.name, output), deps.config.mcp.textBudget, tool),
-            },
-          ],
-        };
+        return result;
       } catch (err) {
+        unlink();
         if (err instanceof AskClient) return err.result;
         return errorResult(err, tool.name, deps.logger);
       }
     },
   );
 
+  if (era === 'modern') registerTaskMethods(server, tasks, deps);
   registerResources(mcp, deps, registry);
   registerPrompts(mcp, deps, registry);
   return mcp;
@@ -208,4 +246,59 @@ export function errorResult(err: unknown, tool: string, logger: Logger): CallToo
   const ref = newErrorRef();
   logger.error({ err, ref, tool }, 'internal error in tool call');
   return { isError: true, content: [{ type: 'text', text: `${tool} failed: internal error (ref ${ref})` }] };
+}
+
+/** A tool's output as an MCP result: structuredContent plus its text, within the text budget. */
+function toolResult(tool: AnyTool, output: unknown, deps: McpDeps): CallToolResult {
+  return {
+    structuredContent: output as Record<string, unknown>,
+    content: [
+      { type: 'text', text: withinBudget(renderText(tool.name, output), deps.config.mcp.textBudget, tool) },
+    ],
+  };
+}
+
+function progressText(p: { progress: number; total?: number; message?: string }): string {
+  const count = p.total ? `${p.progress}/${p.total}` : `${p.progress}`;
+  return p.message ? `${p.message} (${count})` : count;
+}
+
+/** Aborts `to` when `from` aborts, until the returned function is called. */
+function linkAbort(from: AbortSignal, to: AbortController): () => void {
+  const onAbort = () => to.abort(from.reason);
+  if (from.aborted) onAbort();
+  else from.addEventListener('abort', onAbort, { once: true });
+  return () => from.removeEventListener('abort', onAbort);
+}
+
+/** Tasks of this process when the surface does not share one store (stdio, tests). */
+const processTasks = new TaskStore();
+
+/**
+ * tasks/get, tasks/cancel and tasks/update of the Tasks extension (2026-07-28 requests only).
+ * A task is visible to the principal that started it only; an unknown id is -32602.
+ */
+function registerTaskMethods(server: McpServer['server'], tasks: TaskStore, deps: McpDeps): void {
+  const unknown = (id: string) =>
+    new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
+      `unknown task ${id}: it ended more than an hour ago, or never existed here`,
+    );
+  server.setRequestHandler('tasks/get', { params: taskIdParams, result: anyResult }, async (params) => {
+    const task = tasks.get(params.taskId, deps.principal.id);
+    if (!task) throw unknown(params.taskId);
+    return { ...task } as Record<string, unknown>;
+  });
+  server.setRequestHandler('tasks/cancel', { params: taskIdParams, result: anyResult }, async (params) => {
+    if (!tasks.cancel(params.taskId, deps.principal.id)) throw unknown(params.taskId);
+    return {};
+  });
+  server.setRequestHandler('tasks/update', { params: taskIdParams, result: anyResult }, async (params) => {
+    if (!tasks.get(params.taskId, deps.principal.id)) throw unknown(params.taskId);
+    // Approvals are settled before a task exists (input_required on the tools/call itself).
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
+      `task ${params.taskId} is not waiting for input`,
+    );
+  });
 }

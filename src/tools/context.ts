@@ -31,6 +31,11 @@ export interface ToolContext {
    * call other tools through it instead of importing the registry.
    */
   tools: readonly AnyTool[];
+  /**
+   * Called once the call is past every gate (input, roles, approval, the stack lock, a fresh
+   * plan) and its work begins: MCP turns a long call into a task at this point.
+   */
+  onStart?: () => void;
 }
 
 /** A context for doom-ops' own background work (incident watcher, scheduled jobs) on the configured stack. */

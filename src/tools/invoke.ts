@@ -50,6 +50,7 @@ export async function invokeTool<T extends AnyTool>(
   const run = async (): Promise<z.output<T['output']>> => {
     let result: unknown;
     try {
+      ctx.onStart?.();
       result = await tool.run(ctx, input);
     } catch (err) {
       throw withoutSecrets(err, knownProjectSecrets(ctx));

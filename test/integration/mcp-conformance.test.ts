@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CLI } from '../helpers/cli.js';
+import { startServe } from '../helpers/serve.js';
 import { type TestStack, upStack } from '../helpers/stack.js';
 
 /**
@@ -28,20 +29,12 @@ let authed = ''; // bearer token, for the Inspector
 const stateDir = mkdtempSync(join(tmpdir(), 'doomstate-'));
 
 async function serve(args: string[], env: Record<string, string> = {}): Promise<string> {
-  const proc = spawn('node', [CLI, 'serve', '--port', '0', '--project', stack.project, ...args], {
-    env: { ...process.env, DOOM_OPS_STATE_DIR: stateDir, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const { proc, base } = await startServe(['--port', '0', '--project', stack.project, ...args], {
+    DOOM_OPS_STATE_DIR: stateDir,
+    ...env,
   });
   servers.push(proc);
-  return new Promise<string>((resolveUrl, reject) => {
-    let err = '';
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /serving (http:\/\/127\.0\.0\.1:\d+)\/mcp/.exec(err);
-      if (m) resolveUrl(`${m[1]!}/mcp`);
-    });
-    proc.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
+  return `${base}/mcp`;
 }
 
 beforeAll(async () => {

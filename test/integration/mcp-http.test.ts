@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -7,8 +7,9 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import { expectMatchesSchema } from '../helpers/mcp.js';
+import { startServe } from '../helpers/serve.js';
 import { containerOf, type TestStack, upStack, waitFor } from '../helpers/stack.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -79,23 +80,10 @@ beforeAll(async () => {
     'vizdoom healthy',
     async () => (await containerOf(stack.project, 'vizdoom')).State.Health?.Status === 'healthy',
   );
-  proc = spawn('node', [CLI, 'serve', '--port', '0', '--project', stack.project, '--output-schemas'], {
-    env: {
-      ...process.env,
-      DOOM_OPS_MCP_TOKEN: TOKEN,
-      DOOM_OPS_STATE_DIR: stateDir,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  base = await new Promise<string>((resolve, reject) => {
-    let err = '';
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /serving (http:\/\/127\.0\.0\.1:\d+)\/mcp/.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
+  ({ proc, base } = await startServe(['--port', '0', '--project', stack.project, '--output-schemas'], {
+    DOOM_OPS_MCP_TOKEN: TOKEN,
+    DOOM_OPS_STATE_DIR: stateDir,
+  }));
 });
 
 afterAll(async () => {

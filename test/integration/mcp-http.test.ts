@@ -127,6 +127,30 @@ describe('MCP over Streamable HTTP (doom-ops serve)', () => {
     await client.close();
   });
 
+  it('a 2026-07-28 client needs the token as well; with it, it calls stack_health with no session', async () => {
+    const modern = (headers: Record<string, string>) =>
+      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers } });
+    const refused = new Client(
+      { name: 'modern-no-token', version: '1' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await expect(refused.connect(modern({}))).rejects.toThrow(/401|nauthori/);
+    const sessionsBefore = (await (await fetch(`${base}/healthz`)).json()) as { sessions: number };
+    const client = new Client(
+      { name: 'modern', version: '1' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await client.connect(modern({ Authorization: `Bearer ${TOKEN}` }));
+    expect(client.getProtocolEra()).toBe('modern');
+    const r = await client.callTool({ name: 'stack_health', arguments: {} });
+    expect((r.structuredContent as { project: string }).project).toBe(stack.project);
+    // Per request: no MCP session was opened for it.
+    expect(((await (await fetch(`${base}/healthz`)).json()) as { sessions: number }).sessions).toBe(
+      sessionsBefore.sessions,
+    );
+    await client.close();
+  });
+
   it('a v1 SDK client (2025-era) lists tools and calls stack_health', async () => {
     const v1 = new V1Client({ name: 'v1-sdk-client', version: '1.0.0' });
     await v1.connect(

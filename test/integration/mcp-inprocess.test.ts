@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { createMcpHandler } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DockerAdapter, type LogReadOptions } from '../../src/adapters/docker/client.js';
@@ -51,6 +52,29 @@ async function connect(config: Config, adapter: DockerAdapter, tools = registry)
   await server.connect(serverSide);
   const client = new Client({ name: 'in-process', version: '1' });
   await client.connect(clientSide);
+  return client;
+}
+
+/** The same server on protocol revision 2026-07-28, through the SDK's per-request HTTP entry. */
+async function connectModern(config: Config, adapter: DockerAdapter): Promise<Client> {
+  const deps = {
+    config,
+    safety: createSafety(config),
+    docker: adapter,
+    logger: createLogger('silent'),
+    principal: { id: 'test', surface: 'mcp' as const },
+  };
+  const handler = createMcpHandler(() => createMcpServer(deps, 'modern'), { legacy: 'reject' });
+  const client = new Client(
+    { name: 'modern', version: '1' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL('http://doom-ops.test/mcp'), {
+      fetch: (url, init) => handler.fetch(new Request(url, init)),
+    }),
+  );
+  expect(client.getProtocolEra()).toBe('modern');
   return client;
 }
 
@@ -118,6 +142,48 @@ describe('MCP long calls', () => {
       String(LINES - 1),
       String(LINES),
     ]);
+    await client.close();
+  });
+});
+
+describe('MCP long calls on 2026-07-28', () => {
+  it('progress reaches a caller that asked, and aborting the call (the closed response stream) stops the log stream', async () => {
+    const base = loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir }, project });
+    const config = { ...base, logs: { ...base.logs, scanLines: 1_000_000 } };
+    const adapter = new WatchedAdapter({ timeoutMs: 60_000 });
+    const client = await connectModern(config, adapter);
+    const controller = new AbortController();
+    const progress: Array<{ progress: number; message?: string }> = [];
+    const call = client.callTool(
+      { name: 'service_logs', arguments: { service: 'vizdoom', grep: 'never-matches', tail: 10 } },
+      {
+        signal: controller.signal,
+        onprogress: (p) => {
+          progress.push(p);
+          if (progress.length === 2) controller.abort(new Error('user pressed stop'));
+        },
+      },
+    );
+    await expect(call).rejects.toThrow();
+    expect(progress[0]!.message).toMatch(/scanned 5000 lines/);
+    await waitFor('log stream to end', async () => adapter.ended, 10_000, 20);
+    expect(adapter.ended?.error).toMatchObject({ code: 'cancelled' });
+    expect(adapter.linesRead).toBeLessThan(LINES);
+    await client.close();
+  });
+
+  it('read-only mode hides and refuses non-read tools for 2026-07-28 clients too', async () => {
+    const base = loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir }, project });
+    const client = await connectModern(
+      { ...base, readOnly: true, mcp: { ...base.mcp, toolsets: ['all'] } },
+      new DockerAdapter({ timeoutMs: 10_000 }),
+    );
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('stack_health');
+    expect(names).not.toContain('restart_service');
+    const r = await client.callTool({ name: 'restart_service', arguments: { service: 'vizdoom' } });
+    expect(r.isError).toBe(true);
+    expect((r.content as { text: string }[])[0]!.text).toMatch(/read-only mode/);
     await client.close();
   });
 });

@@ -159,6 +159,10 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
     if (req.method !== 'POST') return serveModern(req, res);
 
     const body = await readJson(req);
+    if (body === TOO_LARGE) {
+      res.setHeader('Connection', 'close');
+      return send(res, 413, rpcError(`request body over ${MAX_BODY} bytes`, -32600));
+    }
     if (body === undefined) return send(res, 400, rpcError('request body is not JSON', -32700));
     if (!(await isLegacyRequest(await toWebRequest(req, body), body))) return serveModern(req, res, body);
     if (!isInitializeRequest(body))
@@ -227,17 +231,29 @@ function rpcError(message: string, code = -32000): unknown {
   return { jsonrpc: '2.0', error: { code, message }, id: null };
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    return undefined;
-  }
+const TOO_LARGE = Symbol('too large');
+
+/**
+ * The request body as JSON; undefined when it is not JSON, TOO_LARGE past MAX_BODY (the rest is
+ * not kept: it is read and dropped so the answer can be sent, and the connection is closed after).
+ */
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    req.once('error', reject);
+    req.once('end', () => {
+      if (size > MAX_BODY) return resolve(TOO_LARGE);
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
 }

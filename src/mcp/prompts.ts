@@ -41,30 +41,32 @@ export function registerPrompts(mcp: McpServer, deps: McpDeps, registry: readonl
     },
   );
 
-  mcp.registerPrompt(
-    'plan_restore',
-    {
-      title: 'Plan a restore',
-      description:
-        "Check a backup and plan restoring it (all of it or one service's data), for a human to approve",
-      argsSchema: z.object({
-        backup: completable(z.string().describe('The backup id (list_backups)'), (value) =>
-          completeBackupId(ctx(), value ?? ''),
-        ),
-        service: service("Restore only this service's data (default: everything in the backup)"),
-      }),
-    },
-    ({ backup, service: only }) => {
-      const text = [
-        `Plan restoring backup ${backup}${only ? ` (only ${only}'s data)` : ''} with doom-ops.`,
-        '',
-        '1. Call list_backups and check that the backup is complete and verified; say what it holds and when it was taken.',
-        `2. Call verify_backup with id ${backup} if its last verification is old or failed.`,
-        '3. Call stack_health to see what is running now: a restore stops the services whose data it replaces.',
-        `4. Call restore with id ${backup}${only ? ` and component and target that hold ${only}'s data (list_backups shows them as component:target)` : ''}. It is destructive: it returns a plan and waits for a human approver; do not try to approve it yourself.`,
-        '5. After the restore, call stack_health and smoke_test and report the result.',
-      ].join('\n');
-      return { messages: [{ role: 'user', content: { type: 'text', text } }] };
-    },
-  );
+  // A restore plan only where restore can run (not in read-only mode).
+  if (registry.some((t) => t.name === 'restore') && !deps.config.readOnly)
+    mcp.registerPrompt(
+      'plan_restore',
+      {
+        title: 'Plan a restore',
+        description:
+          "Check a backup and plan restoring it (all of it or one service's data), for a human to approve",
+        argsSchema: z.object({
+          backup: completable(z.string().describe('The backup id (list_backups)'), (value) =>
+            completeBackupId(ctx(), value ?? ''),
+          ),
+          service: service("Restore only this service's data (default: everything in the backup)"),
+        }),
+      },
+      ({ backup, service: only }) => {
+        const text = [
+          `Plan restoring backup ${backup}${only ? ` (only ${only}'s data)` : ''} with doom-ops.`,
+          '',
+          '1. Call list_backups and check that the backup is complete and verified; say what it holds and when it was taken.',
+          `2. Call verify_backup with id ${backup} if its last verification is old or failed.`,
+          '3. Call stack_health to see what is running now: a restore stops the services whose data it replaces.',
+          `4. Call restore with id ${backup}${only ? ` and component and target that hold ${only}'s data (list_backups shows them as component:target)` : ''}. It is destructive: it returns a plan and waits for a human approver; do not try to approve it yourself.`,
+          '5. After the restore, call stack_health and smoke_test and report the result.',
+        ].join('\n');
+        return { messages: [{ role: 'user', content: { type: 'text', text } }] };
+      },
+    );
 }

@@ -4,6 +4,7 @@ import {
   ProtocolErrorCode,
   ResourceTemplate,
 } from '@modelcontextprotocol/server';
+import { isToolError, newErrorRef } from '../errors.js';
 import { renderText } from '../render/text.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { recentIncidents } from '../tools/health/recent-incidents.js';
@@ -21,7 +22,33 @@ const json = (uri: URL, value: unknown) => ({
 
 function oneVariable(variables: Record<string, string | string[]>, name: string): string {
   const v = variables[name];
-  return decodeURIComponent((Array.isArray(v) ? v[0] : v) ?? '');
+  try {
+    return decodeURIComponent((Array.isArray(v) ? v[0] : v) ?? '');
+  } catch {
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
+      `the ${name} in this URI is not valid percent-encoding`,
+    );
+  }
+}
+
+/**
+ * A template read as the protocol wants its errors: what the caller got wrong (bad or unknown
+ * service, bad encoding) is -32602 Invalid params with the URI; an unexpected failure is logged
+ * and named by a reference id only.
+ */
+async function reading<T>(uri: URL, deps: McpDeps, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    if (isToolError(err) && ['invalid_input', 'not_found'].includes(err.code))
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message, { uri: uri.href });
+    if (isToolError(err)) throw new ProtocolError(ProtocolErrorCode.InternalError, err.message);
+    const ref = newErrorRef();
+    deps.logger.error({ err, ref, uri: uri.href }, 'internal error in resource read');
+    throw new ProtocolError(ProtocolErrorCode.InternalError, `internal error (ref ${ref})`);
+  }
 }
 
 /** Context a model can pull in without a tool call; generated from config and the registry. */
@@ -89,7 +116,7 @@ export function registerResources(mcp: McpServer, deps: McpDeps, registry: reado
       list: undefined,
       complete: {
         tool: (value: string) =>
-          registry
+          visibleTools(deps.config, registry)
             .map((t) => t.name)
             .filter((n) => n.startsWith(value))
             .slice(0, 100),
@@ -102,7 +129,8 @@ export function registerResources(mcp: McpServer, deps: McpDeps, registry: reado
     },
     (uri, variables) => {
       const name = oneVariable(variables, 'tool');
-      const tool = registry.find((t) => t.name === name);
+      // Read-only mode hides non-read tools here as in tools/list.
+      const tool = visibleTools(deps.config, registry).find((t) => t.name === name);
       if (!tool)
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, `no tool ${name}`, { uri: uri.href });
       return json(uri, jsonSchemas(tool).output);
@@ -126,12 +154,14 @@ export function registerResources(mcp: McpServer, deps: McpDeps, registry: reado
       description: 'stack_health for one service (JSON): status, restarts, OOM kills, last exit and why',
       mimeType: 'application/json',
     },
-    async (uri, variables, ctx) =>
-      json(
-        uri,
-        await invokeTool(stackHealth, toolContext(deps, ctx.mcpReq.signal), {
-          service: oneService(variables),
-        }),
+    (uri, variables, ctx) =>
+      reading(uri, deps, async () =>
+        json(
+          uri,
+          await invokeTool(stackHealth, toolContext(deps, ctx.mcpReq.signal), {
+            service: oneService(variables),
+          }),
+        ),
       ),
   );
   mcp.registerResource(
@@ -146,14 +176,15 @@ export function registerResources(mcp: McpServer, deps: McpDeps, registry: reado
         'The last 100 log lines of one service, all replicas merged by time (text; secrets redacted). For a window or a level, call service_logs',
       mimeType: 'text/plain',
     },
-    async (uri, variables, ctx) => {
-      const output = await invokeTool(serviceLogs, toolContext(deps, ctx.mcpReq.signal), {
-        service: oneService(variables),
-        tail: 100,
-      });
-      return {
-        contents: [{ uri: uri.href, mimeType: 'text/plain', text: renderText('service_logs', output) }],
-      };
-    },
+    (uri, variables, ctx) =>
+      reading(uri, deps, async () => {
+        const output = await invokeTool(serviceLogs, toolContext(deps, ctx.mcpReq.signal), {
+          service: oneService(variables),
+          tail: 100,
+        });
+        return {
+          contents: [{ uri: uri.href, mimeType: 'text/plain', text: renderText('service_logs', output) }],
+        };
+      }),
   );
 }

@@ -99,6 +99,7 @@ export function createMcpServer(deps: McpDeps, era: McpEra = 'legacy'): McpServe
       const work = asTask ? new AbortController() : undefined;
       const unlink = work ? linkAbort(mcpCtx.mcpReq.signal, work) : () => {};
       let taskId: string | undefined;
+      let approvalId: string | undefined;
       let begun!: () => void;
       const gate = new Promise<'begun'>((resolve) => {
         begun = () => resolve('begun');
@@ -107,10 +108,13 @@ export function createMcpServer(deps: McpDeps, era: McpEra = 'legacy'): McpServe
         // Read-only mode and roles are enforced in invokeTool (runMutation) for every surface alike.
         const progressToken = request.params._meta?.progressToken;
         const ctx = toolContext(deps, work?.signal ?? mcpCtx.mcpReq.signal, {
-          approver:
-            era === 'modern'
+          approver: async (req) => {
+            const decision = await (era === 'modern'
               ? inputRequiredApprover(mcpCtx, deps.config, deps.safety, codec)
-              : mcpApprover(server, mcpCtx.mcpReq.id, deps.config, deps.safety),
+              : mcpApprover(server, mcpCtx.mcpReq.id, deps.config, deps.safety))(req);
+            if (decision.approved) approvalId = decision.approvalId;
+            return decision;
+          },
           progress: (p) => {
             if (taskId) return tasks.progress(taskId, progressText(p));
             // Only when the caller asked for progress (it sent a token).
@@ -121,8 +125,16 @@ export function createMcpServer(deps: McpDeps, era: McpEra = 'legacy'): McpServe
           },
           ...(asTask ? { onStart: () => begun() } : {}),
         });
-        const finished = invokeTool(tool, ctx, request.params.arguments ?? {}).then((output) =>
-          toolResult(tool, output, deps),
+        const finished = invokeTool(tool, ctx, request.params.arguments ?? {}).then(
+          (output) => {
+            if (approvalId) deps.safety.approvals.finish(approvalId, { result: output });
+            return toolResult(tool, output, deps);
+          },
+          (err: unknown) => {
+            // An approval record used here ends done or failed, as one decided out of band does.
+            if (approvalId) deps.safety.approvals.finish(approvalId, { error: err });
+            throw err;
+          },
         );
         if (asTask) {
           // Past every gate (input, roles, approval, lock, fresh plan) the work becomes a task;
@@ -134,10 +146,12 @@ export function createMcpServer(deps: McpDeps, era: McpEra = 'legacy'): McpServe
             unlink();
             finished.then(
               (result) => tasks.complete(task.id, result),
-              (err) =>
-                work!.signal.aborted
-                  ? undefined // cancelled: the store already says so
-                  : tasks.complete(task.id, errorResult(err, tool.name, deps.logger)),
+              (err) => {
+                const result = errorResult(err, tool.name, deps.logger);
+                if (!work!.signal.aborted) return tasks.complete(task.id, result);
+                const text = result.content[0];
+                tasks.cancelled(task.id, text?.type === 'text' ? text.text : 'stopped');
+              },
             );
             deps.logger.info({ tool: tool.name, task: task.id }, 'tool call runs as a task');
             return { resultType: 'task', ...task.view() } as unknown as CallToolResult;

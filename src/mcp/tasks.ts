@@ -21,6 +21,10 @@ const KEEP_AFTER_END = 60 * 60_000;
 const MAX_TASKS = 1000;
 const POLL_MS = 1000;
 
+/**
+ * Task states. Every error of the work, the server's own included (behind a reference id), ends as
+ * a completed task whose result has isError, so `failed` is never reached here.
+ */
 type Status = 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
 
 interface Entry {
@@ -33,8 +37,9 @@ interface Entry {
   lastUpdatedAt: string;
   ttlMs: number | null;
   result?: CallToolResult;
-  error?: { code: number; message: string };
   abort: AbortController;
+  /** tasks/cancel asked; the task reads `working` until the work has actually stopped. */
+  cancelling: boolean;
 }
 
 /** The Task shape of tasks/get and CreateTaskResult (without resultType). */
@@ -47,7 +52,6 @@ export interface TaskView {
   ttlMs: number | null;
   pollIntervalMs: number;
   result?: CallToolResult & { resultType: 'complete' };
-  error?: { code: number; message: string };
 }
 
 /**
@@ -71,6 +75,7 @@ export class TaskStore {
       lastUpdatedAt: now,
       ttlMs: null,
       abort,
+      cancelling: false,
     };
     this.tasks.set(entry.taskId, entry);
     return { id: entry.taskId, view: () => view(entry) };
@@ -79,12 +84,16 @@ export class TaskStore {
   /** A progress report of the running work, as the task's status message. */
   progress(id: string, message: string): void {
     const e = this.tasks.get(id);
-    if (e?.status !== 'working') return;
+    if (e?.status !== 'working' || e.cancelling) return;
     e.statusMessage = message;
     e.lastUpdatedAt = new Date().toISOString();
   }
 
-  /** The work ended: its result (a tool error is a completed task whose result has isError). */
+  /**
+   * The work ended with a result: completed (a tool error is a completed task whose result has
+   * isError). Also after a cancel that came too late, or that the tool turned into an orderly
+   * stop: the result says what was done and undone.
+   */
   complete(id: string, result: CallToolResult): void {
     const e = this.tasks.get(id);
     if (!e || isTerminal(e.status)) return;
@@ -92,12 +101,11 @@ export class TaskStore {
     e.result = result;
   }
 
-  /** The work failed with a JSON-RPC error (the server's own fault), or was cancelled. */
-  fail(id: string, error: { code: number; message: string }): void {
+  /** The work stopped because of tasks/cancel; `why` is what it reported (what is left as it was). */
+  cancelled(id: string, why: string): void {
     const e = this.tasks.get(id);
     if (!e || isTerminal(e.status)) return;
-    this.end(e, 'failed', error.message);
-    e.error = error;
+    this.end(e, 'cancelled', `cancelled by the client: ${why}`);
   }
 
   get(id: string, owner: string): TaskView | undefined {
@@ -106,12 +114,18 @@ export class TaskStore {
     return e && e.owner === owner ? view(e) : undefined;
   }
 
-  /** tasks/cancel: aborts the work; a task that already ended is left as it is. */
+  /**
+   * tasks/cancel: aborts the work. The task reads `working` ("cancelling") until the work has
+   * stopped at a safe point (a tool puts back what it half changed first), then `cancelled` with
+   * what the work reported, or `completed` when it finished anyway. A task that ended is left as it is.
+   */
   cancel(id: string, owner: string): TaskView | undefined {
     const e = this.tasks.get(id);
     if (!e || e.owner !== owner) return undefined;
-    if (!isTerminal(e.status)) {
-      this.end(e, 'cancelled', 'cancelled by the client');
+    if (!isTerminal(e.status) && !e.cancelling) {
+      e.cancelling = true;
+      e.statusMessage = 'cancelling: the work stops at its next safe point';
+      e.lastUpdatedAt = new Date().toISOString();
       e.abort.abort(new Error('task cancelled'));
     }
     return view(e);
@@ -151,7 +165,6 @@ function view(e: Entry): TaskView {
     pollIntervalMs: POLL_MS,
     // The inlined result is the tools/call result as the 2026-07-28 wire has it.
     ...(e.status === 'completed' && e.result ? { result: { resultType: 'complete', ...e.result } } : {}),
-    ...(e.status === 'failed' && e.error ? { error: e.error } : {}),
   };
 }
 

@@ -12,7 +12,9 @@ export function withinBudget(text: string, budget: number, tool: AnyTool): strin
   if (text.length <= budget) return text;
   const room = Math.max(0, budget - 300);
   const cut = text.lastIndexOf('\n', room);
-  const kept = text.slice(0, cut > room / 2 ? cut : room);
+  let kept = text.slice(0, cut > room / 2 ? cut : room);
+  // Never half a character: a lone high surrogate is invalid in the JSON a client parses.
+  if (/[\uD800-\uDBFF]$/.test(kept)) kept = kept.slice(0, -1);
   const inputs = Object.keys((tool.input.shape as Record<string, unknown>) ?? {});
   const narrow = NARROWING.filter((k) => inputs.includes(k));
   const how = narrow.length ? `narrow the call with ${narrow.join(', ')}` : 'ask for less';

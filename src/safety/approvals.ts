@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ToolError } from '../errors.js';
+import { isToolError, ToolError } from '../errors.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'done' | 'failed' | 'refused';
 
@@ -131,6 +131,24 @@ export class ApprovalStore {
     record.decidedAt = new Date().toISOString();
     writeFileSync(claim, JSON.stringify(record, null, 2), { mode: 0o600 });
     renameSync(claim, path);
+    return record;
+  }
+
+  /**
+   * Records what an approved action did, once it ran: `done` with its result, or `failed` (`refused`
+   * when it was stopped as stale or busy: a conflict) with the reason a user may see.
+   */
+  finish(id: string, outcome: { result: unknown } | { error: unknown }): ApprovalRecord {
+    const record = this.get(id);
+    if ('result' in outcome) {
+      record.status = 'done';
+      record.result = outcome.result;
+    } else {
+      const err = outcome.error;
+      record.status = isToolError(err) && err.code === 'conflict' ? 'refused' : 'failed';
+      record.error = isToolError(err) ? err.message : 'internal error';
+    }
+    this.save(record);
     return record;
   }
 }

@@ -48,7 +48,7 @@ export async function decideApproval(
     return record;
   }
   try {
-    record.result = await invokeTool(
+    const result = await invokeTool(
       tool,
       {
         ...ctx,
@@ -61,12 +61,9 @@ export async function decideApproval(
       },
       record.input,
     );
-    record.status = 'done';
+    return store.finish(id, { result });
   } catch (err) {
-    record.status = isToolError(err) && err.code === 'conflict' ? 'refused' : 'failed';
-    record.error = isToolError(err) ? err.message : 'internal error';
     if (!isToolError(err)) ctx.logger.error({ err, approval: id }, 'approved action failed');
+    return store.finish(id, { error: err });
   }
-  store.save(record);
-  return record;
 }

@@ -204,7 +204,11 @@ describe('MCP 2026-07-28: approvals through input_required', () => {
       via: 'input_required (client "modern-approval-test")',
       approvalId: approvalId(seen[0]!),
     });
-    expect(safety.approvals.get(approvalId(seen[0]!)).decidedVia).toMatch(/^input_required/);
+    const record = safety.approvals.get(approvalId(seen[0]!));
+    expect(record.decidedVia).toMatch(/^input_required/);
+    // The record ends as an out-of-band one does: done, with what the action returned.
+    expect(record.status).toBe('done');
+    expect(record.result).toMatchObject({ healthy: true });
   });
 
   it('decline, or accept with approve unchecked, runs nothing', async () => {

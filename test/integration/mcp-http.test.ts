@@ -98,6 +98,19 @@ describe('MCP over Streamable HTTP (doom-ops serve)', () => {
     expect(await r.json()).toMatchObject({ status: 'ok', sessions: expect.any(Number) });
   });
 
+  it('a body over 4 MiB is 413, not a parse error', async () => {
+    const r = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ ...INIT, params: { ...INIT.params, pad: 'x'.repeat(5 * 1024 * 1024) } }),
+    });
+    expect(r.status).toBe(413);
+  });
+
   it('401 without a token or with a wrong one', async () => {
     const none = await post({});
     expect(none.status).toBe(401);

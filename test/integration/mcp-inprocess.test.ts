@@ -328,6 +328,32 @@ describe('what agents use besides tools', () => {
     await client.close();
   });
 
+  it('a bad or unknown service in a template URI is -32602 with the URI, never an internal error', async () => {
+    const client = await connect(cfg(), new DockerAdapter({ timeoutMs: 10_000 }));
+    for (const uri of [
+      'doom-ops://services/..%2F..%2Fetc/logs',
+      'doom-ops://services/%E0%A4%A/health',
+      'doom-ops://services/no-such-service/logs',
+      'doom-ops://tools/%E0%A4%A/output-schema',
+    ])
+      await expect(client.readResource({ uri }), uri).rejects.toMatchObject({ code: -32602 });
+    await client.close();
+  });
+
+  it('read-only mode hides non-read tools from the output-schema template, its completion and the restore prompt', async () => {
+    const client = await connect({ ...cfg(), readOnly: true }, new DockerAdapter({ timeoutMs: 10_000 }));
+    const done = await client.complete({
+      ref: { type: 'ref/resource', uri: 'doom-ops://tools/{tool}/output-schema' },
+      argument: { name: 'tool', value: 're' },
+    });
+    expect(done.completion.values).toEqual(['recent_incidents']);
+    await expect(
+      client.readResource({ uri: 'doom-ops://tools/restart_service/output-schema' }),
+    ).rejects.toMatchObject({ code: -32602 });
+    expect((await client.listPrompts()).prompts.map((p) => p.name)).toEqual(['investigate_incident']);
+    await client.close();
+  });
+
   it('lists tools in the same order every time', async () => {
     const client = await connect(cfg(), new DockerAdapter({ timeoutMs: 10_000 }));
     const a = (await client.listTools()).tools.map((t) => t.name);

@@ -164,8 +164,10 @@ describe('long jobs as MCP tasks (2026-07-28, Tasks extension)', () => {
     expect(execution.kind).toBe('task');
     await waitFor('the backup at work', () => resticRunning(stateDir), 30_000);
     await execution.cancel();
-    const view = await tasks.task(execution.handle!.taskId).snapshot();
-    expect(view.status).toBe('cancelled');
+    // The task reads cancelled once the work has stopped, with what the work said.
+    const task = tasks.task(execution.handle!.taskId);
+    await waitFor('cancelled', async () => (await task.snapshot()).status === 'cancelled', 30_000);
+    expect((await task.snapshot()).statusMessage).toMatch(/^cancelled by the client: .*cancel/);
     // The work stopped: its restic processes end, and no second complete backup appears.
     await waitFor('restic gone', async () => !(await resticRunning(stateDir)), 30_000);
     const listed = await client.callTool({ name: 'list_backups', arguments: {} });

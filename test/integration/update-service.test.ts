@@ -136,6 +136,50 @@ describe('update_service', () => {
     expect((await containerOf(stack.project, 'nats')).State.Health?.Status).toBe('healthy');
   }, 120_000);
 
+  it('cancelled mid-update (stop-start path): the previous container is put back under its name and runs again', async () => {
+    const [old] = await replicas('nats');
+    const stop = new AbortController();
+    const running = invokeTool(
+      findTool('update_service')!,
+      { ...ctx(), signal: stop.signal },
+      { service: 'nats', image: BROKEN, timeout: '60s' },
+    ) as Promise<Update>;
+    // Cancel while the replacement waits to become healthy: the old one is stopped and renamed then.
+    await waitFor('the old nats set aside', async () =>
+      (await docker.listContainers({ all: true })).some((c) =>
+        c.Names.some((n) => n.endsWith('_nats_1_doomops_prev')),
+      ),
+    );
+    stop.abort(new Error('client cancelled'));
+    const r = await running;
+    expect(r.ok).toBe(false);
+    expect(r.replicas[0]).toMatchObject({ path: 'stop-start', result: 'rolled_back' });
+    expect(r.replicas[0]!.detail).toMatch(/cancelled; started .*nats_1 again/);
+    const after = await replicas('nats');
+    expect(after.map((c) => c.id)).toEqual([old!.id]);
+    const nats = await containerOf(stack.project, 'nats');
+    expect(nats.Name).toBe(`/${stack.project}_nats_1`);
+    expect(nats.State.Running).toBe(true);
+  }, 120_000);
+
+  it('cancelled mid-update (zero-downtime path): the new replica is removed, the old one never stopped serving', async () => {
+    const before = await replicas('dashboard');
+    const stop = new AbortController();
+    const running = invokeTool(
+      findTool('update_service')!,
+      { ...ctx(), signal: stop.signal },
+      { service: 'dashboard', image: BROKEN, timeout: '60s' },
+    ) as Promise<Update>;
+    await waitFor('the new replica beside the old', async () => (await replicas('dashboard')).length === 2);
+    stop.abort(new Error('client cancelled'));
+    const r = await running;
+    expect(r.replicas[0]).toMatchObject({ path: 'zero-downtime', result: 'rolled_back' });
+    expect(r.replicas[0]!.detail).toMatch(/cancelled/);
+    const after = await replicas('dashboard');
+    expect(after.map((c) => c.id)).toEqual(before.map((c) => c.id));
+    expect(after.map((c) => c.state)).toEqual(['running']);
+  }, 120_000);
+
   it('agent service: running agents keep their image, agents added later start on the new one', async () => {
     const [first] = await replicas('agent');
     const r = await update('agent', GOOD);

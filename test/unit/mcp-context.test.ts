@@ -108,6 +108,12 @@ describe('text result budget', () => {
     expect(lines.at(-2)).toMatch(/^line \d+ x{40}$/); // cut between lines, not inside one
   });
 
+  it('never cuts a character in half (emoji are two UTF-16 units)', () => {
+    const out = withinBudget('😀'.repeat(600), 1001, serviceLogs); // an odd cut point
+    expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(out)).toBe(false); // no lone high surrogate
+    expect(out).toMatch(/^(😀)+\n… cut/u);
+  });
+
   it('a tool without narrowing inputs says to ask for less', () => {
     const noNarrow = registry.find((t) => t.name === 'list_runbooks')!;
     expect(withinBudget('y'.repeat(9000), 1000, noNarrow)).toMatch(/ask for less/);

@@ -159,11 +159,36 @@ export const updateService = defineTool({
     const all = await ctx.docker.listStack(ctx.project, ctx.signal);
     let next = Math.max(...all.filter((c) => c.service === input.service).map((c) => c.number)) + 1;
     const replicas: Array<z.output<typeof outcome>> = [];
+    // Putting a replica back must finish even when the call is cancelled (a cancelled MCP task,
+    // notifications/cancelled): undo steps run under their own deadline, never ctx.signal.
+    const undo = (): ToolContext => ({ ...ctx, signal: AbortSignal.timeout(input.timeout + 120_000) });
+    /** A zero-downtime replica left as it was: the old container never stopped serving. */
+    const keptServing = (old: { name: string; image: string }, why: string) => ({
+      replaced: old.name,
+      path: 'zero-downtime' as const,
+      result: 'rolled_back' as const,
+      container: old.name,
+      image: old.image,
+      detail: `${why}; ${old.name} kept serving`,
+    });
     for (const old of list) {
+      // Cancelled between replicas: stop here; the replicas done so far are reported as they are.
+      if (ctx.signal.aborted) break;
       ctx.progress({ progress: replicas.length, total: list.length, message: `updating ${old.name}` });
       if (zeroDowntime(old)) {
-        const fresh = await cloneReplica(ctx.docker, old.id, next++, ctx.signal, { image: input.image });
-        const h = await healthy(ctx, fresh.id, input.timeout);
+        let fresh: { id: string; name: string };
+        try {
+          fresh = await cloneReplica(ctx.docker, old.id, next++, ctx.signal, { image: input.image });
+        } catch (err) {
+          if (!ctx.signal.aborted) throw err;
+          // cloneReplica removes a half-made replica itself; the old one never stopped.
+          replicas.push(keptServing(old, `cancelled before the new replica on ${input.image} started`));
+          continue;
+        }
+        const h = await healthy(ctx, fresh.id, input.timeout).catch((err: Error) => ({
+          ok: false,
+          why: ctx.signal.aborted ? 'cancelled' : err.message,
+        }));
         if (h.ok) {
           // Kept: the old replica's anonymous volumes may hold data the operator wants back.
           await stopAndRemove(ctx.docker, old.id, old.stopTimeoutS ?? undefined, ctx.signal, 'keep');
@@ -176,28 +201,29 @@ export const updateService = defineTool({
             detail: `${fresh.name} healthy; ${old.name} removed`,
           });
         } else {
-          await stopAndRemove(ctx.docker, fresh.id, 1, ctx.signal);
-          replicas.push({
-            replaced: old.name,
-            path: 'zero-downtime',
-            result: 'rolled_back',
-            container: old.name,
-            image: old.image,
-            detail: `${fresh.name} on ${input.image}: ${h.why}; removed it, ${old.name} kept serving`,
-          });
+          await stopAndRemove(ctx.docker, fresh.id, 1, undo().signal);
+          replicas.push(keptServing(old, `${fresh.name} on ${input.image}: ${h.why}; removed it`));
         }
         continue;
       }
       // Stop-start: the old container is stopped and renamed, not removed, until the new one is healthy.
       const c = ctx.docker.docker.getContainer(old.id);
-      await stopContainer(ctx.docker, old.id, {
-        label: old.name,
-        stopTimeoutS: old.stopTimeoutS ?? 10,
-        signal: ctx.signal,
-      });
-      await ctx.docker.call(`rename ${old.name}`, ctx.signal, (s) =>
-        c.rename({ name: `${old.name}_doomops_prev`, abortSignal: s } as object),
-      );
+      try {
+        await stopContainer(ctx.docker, old.id, {
+          label: old.name,
+          stopTimeoutS: old.stopTimeoutS ?? 10,
+          signal: ctx.signal,
+        });
+        await ctx.docker.call(`rename ${old.name}`, ctx.signal, (s) =>
+          c.rename({ name: `${old.name}_doomops_prev`, abortSignal: s } as object),
+        );
+      } catch (err) {
+        // Stopped but not renamed (cancelled, or the engine failed): start it again as it was.
+        await ctx.docker.call(`start ${old.name}`, undo().signal, (s) =>
+          c.start({ abortSignal: s } as object),
+        );
+        throw err;
+      }
       let fresh: { id: string; name: string } | undefined;
       let h: { ok: boolean; why: string };
       try {
@@ -207,7 +233,7 @@ export const updateService = defineTool({
         });
         h = await healthy(ctx, fresh.id, input.timeout);
       } catch (err) {
-        h = { ok: false, why: (err as Error).message };
+        h = { ok: false, why: ctx.signal.aborted ? 'cancelled' : (err as Error).message };
       }
       if (h.ok && fresh) {
         await ctx.docker.call(`remove ${old.name}`, ctx.signal, (s) =>
@@ -223,12 +249,13 @@ export const updateService = defineTool({
         });
         continue;
       }
-      if (fresh) await stopAndRemove(ctx.docker, fresh.id, 1, ctx.signal);
-      await ctx.docker.call(`rename back ${old.name}`, ctx.signal, (s) =>
+      const back$ = undo();
+      if (fresh) await stopAndRemove(ctx.docker, fresh.id, 1, back$.signal);
+      await ctx.docker.call(`rename back ${old.name}`, back$.signal, (s) =>
         c.rename({ name: old.name, abortSignal: s } as object),
       );
-      await ctx.docker.call(`start ${old.name}`, ctx.signal, (s) => c.start({ abortSignal: s } as object));
-      const back = await healthy(ctx, old.id, input.timeout);
+      await ctx.docker.call(`start ${old.name}`, back$.signal, (s) => c.start({ abortSignal: s } as object));
+      const back = await healthy(back$, old.id, input.timeout);
       replicas.push({
         replaced: old.name,
         path: 'stop-start',
@@ -239,14 +266,17 @@ export const updateService = defineTool({
       });
     }
     const failed = replicas.filter((r) => r.result === 'rolled_back');
+    const untouched = list.length - replicas.length;
+    const cancelled =
+      untouched > 0 ? `; cancelled: ${untouched} replica(s) not touched, still on their old image` : '';
     return {
       service: input.service,
       image: input.image,
       replicas,
-      ok: failed.length === 0,
+      ok: failed.length === 0 && untouched === 0,
       summary: failed.length
-        ? `${input.service}: update to ${input.image} rolled back for ${failed.length} of ${replicas.length} replica(s): ${failed[0]!.detail}`
-        : `${input.service}: ${replicas.length} replica(s) now on ${input.image}`,
+        ? `${input.service}: update to ${input.image} rolled back for ${failed.length} of ${replicas.length} replica(s): ${failed[0]!.detail}${cancelled}`
+        : `${input.service}: ${replicas.length} replica(s) now on ${input.image}${cancelled}`,
     };
   },
 });

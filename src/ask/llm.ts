@@ -1,4 +1,5 @@
 import { type ChatMessage as Message, ollamaChat, type ChatTool as Tool } from '../adapters/ollama/client.js';
+import { deadline as deadlineOf } from '../util/deadline.js';
 import type { CallTool } from './router.js';
 
 export interface ModelTool {
@@ -82,7 +83,7 @@ function checkedCall(c: unknown): { name: string; args: Record<string, unknown> 
  * run. Anything unusable (errors, garbage, timeouts) throws ModelFailure.
  */
 export async function askModel(question: string, o: ModelOptions): Promise<ModelAnswer> {
-  const deadline = AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)]);
+  const deadline = deadlineOf(o.signal, o.timeoutMs);
   const chat = await ollamaChat(o.host, o.model, deadline);
   const offered = new Set(o.tools.map((t) => t.name));
   const tools: Tool[] = o.tools.map((t) => ({

@@ -22,7 +22,7 @@ import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
 import { inputJsonSchema, jsonSchemas } from './schemas.js';
 import { anyResult, declaresTasks, TASK_TOOLS, TASKS_EXTENSION, TaskStore, taskIdParams } from './tasks.js';
-import { withinBudget } from './text-budget.js';
+import { takeDetail, withDetail, withinBudget } from './text-budget.js';
 import {
   ENABLE_TOOLSETS,
   enableToolsetsInput,
@@ -125,14 +125,27 @@ export function createMcpServer(deps: McpDeps, era: McpEra = 'legacy'): McpServe
           },
           ...(asTask ? { onStart: () => begun() } : {}),
         });
-        const finished = invokeTool(tool, ctx, request.params.arguments ?? {}).then(
+        // An approval record used here ends done or failed, as one decided out of band does; a
+        // record that cannot be written is logged, never turned into the call's outcome.
+        const settle = (outcome: { result: unknown } | { error: unknown }) => {
+          if (!approvalId) return;
+          try {
+            deps.safety.approvals.finish(approvalId, outcome);
+          } catch (err) {
+            deps.logger.warn({ err, approval: approvalId }, 'could not record the outcome of an approval');
+          }
+        };
+        const { args, full } =
+          tool.risk === 'read'
+            ? takeDetail(request.params.arguments ?? {})
+            : { args: request.params.arguments ?? {}, full: false };
+        const finished = invokeTool(tool, ctx, args).then(
           (output) => {
-            if (approvalId) deps.safety.approvals.finish(approvalId, { result: output });
-            return toolResult(tool, output, deps);
+            settle({ result: output });
+            return toolResult(tool, output, deps, full);
           },
           (err: unknown) => {
-            // An approval record used here ends done or failed, as one decided out of band does.
-            if (approvalId) deps.safety.approvals.finish(approvalId, { error: err });
+            settle({ error: err });
             throw err;
           },
         );
@@ -191,7 +204,7 @@ const CACHE_HINTS = {
 
 /**
  * tools/list: the tools of the enabled toolsets (read tools only in read-only mode), then the two
- * toolset tools, always in registry order. Lean by design (README "MCP context budget"): the
+ * toolset tools, always in registry order. Lean by design (README "Toolsets and the context budget"): the
  * one-or-two-sentence summary instead of the full description, output schemas only when
  * `mcp.outputSchemas` is on.
  */
@@ -206,7 +219,7 @@ export function listedTools(
       name: tool.name,
       title: tool.title,
       description: tool.summary ?? tool.description,
-      inputSchema: schemas.input,
+      inputSchema: tool.risk === 'read' ? withDetail(schemas.input) : schemas.input,
       ...(config.mcp.outputSchemas ? { outputSchema: schemas.output } : {}),
       annotations: annotationsFor(tool),
     };
@@ -263,12 +276,11 @@ export function errorResult(err: unknown, tool: string, logger: Logger): CallToo
 }
 
 /** A tool's output as an MCP result: structuredContent plus its text, within the text budget. */
-function toolResult(tool: AnyTool, output: unknown, deps: McpDeps): CallToolResult {
+function toolResult(tool: AnyTool, output: unknown, deps: McpDeps, full = false): CallToolResult {
+  const text = renderText(tool.name, output);
   return {
     structuredContent: output as Record<string, unknown>,
-    content: [
-      { type: 'text', text: withinBudget(renderText(tool.name, output), deps.config.mcp.textBudget, tool) },
-    ],
+    content: [{ type: 'text', text: full ? text : withinBudget(text, deps.config.mcp.textBudget, tool) }],
   };
 }
 

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { ToolError } from '../errors.js';
 import type { AnyTool } from '../tools/define-tool.js';
 
 /** Inputs that narrow a result, in the order a hint names them. */
@@ -20,6 +22,44 @@ export function withinBudget(text: string, budget: number, tool: AnyTool): strin
   const how = narrow.length ? `narrow the call with ${narrow.join(', ')}` : 'ask for less';
   return (
     `${kept}\n… cut: ${text.length - kept.length} of ${text.length} characters left out ` +
-    `(mcp.textBudget ${budget}); ${how}. The full result is in structuredContent.`
+    `(mcp.textBudget ${budget}); ${how}, or call again with detail: "full". The full result is in structuredContent.`
   );
+}
+
+/**
+ * The `detail` input MCP adds to every read tool (not part of the tool's own schema: CLI and Slack
+ * print the whole text anyway): `concise` (default) keeps the text within mcp.textBudget, `full`
+ * gives all of it.
+ */
+export const detailInput = z
+  .enum(['concise', 'full'])
+  .optional()
+  .describe('concise (default): text cut at the text budget with a hint; full: the whole text');
+
+type JsonSchema = { type: 'object'; properties?: Record<string, unknown>; [key: string]: unknown };
+const detailJson = z.toJSONSchema(detailInput, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+const withDetailCache = new WeakMap<object, JsonSchema>();
+
+/** A read tool's advertised input schema with `detail` added. */
+export function withDetail(input: JsonSchema): JsonSchema {
+  let out = withDetailCache.get(input);
+  if (!out) {
+    const { $schema: _, ...plain } = detailJson;
+    out = { ...input, properties: { ...(input.properties ?? {}), detail: plain } };
+    withDetailCache.set(input, out);
+  }
+  return out;
+}
+
+/**
+ * Splits `detail` off a read tool's arguments: the rest goes to the tool; an invalid value is an
+ * invalid_input error naming the choices.
+ */
+export function takeDetail(args: Record<string, unknown>): { args: Record<string, unknown>; full: boolean } {
+  if (!('detail' in args)) return { args, full: false };
+  const { detail, ...rest } = args;
+  const parsed = detailInput.safeParse(detail);
+  if (!parsed.success)
+    throw new ToolError('invalid_input', 'invalid input: detail: must be "concise" or "full"');
+  return { args: rest, full: parsed.data === 'full' };
 }

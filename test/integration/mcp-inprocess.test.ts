@@ -354,6 +354,27 @@ describe('what agents use besides tools', () => {
     await client.close();
   });
 
+  it('a long text result is cut at the budget with a hint; detail: "full" gives all of it', async () => {
+    const client = await connect(cfg(), new DockerAdapter({ timeoutMs: 10_000 }));
+    const text = (r: unknown) => (r as { content: { text: string }[] }).content[0]!.text;
+    const args = { service: 'vizdoom', tail: 1000 };
+    const concise = text(await client.callTool({ name: 'service_logs', arguments: args }));
+    expect(concise.length).toBeLessThanOrEqual(cfg().mcp.textBudget);
+    expect(concise).toMatch(/characters left out .*narrow the call with service.*tail.*detail: "full"/s);
+    const full = text(
+      await client.callTool({ name: 'service_logs', arguments: { ...args, detail: 'full' } }),
+    );
+    expect(full.length).toBeGreaterThan(cfg().mcp.textBudget);
+    expect(full).toContain(String(LINES));
+    const bad = await client.callTool({ name: 'service_logs', arguments: { ...args, detail: 'everything' } });
+    expect(bad.isError).toBe(true);
+    expect(text(bad)).toMatch(/detail: must be "concise" or "full"/);
+    // Read tools advertise it; write tools do not take it.
+    const { tools } = await client.listTools();
+    expect(tools.find((t) => t.name === 'service_logs')!.inputSchema.properties).toHaveProperty('detail');
+    await client.close();
+  });
+
   it('lists tools in the same order every time', async () => {
     const client = await connect(cfg(), new DockerAdapter({ timeoutMs: 10_000 }));
     const a = (await client.listTools()).tools.map((t) => t.name);

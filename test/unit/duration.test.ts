@@ -45,3 +45,18 @@ describe('durations and time points', () => {
     expect(formatBytes(null)).toBe('-');
   });
 });
+
+describe('deadline', () => {
+  it('aborts with a TimeoutError after ms, or with the parent reason when the parent aborts first', async () => {
+    const { deadline } = await import('../../src/util/deadline.js');
+    const timed = deadline(new AbortController().signal, 20);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(timed.aborted).toBe(true);
+    expect((timed.reason as DOMException).name).toBe('TimeoutError');
+    const parent = new AbortController();
+    const early = deadline(parent.signal, 10_000);
+    parent.abort(new Error('stop'));
+    expect(early.aborted).toBe(true);
+    expect((early.reason as Error).message).toBe('stop');
+  });
+});

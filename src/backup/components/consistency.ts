@@ -2,6 +2,7 @@ import { startAgain, stopContainer } from '../../adapters/docker/replicas.js';
 import { ToolError } from '../../errors.js';
 import type { ToolContext } from '../../tools/context.js';
 import { redactForProject } from '../../tools/lib/secrets.js';
+import { deadline } from '../../util/deadline.js';
 import { formatDuration } from '../../util/duration.js';
 import { leftStopped, markStoppedForBackup, readStoppedForBackup } from '../journal.js';
 
@@ -98,9 +99,7 @@ export async function withConsistency<T extends { details: Record<string, unknow
       stopped.push(o);
       await stopContainer(ctx.docker, o.id, { label: o.name, signal: ctx.signal });
     }
-    const signal = stopped.length
-      ? AbortSignal.any([ctx.signal, AbortSignal.timeout(cfg.stopMax)])
-      : ctx.signal;
+    const signal = stopped.length ? deadline(ctx.signal, cfg.stopMax) : ctx.signal;
     const info: ConsistencyInfo = {
       ...(stopped.length ? { stoppedForBackup: stopped.map((o) => o.name) } : {}),
     };

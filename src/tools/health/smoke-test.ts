@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { SmokeProbe } from '../../config/schema.js';
 import { isToolError } from '../../errors.js';
 import { redact } from '../../safety/redact.js';
+import { deadline } from '../../util/deadline.js';
 import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
 import { requestFailure } from '../lib/deep-check.js';
@@ -21,7 +22,7 @@ type Result = z.output<typeof result>;
 
 function tcpConnect(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host, port, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
+    const s = connect({ host, port, signal: deadline(signal, timeoutMs) });
     s.once('connect', () => {
       s.destroy();
       resolve();
@@ -53,7 +54,7 @@ async function probe(
   if (p.http) {
     try {
       const res = await fetch(p.http, {
-        signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(p.timeout)]),
+        signal: deadline(ctx.signal, p.timeout),
       });
       const body = (await res.text()).slice(0, 64 * 1024);
       if (!res.ok) return done('http', p.http, false, `HTTP ${res.status}`);

@@ -1,6 +1,7 @@
 import type { DeepCheck } from '../../config/schema.js';
 import { isToolError } from '../../errors.js';
 import { redact } from '../../safety/redact.js';
+import { deadline } from '../../util/deadline.js';
 import type { ToolContext } from '../context.js';
 
 export interface DeepCheckResult {
@@ -40,7 +41,7 @@ export async function runDeepCheck(
   if (check.http) {
     try {
       const res = await fetch(check.http, {
-        signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(check.timeout)]),
+        signal: deadline(ctx.signal, check.timeout),
       });
       await res.body?.cancel();
       return done('http', res.ok, `GET ${check.http} -> ${res.status}`);
@@ -73,7 +74,7 @@ async function ollamaCheck(
 ): Promise<DeepCheckResult> {
   const url = `${o.url.replace(/\/+$/, '')}/api/tags`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(timeout)]) });
+    const res = await fetch(url, { signal: deadline(ctx.signal, timeout) });
     if (!res.ok) {
       await res.body?.cancel();
       return done('ollama', false, `GET ${url} -> ${res.status}`);

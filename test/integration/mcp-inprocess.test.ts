@@ -107,71 +107,54 @@ afterAll(async () => {
 });
 
 describe('MCP long calls', () => {
-  it('reports progress to a caller that asked, and a cancelled call stops its log stream; the server keeps serving', async () => {
-    const base = loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir }, project });
-    const config = { ...base, logs: { ...base.logs, scanLines: 1_000_000 } };
-    const adapter = new WatchedAdapter({ timeoutMs: 60_000 });
-    const client = await connect(config, adapter);
+  // 2025-era cancellation is notifications/cancelled; on 2026-07-28 it is the closed response stream.
+  for (const [era, open] of [
+    ['2025-era', connect],
+    ['2026-07-28', connectModern],
+  ] as const) {
+    it(`${era}: reports progress to a caller that asked, and a cancelled call stops its log stream; the server keeps serving`, async () => {
+      const base = loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir }, project });
+      const config = { ...base, logs: { ...base.logs, scanLines: 1_000_000 } };
+      const adapter = new WatchedAdapter({ timeoutMs: 60_000 });
+      const client = await open(config, adapter);
 
-    const controller = new AbortController();
-    const progress: Array<{ progress: number; message?: string }> = [];
-    const call = client.callTool(
-      { name: 'service_logs', arguments: { service: 'vizdoom', grep: 'never-matches', tail: 10 } },
-      {
-        signal: controller.signal,
-        onprogress: (p) => {
-          progress.push(p);
-          if (progress.length === 2) controller.abort(new Error('user pressed stop'));
+      const controller = new AbortController();
+      const progress: Array<{ progress: number; message?: string }> = [];
+      const call = client.callTool(
+        { name: 'service_logs', arguments: { service: 'vizdoom', grep: 'never-matches', tail: 10 } },
+        {
+          signal: controller.signal,
+          onprogress: (p) => {
+            progress.push(p);
+            if (progress.length === 2) controller.abort(new Error('user pressed stop'));
+          },
         },
-      },
-    );
-    await expect(call).rejects.toThrow();
-    expect(progress[0]!.message).toMatch(/scanned 5000 lines/);
+      );
+      await expect(call).rejects.toThrow();
+      expect(progress[0]!.message).toMatch(/scanned 5000 lines/);
 
-    // The server saw notifications/cancelled: its engine log stream ends, far short of the log.
-    await waitFor('log stream to end', async () => adapter.ended, 10_000, 20);
-    expect(adapter.ended?.error).toMatchObject({ code: 'cancelled' });
-    const stoppedAt = adapter.linesRead;
-    expect(stoppedAt).toBeLessThan(LINES);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(adapter.linesRead).toBe(stoppedAt);
+      // The server saw the cancellation: its engine log stream ends, far short of the log.
+      await waitFor('log stream to end', async () => adapter.ended, 10_000, 20);
+      expect(adapter.ended?.error).toMatchObject({ code: 'cancelled' });
+      const stoppedAt = adapter.linesRead;
+      expect(stoppedAt).toBeLessThan(LINES);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(adapter.linesRead).toBe(stoppedAt);
 
-    const after = await client.callTool({ name: 'service_logs', arguments: { service: 'vizdoom', tail: 2 } });
-    expect(after.isError).toBeFalsy();
-    expect((after.structuredContent as { lines: Array<{ text: string }> }).lines.map((l) => l.text)).toEqual([
-      String(LINES - 1),
-      String(LINES),
-    ]);
-    await client.close();
-  });
+      const after = await client.callTool({
+        name: 'service_logs',
+        arguments: { service: 'vizdoom', tail: 2 },
+      });
+      expect(after.isError).toBeFalsy();
+      expect(
+        (after.structuredContent as { lines: Array<{ text: string }> }).lines.map((l) => l.text),
+      ).toEqual([String(LINES - 1), String(LINES)]);
+      await client.close();
+    });
+  }
 });
 
-describe('MCP long calls on 2026-07-28', () => {
-  it('progress reaches a caller that asked, and aborting the call (the closed response stream) stops the log stream', async () => {
-    const base = loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir }, project });
-    const config = { ...base, logs: { ...base.logs, scanLines: 1_000_000 } };
-    const adapter = new WatchedAdapter({ timeoutMs: 60_000 });
-    const client = await connectModern(config, adapter);
-    const controller = new AbortController();
-    const progress: Array<{ progress: number; message?: string }> = [];
-    const call = client.callTool(
-      { name: 'service_logs', arguments: { service: 'vizdoom', grep: 'never-matches', tail: 10 } },
-      {
-        signal: controller.signal,
-        onprogress: (p) => {
-          progress.push(p);
-          if (progress.length === 2) controller.abort(new Error('user pressed stop'));
-        },
-      },
-    );
-    await expect(call).rejects.toThrow();
-    expect(progress[0]!.message).toMatch(/scanned 5000 lines/);
-    await waitFor('log stream to end', async () => adapter.ended, 10_000, 20);
-    expect(adapter.ended?.error).toMatchObject({ code: 'cancelled' });
-    expect(adapter.linesRead).toBeLessThan(LINES);
-    await client.close();
-  });
-
+describe('MCP on 2026-07-28', () => {
   it('read-only mode hides and refuses non-read tools for 2026-07-28 clients too', async () => {
     const base = loadConfig({ env: { DOOM_OPS_STATE_DIR: stateDir }, project });
     const client = await connectModern(

@@ -105,6 +105,11 @@ export async function removeAll(ids: string[]): Promise<void> {
   );
 }
 
+/** Node options for the `serve` a benchmark starts: BENCH_SERVE_NODE_ARGS, e.g. "--cpu-prof". */
+export function serveNodeArgs(): string[] {
+  return (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 export function writeResult(name: string, result: unknown): string {
   const dir = join('bench', 'results');
   mkdirSync(dir, { recursive: true });

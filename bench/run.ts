@@ -1,9 +1,12 @@
 import { execa } from 'execa';
 import { benchBackup } from './backup.js';
+import { benchCli } from './cli.js';
 import { benchHealthStats } from './health-stats.js';
 import { writeResult } from './lib.js';
 import { benchMcpContext } from './mcp-context.js';
+import { benchMcpHttp } from './mcp-http.js';
 import { benchScale } from './scale.js';
+import { benchSlackBurst } from './slack-burst.js';
 
 /** `npm run bench [name…]`: runs the benchmarks and writes bench/results/<name>.json. */
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -11,6 +14,9 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   scale: benchScale,
   backup: benchBackup,
   'mcp-context': benchMcpContext,
+  cli: benchCli,
+  'slack-burst': benchSlackBurst,
+  'mcp-http': benchMcpHttp,
 };
 
 const wanted = process.argv.slice(2);

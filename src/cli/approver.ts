@@ -1,8 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Config } from '../config/schema.js';
 import { isToolError } from '../errors.js';
-import { planText } from '../mcp/approver.js';
-import type { Approver } from '../safety/approver.js';
+import { type Approver, planText } from '../safety/approver.js';
 import { assertRole } from '../safety/roles.js';
 
 /**

@@ -13,15 +13,25 @@ import { recordCommand } from './commands/record.js';
 import { serveCommand } from './commands/serve.js';
 import { statsCommand } from './commands/stats.js';
 import { incidentsCommand, scheduleCommand } from './commands/watch.js';
-import { recordInternalError } from './internal-error.js';
-import { EXIT, reportError } from './runtime.js';
+import { EXIT } from './options.js';
+
+// Start-up loads commander and the command definitions only (`--version` and `--help` need no
+// more); each command's action loads its tool, renderer and the runtime (config, engine client).
 
 // Last line of defence: a bug outside any awaited promise (a stream 'error' nobody listens to, a
 // rejection nobody handles) ends as one line with a reference, its stack in <stateDir>/errors.log,
 // exit 2; never node's stack trace on the terminal.
+let dying = false;
 const fatal = (err: unknown): void => {
-  process.stderr.write(`doom-ops: ${recordInternalError(err)}\n`);
-  process.exit(EXIT.error);
+  if (dying) return;
+  dying = true;
+  import('./internal-error.js')
+    .then(({ recordInternalError }) => recordInternalError(err))
+    .catch(() => `internal error: ${err instanceof Error ? err.message : String(err)}`)
+    .then((line) => {
+      process.stderr.write(`doom-ops: ${line}\n`);
+      process.exit(EXIT.error);
+    });
 };
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
@@ -63,5 +73,6 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // An action that let an error escape (each should report its own): same one-line report.
+  const { reportError } = await import('./runtime.js');
   process.exitCode = reportError(err, { json: process.argv.includes('--json') });
 }

@@ -9,20 +9,10 @@ import { createSafety } from '../safety/index.js';
 import type { Principal, ToolContext } from '../tools/context.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { invokeTool } from '../tools/invoke.js';
-import { registry } from '../tools/registry.js';
 import { systemFileError } from '../util/fs-errors.js';
 import { cliApprover } from './approver.js';
 import { recordInternalError, stateDir } from './internal-error.js';
-
-export interface CommonOptions {
-  project?: string;
-  json?: boolean;
-  /** Approve a destructive action's plan without the interactive prompt (operators' scripts). */
-  yes?: boolean;
-}
-
-/** Exit codes: 0 ok, 1 the check itself failed (e.g. stack not healthy), 2 the command could not run. */
-export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
+import { type CommonOptions, EXIT, NotAnInteger } from './options.js';
 
 /** What a long-running surface (MCP, later Slack) needs: config, engine adapter, logger. */
 /**
@@ -55,7 +45,17 @@ export function cliUser(): string {
   return safeUser();
 }
 
-export function cliContext(opts: CommonOptions, signal: AbortSignal, logger: Logger): ToolContext {
+/**
+ * The context of one CLI command. `tools` is what composite tools call through (ctx.tools): only
+ * they get the registry (runToolCommand gives it to tools marked `callsTools`), so a command loads
+ * its own tool and not all of them.
+ */
+export function cliContext(
+  opts: CommonOptions,
+  signal: AbortSignal,
+  logger: Logger,
+  tools: readonly AnyTool[] = [],
+): ToolContext {
   const config = loadConfig({ project: opts.project });
   return {
     safety: createSafety(config),
@@ -70,7 +70,7 @@ export function cliContext(opts: CommonOptions, signal: AbortSignal, logger: Log
         process.stderr.write(`\r${p.message ?? ''} ${p.total ? `${p.progress}/${p.total}` : ''}   `);
     },
     logger,
-    tools: registry,
+    tools,
   };
 }
 
@@ -104,7 +104,8 @@ export async function runToolCommand<T extends AnyTool>(
   const logger = createLogger();
   try {
     refuseNotIntegers(tool.name, input);
-    const ctx = cliContext(opts, interruptSignal(), logger);
+    const tools = tool.callsTools ? (await import('../tools/registry.js')).registry : [];
+    const ctx = cliContext(opts, interruptSignal(), logger, tools);
     const out = await invokeTool(tool, ctx, stripUndefined(input));
     process.stdout.write(`${opts.json ? JSON.stringify(out, null, 2) : render(out)}\n`);
     return exitFor(out);
@@ -136,21 +137,6 @@ export function reportError(failure: unknown, opts: CommonOptions, _logger?: Log
 
 function stripUndefined(input: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
-}
-
-/** A command-line count that is not a plain decimal integer; runToolCommand refuses it by name. */
-export class NotAnInteger {
-  constructor(readonly raw: string) {}
-}
-
-/**
- * Commander gives strings. Counts are decimal integers only: Number() would read '' as 0 and
- * accept 1e1, 0x3 and ' 2 ', so `scale nats ''` would have meant 0 replicas. The tool's schema
- * checks the range.
- */
-export function num(value: string | undefined): number | NotAnInteger | undefined {
-  if (value === undefined) return undefined;
-  return /^-?\d+$/.test(value) && !/^-?0\d/.test(value) ? Number(value) : new NotAnInteger(value);
 }
 
 function refuseNotIntegers(tool: string, input: Record<string, unknown>): void {

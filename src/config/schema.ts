@@ -533,6 +533,24 @@ export const configSchema = z
         sessionIdleTimeout: 30 * 60_000,
         maxSessions: 256,
       }),
+    /** How `doom-ops serve` runs tool calls from Slack, MCP, the watcher and the scheduler. */
+    serve: z
+      .object({
+        /**
+         * Tool runs at once (a bounded worker pool; acks and /healthz never wait behind it). The
+         * default suits 2 cores: most of a run is waiting on the engine, the rest is JSON parsing.
+         */
+        workers: z.number().int().min(1).max(256).default(4),
+        /** Calls waiting for a worker at most; one more is refused as busy. */
+        queue: z.number().int().min(0).max(100_000).default(1000),
+        /**
+         * Keep each container's inspect in memory while an engine event stream for the project is
+         * connected, dropped on the container's next event (any action, health probes included).
+         */
+        stateCache: z.boolean().default(true),
+      })
+      .strict()
+      .default({ workers: 4, queue: 1000, stateCache: true }),
   })
   .strict();
 

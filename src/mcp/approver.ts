@@ -16,24 +16,11 @@ import {
   type ApprovalRequest,
   type Approver,
   canonical,
+  planText,
   requestApproval,
 } from '../safety/approver.js';
 import type { Safety } from '../safety/index.js';
 import { isApprover, roleOf } from '../safety/roles.js';
-
-/** The plan as a human reads it in an approval dialog or a terminal. */
-export function planText(req: {
-  tool: string;
-  plan: { summary: string; steps: string[]; dataAtRisk: string[] };
-  principal: { id: string };
-}): string {
-  return [
-    `${req.principal.id} asks to run ${req.tool}: ${req.plan.summary}`,
-    'Steps:',
-    ...req.plan.steps.map((s) => `  - ${s}`),
-    ...(req.plan.dataAtRisk.length ? ['At risk:', ...req.plan.dataAtRisk.map((s) => `  - ${s}`)] : []),
-  ].join('\n');
-}
 
 /** Form elicitation is what the client declared (an empty elicitation object means form, per spec). */
 function declaresFormElicitation(declared: unknown): boolean {

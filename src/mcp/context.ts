@@ -5,6 +5,7 @@ import type { Safety } from '../safety/index.js';
 import type { Principal, ToolContext } from '../tools/context.js';
 import type { AnyTool } from '../tools/define-tool.js';
 import { registry as defaultRegistry } from '../tools/registry.js';
+import type { ToolRunner } from '../tools/runner.js';
 import type { TaskStore } from './tasks.js';
 import type { ToolsetSelection } from './toolsets.js';
 
@@ -24,6 +25,8 @@ export interface McpDeps {
   toolsets?: ToolsetSelection;
   /** Where tasks live (2026-07-28 Tasks extension); default: one store for the process. */
   tasks?: TaskStore;
+  /** serve's bounded worker pool and single flight (tools/runner.ts), shared with Slack and the watcher. */
+  runner?: ToolRunner;
 }
 
 /** The context a tool call made through this surface runs with. */
@@ -42,6 +45,7 @@ export function toolContext(
     safety: deps.safety,
     progress: () => {},
     tools: deps.registry ?? defaultRegistry,
+    ...(deps.runner ? { runner: deps.runner } : {}),
     ...extra,
   };
 }

@@ -139,7 +139,12 @@ export async function serveHttp(deps: McpDeps, options: HttpServeOptions): Promi
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET')
-      return send(res, 200, { status: 'ok', sessions: sessions.size });
+      return send(res, 200, {
+        status: 'ok',
+        sessions: sessions.size,
+        // The worker pool's load (never waited on here): running, waiting, shared reads.
+        ...(deps.runner ? { work: deps.runner.stats } : {}),
+      });
     const route = path ? options.routes?.[path] : undefined;
     if (route) return void route(req, res);
     if (path !== '/mcp') return send(res, 404, { error: 'not found' });

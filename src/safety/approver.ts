@@ -27,6 +27,20 @@ export type ApprovalDecision =
       hint?: string;
     };
 
+/** The plan as a human reads it in an approval dialog or a terminal. */
+export function planText(req: {
+  tool: string;
+  plan: { summary: string; steps: string[]; dataAtRisk: string[] };
+  principal: { id: string };
+}): string {
+  return [
+    `${req.principal.id} asks to run ${req.tool}: ${req.plan.summary}`,
+    'Steps:',
+    ...req.plan.steps.map((s) => `  - ${s}`),
+    ...(req.plan.dataAtRisk.length ? ['At risk:', ...req.plan.dataAtRisk.map((s) => `  - ${s}`)] : []),
+  ].join('\n');
+}
+
 /** A surface's way to ask a human. It must never take the caller's own arguments as consent. */
 export type Approver = (request: ApprovalRequest) => Promise<ApprovalDecision>;
 

@@ -8,6 +8,7 @@ import type { Safety } from '../safety/index.js';
 import { internalContext } from '../tools/context.js';
 import { invokeTool } from '../tools/invoke.js';
 import { findTool, registry } from '../tools/registry.js';
+import type { ToolRunner } from '../tools/runner.js';
 import type { StepResult } from './state.js';
 
 export interface JobDeps {
@@ -15,6 +16,8 @@ export interface JobDeps {
   docker: DockerAdapter;
   logger: Logger;
   safety: Safety;
+  /** serve's bounded worker pool (tools/runner.ts): background calls wait for a worker like the others. */
+  runner?: ToolRunner;
 }
 
 export interface StepOutput {

@@ -7,6 +7,7 @@ import type { Approver } from '../safety/approver.js';
 import type { Safety } from '../safety/index.js';
 import type { Progress, ToolContext } from '../tools/context.js';
 import { registry } from '../tools/registry.js';
+import type { ToolRunner } from '../tools/runner.js';
 import { escapeMrkdwn, noteMessage, type SlackMessage } from './blocks.js';
 
 export interface SlackDeps {
@@ -14,6 +15,8 @@ export interface SlackDeps {
   docker: DockerAdapter;
   logger: Logger;
   safety: Safety;
+  /** serve's bounded worker pool: commands are acknowledged first, their work waits here. */
+  runner?: ToolRunner;
 }
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, approver: 2 };
@@ -90,6 +93,7 @@ export function slackContext(
     safety: deps.safety,
     progress: extra.progress ?? (() => {}),
     tools: registry,
+    ...(deps.runner ? { runner: deps.runner } : {}),
     ...(extra.approver ? { approver: extra.approver } : {}),
   };
 }

@@ -5,6 +5,7 @@ import type { Approver } from '../safety/approver.js';
 import type { Safety } from '../safety/index.js';
 import type { Principal } from '../safety/principal.js';
 import type { AnyTool } from './define-tool.js';
+import type { ToolRunner } from './runner.js';
 
 export type { Principal } from '../safety/principal.js';
 
@@ -36,11 +37,16 @@ export interface ToolContext {
    * plan) and its work begins: MCP turns a long call into a task at this point.
    */
   onStart?: () => void;
+  /**
+   * Bounded work and single flight for a long-running process (serve): tool runs wait for one of
+   * its workers, and identical concurrent reads share one run. Absent (the CLI): runs at once.
+   */
+  runner?: ToolRunner;
 }
 
 /** A context for doom-ops' own background work (incident watcher, scheduled jobs) on the configured stack. */
 export function internalContext(
-  deps: Pick<ToolContext, 'config' | 'docker' | 'logger' | 'safety' | 'tools'>,
+  deps: Pick<ToolContext, 'config' | 'docker' | 'logger' | 'safety' | 'tools' | 'runner'>,
   who: { id: string; display: string },
   signal: AbortSignal,
   approver?: Approver,
@@ -55,6 +61,7 @@ export function internalContext(
     principal: { ...who, surface: 'internal' },
     signal,
     progress: () => {},
+    ...(deps.runner ? { runner: deps.runner } : {}),
     ...(approver ? { approver } : {}),
   };
 }

@@ -38,6 +38,17 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   /** Some calls of this tool are destructive (see effectiveRisk): MCP's destructiveHint says so. */
   mayDestroy?: boolean;
   /**
+   * A composite tool: it calls other tools through `ctx.tools` (toolNamed). The CLI loads one tool
+   * per command and gives the registry only to tools marked so (a unit test keeps this in step
+   * with the source).
+   */
+  callsTools?: boolean;
+  /**
+   * A read whose result depends on who asks (their role or identity): identical calls by
+   * different callers are never shared (ToolRunner's single flight).
+   */
+  perCaller?: boolean;
+  /**
    * The exact steps a destructive call would take, shown to the human who approves it and built
    * again just before execution: a changed fingerprint means the plan went stale.
    */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { isToolError, ToolError } from '../errors.js';
+import { canonical } from '../safety/approver.js';
 import { createRedactor, maskSecretsIn } from '../safety/redact.js';
 import type { ToolContext } from './context.js';
 import type { AnyTool, Risk } from './define-tool.js';
@@ -47,13 +48,19 @@ export async function invokeTool<T extends AnyTool>(
     throw err;
   }
   if (ctx.signal.aborted) throw new ToolError('cancelled', `${tool.name}: cancelled before it started`);
-  const run = async (): Promise<z.output<T['output']>> => {
+  const runner = ctx.runner;
+  const runWith = async (c: ToolContext): Promise<z.output<T['output']>> => {
     let result: unknown;
     try {
-      ctx.onStart?.();
-      result = await tool.run(ctx, input);
+      c.onStart?.();
+      // With a runner (serve), the work waits for a worker; calls the tool makes itself (composite
+      // tools) run inside that worker, so a full pool can never wait on itself.
+      const inner: ToolContext = runner ? { ...c, runner: undefined } : c;
+      result = runner
+        ? await runner.run(tool.name, c.signal, () => tool.run(inner, input))
+        : await tool.run(inner, input);
     } catch (err) {
-      throw withoutSecrets(err, knownProjectSecrets(ctx));
+      throw withoutSecrets(err, knownProjectSecrets(c));
     }
     const checked = tool.output.safeParse(result);
     if (!checked.success) {
@@ -62,10 +69,16 @@ export async function invokeTool<T extends AnyTool>(
         `${tool.name} produced output that does not match its schema: ${describeIssues(checked.error.issues)}`,
       );
     }
-    return maskSecretsIn(checked.data, knownProjectSecrets(ctx));
+    return maskSecretsIn(checked.data, knownProjectSecrets(c));
   };
   const risk = await effectiveRisk(tool, input, ctx);
-  return risk === 'read' ? run() : runMutation(tool, ctx, input, risk, run);
+  if (risk !== 'read') return runMutation(tool, ctx, input, risk, () => runWith(ctx));
+  if (!runner || tool.perCaller) return runWith(ctx);
+  // Identical concurrent reads of one stack share one run (single flight).
+  const key = `${ctx.project}\n${tool.name}\n${canonical(input)}`;
+  return runner.shared(key, ctx, (hooks) =>
+    runWith({ ...ctx, signal: hooks.signal, progress: hooks.progress, onStart: hooks.onStart }),
+  );
 }
 
 /** Inputs larger than this are recorded by size only (the audit log is not a data store). */

@@ -11,13 +11,18 @@ export interface ApiCall {
 
 export interface ResponsePost {
   id: string;
-  body: Record<string, unknown>;
+  /** Parsed on first read (a burst of large answers is not parsed while it arrives). */
+  readonly body: Record<string, unknown>;
+  raw: string;
 }
 
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readRaw(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  const raw = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseBody(req: IncomingMessage, raw: string): Record<string, unknown> {
   if ((req.headers['content-type'] ?? '').includes('json')) return raw ? JSON.parse(raw) : {};
   // The Web API client sends forms; structured fields (blocks) arrive JSON-encoded.
   const out: Record<string, unknown> = {};
@@ -46,13 +51,22 @@ export class SlackStandIn {
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
-      void readBody(req).then((body) => {
+      void readRaw(req).then((raw) => {
         const path = (req.url ?? '').split('?')[0]!;
         res.setHeader('content-type', 'application/json');
         if (path.startsWith('/response/')) {
-          this.responses.push({ id: path.slice('/response/'.length), body });
+          let parsed: Record<string, unknown> | undefined;
+          this.responses.push({
+            id: path.slice('/response/'.length),
+            raw,
+            get body() {
+              parsed ??= parseBody(req, raw);
+              return parsed;
+            },
+          });
           return res.end('ok');
         }
+        const body = parseBody(req, raw);
         const method = path.replace(/^\/api\//, '');
         this.calls.push({ method, body, at: Date.now() });
         res.end(JSON.stringify(this.answer(method, body)));
@@ -127,8 +141,12 @@ export async function clickButton(
     ],
   };
   const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  const ts = Math.floor(Date.now() / 1000);
-  const res = await fetch(endpoint, {
+  return (await postSigned(endpoint, secret, body, Math.floor(Date.now() / 1000))).status;
+}
+
+/** POSTs a form body as Slack does, signed with `secret` at `ts` (unix seconds). */
+function postSigned(endpoint: string, secret: string, body: string, ts: number): Promise<Response> {
+  return fetch(endpoint, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
@@ -137,5 +155,39 @@ export async function clickButton(
     },
     body,
   });
-  return res.status;
+}
+
+/** What `slashCommand` measured: the ack's HTTP status and body, and how long the ack took. */
+export interface SlashAck {
+  status: number;
+  text: string;
+  ms: number;
+}
+
+/**
+ * POSTs a slash command to the bot's endpoint exactly as Slack does (form body, signed with
+ * `secret` at `ts`, default now); returns the acknowledgement and its latency in ms.
+ */
+export async function slashCommand(
+  endpoint: string,
+  secret: string,
+  command: { text: string; user: string; channel: string; responseUrl: string; name?: string },
+  ts = Math.floor(Date.now() / 1000),
+): Promise<SlashAck> {
+  const body = new URLSearchParams({
+    token: 'legacy',
+    team_id: 'T1',
+    channel_id: command.channel,
+    channel_name: 'ops',
+    user_id: command.user,
+    user_name: command.user.toLowerCase(),
+    command: command.name ?? '/doom',
+    text: command.text,
+    api_app_id: 'A1',
+    response_url: command.responseUrl,
+    trigger_id: `t${Date.now()}`,
+  }).toString();
+  const started = performance.now();
+  const res = await postSigned(endpoint, secret, body, ts);
+  return { status: res.status, text: await res.text(), ms: performance.now() - started };
 }

@@ -11,8 +11,9 @@ import { createSlackBot, type SlackBot } from '../../src/slack/app.js';
 import type { ToolContext } from '../../src/tools/context.js';
 import { invokeTool } from '../../src/tools/invoke.js';
 import { findTool } from '../../src/tools/registry.js';
+import { ToolRunner } from '../../src/tools/runner.js';
 import { testContext } from '../helpers/context.js';
-import { SlackStandIn } from '../helpers/slack-standin.js';
+import { SlackStandIn, slashCommand } from '../helpers/slack-standin.js';
 import { orchestratorExhausted, type TestStack, upStack, waitFor } from '../helpers/stack.js';
 
 const SECRET = 'test-signing-secret-0123456789';
@@ -54,20 +55,13 @@ async function post(
 /** A signed slash command as Slack sends it; returns the ack and the response_url id. */
 async function slash(text: string, user: string, opts: { ts?: number; secret?: string } = {}) {
   const id = `r${++seq}`;
-  const body = new URLSearchParams({
-    token: 'legacy',
-    team_id: 'T1',
-    channel_id: CHANNEL,
-    channel_name: 'ops',
-    user_id: user,
-    user_name: user.toLowerCase(),
-    command: '/doom',
-    text,
-    api_app_id: 'A1',
-    response_url: `${slack.url}/response/${id}`,
-    trigger_id: `t${seq}`,
-  }).toString();
-  return { ...(await post(body, 'application/x-www-form-urlencoded', opts)), id };
+  const ack = await slashCommand(
+    `${http.url}/slack/events`,
+    opts.secret ?? SECRET,
+    { text, user, channel: CHANNEL, responseUrl: `${slack.url}/response/${id}` },
+    opts.ts,
+  );
+  return { ...ack, id };
 }
 
 async function click(actionId: string, approvalId: string, user: string, messageTs: string) {
@@ -121,7 +115,11 @@ beforeAll(async () => {
     slack: { ...base.slack, approvalsChannel: APPROVALS, userGroups: { SOPS: 'operator' } },
     backup: { ...base.backup, dir: backupDir, volumes: ['nats-data'] },
   };
-  ctx = testContext(stack.project, undefined, config, { stateDir });
+  // With serve's worker pool, as `doom-ops serve` runs the bot.
+  ctx = {
+    ...testContext(stack.project, undefined, config, { stateDir }),
+    runner: new ToolRunner({ workers: 4, queue: 1000 }),
+  };
   bot = createSlackBot(ctx, {
     signingSecret: SECRET,
     botToken: 'xoxb-test',

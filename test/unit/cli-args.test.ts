@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NotAnInteger, num } from '../../src/cli/runtime.js';
+import { NotAnInteger, num } from '../../src/cli/options.js';
 
 describe('CLI counts', () => {
   it('are decimal integers only: empty, exponent, hex, padded and leading-zero forms are not counts', () => {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { type Extract, extract } from 'tar-stream';
+import type { Extract } from 'tar-stream';
 import type { DockerAdapter } from './client.js';
 
 type Entry = Extract extends AsyncIterable<infer E> ? E : never;
@@ -64,6 +64,8 @@ async function firstEntry<T>(
   return adapter.call(`${what} in ${id.slice(0, 12)}`, signal, async (s) => {
     const archive = await getArchive(adapter, id, path, s);
     if (!archive) return null;
+    // Loaded on first use: health reads archives only for containers that never started.
+    const { extract } = await import('tar-stream');
     const ex = extract();
     archive.pipe(ex);
     try {

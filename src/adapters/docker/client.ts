@@ -11,6 +11,7 @@ import { parseEvent } from './event-stream.js';
 import { composeIdentity, containerName, LABEL } from './labels.js';
 import { LineSplitter, splitTimestamp } from './line-splitter.js';
 import { secretEnvValues } from './secret-env.js';
+import type { ContainerStateCache } from './state-cache.js';
 import type { RawStats } from './stats-math.js';
 import type {
   ContainerDetail,
@@ -52,6 +53,7 @@ export class DockerAdapter {
   /** The engine's answer to GET /version, read once: proof that the endpoint is a Docker Engine API. */
   private identity: Promise<{ version: string; apiVersion: string }> | undefined;
   private sameHost: Promise<string | null> | undefined;
+  private stateCache: ContainerStateCache | undefined;
 
   constructor(options: DockerAdapterOptions) {
     this.timeoutMs = options.timeoutMs;
@@ -222,7 +224,29 @@ export class DockerAdapter {
     return containers.sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
   }
 
+  /**
+   * Serve container inspects from `cache` (state-cache.ts) while it is live: `serve` follows the
+   * engine's events into it, so N identical inspects are one. Undefined turns it off.
+   */
+  useStateCache(cache: ContainerStateCache | undefined): void {
+    this.stateCache = cache;
+  }
+
+  /**
+   * One container as the engine holds it (GET /containers/{id}/json), as plain data; from the
+   * state cache when one is live and holds it. Throws a ToolError (not_found for an unknown id).
+   */
   async inspect(id: string, signal?: AbortSignal): Promise<ContainerDetail> {
+    const cache = this.stateCache;
+    const hit = cache?.get(id);
+    if (hit) return hit;
+    const ticket = cache?.ticket(id);
+    const detail = await this.inspectEngine(id, signal);
+    if (cache && ticket) cache.put(id, detail, ticket);
+    return detail;
+  }
+
+  private async inspectEngine(id: string, signal?: AbortSignal): Promise<ContainerDetail> {
     const info = await this.call(`inspect container ${id.slice(0, 12)}`, signal, (s) =>
       this.docker.getContainer(id).inspect({ abortSignal: s }),
     );

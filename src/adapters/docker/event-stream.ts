@@ -26,11 +26,17 @@ export function parseEvent(line: string): EngineEvent {
 
 /**
  * Follows GET /events from `since` (unix seconds; the engine replays what it still holds) until
- * the stream ends (engine stopped) or `signal` aborts. Only connecting has a deadline.
+ * the stream ends (engine stopped) or `signal` aborts. Only connecting has a deadline;
+ * `onConnected` is called once the engine has answered (every later event will be delivered).
  */
 export async function* followEvents(
   adapter: DockerAdapter,
-  options: { since: number; filters: Record<string, string[]>; signal: AbortSignal },
+  options: {
+    since: number;
+    filters: Record<string, string[]>;
+    signal: AbortSignal;
+    onConnected?: () => void;
+  },
 ): AsyncGenerator<EngineEvent> {
   const stream = await adapter.call('follow engine events', options.signal, async (s) => {
     const res = (await adapter.docker.getEvents({
@@ -41,6 +47,7 @@ export async function* followEvents(
     if (s.aborted) res.destroy();
     return res;
   });
+  options.onConnected?.();
   const splitter = new LineSplitter(65_536);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {

@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
-import { createLogger } from '../../logger.js';
-import { planText } from '../../mcp/approver.js';
-import { table } from '../../render/table.js';
-import { renderText } from '../../render/text.js';
-import { indent } from '../../render/troubleshoot.js';
 import type { ApprovalRecord } from '../../safety/approvals.js';
-import { decideApproval } from '../../tools/approve.js';
-import { type CommonOptions, cliContext, EXIT, interruptSignal, reportError } from '../runtime.js';
+import { type CommonOptions, EXIT } from '../options.js';
 import { common } from './common.js';
 
-function show(r: ApprovalRecord): string {
+async function show(r: ApprovalRecord): Promise<string> {
+  const [{ planText }, { renderText }, { indent }] = await Promise.all([
+    import('../../safety/approver.js'),
+    import('../../render/text.js'),
+    import('../../render/troubleshoot.js'),
+  ]);
   const lines = [
     `${r.id}: ${r.status}${r.decidedBy ? ` (by ${r.decidedBy}${r.decidedVia ? ` via ${r.decidedVia}` : ''})` : ''}`,
     planText({ tool: r.tool, plan: r.plan, principal: { id: r.requester } }),
@@ -28,6 +27,11 @@ export function approvalCommands(program: Command): void {
       .description('approval requests (pending first)')
       .option('--all', 'include decided and expired ones'),
   ).action(async (opts: CommonOptions & { all?: boolean }) => {
+    const [{ createLogger }, { cliContext, interruptSignal, reportError }, { table }] = await Promise.all([
+      import('../../logger.js'),
+      import('../runtime.js'),
+      import('../../render/table.js'),
+    ]);
     const logger = createLogger();
     try {
       const ctx = cliContext(opts, interruptSignal(), logger);
@@ -63,11 +67,23 @@ export function approvalCommands(program: Command): void {
         )
         .argument('<id>', 'approval id, e.g. apr_0123456789ab'),
     ).action(async (id: string, opts: CommonOptions) => {
+      const [
+        { createLogger },
+        { cliContext, interruptSignal, reportError },
+        { decideApproval },
+        { registry },
+      ] = await Promise.all([
+        import('../../logger.js'),
+        import('../runtime.js'),
+        import('../../tools/approve.js'),
+        // Approving runs the approved request, whichever tool it is (composite ones included).
+        import('../../tools/registry.js'),
+      ]);
       const logger = createLogger();
       try {
-        const ctx = cliContext(opts, interruptSignal(), logger);
+        const ctx = cliContext(opts, interruptSignal(), logger, registry);
         const record = await decideApproval(ctx, id, approve, 'doom-ops approve');
-        process.stdout.write(`${opts.json ? JSON.stringify(record, null, 2) : show(record)}\n`);
+        process.stdout.write(`${opts.json ? JSON.stringify(record, null, 2) : await show(record)}\n`);
         process.exitCode = record.status === 'done' || record.status === 'denied' ? EXIT.ok : EXIT.failed;
       } catch (err) {
         process.exitCode = reportError(err, opts, logger);

@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
-import { renderAsk } from '../../render/ask.js';
-import type { askTool } from '../../tools/diagnosis/ask.js';
-import { findTool } from '../../tools/registry.js';
-import { type CommonOptions, runToolCommand } from '../runtime.js';
-import { common } from './common.js';
+import type { CommonOptions } from '../options.js';
+import { common, runTool } from './common.js';
 
 export function askCommand(program: Command): void {
   common(
@@ -14,8 +11,13 @@ export function askCommand(program: Command): void {
       )
       .argument('<question...>', 'the question (quotes optional)'),
   ).action(async (words: string[], opts: CommonOptions) => {
-    // Through the registry: the tool module is part of it and imports it back.
-    const tool = findTool('ask') as typeof askTool;
-    process.exitCode = await runToolCommand(tool, { question: words.join(' ') }, opts, renderAsk);
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/diagnosis/ask.js')).askTool,
+        render: (await import('../../render/ask.js')).renderAsk,
+      }),
+      { question: words.join(' ') },
+      opts,
+    );
   });
 }

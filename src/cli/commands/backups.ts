@@ -1,20 +1,6 @@
 import type { Command } from 'commander';
-import {
-  renderBackup,
-  renderBackups,
-  renderDrill,
-  renderPrune,
-  renderRestore,
-  renderVerify,
-} from '../../render/backups.js';
-import { backupTool } from '../../tools/backup/backup.js';
-import { drillBackup } from '../../tools/backup/drill-backup.js';
-import { listBackups } from '../../tools/backup/list-backups.js';
-import { pruneBackups } from '../../tools/backup/prune-backups.js';
-import { restoreTool } from '../../tools/backup/restore.js';
-import { verifyBackup } from '../../tools/backup/verify-backup.js';
-import { type CommonOptions, runToolCommand } from '../runtime.js';
-import { common } from './common.js';
+import type { CommonOptions } from '../options.js';
+import { common, runTool } from './common.js';
 
 type Opts = CommonOptions & {
   yes?: boolean;
@@ -33,8 +19,14 @@ export function backupCommands(program: Command): void {
       )
       .argument('[component]', 'what to back up', 'full'),
   ).action(async (component: string, opts: Opts) => {
-    process.exitCode = await runToolCommand(backupTool, { component }, opts, renderBackup, (o) =>
-      o.phase === 'Completed' ? 0 : o.phase === 'PartiallyFailed' ? 1 : 2,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/backup/backup.js')).backupTool,
+        render: (await import('../../render/backups.js')).renderBackup,
+      }),
+      { component },
+      opts,
+      (o) => (o.phase === 'Completed' ? 0 : o.phase === 'PartiallyFailed' ? 1 : 2),
     );
   });
 
@@ -44,11 +36,13 @@ export function backupCommands(program: Command): void {
       .description('list backups, newest first, with their phase')
       .option('--repository <name>', 'local (default), an offsite repository name, or legacy'),
   ).action(async (opts: Opts) => {
-    process.exitCode = await runToolCommand(
-      listBackups,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/backup/list-backups.js')).listBackups,
+        render: (await import('../../render/backups.js')).renderBackups,
+      }),
       { repository: opts.repository },
       opts,
-      renderBackups,
     );
   });
 
@@ -65,11 +59,13 @@ export function backupCommands(program: Command): void {
       )
       .option('--read-data <share>', 'also read this share of the data packs back: 10%, 1/5, 500M'),
   ).action(async (id: string, opts: Opts) => {
-    process.exitCode = await runToolCommand(
-      verifyBackup,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/backup/verify-backup.js')).verifyBackup,
+        render: (await import('../../render/backups.js')).renderVerify,
+      }),
       { id, repository: opts.repository, readData: opts.readData },
       opts,
-      renderVerify,
       (o) => (o.ok ? 0 : 1),
     );
   });
@@ -89,11 +85,13 @@ export function backupCommands(program: Command): void {
       )
       .option('-y, --yes', 'approve the plan without the prompt'),
   ).action(async (component: string | undefined, id: string | undefined, opts: Opts) => {
-    process.exitCode = await runToolCommand(
-      restoreTool,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/backup/restore.js')).restoreTool,
+        render: (await import('../../render/backups.js')).renderRestore,
+      }),
       { component, id, target: opts.target, repository: opts.repository },
       opts,
-      renderRestore,
     );
   });
 
@@ -106,11 +104,13 @@ export function backupCommands(program: Command): void {
       .option('--dry-run', 'only show what would be deleted')
       .option('-y, --yes', 'approve the deletion without the prompt'),
   ).action(async (opts: Opts) => {
-    process.exitCode = await runToolCommand(
-      pruneBackups,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/backup/prune-backups.js')).pruneBackups,
+        render: (await import('../../render/backups.js')).renderPrune,
+      }),
       { dryRun: Boolean(opts.dryRun) },
       opts,
-      renderPrune,
     );
   });
 
@@ -123,11 +123,13 @@ export function backupCommands(program: Command): void {
       .argument('[id]', 'backup id')
       .option('--repository <name>', 'local (default) or an offsite repository name'),
   ).action(async (id: string | undefined, opts: Opts) => {
-    process.exitCode = await runToolCommand(
-      drillBackup,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/backup/drill-backup.js')).drillBackup,
+        render: (await import('../../render/backups.js')).renderDrill,
+      }),
       { id, repository: opts.repository },
       opts,
-      renderDrill,
       (o) => (o.restorable ? 0 : 1),
     );
   });

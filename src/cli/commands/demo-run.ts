@@ -18,7 +18,8 @@ import { stackHealth } from '../../tools/health/stack-health.js';
 import { invokeTool } from '../../tools/invoke.js';
 import { serviceLogs } from '../../tools/logs/service-logs.js';
 import { sleep } from '../../util/concurrency.js';
-import { cliContext, EXIT, interruptSignal, reportError } from '../runtime.js';
+import { EXIT } from '../options.js';
+import { cliContext, interruptSignal, reportError } from '../runtime.js';
 import { DEMO_PROJECT } from './demo.js';
 
 export async function runDemo(opts: { project: string; down?: boolean }): Promise<number> {

@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
-import { renderLint, renderOom } from '../../render/diagnosis.js';
-import { renderText } from '../../render/text.js';
-import { listRunbooks, runRunbook } from '../../tools/admin/run-runbook.js';
-import { lintComposeTool } from '../../tools/checks/lint-compose.js';
-import { diagnoseOom } from '../../tools/diagnosis/diagnose-oom.js';
-import { explainRestarts } from '../../tools/diagnosis/explain-restarts.js';
-import { type CommonOptions, num, runToolCommand } from '../runtime.js';
-import { common } from './common.js';
+import { type CommonOptions, num } from '../options.js';
+import { common, runTool } from './common.js';
 
 export function whyCommand(program: Command): void {
   common(
@@ -16,8 +10,13 @@ export function whyCommand(program: Command): void {
       .argument('<service>', 'Compose service name')
       .option('--since <when>', 'event window start: 24h (default), 30m, RFC 3339'),
   ).action(async (service: string, opts: CommonOptions & { since?: string }) => {
-    process.exitCode = await runToolCommand(explainRestarts, { service, since: opts.since }, opts, (o) =>
-      renderText('explain_restarts', o),
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/diagnosis/explain-restarts.js')).explainRestarts,
+        render: (await import('../../render/diagnosis.js')).renderWhy,
+      }),
+      { service, since: opts.since },
+      opts,
     );
   });
 }
@@ -32,7 +31,14 @@ export function oomCommand(program: Command): void {
       .argument('[service]', 'only this service')
       .option('--since <when>', 'window start: 24h (default), 30m, RFC 3339'),
   ).action(async (service: string | undefined, opts: CommonOptions & { since?: string }) => {
-    process.exitCode = await runToolCommand(diagnoseOom, { service, since: opts.since }, opts, renderOom);
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/diagnosis/diagnose-oom.js')).diagnoseOom,
+        render: (await import('../../render/diagnosis.js')).renderOom,
+      }),
+      { service, since: opts.since },
+      opts,
+    );
   });
 }
 
@@ -46,11 +52,13 @@ export function lintCommand(program: Command): void {
         'Compose files under compose.dir, in merge order (default: config compose.files)',
       ),
   ).action(async (files: string[], opts: CommonOptions) => {
-    process.exitCode = await runToolCommand(
-      lintComposeTool,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/checks/lint-compose.js')).lintComposeTool,
+        render: (await import('../../render/diagnosis.js')).renderLint,
+      }),
       { files: files.length ? files : undefined },
       opts,
-      renderLint,
       (o) => (o.findings.some((f) => f.severity === 'error') ? 1 : 0),
     );
   });
@@ -59,8 +67,13 @@ export function lintCommand(program: Command): void {
 export function runbookCommands(program: Command): void {
   common(program.command('runbooks').description('the troubleshooting runbooks')).action(
     async (opts: CommonOptions) => {
-      process.exitCode = await runToolCommand(listRunbooks, {}, opts, (o) =>
-        o.runbooks.map((r) => `${r.id.padEnd(20)} ${r.title}: ${r.description}`).join('\n'),
+      process.exitCode = await runTool(
+        async () => ({
+          tool: (await import('../../tools/admin/run-runbook.js')).listRunbooks,
+          render: (o) => o.runbooks.map((r) => `${r.id.padEnd(20)} ${r.title}: ${r.description}`).join('\n'),
+        }),
+        {},
+        opts,
       );
     },
   );
@@ -78,11 +91,13 @@ export function runbookCommands(program: Command): void {
       service: string | undefined,
       opts: CommonOptions & { target?: string; port?: number },
     ) => {
-      process.exitCode = await runToolCommand(
-        runRunbook,
+      process.exitCode = await runTool(
+        async () => ({
+          tool: (await import('../../tools/admin/run-runbook.js')).runRunbook,
+          render: (await import('../../render/diagnosis.js')).renderRunbook,
+        }),
         { id, service, target: opts.target, port: opts.port },
         opts,
-        (o) => renderText('run_runbook', o),
       );
     },
   );

@@ -1,13 +1,6 @@
 import type { Command } from 'commander';
-import { renderHealth } from '../../render/health.js';
-import { renderSmoke } from '../../render/smoke.js';
-import { renderStackDown, renderStackUp } from '../../render/stack-up.js';
-import { smokeTest } from '../../tools/health/smoke-test.js';
-import { stackHealth } from '../../tools/health/stack-health.js';
-import { stackDown } from '../../tools/lifecycle/stack-down.js';
-import { stackUp } from '../../tools/lifecycle/stack-up.js';
-import { type CommonOptions, EXIT, runToolCommand } from '../runtime.js';
-import { common } from './common.js';
+import { type CommonOptions, EXIT } from '../options.js';
+import { common, runTool } from './common.js';
 
 export function healthCommand(program: Command): void {
   common(
@@ -17,11 +10,13 @@ export function healthCommand(program: Command): void {
       .argument('[service]', 'only this service')
       .option('--no-deep', 'skip the configured deep checks'),
   ).action(async (service: string | undefined, opts: CommonOptions & { deep: boolean }) => {
-    process.exitCode = await runToolCommand(
-      stackHealth,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/health/stack-health.js')).stackHealth,
+        render: (await import('../../render/health.js')).renderHealth,
+      }),
       { service, deep: opts.deep },
       opts,
-      renderHealth,
       (out) => (out.verdict === 'healthy' ? EXIT.ok : EXIT.failed),
     );
   });
@@ -36,11 +31,13 @@ export function smokeCommand(program: Command): void {
       )
       .argument('[probes...]', 'only these probe names'),
   ).action(async (only: string[], opts: CommonOptions) => {
-    process.exitCode = await runToolCommand(
-      smokeTest,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/health/smoke-test.js')).smokeTest,
+        render: (await import('../../render/smoke.js')).renderSmoke,
+      }),
       { only: only.length ? only : undefined },
       opts,
-      renderSmoke,
       (o) => (o.ok ? 0 : 1),
     );
   });
@@ -57,11 +54,13 @@ export function upCommand(program: Command): void {
       .option('--timeout <duration>', 'how long to wait for health (default 2m)')
       .option('--no-smoke', 'skip the smoke tests'),
   ).action(async (opts: CommonOptions & { overlay?: string; timeout?: string; smoke: boolean }) => {
-    process.exitCode = await runToolCommand(
-      stackUp,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/lifecycle/stack-up.js')).stackUp,
+        render: (await import('../../render/stack-up.js')).renderStackUp,
+      }),
       { overlay: opts.overlay, timeout: opts.timeout, smoke: opts.smoke },
       opts,
-      renderStackUp,
       (o) => (o.ready && ((o.smoke as { ok?: boolean } | null)?.ok ?? true) ? 0 : 1),
     );
   });
@@ -77,6 +76,13 @@ export function downCommand(program: Command): void {
       .option('--force', 'stop the services even when a drain or flush step failed')
       .option('-y, --yes', 'approve the plan without the prompt'),
   ).action(async (opts: CommonOptions & { force?: boolean; yes?: boolean }) => {
-    process.exitCode = await runToolCommand(stackDown, { force: Boolean(opts.force) }, opts, renderStackDown);
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/lifecycle/stack-down.js')).stackDown,
+        render: (await import('../../render/stack-up.js')).renderStackDown,
+      }),
+      { force: Boolean(opts.force) },
+      opts,
+    );
   });
 }

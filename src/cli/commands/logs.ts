@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import { renderExportLogs, renderLogReport } from '../../render/log-report.js';
-import { renderLogs } from '../../render/logs.js';
-import { exportLogs } from '../../tools/logs/export-logs.js';
-import { logReport } from '../../tools/logs/log-report.js';
-import { serviceLogs } from '../../tools/logs/service-logs.js';
-import { type CommonOptions, num, runToolCommand } from '../runtime.js';
-import { common } from './common.js';
+import { type CommonOptions, num } from '../options.js';
+import { common, runTool } from './common.js';
 
 interface LogsOptions extends CommonOptions {
   tail?: string;
@@ -31,8 +26,11 @@ export function logsCommand(program: Command): void {
       .option('--replica <n>', 'only this replica number')
       .option('--max-bytes <n>', 'cap on returned text'),
   ).action(async (service: string, opts: LogsOptions) => {
-    process.exitCode = await runToolCommand(
-      serviceLogs,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/logs/service-logs.js')).serviceLogs,
+        render: (await import('../../render/logs.js')).renderLogs,
+      }),
       {
         service,
         tail: num(opts.tail),
@@ -44,7 +42,6 @@ export function logsCommand(program: Command): void {
         maxBytes: num(opts.maxBytes),
       },
       opts,
-      renderLogs,
       // Exit 1 when no replica's logs could be read (logging driver none…): the answer says why.
       (o) => (o.unavailable.length > 0 && o.unavailable.length === o.containers.length ? 1 : 0),
     );
@@ -66,8 +63,11 @@ export function logReportCommand(program: Command): void {
       services: string[],
       opts: CommonOptions & { since?: string; until?: string; latencyField?: string; top?: number },
     ) => {
-      process.exitCode = await runToolCommand(
-        logReport,
+      process.exitCode = await runTool(
+        async () => ({
+          tool: (await import('../../tools/logs/log-report.js')).logReport,
+          render: (await import('../../render/log-report.js')).renderLogReport,
+        }),
         {
           services: services.length ? services : undefined,
           since: opts.since,
@@ -76,7 +76,6 @@ export function logReportCommand(program: Command): void {
           top: opts.top,
         },
         opts,
-        renderLogReport,
       );
     },
   );
@@ -93,11 +92,13 @@ export function exportLogsCommand(program: Command): void {
       .option('--since <when>', 'window start (default 24h)')
       .option('--until <when>', 'window end'),
   ).action(async (services: string[], opts: CommonOptions & { since?: string; until?: string }) => {
-    process.exitCode = await runToolCommand(
-      exportLogs,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/logs/export-logs.js')).exportLogs,
+        render: (await import('../../render/log-report.js')).renderExportLogs,
+      }),
       { services: services.length ? services : undefined, since: opts.since, until: opts.until },
       opts,
-      renderExportLogs,
     );
   });
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { createLogger } from '../../logger.js';
-import { cliUser, EXIT, reportError, surfaceDeps } from '../runtime.js';
+import { EXIT } from '../options.js';
 
 export function mcpCommand(program: Command): void {
   program
@@ -18,6 +17,7 @@ export function mcpCommand(program: Command): void {
     )
     .option('--output-schemas', 'advertise every output schema in tools/list (config mcp.outputSchemas)')
     .action(async (opts: { project?: string; toolsets?: string; outputSchemas?: boolean }) => {
+      const { cliUser, reportError, surfaceDeps } = await import('../runtime.js');
       try {
         const { serveStdio } = await import('../../mcp/stdio.js');
         await serveStdio(
@@ -30,7 +30,7 @@ export function mcpCommand(program: Command): void {
         );
         process.exitCode = EXIT.ok;
       } catch (err) {
-        process.exitCode = reportError(err, {}, createLogger());
+        process.exitCode = reportError(err, {});
       }
     });
 }

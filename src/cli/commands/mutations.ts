@@ -1,13 +1,6 @@
 import type { Command } from 'commander';
-import { renderUpdate } from '../../render/mutations.js';
-import { renderText } from '../../render/text.js';
-import { auditLog } from '../../tools/admin/audit-log.js';
-import { restartService } from '../../tools/lifecycle/restart-service.js';
-import { updateService } from '../../tools/lifecycle/update-service.js';
-import { scaleAgents } from '../../tools/scaling/scale-agents.js';
-import { scaleService } from '../../tools/scaling/scale-service.js';
-import { type CommonOptions, num, runToolCommand } from '../runtime.js';
-import { common } from './common.js';
+import { type CommonOptions, num } from '../options.js';
+import { common, runTool } from './common.js';
 
 type Opts = CommonOptions & { force?: boolean };
 
@@ -22,11 +15,13 @@ export function mutationCommands(program: Command): void {
       .option('--force', 'remove replicas even if their drain fails (destructive)')
       .option('-y, --yes', 'approve the plan of a destructive action without the prompt'),
   ).action(async (service: string, replicas: string, opts: Opts) => {
-    process.exitCode = await runToolCommand(
-      scaleService,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/scaling/scale-service.js')).scaleService,
+        render: (await import('../../render/mutations.js')).renderScale,
+      }),
       { service, replicas: num(replicas), force: opts.force },
       opts,
-      (o) => renderText('scale_service', o),
     );
   });
 
@@ -38,11 +33,13 @@ export function mutationCommands(program: Command): void {
       .option('--force', 'remove agents even if their drain fails (destructive)')
       .option('-y, --yes', 'approve the plan of a destructive action without the prompt'),
   ).action(async (replicas: string, opts: Opts) => {
-    process.exitCode = await runToolCommand(
-      scaleAgents,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/scaling/scale-agents.js')).scaleAgents,
+        render: (await import('../../render/mutations.js')).renderScale,
+      }),
       { replicas: num(replicas), force: opts.force },
       opts,
-      (o) => renderText('scale_agents', o),
     );
   });
 
@@ -55,11 +52,13 @@ export function mutationCommands(program: Command): void {
       .option('--stop-timeout <s>', 'seconds between SIGTERM and SIGKILL')
       .option('-y, --yes', 'approve the plan without the prompt'),
   ).action(async (service: string, opts: Opts & { replica?: string; stopTimeout?: string }) => {
-    process.exitCode = await runToolCommand(
-      restartService,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/lifecycle/restart-service.js')).restartService,
+        render: (await import('../../render/mutations.js')).renderRestart,
+      }),
       { service, replica: num(opts.replica), stopTimeout: num(opts.stopTimeout) },
       opts,
-      (o) => renderText('restart_service', o),
     );
   });
 
@@ -71,11 +70,13 @@ export function mutationCommands(program: Command): void {
       .option('--principal <id>', 'only this principal')
       .option('--limit <n>', 'newest N entries', '50'),
   ).action(async (opts: CommonOptions & { tool?: string; principal?: string; limit: string }) => {
-    process.exitCode = await runToolCommand(
-      auditLog,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/admin/audit-log.js')).auditLog,
+        render: (await import('../../render/mutations.js')).renderAudit,
+      }),
       { tool: opts.tool, principal: opts.principal, limit: num(opts.limit) },
       opts,
-      (o) => renderText('audit_log', o),
     );
   });
 }
@@ -93,11 +94,13 @@ export function updateCommand(program: Command): void {
       .option('-y, --yes', 'approve the plan without the prompt'),
   ).action(
     async (service: string, image: string, opts: CommonOptions & { timeout?: string; yes?: boolean }) => {
-      process.exitCode = await runToolCommand(
-        updateService,
+      process.exitCode = await runTool(
+        async () => ({
+          tool: (await import('../../tools/lifecycle/update-service.js')).updateService,
+          render: (await import('../../render/mutations.js')).renderUpdate,
+        }),
         { service, image, timeout: opts.timeout },
         opts,
-        renderUpdate,
         (o) => (o.ok ? 0 : 1),
       );
     },

@@ -1,8 +1,4 @@
 import type { Command } from 'commander';
-import { ToolError } from '../../errors.js';
-import { createLogger } from '../../logger.js';
-import { startRecorder } from '../../recorder/start.js';
-import { reportError, surfaceDeps } from '../runtime.js';
 
 export function recordCommand(program: Command): void {
   program
@@ -15,6 +11,13 @@ export function recordCommand(program: Command): void {
       'Compose project (default: COMPOSE_PROJECT_NAME, then config, then clau-doom)',
     )
     .action(async (opts: { project?: string }) => {
+      const [{ ToolError }, { createLogger }, { startRecorder }, { reportError, surfaceDeps }] =
+        await Promise.all([
+          import('../../errors.js'),
+          import('../../logger.js'),
+          import('../../recorder/start.js'),
+          import('../runtime.js'),
+        ]);
       const logger = createLogger(process.env.DOOM_OPS_LOG_LEVEL ?? 'info');
       try {
         const deps = {

@@ -1,14 +1,40 @@
 import type { Command } from 'commander';
-import { ToolError } from '../../errors.js';
-import { createLogger } from '../../logger.js';
-import { isLoopback } from '../../mcp/http-guard.js';
-import { startRecorder } from '../../recorder/start.js';
-import { Scheduler } from '../../schedule/scheduler.js';
-import { slackIncidentNotifier } from '../../slack/incidents.js';
-import { slackOptionsFromEnv } from '../../slack/options.js';
-import { scheduleReporter } from '../../slack/schedule-report.js';
-import { IncidentWatcher } from '../../watch/watcher.js';
-import { reportError, surfaceDeps } from '../runtime.js';
+import type { ServeWork } from '../serve-work.js';
+
+/**
+ * What the action uses, loaded when `serve` runs: the MCP SDK, Bolt, croner and the whole tool
+ * registry stay out of every other command's start-up.
+ */
+async function load() {
+  const [errors, logger, guard, recorder, scheduler, incidents, options, report, watcher, runtime, work] =
+    await Promise.all([
+      import('../../errors.js'),
+      import('../../logger.js'),
+      import('../../mcp/http-guard.js'),
+      import('../../recorder/start.js'),
+      import('../../schedule/scheduler.js'),
+      import('../../slack/incidents.js'),
+      import('../../slack/options.js'),
+      import('../../slack/schedule-report.js'),
+      import('../../watch/watcher.js'),
+      import('../runtime.js'),
+      import('../serve-work.js'),
+    ]);
+  return {
+    ToolError: errors.ToolError,
+    createLogger: logger.createLogger,
+    isLoopback: guard.isLoopback,
+    startRecorder: recorder.startRecorder,
+    Scheduler: scheduler.Scheduler,
+    slackIncidentNotifier: incidents.slackIncidentNotifier,
+    slackOptionsFromEnv: options.slackOptionsFromEnv,
+    scheduleReporter: report.scheduleReporter,
+    IncidentWatcher: watcher.IncidentWatcher,
+    reportError: runtime.reportError,
+    surfaceDeps: runtime.surfaceDeps,
+    startServeWork: work.startServeWork,
+  };
+}
 
 interface ServeOptions {
   project?: string;
@@ -60,16 +86,31 @@ export function serveCommand(program: Command): void {
       'connect to Slack over Socket Mode (SLACK_APP_TOKEN) instead of serving /slack/events; for development',
     )
     .action(async (opts: ServeOptions) => {
+      const {
+        ToolError,
+        createLogger,
+        isLoopback,
+        startRecorder,
+        Scheduler,
+        slackIncidentNotifier,
+        slackOptionsFromEnv,
+        scheduleReporter,
+        IncidentWatcher,
+        reportError,
+        surfaceDeps,
+        startServeWork,
+      } = await load();
       const logger = createLogger(process.env.DOOM_OPS_LOG_LEVEL ?? 'info');
+      let work: ServeWork | undefined;
       try {
-        const deps = {
+        const base = {
           ...surfaceDeps(opts, { id: 'mcp:http', surface: 'mcp' as const, transport: 'http' as const }),
           logger,
         };
-        const host = opts.host ?? deps.config.http.host;
+        const host = opts.host ?? base.config.http.host;
         const port =
           opts.port === undefined
-            ? deps.config.http.port
+            ? base.config.http.port
             : /^\d+$/.test(opts.port)
               ? Number(opts.port)
               : Number.NaN;
@@ -100,6 +141,9 @@ export function serveCommand(program: Command): void {
             },
           );
         if (opts.slackSocketMode && slackOpts) slackOpts.appToken = process.env.SLACK_APP_TOKEN;
+        // One worker pool (and state cache) for Slack, MCP, the watcher and the scheduler.
+        work = startServeWork(base);
+        const deps = { ...base, runner: work.runner };
         const slack = slackOpts
           ? (await import('../../slack/app.js')).createSlackBot(
               deps,
@@ -161,6 +205,8 @@ export function serveCommand(program: Command): void {
         ]);
       } catch (err) {
         process.exitCode = reportError(err, {}, logger);
+      } finally {
+        await work?.stop();
       }
     });
 }

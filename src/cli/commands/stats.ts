@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { renderStats } from '../../render/stats.js';
-import { serviceStats } from '../../tools/diagnosis/service-stats.js';
-import { type CommonOptions, num, runToolCommand } from '../runtime.js';
-import { common } from './common.js';
+import { type CommonOptions, num } from '../options.js';
+import { common, runTool } from './common.js';
 
 export function statsCommand(program: Command): void {
   common(
@@ -20,11 +18,13 @@ export function statsCommand(program: Command): void {
       service: string | undefined,
       opts: CommonOptions & { sort: string; top: string; cpu: boolean },
     ) => {
-      process.exitCode = await runToolCommand(
-        serviceStats,
+      process.exitCode = await runTool(
+        async () => ({
+          tool: (await import('../../tools/diagnosis/service-stats.js')).serviceStats,
+          render: (await import('../../render/stats.js')).renderStats,
+        }),
         { service, sortBy: opts.sort, top: num(opts.top), cpu: opts.cpu },
         opts,
-        renderStats,
       );
     },
   );

@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
-import { renderIncidents, renderSchedule } from '../../render/watch.js';
-import { scheduleStatus } from '../../tools/admin/schedule-status.js';
-import { recentIncidents } from '../../tools/health/recent-incidents.js';
-import { type CommonOptions, num, runToolCommand } from '../runtime.js';
-import { common } from './common.js';
+import { type CommonOptions, num } from '../options.js';
+import { common, runTool } from './common.js';
 
 export function scheduleCommand(program: Command): void {
   common(
@@ -11,7 +8,14 @@ export function scheduleCommand(program: Command): void {
       .command('schedule')
       .description('scheduled jobs (run by `doom-ops serve`): cron, next run, last run'),
   ).action(async (opts: CommonOptions) => {
-    process.exitCode = await runToolCommand(scheduleStatus, {}, opts, renderSchedule);
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/admin/schedule-status.js')).scheduleStatus,
+        render: (await import('../../render/watch.js')).renderSchedule,
+      }),
+      {},
+      opts,
+    );
   });
 }
 
@@ -23,11 +27,13 @@ export function incidentsCommand(program: Command): void {
       .option('--open', 'only open incidents')
       .option('--limit <n>', 'newest N', '20'),
   ).action(async (opts: CommonOptions & { open?: boolean; limit: string }) => {
-    process.exitCode = await runToolCommand(
-      recentIncidents,
+    process.exitCode = await runTool(
+      async () => ({
+        tool: (await import('../../tools/health/recent-incidents.js')).recentIncidents,
+        render: (await import('../../render/watch.js')).renderIncidents,
+      }),
       { open: Boolean(opts.open), limit: num(opts.limit) },
       opts,
-      renderIncidents,
     );
   });
 }

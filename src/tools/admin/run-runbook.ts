@@ -52,6 +52,7 @@ export const runRunbook = defineTool({
     'Use to troubleshoot a known symptom (see list_runbooks) in one call. Runs read-only checks and ' +
     'returns findings with evidence and recommended actions; changes nothing.',
   risk: 'read',
+  callsTools: true,
   idempotent: true,
   input: z.object({
     id: z.string().max(64).describe('Runbook id from list_runbooks, e.g. restart-loop'),

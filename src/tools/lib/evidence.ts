@@ -103,7 +103,9 @@ export async function recentHistory(
 ): Promise<RecentHistory> {
   const { events } = await containerEvents(ctx, {
     since: Math.floor(sinceMs / 1000),
-    until: Math.ceil(Date.now() / 1000),
+    // Now, to the millisecond (the engine takes fractional seconds): a whole second rounded up
+    // would make the engine hold the answer until that second comes, up to 1 s of every health.
+    until: Date.now() / 1000,
     actions: RECORDED_ACTIONS.filter((a) => a !== 'health_status'),
     max: 5000,
   });

@@ -81,6 +81,8 @@ export const stackUp = defineTool({
     'Use to start the stack (compose up -d) and wait until every service is healthy. Returns each ' +
     "service's state, runbook findings for failures and the smoke_test result.",
   risk: 'write',
+  // run_runbook and smoke_test, through ctx.tools.
+  callsTools: true,
   idempotent: true,
   input: z.object({
     overlay: z

@@ -5,6 +5,7 @@ import { benchHealthStats } from './health-stats.js';
 import { writeResult } from './lib.js';
 import { benchMcpContext } from './mcp-context.js';
 import { benchMcpHttp } from './mcp-http.js';
+import { benchRestore } from './restore.js';
 import { benchScale } from './scale.js';
 import { benchSlackBurst } from './slack-burst.js';
 
@@ -13,6 +14,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   'health-stats': benchHealthStats,
   scale: benchScale,
   backup: benchBackup,
+  restore: benchRestore,
   'mcp-context': benchMcpContext,
   cli: benchCli,
   'slack-burst': benchSlackBurst,

@@ -20,7 +20,7 @@ export const journalSchema = z.object({
   updatedAt: z.string(),
   host: z.string(),
   pid: z.number(),
-  /** verifying → safety-backup → restoring <target> */
+  /** `verifying and safety-backup` (both at once; `verifying` when a kept safety backup is reused) → `restoring <target>` */
   step: z.string(),
   safetyBackup: z.string().optional(),
   /** Containers the restore stopped (started again by the restore that completes it). */

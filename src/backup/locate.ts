@@ -55,13 +55,15 @@ async function candidates(
 /**
  * Finds complete backup `id` of the stack: a legacy (pre-restic) backup directory first, then the
  * local restic repository, then each offsite repository (so a restore works with the local one
- * gone), or only `repository` when given. Errors: ToolError not_found saying where it looked and
- * why each place failed; config_invalid for an unknown or password-less repository.
+ * gone), or only `repository` when given. `cached`: see BackupStore.get. Errors: ToolError
+ * not_found saying where it looked and why each place failed; config_invalid for an unknown or
+ * password-less repository.
  */
 export async function locateBackup(
   ctx: ToolContext,
   id: string,
   repository?: string,
+  opts: { cached?: boolean } = {},
 ): Promise<LocatedBackup> {
   if (!repository || repository === 'legacy') {
     const catalog = catalogOf(ctx);
@@ -95,7 +97,7 @@ export async function locateBackup(
   for (const open of await candidates(ctx, misses, repository)) {
     const store = storeOf(ctx, open);
     try {
-      const found = await store.get(id);
+      const found = await store.get(id, opts);
       if (!found?.manifest) {
         misses.push(`${store.label}: not there`);
         continue;

@@ -63,7 +63,8 @@ export interface BackupRun {
   notes: string[];
 }
 
-function reasonOf(err: unknown): string {
+/** An error in words, with a ToolError's hint ("(next: …)"). */
+export function reasonOf(err: unknown): string {
   if (isToolError(err)) return `${err.message}${err.hint ? ` (next: ${err.hint})` : ''}`;
   return (err as Error)?.message ?? String(err);
 }
@@ -144,7 +145,8 @@ export async function runBackup(
   try {
     return await writeBackup();
   } catch (err) {
-    await manifestWriter.abort();
+    // No restic of this backup outlives it (a cancelled listing is stopped by the same signal).
+    await Promise.all([manifestWriter.abort(), listing.catch(() => undefined)]);
     throw err;
   }
 

@@ -302,14 +302,17 @@ export class BackupStore {
   /**
    * One complete backup, or undefined. Snapshot files restic could not load do not hide a backup
    * whose own snapshots are readable; when it is not among the readable ones, the
-   * DamagedSnapshotsError is thrown (its manifest may be what was lost).
+   * DamagedSnapshotsError is thrown (its manifest may be what was lost). `cached`: the listing may
+   * come from the local repository's listing cache (see ResticRepository.snapshots), for a caller
+   * that reads the backup's data back through restic anyway (a restore verifies it first).
    */
-  async get(id: string): Promise<StoredBackup | undefined> {
+  async get(id: string, opts: { cached?: boolean } = {}): Promise<StoredBackup | undefined> {
     let damaged: DamagedSnapshotsError | undefined;
     const snaps = await this.repo
       .snapshots({
         tags: ['doom-ops', `stack=${this.project}`, `backup=${id}`],
         ...(this.signal ? { signal: this.signal } : {}),
+        ...(opts.cached ? { cached: true } : {}),
       })
       .catch((err: unknown) => {
         if (!(err instanceof DamagedSnapshotsError)) throw err;

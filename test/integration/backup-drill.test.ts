@@ -1,5 +1,5 @@
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -37,6 +37,47 @@ async function sh(service: string, script: string): Promise<string> {
   return (await execa('docker', ['exec', c.Id, 'sh', '-c', script])).stdout;
 }
 const natsState = () => sh('nats', 'cd /data && find . -type f | sort | xargs sha256sum');
+
+/**
+ * Flips bytes in the middle of the largest pack of the restic repository under backup dir `dir`
+ * (the one holding the volume's data): same size, so only reading the data notices.
+ */
+async function corruptLargestPack(dir: string): Promise<void> {
+  const packs: string[] = [];
+  const walk = (p: string) => {
+    for (const f of readdirSync(p)) {
+      const full = join(p, f);
+      if (statSync(full).isDirectory()) walk(full);
+      else packs.push(full);
+    }
+  };
+  walk(join(dir, 'restic', 'data'));
+  const biggest = packs.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+  const h = await open(biggest, 'r+');
+  const at = Math.floor(statSync(biggest).size / 2);
+  const buf = Buffer.alloc(64);
+  await h.read(buf, 0, 64, at);
+  for (let i = 0; i < buf.length; i++) buf[i]! ^= 0xff;
+  await h.write(buf, 0, 64, at);
+  await h.close();
+}
+
+/** restic processes this test process started that are still running. */
+function resticChildren(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (Number(fields[1]) === process.pid && comm === 'restic') pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
 
 interface Drill {
   backup: string;
@@ -139,24 +180,7 @@ describe('restore drills', () => {
   });
 
   it('a corrupted repository pack makes the drill fail and says which backup', async () => {
-    const packs: string[] = [];
-    const walk = (p: string) => {
-      for (const f of readdirSync(p)) {
-        const full = join(p, f);
-        if (statSync(full).isDirectory()) walk(full);
-        else packs.push(full);
-      }
-    };
-    walk(join(dir, 'restic', 'data'));
-    // The largest pack holds the volume data: flip bytes in its middle (same size, so only reading notices).
-    const biggest = packs.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
-    const h = await open(biggest, 'r+');
-    const at = Math.floor(statSync(biggest).size / 2);
-    const buf = Buffer.alloc(64);
-    await h.read(buf, 0, 64, at);
-    for (let i = 0; i < buf.length; i++) buf[i]! ^= 0xff;
-    await h.write(buf, 0, 64, at);
-    await h.close();
+    await corruptLargestPack(dir);
     const d = await call<Drill>('drill_backup', {}, over);
     expect(d.restorable).toBe(false);
     expect(d.summary).toMatch(new RegExp(`^backup ${d.backup} is NOT restorable: volumes:nats-data: `));
@@ -231,6 +255,7 @@ describe('a restore killed with SIGKILL', () => {
       ),
     );
     expect(h.backups.restore).toMatch(/or restore the safety backup \S+-volumes/);
+    const safety = /or restore the safety backup (\S+-volumes)/.exec(h.backups.restore ?? '')![1];
     expect(h.summary).toContain('interrupted');
     expect((await containerOf(stack.project, 'nats')).State.Running).toBe(false);
     // Another restore would lose the record of this one: refused until it is completed.
@@ -274,8 +299,14 @@ describe('a restore killed with SIGKILL', () => {
     ]);
     for (const g of prune.repositories[0]!.groups) expect(g.remove).not.toContain(b.id);
 
-    const r = await call<{ completedInterrupted: boolean; id: string }>('restore', {}, over, approveAll);
-    expect(r).toMatchObject({ completedInterrupted: true, id: b.id });
+    const r = await call<{ completedInterrupted: boolean; id: string; safetyBackup: string }>(
+      'restore',
+      {},
+      over,
+      approveAll,
+    );
+    // The half-written volume is not backed up again: the interrupted run's safety backup is kept.
+    expect(r).toMatchObject({ completedInterrupted: true, id: b.id, safetyBackup: safety });
     await waitFor('nats running again', async () => (await containerOf(stack.project, 'nats')).State.Running);
     expect(await natsState()).toBe(want);
     expect((await call<Health>('stack_health', { deep: false }, over)).backups.restore).toBeNull();
@@ -360,6 +391,244 @@ describe('a restore interrupted before it changed anything', () => {
     );
     expect(r).toMatchObject({ id: b.id, completedInterrupted: false });
     expect((await call<Health>('stack_health', { deep: false }, over)).backups.restore).toBeNull();
+  });
+});
+
+describe('a restore reads its backup back while writing the safety backup', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'doomcheck-'));
+  const over = { dir, volumes: ['nats-data'] };
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const restore = (id: string, extra: Partial<Config['backup']> = {}) =>
+    call<{ safetyBackup: string }>(
+      'restore',
+      { id, component: 'volumes', target: 'nats-data' },
+      { ...over, ...extra },
+      approveAll,
+    );
+  const safetyBackups = async (o: Partial<Config['backup']> = over) =>
+    (
+      await call<{ backups: Array<{ id: string; reason: string | null; phase: string | null }> }>(
+        'list_backups',
+        {},
+        o,
+      )
+    ).backups.filter((x) => x.reason === 'pre-restore');
+  /** Nothing was changed: the volume as it was, its service never stopped, no journal, no helper, no restic left. */
+  const unchanged = async (want: string, o: Partial<Config['backup']> = over) => {
+    expect(await natsState()).toBe(want);
+    expect((await containerOf(stack.project, 'nats')).State.Running).toBe(true);
+    expect((await call<Health>('stack_health', { deep: false }, o)).backups.restore).toBeNull();
+    expect(
+      await docker.listContainers({
+        all: true,
+        filters: { label: [`doom-ops.helper.owner=${hostname()}:${process.pid}`] },
+      }),
+    ).toEqual([]);
+    expect(resticChildren()).toEqual([]);
+  };
+
+  it('both run at once: the data dump and the safety backup each wait for the other to start', async () => {
+    const b = await call<{ id: string }>('backup', { component: 'volumes' }, over);
+    await sh('nats', 'echo changed > /data/js/m');
+    // A wrapper around the real restic: a dump of backup data and a backup each wait (at most 20 s)
+    // until the other has started, and log whether they met. One after the other, the first to run
+    // waits in vain and logs "alone".
+    const barrier = mkdtempSync(join(tmpdir(), 'doombarrier-'));
+    const wrapper = join(barrier, 'restic');
+    await writeFile(
+      wrapper,
+      [
+        '#!/bin/sh',
+        'dir=$(dirname "$0")',
+        'case " $* " in',
+        '  *" dump "*doom-ops-manifest.json*) exec restic "$@" ;;',
+        '  *" dump "*) me=dump; other=backup ;;',
+        '  *" backup "*) me=backup; other=dump ;;',
+        '  *) exec restic "$@" ;;',
+        'esac',
+        'touch "$dir/$me.started"',
+        'i=0',
+        'while [ ! -e "$dir/$other.started" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done',
+        'if [ -e "$dir/$other.started" ]; then echo "$me met $other" >> "$dir/log"; else echo "$me alone" >> "$dir/log"; fi',
+        'exec restic "$@"',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    try {
+      const r = await restore(b.id, { restic: wrapper });
+      const log = (await readFile(join(barrier, 'log'), 'utf8')).trim().split('\n');
+      expect(log).not.toContain('dump alone');
+      expect(log).not.toContain('backup alone');
+      // The verification's dump, the safety backup's restic runs, then the restore's own dump.
+      expect(log[0]).toMatch(/^(dump met backup|backup met dump)$/);
+      expect(log).toContain('dump met backup');
+      expect((await safetyBackups()).find((x) => x.id === r.safetyBackup)?.phase).toBe('Completed');
+      expect(await sh('nats', 'cat /data/js/m')).toBe('meta');
+    } finally {
+      await rm(barrier, { recursive: true, force: true });
+    }
+  });
+
+  it('a safety backup that fails changes nothing, though the backup itself checked out', async () => {
+    const b = await call<{ id: string }>('backup', { component: 'volumes' }, over);
+    await sh('nats', 'echo changed > /data/js/m');
+    const want = await natsState();
+    const before = (await safetyBackups()).map((x) => x.id);
+    const hooks = { nats: { pre: ['sh', '-c', 'echo cannot freeze >&2; exit 3'], post: [] } };
+    await expect(restore(b.id, { hooks })).rejects.toMatchObject({
+      code: 'failed',
+      message: expect.stringMatching(
+        new RegExp(
+          `^the safety backup of the current volumes data did not complete \\(Failed: nats-data: pre hook of nats .* exited 3: cannot freeze.*\\); nothing was changed \\(backup ${b.id} itself was read back and checked: ok\\)$`,
+        ),
+      ),
+      hint: expect.stringMatching(/fix what the safety backup reports/),
+    });
+    await unchanged(want);
+    // Its manifest records the failure; no complete safety backup came of it.
+    expect((await safetyBackups()).filter((x) => !before.includes(x.id))).toEqual([
+      expect.objectContaining({ phase: 'Failed' }),
+    ]);
+  });
+
+  it('a backup that fails verification changes nothing; the safety backup written meanwhile is kept and named', async () => {
+    // A repository of its own: its data pack is damaged below.
+    const own = { ...over, dir: mkdtempSync(join(tmpdir(), 'doomcheckbad-')) };
+    try {
+      await sh('nats', 'head -c 3000000 /dev/urandom > /data/v.dat');
+      const b = await call<{ id: string }>('backup', { component: 'volumes' }, own);
+      await corruptLargestPack(own.dir);
+      // New data (its chunks are not in the damaged pack): the safety backup can be written whole.
+      await sh('nats', 'head -c 3000000 /dev/urandom > /data/v.dat');
+      const want = await natsState();
+      const err = await call(
+        'restore',
+        { id: b.id, component: 'volumes', target: 'nats-data' },
+        own,
+        approveAll,
+      ).catch((e: unknown) => e as { code: string; message: string; hint: string });
+      expect(err).toMatchObject({
+        code: 'failed',
+        message: expect.stringMatching(
+          new RegExp(
+            `^backup ${b.id} failed verification, nothing was changed: nats-data: .+\\. The safety backup \\S+ of the current volumes data was written meanwhile and is kept`,
+          ),
+        ),
+        hint: expect.stringMatching(/pick another backup/),
+      });
+      await unchanged(want, own);
+      const named = /The safety backup (\S+) /.exec((err as { message: string }).message)![1];
+      expect(await safetyBackups(own)).toEqual([
+        expect.objectContaining({ id: named, phase: 'Completed', reason: 'pre-restore' }),
+      ]);
+    } finally {
+      await sh('nats', 'rm -f /data/v.dat');
+      await rm(own.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('cancelled while both run: both stop, nothing is changed, no journal is left', async () => {
+    await sh('nats', 'head -c 50000000 /dev/urandom > /data/v.dat');
+    const b = await call<{ id: string }>('backup', { component: 'volumes' }, over);
+    await sh('nats', 'head -c 50000000 /dev/urandom > /data/v.dat');
+    const want = await natsState();
+    const before = (await safetyBackups()).map((x) => x.id);
+    const abort = new AbortController();
+    const c: ToolContext = {
+      ...testContext(stack.project, abort.signal, { backup: { ...base, ...over } }, { stateDir }),
+      approver: approveAll,
+      // The verification's dump starts first; cancel once the safety backup reads the volume.
+      progress: (p) => {
+        if (/^safety backup: backing up volume nats-data/.test(p.message ?? '')) abort.abort();
+      },
+    };
+    try {
+      await expect(
+        invokeTool(findTool('restore')!, c, { id: b.id, component: 'volumes', target: 'nats-data' }),
+      ).rejects.toMatchObject({
+        code: 'cancelled',
+        message: expect.stringMatching(/nothing was changed/),
+      });
+      await unchanged(want);
+      // No safety backup was completed, and none is left half-written.
+      const after = await call<{ backups: Array<{ id: string; state: string; reason: string | null }> }>(
+        'list_backups',
+        {},
+        over,
+      );
+      expect(after.backups.filter((x) => x.reason === 'pre-restore' && !before.includes(x.id))).toEqual([]);
+      expect(after.backups.filter((x) => x.state === 'incomplete')).toEqual([]);
+    } finally {
+      await sh('nats', 'rm -f /data/v.dat');
+    }
+  });
+});
+
+describe('a volume whose image has no shell', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'doomnosh-'));
+  const root = mkdtempSync(join(tmpdir(), 'doomnosh-root-'));
+  const project = `doomnosh${process.pid}`;
+  const image = `doom-ops-test/nosh:${process.pid}`;
+  const volume = `${project}_data`;
+  afterAll(async () => {
+    await docker
+      .getContainer(`${project}_svc_1`)
+      .remove({ force: true })
+      .catch(() => undefined);
+    await docker
+      .getVolume(volume)
+      .remove()
+      .catch(() => undefined);
+    await docker
+      .getImage(image)
+      .remove()
+      .catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('is emptied by a plain find helper (the gated one needs sh) and restored', async () => {
+    const IMAGE = 'doom-ops-test/base:latest';
+    // An image with find and rm only (busybox runs the applet its file is named after).
+    await mkdir(join(root, 'bin'));
+    for (const tool of ['find', 'rm']) await execa('cp', ['/bin/busybox', join(root, 'bin', tool)]);
+    await execa('sh', ['-c', 'tar -C "$1" -c . | docker import - "$2"', 'sh', root, image]);
+    await docker.createVolume({
+      Name: volume,
+      Labels: { 'com.docker.compose.project': project, 'com.docker.compose.volume': 'data' },
+    });
+    await docker.createContainer({
+      name: `${project}_svc_1`,
+      Image: image,
+      Cmd: ['find', '/data'],
+      Labels: {
+        'com.docker.compose.project': project,
+        'com.docker.compose.service': 'svc',
+        'com.docker.compose.container-number': '1',
+        'com.docker.compose.oneoff': 'False',
+      },
+      HostConfig: { Mounts: [{ Type: 'volume', Source: volume, Target: '/data' }] },
+    });
+    const put = (text: string) =>
+      execa('docker', ['run', '--rm', '-v', `${volume}:/data`, IMAGE, 'sh', '-c', `echo ${text} > /data/f`]);
+    const read = async () =>
+      (await execa('docker', ['run', '--rm', '-v', `${volume}:/data`, IMAGE, 'cat', '/data/f'])).stdout;
+    await put('backed-up');
+    const c = (approver?: Approver) => ({
+      ...testContext(project, undefined, { backup: { ...base, dir, volumes: ['data'] } }, { stateDir }),
+      ...(approver ? { approver } : {}),
+    });
+    const b = (await invokeTool(findTool('backup')!, c(), { component: 'volumes' })) as { id: string };
+    await put('changed');
+    await invokeTool(findTool('restore')!, c(approveAll), { id: b.id, component: 'volumes' });
+    expect(await read()).toBe('backed-up');
+    expect(
+      await docker.listContainers({
+        all: true,
+        filters: { label: [`doom-ops.helper.owner=${hostname()}:${process.pid}`] },
+      }),
+    ).toEqual([]);
   });
 });
 

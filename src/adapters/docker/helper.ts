@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { processAlive } from '../../util/process.js';
 import type { DockerAdapter } from './client.js';
 
@@ -20,6 +21,8 @@ export async function createHelper(
     cmd?: string[];
     purpose: string;
     signal?: AbortSignal;
+    /** The command reads a stdin that is closed once the one attached client has gone (see startGated). */
+    stdin?: boolean;
   },
 ): Promise<string> {
   const c = await adapter.call('create helper container', opts.signal, (s) =>
@@ -28,6 +31,7 @@ export async function createHelper(
       Image: opts.image,
       Entrypoint: opts.cmd ? [opts.cmd[0]!] : undefined,
       Cmd: opts.cmd ? opts.cmd.slice(1) : ['true'],
+      ...(opts.stdin ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
       Labels: { [HELPER_LABEL]: opts.purpose, [OWNER_LABEL]: ME },
       NetworkDisabled: true,
       HostConfig: {
@@ -58,6 +62,49 @@ export async function runHelper(adapter: DockerAdapter, id: string, signal?: Abo
     StatusCode: number;
   };
   return r.StatusCode;
+}
+
+/**
+ * Starts a helper created with `stdin` whose command waits for one line on its stdin before it
+ * does anything (a gate), so its start-up can happen ahead of the moment it is allowed to act.
+ * `open(line)` sends the line, closes stdin and waits for the command's exit code; `close()` closes
+ * stdin unsent (the command sees end of input and must then do nothing). If this process dies, the
+ * connection drops and stdin closes the same way. Errors (start): the engine's, e.g. the image lacks
+ * the command's program.
+ */
+export async function startGated(
+  adapter: DockerAdapter,
+  id: string,
+  signal?: AbortSignal,
+): Promise<{ open(line: string, signal?: AbortSignal): Promise<number>; close(): void }> {
+  const c = adapter.docker.getContainer(id);
+  const stdin = (await adapter.call('attach to helper container', signal, () =>
+    c.attach({ stream: true, stdin: true, hijack: true }),
+  )) as unknown as Duplex;
+  // Nothing is read from it (stdout is not attached); a dropped connection is what close() does anyway.
+  stdin.on('error', () => undefined);
+  stdin.resume();
+  try {
+    await adapter.call('start helper container', signal, (s) => c.start({ abortSignal: s } as object));
+  } catch (err) {
+    stdin.destroy();
+    throw err;
+  }
+  return {
+    async open(line, openSignal) {
+      stdin.end(`${line}\n`);
+      const r = (await adapter.call(
+        'wait for helper container',
+        openSignal,
+        (s) => c.wait({ abortSignal: s } as object),
+        600_000,
+      )) as { StatusCode: number };
+      return r.StatusCode;
+    },
+    close() {
+      stdin.end();
+    },
+  };
 }
 
 export async function removeHelper(adapter: DockerAdapter, id: string): Promise<void> {

@@ -5,7 +5,7 @@ import { pipeline as pipelineCb, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { readArchive, writeArchive } from '../../adapters/docker/archive.js';
-import { createHelper, removeHelper, runHelper } from '../../adapters/docker/helper.js';
+import { createHelper, removeHelper, runHelper, startGated } from '../../adapters/docker/helper.js';
 import { whileStopped } from '../../adapters/docker/replicas.js';
 import { UnreadableFilesError } from '../../adapters/restic/repository.js';
 import { ToolError } from '../../errors.js';
@@ -275,9 +275,72 @@ export function archiveMount(e: Pick<ComponentEntry, 'tree'>): string {
 }
 
 /**
- * Empties a volume through a helper running `find … -exec rm` from `image`, then extracts `tar`
- * into it. `root`: the name of the tar's root entry, the volume itself (`volume` for the Engine
- * API's archive of /volume, `_data` for restic's dump of a directory snapshot).
+ * What an emptying helper prepared ahead runs: nothing at all unless the line `empty` arrives on
+ * its stdin (end of input, or any other line, exits 97), then `find` removes the volume's content.
+ */
+const GATED_EMPTY =
+  'read -r go && [ "$go" = empty ] || exit 97; exec find "$0" -mindepth 1 -maxdepth 1 -exec rm -rf {} +';
+const GATE_CLOSED = 97;
+
+/** The helper that will empty a volume, created and started ahead, waiting at its gate (see prepareVolumeRestore). */
+export interface PreparedVolume {
+  /** The engine's name of the volume it mounts. */
+  volume: string;
+  helper: string;
+  gate: { open(line: string, signal?: AbortSignal): Promise<number>; close(): void };
+  /** Closes the gate (unopened: nothing is touched) and removes the helper; safe to call again. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Creates and starts, ahead of restoring `entry` (while the restore still checks its backup), the
+ * helper that will empty its volume: `sh` in the volume's image, its mount where the archive's root
+ * entry lands, waiting at a gate. The volume is not touched until replaceVolumeContent opens the
+ * gate; the container's start-up is then already done. Null (never an error) when it cannot be had,
+ * e.g. an image without `sh`: the volume is then emptied the plain way.
+ */
+export async function prepareVolumeRestore(
+  ctx: ToolContext,
+  entry: ComponentEntry,
+): Promise<PreparedVolume | null> {
+  let helper: string | undefined;
+  try {
+    const v = await resolveVolume(ctx, entry.target);
+    const mount = archiveMount(entry);
+    helper = await createHelper(ctx.docker, {
+      image: v.image,
+      mounts: [{ volume: v.name, target: mount, readOnly: false }],
+      cmd: ['sh', '-c', GATED_EMPTY, mount],
+      purpose: `restore ${v.name}`,
+      signal: ctx.signal,
+      stdin: true,
+    });
+    const gate = await startGated(ctx.docker, helper, ctx.signal);
+    const id = helper;
+    let discarded: Promise<void> | undefined;
+    return {
+      volume: v.name,
+      helper: id,
+      gate,
+      discard() {
+        discarded ??= (async () => {
+          gate.close();
+          await removeHelper(ctx.docker, id);
+        })();
+        return discarded;
+      },
+    };
+  } catch {
+    if (helper) await removeHelper(ctx.docker, helper);
+    return null;
+  }
+}
+
+/**
+ * Empties a volume through a helper running `find … -exec rm` from `image` (the one `prepared`
+ * ahead when given, else a new one), then extracts `tar` into it. `mount`: where the helper mounts
+ * the volume, so that the tar's root entry lands on it (`/volume` for the Engine API's archive of
+ * /volume, `/_data` for restic's dump of a directory snapshot).
  */
 export async function replaceVolumeContent(
   ctx: ToolContext,
@@ -286,7 +349,21 @@ export async function replaceVolumeContent(
   tar: Readable,
   signal: AbortSignal,
   mount = MOUNT,
+  prepared?: PreparedVolume | null,
 ): Promise<void> {
+  if (prepared) {
+    try {
+      const code = await prepared.gate.open('empty', signal);
+      // The gate was shut before the line came (its connection dropped): empty it the plain way.
+      if (code !== GATE_CLOSED) {
+        emptied(code, volume, image);
+        await writeArchive(ctx.docker, prepared.helper, '/', tar, signal);
+        return;
+      }
+    } finally {
+      await prepared.discard();
+    }
+  }
   const helper = await createHelper(ctx.docker, {
     image,
     mounts: [{ volume, target: mount, readOnly: false }],
@@ -296,15 +373,7 @@ export async function replaceVolumeContent(
     signal,
   });
   try {
-    const code = await runHelper(ctx.docker, helper, signal);
-    if (code !== 0)
-      throw new ToolError(
-        'failed',
-        `could not empty volume ${volume} before restoring (find exited ${code})`,
-        {
-          hint: `the image ${image} needs find and rm; restore by hand or use an owner image that has it`,
-        },
-      );
+    emptied(await runHelper(ctx.docker, helper, signal), volume, image);
     // The archive's root entry is the mount point's own name, so it lands back on the volume.
     await writeArchive(ctx.docker, helper, '/', tar, signal);
   } finally {
@@ -312,24 +381,43 @@ export async function replaceVolumeContent(
   }
 }
 
+/** Throws unless the emptying helper exited 0. */
+function emptied(code: number, volume: string, image: string): void {
+  if (code !== 0)
+    throw new ToolError('failed', `could not empty volume ${volume} before restoring (find exited ${code})`, {
+      hint: `the image ${image} needs find and rm; restore by hand or use an owner image that has it`,
+    });
+}
+
 /**
  * Stops the containers using the volume, empties it, extracts the archive into it (streamed from
  * restic, or a legacy tar.gz file), and starts again what was running (`alsoStart`: containers an
- * interrupted restore left stopped).
+ * interrupted restore left stopped). `prepared`: its emptying helper, started ahead.
  */
 export async function restoreVolume(
   ctx: ToolContext,
   entry: ComponentEntry,
   source: () => Readable,
   hooks: { onStopped?: (names: string[]) => Promise<void>; alsoStart?: string[] } = {},
+  prepared?: PreparedVolume | null,
 ): Promise<{ volume: string; stopped: string[]; started: string[] }> {
   const v = await resolveVolume(ctx, entry.target);
+  // Prepared for another volume (this one was removed and made again meanwhile): not used.
+  const helper = prepared?.volume === v.name ? prepared : null;
+  if (prepared && !helper) await prepared.discard();
   const running = v.owners.filter((o) => o.running || hooks.alsoStart?.includes(o.name));
   // Recorded before anything is stopped: a kill during the stop still leaves the names to start.
   await hooks.onStopped?.(running.map((o) => o.name));
   await whileStopped(ctx.docker, running, ctx.signal, async () => {
+    // restic starts now: its start-up overlaps the emptying.
     const data = source();
-    await replaceVolumeContent(ctx, v.name, v.image, data, ctx.signal, archiveMount(entry));
+    await replaceVolumeContent(ctx, v.name, v.image, data, ctx.signal, archiveMount(entry), helper).catch(
+      (err: unknown) => {
+        // Not read (the emptying failed) or cut short: restic is stopped, not left blocked on its pipe.
+        data.destroy();
+        throw err;
+      },
+    );
   });
   return { volume: v.name, stopped: running.map((o) => o.name), started: running.map((o) => o.name) };
 }

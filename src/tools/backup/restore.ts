@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { removeOrphanHelpers } from '../../adapters/docker/helper.js';
 import { restoreDuckdb } from '../../backup/components/duckdb.js';
 import { restoreMongo } from '../../backup/components/mongodb.js';
 import { restoreOpenSearch } from '../../backup/components/opensearch.js';
-import { restoreVolume } from '../../backup/components/volumes.js';
+import { type PreparedVolume, prepareVolumeRestore, restoreVolume } from '../../backup/components/volumes.js';
 import {
   clearJournal,
   describeInterrupted,
@@ -15,8 +16,7 @@ import {
 } from '../../backup/journal.js';
 import { type LocatedBackup, locateBackup } from '../../backup/locate.js';
 import { COMPONENTS, type Component, type ComponentEntry } from '../../backup/manifest.js';
-import { runBackup } from '../../backup/run-backup.js';
-import { verifyEntries } from '../../backup/verify.js';
+import { verifyWhileProtecting } from '../../backup/pre-restore.js';
 import { ToolError } from '../../errors.js';
 import { canonical } from '../../safety/approver.js';
 import type { ToolContext } from '../context.js';
@@ -48,6 +48,8 @@ interface Resolved {
   entries: ComponentEntry[];
   /** A journal left by an earlier run of this same restore: this run completes it. */
   resuming: (RestoreJournal & { interrupted: boolean }) | null;
+  /** The safety backup of that run, when it had begun changing data: reused, not written again. */
+  keptSafety: string | undefined;
 }
 
 async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
@@ -92,10 +94,13 @@ async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
   // Only a restore that got as far as changing data holds up restores of other data.
   const blocking = journal && touchedData(journal) ? journal : null;
   if (blocking && blocking.component !== component) throw interruptedConflict(blocking, component);
+  // The listing may come from the local repository's cache: every entry is read back through restic
+  // before anything is touched.
   const located = await locateBackup(
     ctx,
     id,
     i.repository ?? (!i.id && journal ? journal.repository : undefined),
+    { cached: true },
   );
   const m = located.manifest;
   const entries = m.components.filter(
@@ -121,7 +126,11 @@ async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
     journal.component === component &&
     canonical(journal.targets.slice().sort()) === canonical(entries.map((e) => e.target).sort());
   if (blocking && !same) throw interruptedConflict(blocking, component);
-  return { id, component, located, entries, resuming: same ? journal : null };
+  const resuming = same ? journal : null;
+  // Only a run that began changing data keeps its safety backup: before that the data is still
+  // current (and may have changed since), so it is backed up again.
+  const keptSafety = resuming && touchedData(resuming) ? resuming.safetyBackup : undefined;
+  return { id, component, located, entries, resuming, keptSafety };
 }
 
 /** Another restore while one is half-done would lose its journal: refused, saying how to go on. */
@@ -150,8 +159,8 @@ export const restoreTool = defineTool({
   description:
     'Restores one component (mongodb, opensearch, duckdb, volumes; optionally one target) from a complete backup, ' +
     'read from the local restic repository, else from an offsite one (or repository: <name>). Destructive: needs a ' +
-    'human approval of the plan. Reads the backup back and checks it first, refusing, touching nothing, if it fails; ' +
-    'then writes a safety backup of the current data; then streams the data from restic into the Engine API ' +
+    'human approval of the plan. Reads the backup back and checks it while writing a safety backup of the current ' +
+    'data, refusing, touching nothing, if either fails; then streams the data from restic into the Engine API ' +
     '(services using it are stopped and always started again). A journal is written first: an interrupted restore ' +
     'is reported by stack_health, and restore with no id completes it.',
   summary:
@@ -182,10 +191,9 @@ export const restoreTool = defineTool({
       summary: `${r.resuming ? 'complete the interrupted restore of' : 'restore'} ${r.component}${i.target ? ` (${i.target})` : ''} of ${ctx.project} from backup ${r.id} (${r.located.manifest.created}, ${r.located.where})`,
       steps: [
         ...(r.resuming ? [`complete it: ${describeInterrupted(r.resuming)}`] : []),
-        `read backup ${r.id} back and check it (checksums, archives); stop here if it fails`,
-        r.resuming?.safetyBackup
-          ? `keep the safety backup ${r.resuming.safetyBackup} written by the interrupted run (the data now is incomplete)`
-          : `write a safety backup of the current ${r.component} data (${targets.join(', ')})`,
+        r.keptSafety
+          ? `read backup ${r.id} back and check it (checksums, archives), keeping the safety backup ${r.keptSafety} written by the interrupted run (the data now is incomplete); stop here if the check fails`
+          : `read backup ${r.id} back and check it (checksums, archives) while writing a safety backup of the current ${r.component} data (${targets.join(', ')}); stop here, changing nothing, if either fails`,
         ...r.entries.map(stepFor),
       ],
       dataAtRisk: [
@@ -213,42 +221,52 @@ export const restoreTool = defineTool({
       updatedAt: new Date().toISOString(),
       host: hostname(),
       pid: process.pid,
-      step: 'verifying',
+      step: r.keptSafety ? 'verifying' : 'verifying and safety-backup',
       stopped: r.resuming?.stopped ?? [],
-      ...(r.resuming?.safetyBackup ? { safetyBackup: r.resuming.safetyBackup } : {}),
+      ...(r.keptSafety ? { safetyBackup: r.keptSafety } : {}),
     };
     const save = () => writeJournal(ctx.config, ctx.project, journal);
     await save();
     // Helpers of a killed restore (or backup) still hold the volume: remove them first.
     await removeOrphanHelpers(ctx.docker, ctx.signal);
-    let touched = Boolean(r.resuming);
+    let touched = Boolean(r.resuming && touchedData(r.resuming));
+    // The helper that empties a volume is started while the checks run (for the next volume: while
+    // this one is extracted), so its start-up is off the critical path; it touches nothing until used.
+    const helpers: Array<Promise<PreparedVolume | null>> = [];
+    const prepare = (e: ComponentEntry | undefined) => {
+      const p = e?.component === 'volumes' ? prepareVolumeRestore(ctx, e) : Promise.resolve(null);
+      helpers.push(p);
+      return p;
+    };
+    let next = prepare(r.entries[0]);
+    const first = r.entries[0];
+    let early: Readable | undefined;
     try {
-      ctx.progress({ progress: 0, message: `reading backup ${r.id} back from ${r.located.where}` });
-      const v = await verifyEntries(ctx, r.entries, r.located.source);
-      if (!v.ok)
-        throw new ToolError(
-          'failed',
-          `backup ${r.id} failed verification, nothing was changed: ${v.checks
-            .filter((c) => !c.ok)
-            .map((c) => `${c.target}: ${c.detail}`)
-            .join('; ')}`,
-          { hint: 'pick another backup (list_backups) or investigate with verify_backup' },
-        );
-      if (!journal.safetyBackup) {
-        journal.step = 'safety-backup';
-        await save();
-        ctx.progress({ progress: 1, message: `safety backup of ${r.component}` });
-        const safety = await runBackup(ctx, r.component, 'pre-restore', { protects: r.id, targets });
-        if (safety.manifest.phase !== 'Completed')
-          throw new ToolError(
-            'failed',
-            `the safety backup of the current ${r.component} data did not complete (${(safety.manifest.failures ?? []).map((f) => f.reason).join('; ')}); nothing was changed`,
-            { hint: 'fix what the safety backup reports, then restore again' },
-          );
-        journal.safetyBackup = safety.manifest.id;
-      }
+      ctx.progress({
+        progress: 0,
+        message: `reading backup ${r.id} back from ${r.located.where}${r.keptSafety ? '' : ` while writing a safety backup of ${r.component}`}`,
+      });
+      // Both must pass before anything is touched; the id is saved with the first step that touches data.
+      journal.safetyBackup = await verifyWhileProtecting(ctx, {
+        id: r.id,
+        component: r.component,
+        entries: r.entries,
+        source: r.located.source,
+        targets,
+        ...(r.keptSafety ? { safetyBackup: r.keptSafety } : {}),
+        // The first entry's restic starts (key derivation, index) while the other check finishes;
+        // it reads nothing until the data is written, and is stopped if that never comes.
+        onOnePassed: () => {
+          if (!first || first.component === 'opensearch' || ctx.signal.aborted) return;
+          early = r.located.open(first);
+          // Until it is read, a failure (or the cancellation) has no other listener; it is opened again then.
+          early.on('error', () => undefined);
+        },
+      });
       const restored = [];
-      for (const e of r.entries) {
+      for (const [n, e] of r.entries.entries()) {
+        const prepared = await next;
+        next = prepare(r.entries[n + 1]);
         journal.step = `restoring ${e.target}`;
         await save();
         touched = true;
@@ -260,7 +278,7 @@ export const restoreTool = defineTool({
             await save();
           },
         };
-        const open = () => r.located.open(e);
+        const open = () => (e === first && early && !early.destroyed ? early : r.located.open(e));
         const result =
           e.component === 'mongodb'
             ? await restoreMongo(ctx, open)
@@ -268,7 +286,7 @@ export const restoreTool = defineTool({
               ? await restoreOpenSearch(ctx, e)
               : e.component === 'duckdb'
                 ? await restoreDuckdb(ctx, e, open, hooks)
-                : await restoreVolume(ctx, e, open, hooks);
+                : await restoreVolume(ctx, e, open, hooks, prepared);
         journal.stopped = [];
         restored.push({ target: e.target, result: result as Record<string, unknown> });
       }
@@ -309,6 +327,15 @@ export const restoreTool = defineTool({
         );
       }
       throw err;
+    } finally {
+      // Unread (the checks failed, or the restore did before it came to it): its restic is stopped.
+      if (early && !early.closed) {
+        const closed = new Promise((done) => early?.once('close', done));
+        early.destroy();
+        await closed;
+      }
+      // Those not used (the checks failed, a restore failed, or it was cancelled) go unopened.
+      await Promise.all(helpers.map((p) => p.then((h) => h?.discard())));
     }
   },
 });

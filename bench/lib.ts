@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -103,6 +103,18 @@ export async function removeAll(ids: string[]): Promise<void> {
       .remove({ force: true })
       .catch(() => {}),
   );
+}
+
+/**
+ * Waits (at most `maxMs`) until the 1-minute load average is under `below`: creating a stack of
+ * containers leaves the engine busy for a while, which would be measured as doom-ops' latency.
+ * Returns the load average it measured at.
+ */
+export async function settle(below = 1.5, maxMs = 90_000): Promise<number> {
+  const load = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  const until = Date.now() + maxMs;
+  while (load() >= below && Date.now() < until) await new Promise((r) => setTimeout(r, 2000));
+  return load();
 }
 
 /** Node options for the `serve` a benchmark starts: BENCH_SERVE_NODE_ARGS, e.g. "--cpu-prof". */

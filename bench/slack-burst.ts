@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mapLimit, sleep } from '../src/util/concurrency.js';
 import { startServe } from '../test/helpers/serve.js';
 import { SlackStandIn, type SlashAck, slashCommand } from '../test/helpers/slack-standin.js';
-import { makeStack, removeAll, round, serveNodeArgs } from './lib.js';
+import { makeStack, removeAll, round, serveNodeArgs, settle } from './lib.js';
 
 const SECRET = 'bench-signing-secret-0123456789';
 const CHANNEL = 'CBENCH';
@@ -24,6 +24,8 @@ export interface BurstResult {
   rssBeforeMb: number;
   rssPeakMb: number;
   rssGrowthMb: number;
+  /** The machine's 1-minute load average when the burst began (after waiting for it to settle). */
+  loadAverage1m: number;
   /** serve's event-loop delay over its life (its /healthz), and this harness's during the burst, in ms. */
   serveEventLoopMs: unknown;
   harnessEventLoopMs: { p99: number; max: number };
@@ -76,6 +78,7 @@ export async function slackBurst(opts: {
       responseUrl: `${slack.url}/response/warm`,
     });
     while (!slack.responsesTo('warm').some((r) => r.response_type)) await sleep(50);
+    const loadAverage1m = await settle();
     const rssBeforeMb = memoryMb(proc.pid!, 'VmRSS');
     const harness = monitorEventLoopDelay({ resolution: 10 });
     harness.enable();
@@ -127,6 +130,7 @@ export async function slackBurst(opts: {
       rssBeforeMb,
       rssPeakMb,
       rssGrowthMb: round(rssPeakMb - rssBeforeMb, 1),
+      loadAverage1m,
       serveEventLoopMs: health.work?.eventLoopDelayMs,
       harnessEventLoopMs: { p99: round(harness.percentile(99) / 1e6, 1), max: round(harness.max / 1e6, 1) },
     };

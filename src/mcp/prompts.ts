@@ -4,22 +4,43 @@ import type { AnyTool } from '../tools/define-tool.js';
 import { completeBackupId, completeService } from './completions.js';
 import { type McpDeps, toolContext } from './context.js';
 
-/** Prompts that turn the handbook's troubleshooting flow into a plan over the tools that exist. */
-export function registerPrompts(mcp: McpServer, deps: McpDeps, registry: readonly AnyTool[]): void {
+/** The prompts' argument schemas (with their completions) for one set of deps, built once. */
+function argsSchemas(deps: McpDeps) {
   const ctx = () => toolContext(deps, AbortSignal.timeout(10_000));
   const service = (description: string) =>
     completable(z.string(), (value) => completeService(ctx(), value ?? ''))
       .optional()
       .describe(description);
+  return {
+    investigate: z.object({
+      service: service('The service that misbehaves, if known'),
+      symptom: z.string().optional().describe('What was observed, e.g. "orchestrator keeps restarting"'),
+    }),
+    restore: z.object({
+      backup: completable(z.string().describe('The backup id (list_backups)'), (value) =>
+        completeBackupId(ctx(), value ?? ''),
+      ),
+      service: service("Restore only this service's data (default: everything in the backup)"),
+    }),
+  };
+}
+
+// 2026-07-28 requests each get a fresh server: the schemas are shared, not rebuilt per request.
+const schemasFor = new WeakMap<McpDeps, ReturnType<typeof argsSchemas>>();
+
+/** Prompts that turn the handbook's troubleshooting flow into a plan over the tools that exist. */
+export function registerPrompts(mcp: McpServer, deps: McpDeps, registry: readonly AnyTool[]): void {
+  let schemas = schemasFor.get(deps);
+  if (!schemas) {
+    schemas = argsSchemas(deps);
+    schemasFor.set(deps, schemas);
+  }
   mcp.registerPrompt(
     'investigate_incident',
     {
       title: 'Investigate an incident',
       description: 'Step-by-step investigation of a stack problem using doom-ops read tools, evidence first',
-      argsSchema: z.object({
-        service: service('The service that misbehaves, if known'),
-        symptom: z.string().optional().describe('What was observed, e.g. "orchestrator keeps restarting"'),
-      }),
+      argsSchema: schemas.investigate,
     },
     ({ service, symptom }) => {
       const reads = registry.filter((t) => t.risk === 'read').map((t) => `- ${t.name}: ${t.title}`);
@@ -49,12 +70,7 @@ export function registerPrompts(mcp: McpServer, deps: McpDeps, registry: readonl
         title: 'Plan a restore',
         description:
           "Check a backup and plan restoring it (all of it or one service's data), for a human to approve",
-        argsSchema: z.object({
-          backup: completable(z.string().describe('The backup id (list_backups)'), (value) =>
-            completeBackupId(ctx(), value ?? ''),
-          ),
-          service: service("Restore only this service's data (default: everything in the backup)"),
-        }),
+        argsSchema: schemas.restore,
       },
       ({ backup, service: only }) => {
         const text = [

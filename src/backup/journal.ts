@@ -25,6 +25,11 @@ export const journalSchema = z.object({
   safetyBackup: z.string().optional(),
   /** Containers the restore stopped (started again by the restore that completes it). */
   stopped: z.array(z.string()).default([]),
+  /**
+   * Data was changed (by this run or an interrupted one it completes). Never cleared by a later
+   * step, so a resumed run that fails or is killed while checking again still says so.
+   */
+  touched: z.boolean().default(false),
   /** Set when the restore ended with an error or a cancellation (the process lived on). */
   failed: z.object({ at: z.string(), reason: z.string() }).optional(),
 });
@@ -68,7 +73,7 @@ export async function readJournal(
  * data as it was and holds nothing up.
  */
 export function touchedData(j: RestoreJournal): boolean {
-  return j.step.startsWith('restoring') || j.stopped.length > 0;
+  return j.touched || j.step.startsWith('restoring') || j.stopped.length > 0;
 }
 
 /** "restore of volumes (nats-data) from backup X interrupted at T: …; run it again, or restore the safety backup S". */

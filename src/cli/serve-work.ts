@@ -21,6 +21,8 @@ export function startServeWork(deps: { config: Config; docker: DockerAdapter; lo
   const runner = new ToolRunner({ workers, queue, measureEventLoop: true });
   if (!stateCache) return { runner, stop: async () => runner.close() };
   const cache = new ContainerStateCache(deps.config.project);
+  // A read started before a container's lifecycle event is not shared with callers after it.
+  cache.onLifecycle = () => runner.advance();
   const abort = new AbortController();
   deps.docker.useStateCache(cache);
   const following = followStateEvents(deps.docker, cache, deps.logger, abort.signal);

@@ -48,17 +48,16 @@ export async function invokeTool<T extends AnyTool>(
     throw err;
   }
   if (ctx.signal.aborted) throw new ToolError('cancelled', `${tool.name}: cancelled before it started`);
-  const runner = ctx.runner;
   const runWith = async (c: ToolContext): Promise<z.output<T['output']>> => {
     let result: unknown;
     try {
-      c.onStart?.();
-      // With a runner (serve), the work waits for a worker; calls the tool makes itself (composite
-      // tools) run inside that worker, so a full pool can never wait on itself.
-      const inner: ToolContext = runner ? { ...c, runner: undefined } : c;
-      result = runner
-        ? await runner.run(tool.name, c.signal, () => tool.run(inner, input))
-        : await tool.run(inner, input);
+      const start = () => {
+        c.onStart?.();
+        return tool.run(c, input);
+      };
+      // With a runner (serve), a read waits for a worker; the calls a tool makes itself (composite
+      // tools) run inside that worker (the runner knows), so a full pool never waits on itself.
+      result = c.runner ? await c.runner.run(tool.name, c.signal, start) : await start();
     } catch (err) {
       throw withoutSecrets(err, knownProjectSecrets(c));
     }
@@ -72,10 +71,21 @@ export async function invokeTool<T extends AnyTool>(
     return maskSecretsIn(checked.data, knownProjectSecrets(c));
   };
   const risk = await effectiveRisk(tool, input, ctx);
-  if (risk !== 'read') return runMutation(tool, ctx, input, risk, () => runWith(ctx));
-  if (!runner || tool.perCaller) return runWith(ctx);
+  if (risk !== 'read') {
+    // A change is serialized by the stack lock, not the worker pool (a queued change would hold
+    // the lock while it waits), and it, and every call it makes, reads the engine itself: no
+    // shared reads, no state cache. Reads after it do not join a run that started before it.
+    const runner = ctx.runner;
+    const m: ToolContext =
+      runner || ctx.docker.cachesState
+        ? { ...ctx, runner: undefined, docker: ctx.docker.withoutStateCache() }
+        : ctx;
+    return runMutation(tool, m, input, risk, () => runWith(m)).finally(() => runner?.advance());
+  }
+  const runner = ctx.runner;
+  if (!runner || tool.perCaller || runner.insideWorker) return runWith(ctx);
   // Identical concurrent reads of one stack share one run (single flight).
-  const key = `${ctx.project}\n${tool.name}\n${canonical(input)}`;
+  const key = runner.flightKey(`${ctx.project}\n${tool.name}\n${canonical(input)}`);
   return runner.shared(key, ctx, (hooks) =>
     runWith({ ...ctx, signal: hooks.signal, progress: hooks.progress, onStart: hooks.onStart }),
   );

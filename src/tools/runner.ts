@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { ToolError } from '../errors.js';
 import type { Progress } from './context.js';
@@ -62,6 +63,9 @@ export class ToolRunner {
   private joined = 0;
   private readonly loop: IntervalHistogram | undefined;
   private readonly releases: Array<() => void> = [];
+  /** Set while code runs in one of this runner's workers: its own calls do not wait for another. */
+  private readonly inWorker = new AsyncLocalStorage<true>();
+  private generation = 0;
 
   constructor(readonly options: ToolRunnerOptions) {
     if (!(options.workers >= 1)) throw new RangeError('ToolRunner: workers must be at least 1');
@@ -102,10 +106,34 @@ export class ToolRunner {
   }
 
   private readonly drain = (): void => {
-    this.releases.shift()?.();
-    // Scheduled from inside the check phase: the next one runs after the loop has polled for I/O.
-    if (this.releases.length > 0) setImmediate(this.drain);
+    try {
+      this.releases.shift()?.();
+    } finally {
+      // Scheduled from inside the check phase: the next one runs after the loop has polled for I/O.
+      if (this.releases.length > 0) setImmediate(this.drain);
+    }
   };
+
+  /**
+   * The stack changed (a change finished, or the engine reported a container's lifecycle event):
+   * a read started before it is not shared with callers arriving after it.
+   */
+  advance(): void {
+    this.generation++;
+  }
+
+  /**
+   * Whether the caller runs in one of this runner's workers (a composite tool's own calls): those
+   * run there and then, never joining a shared run that may itself be waiting for a worker.
+   */
+  get insideWorker(): boolean {
+    return this.inWorker.getStore() === true;
+  }
+
+  /** The key of a shared read: `key` within the current generation (see advance). */
+  flightKey(key: string): string {
+    return `${this.generation}\n${key}`;
+  }
 
   /** Stops measuring the event loop. */
   close(): void {
@@ -119,6 +147,8 @@ export class ToolRunner {
    */
   async run<T>(what: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
     if (signal.aborted) throw cancelledWaiting(what);
+    // A call made by work already in a worker (a composite tool's) runs in that worker.
+    if (this.inWorker.getStore()) return fn();
     if (this.active >= this.options.workers) {
       if (this.waiting.length >= this.options.queue)
         throw new ToolError(
@@ -143,7 +173,7 @@ export class ToolRunner {
       });
     } else this.active++;
     try {
-      return await fn();
+      return await this.inWorker.run(true, fn);
     } finally {
       // Hand the worker to the next waiter (active stays the same), or free it.
       const next = this.waiting.shift();
@@ -165,7 +195,8 @@ export class ToolRunner {
     const first = !flight;
     if (!flight) {
       const controller = new AbortController();
-      const joiners = new Set<Joiner>();
+      // The first caller is in before the run starts, so it sees its start and first progress.
+      const joiners = new Set<Joiner>([caller]);
       const f: Flight = { result: Promise.resolve(), joiners, controller, started: false };
       f.result = fn({
         signal: controller.signal,
@@ -209,7 +240,16 @@ export class ToolRunner {
         fn();
       };
       flight.result.then(
-        (value) => this.release(settle(() => resolve(first ? value : structuredClone(value)))),
+        (value) => {
+          // Copied at once, before the first caller can change the original.
+          let copy: { value: unknown } | { err: unknown };
+          try {
+            copy = { value: first ? value : structuredClone(value) };
+          } catch (err) {
+            copy = { err };
+          }
+          this.release(settle(() => ('value' in copy ? resolve(copy.value) : reject(copy.err))));
+        },
         (err: unknown) => this.release(settle(() => reject(err))),
       );
     });

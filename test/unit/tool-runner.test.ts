@@ -5,6 +5,7 @@ import type { ContainerDetail, EngineEvent } from '../../src/adapters/docker/typ
 import type { ToolContext } from '../../src/tools/context.js';
 import { defineTool } from '../../src/tools/define-tool.js';
 import { invokeTool } from '../../src/tools/invoke.js';
+import { projectSecrets } from '../../src/tools/lib/secrets.js';
 import { ToolRunner } from '../../src/tools/runner.js';
 
 /** A promise and its resolver, for holding work open until the test lets it go. */
@@ -106,6 +107,30 @@ describe('ToolRunner: single flight', () => {
     expect(runs).toBe(2);
   });
 
+  it('the first caller sees the start and the first progress; after advance() a new caller starts a new run', async () => {
+    const runner = new ToolRunner({ workers: 4, queue: 10 });
+    const seen: unknown[] = [];
+    let started = 0;
+    let runs = 0;
+    const g = gate();
+    const fn = async (h: { progress(p: { progress: number }): void; onStart(): void }) => {
+      runs++;
+      h.onStart();
+      h.progress({ progress: 0 });
+      await g.p;
+      return runs;
+    };
+    const key = () => runner.flightKey('k');
+    const a = runner.shared(key(), { ...caller(undefined, seen), onStart: () => started++ }, fn);
+    expect(started).toBe(1);
+    expect(seen).toEqual([{ progress: 0 }]);
+    runner.advance();
+    const b = runner.shared(key(), caller(), fn);
+    g.open();
+    expect(await Promise.all([a, b])).toEqual([2, 2]);
+    expect(runs).toBe(2);
+  });
+
   it('a caller that leaves is cancelled alone; the run is aborted only when every caller has left', async () => {
     const runner = new ToolRunner({ workers: 4, queue: 10 });
     const a = new AbortController();
@@ -187,6 +212,63 @@ describe('invokeTool with a runner', () => {
     expect(out[0]).toEqual(out[1]);
   });
 
+  it('a read after advance() (a change finished) does not join a read that started before it', async () => {
+    let reads = 0;
+    const g = gate();
+    const read = defineTool({
+      name: 'slow_read',
+      title: 't',
+      description: 'd',
+      risk: 'read',
+      idempotent: true,
+      input: z.object({}),
+      output: z.object({ n: z.number() }),
+      async run() {
+        reads++;
+        await g.p;
+        return { n: reads };
+      },
+    });
+    const runner = new ToolRunner({ workers: 2, queue: 10 });
+    const before = invokeTool(read, base(runner), {});
+    const joined = invokeTool(read, base(runner), {});
+    await tick();
+    runner.advance();
+    const after = invokeTool(read, base(runner), {});
+    await tick();
+    g.open();
+    expect([(await before).n, (await joined).n, (await after).n]).toEqual([2, 2, 2]);
+    expect(reads).toBe(2);
+  });
+
+  it('a secret the tool came to know is masked in its output with a runner too (shared or not)', async () => {
+    const secret = 'S3cr3tPassw0rd!';
+    const leaky = defineTool({
+      name: 'leaky_read',
+      title: 't',
+      description: 'd',
+      risk: 'read',
+      idempotent: true,
+      input: z.object({}),
+      output: z.object({ text: z.string() }),
+      async run(ctx) {
+        await projectSecrets(ctx);
+        return { text: `uri mongodb://root:${secret}@mongodb:27017` };
+      },
+    });
+    const ctx = {
+      ...base(new ToolRunner({ workers: 2, queue: 10 })),
+      // No containers; the secret comes from config (backup.mongodb.uri).
+      docker: { listStack: async () => [], inspect: async () => ({}) },
+      config: {
+        services: {},
+        backup: { mongodb: { uri: `mongodb://root:${secret}@mongodb:27017` }, offsite: [] },
+      },
+    } as unknown as ToolContext;
+    const outs = await Promise.all([invokeTool(leaky, ctx, {}), invokeTool(leaky, { ...ctx }, {})]);
+    for (const o of outs) expect(o.text).not.toContain(secret);
+  });
+
   it('a composite tool calling another tool inside a full pool does not wait on itself', async () => {
     const inner = okTool('inner_read', async () => ({ ok: true }));
     const outer = okTool('outer_read', async (ctx) => invokeTool(inner, ctx, {}));
@@ -217,6 +299,21 @@ describe('ContainerStateCache', () => {
     expect(c.get(ID)!.state.status).toBe('running');
     c.onEvent(event('container', 'exec_die', ID));
     expect(c.get(ID)).toBeUndefined();
+  });
+
+  it('an entry is served for maxAgeMs at most; lifecycle events of the project are reported', () => {
+    const c = new ContainerStateCache('p', 0);
+    const changes: string[] = [];
+    c.onLifecycle = (e) => changes.push(e.action);
+    c.markConnected();
+    c.put(ID, detail(), c.ticket(ID)!);
+    const until = Date.now() + 5;
+    while (Date.now() <= until) {}
+    expect(c.get(ID)).toBeUndefined();
+    c.onEvent(event('container', 'exec_die', ID, { 'com.docker.compose.project': 'p' }));
+    c.onEvent(event('container', 'die', ID, { 'com.docker.compose.project': 'other' }));
+    c.onEvent(event('container', 'health_status: unhealthy', ID, { 'com.docker.compose.project': 'p' }));
+    expect(changes).toEqual(['health_status: unhealthy']);
   });
 
   it('an inspect overtaken by an event is not stored; nor another project, a short id or a lost stream', () => {

@@ -232,6 +232,22 @@ export class DockerAdapter {
     this.stateCache = cache;
   }
 
+  /** Whether inspects may come from a state cache. */
+  get cachesState(): boolean {
+    return this.stateCache !== undefined;
+  }
+
+  /**
+   * This adapter without its state cache, for a change: what a change decides (which services
+   * are running, what it just started) comes from the engine itself, never from memory.
+   */
+  withoutStateCache(): DockerAdapter {
+    if (!this.stateCache) return this;
+    const view = Object.create(this) as DockerAdapter;
+    view.stateCache = undefined;
+    return view;
+  }
+
   /**
    * One container as the engine holds it (GET /containers/{id}/json), as plain data; from the
    * state cache when one is live and holds it. Throws a ToolError (not_found for an unknown id).

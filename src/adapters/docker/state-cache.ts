@@ -7,6 +7,22 @@ import type { ContainerDetail, EngineEvent } from './types.js';
 
 const FULL_ID = /^[0-9a-f]{64}$/;
 const MAX_BACKOFF_MS = 30_000;
+/** Container actions that change what a read reports (exec events of health probes are not). */
+const LIFECYCLE = new Set([
+  'create',
+  'start',
+  'die',
+  'oom',
+  'kill',
+  'stop',
+  'restart',
+  'destroy',
+  'pause',
+  'unpause',
+  'update',
+  'rename',
+  'health_status',
+]);
 /** Containers whose event counts are kept at most (the engine is shared: others' too). */
 const MAX_TRACKED = 10_000;
 
@@ -33,14 +49,23 @@ export interface StateCacheStats {
  * project are kept; callers get copies.
  */
 export class ContainerStateCache {
-  private readonly entries = new Map<string, ContainerDetail>();
+  private readonly entries = new Map<string, { detail: ContainerDetail; at: number }>();
+  /** Called on each lifecycle event of a container (not for exec or network events). */
+  onLifecycle: ((e: EngineEvent) => void) | undefined;
   private readonly events = new Map<string, number>();
   private epoch = 0;
   private connected = false;
   private hits = 0;
   private misses = 0;
 
-  constructor(readonly project: string) {}
+  /**
+   * `maxAgeMs`: an entry is served at most this long after it was read, events or not (bounds what
+   * an event the engine dropped or delayed, or a stalled stream, could cost).
+   */
+  constructor(
+    readonly project: string,
+    readonly maxAgeMs = 5000,
+  ) {}
 
   get stats(): StateCacheStats {
     return { live: this.connected, entries: this.entries.size, hits: this.hits, misses: this.misses };
@@ -48,7 +73,8 @@ export class ContainerStateCache {
 
   /** A copy of the container's inspect, if it is held and the stream is connected. */
   get(id: string): ContainerDetail | undefined {
-    const hit = this.connected ? this.entries.get(id) : undefined;
+    const held = this.connected ? this.entries.get(id) : undefined;
+    const hit = held && Date.now() - held.at <= this.maxAgeMs ? held.detail : undefined;
     if (hit) this.hits++;
     else if (this.connected && FULL_ID.test(id)) this.misses++;
     return hit ? structuredClone(hit) : undefined;
@@ -64,7 +90,7 @@ export class ContainerStateCache {
     if (!this.connected || ticket.epoch !== this.epoch) return;
     if ((this.events.get(id) ?? 0) !== ticket.events) return;
     if (detail.id !== id || detail.labels[LABEL.project] !== this.project) return;
-    this.entries.set(id, structuredClone(detail));
+    this.entries.set(id, { detail: structuredClone(detail), at: Date.now() });
   }
 
   /** One engine event: the container it names (a network event's `container`) is dropped. */
@@ -80,6 +106,12 @@ export class ContainerStateCache {
       this.events.clear();
     }
     this.events.set(id, (this.events.get(id) ?? 0) + 1);
+    if (
+      e.type === 'container' &&
+      e.attributes[LABEL.project] === this.project &&
+      LIFECYCLE.has(e.action.split(':')[0]!)
+    )
+      this.onLifecycle?.(e);
   }
 
   /** The stream is connected: from now on every event reaches onEvent. */

@@ -223,13 +223,15 @@ export const restoreTool = defineTool({
       pid: process.pid,
       step: r.keptSafety ? 'verifying' : 'verifying and safety-backup',
       stopped: r.resuming?.stopped ?? [],
+      touched: Boolean(r.resuming && touchedData(r.resuming)),
+      // A kept safety backup stays named whatever this run does.
       ...(r.keptSafety ? { safetyBackup: r.keptSafety } : {}),
     };
     const save = () => writeJournal(ctx.config, ctx.project, journal);
     await save();
     // Helpers of a killed restore (or backup) still hold the volume: remove them first.
     await removeOrphanHelpers(ctx.docker, ctx.signal);
-    let touched = Boolean(r.resuming && touchedData(r.resuming));
+    let touched = journal.touched;
     // The helper that empties a volume is started while the checks run (for the next volume: while
     // this one is extracted), so its start-up is off the critical path; it touches nothing until used.
     const helpers: Array<Promise<PreparedVolume | null>> = [];
@@ -268,6 +270,7 @@ export const restoreTool = defineTool({
         const prepared = await next;
         next = prepare(r.entries[n + 1]);
         journal.step = `restoring ${e.target}`;
+        journal.touched = true;
         await save();
         touched = true;
         ctx.progress({ progress: 2 + restored.length, message: `restoring ${e.component} ${e.target}` });

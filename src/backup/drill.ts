@@ -43,10 +43,11 @@ class Scratch {
 
   async volume(key: string): Promise<string> {
     const name = `${this.name}_${key}`;
+    // Tracked before it is asked for: a cancel may return before the engine has made it.
+    this.volumes.push(name);
     await this.ctx.docker.call(`create volume ${name}`, this.ctx.signal, () =>
       this.ctx.docker.docker.createVolume({ Name: name, Labels: this.labels }),
     );
-    this.volumes.push(name);
     return name;
   }
 
@@ -288,18 +289,15 @@ async function drillMongo(
   };
   if (!live) return check(`no ${cfg.service} container to take the image from`);
   const d = await ctx.docker.docker.getContainer(live.id).inspect();
-  const c = await ctx.docker.call('create scratch mongodb', ctx.signal, (s) =>
-    ctx.docker.docker.createContainer({
-      name: `${scratch.name}-mongodb`,
-      Image: d.Config.Image,
-      Env: d.Config.Env,
-      Cmd: d.Config.Cmd,
-      Entrypoint: d.Config.Entrypoint,
-      Labels: scratch.labels,
-      HostConfig: { NetworkMode: 'none' },
-      abortSignal: s,
-    } as object),
-  );
+  const c = await ctx.docker.createContainer('create scratch mongodb', ctx.signal, {
+    name: `${scratch.name}-mongodb`,
+    Image: d.Config.Image,
+    Env: d.Config.Env,
+    Cmd: d.Config.Cmd,
+    Entrypoint: d.Config.Entrypoint,
+    Labels: scratch.labels,
+    HostConfig: { NetworkMode: 'none' },
+  });
   scratch.track(c.id);
   await ctx.docker.call('start scratch mongodb', ctx.signal, (s) => c.start({ abortSignal: s } as object));
   const has = await ctx.docker

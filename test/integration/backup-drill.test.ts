@@ -319,13 +319,30 @@ describe('a restore killed with SIGKILL', () => {
     const b = await call<{ id: string }>('backup', { component: 'volumes' }, over);
     const want = await natsState();
     await sh('nats', 'rm /data/big.dat');
+    const dataDir = (await docker.getVolume(`${stack.project}_nats-data`).inspect()).Mountpoint;
     const abort = new AbortController();
     const c: ToolContext = {
       ...testContext(stack.project, abort.signal, { backup: { ...base, ...over } }, { stateDir }),
       approver: approveAll,
-      // Cancel once the archive is being written into the emptied volume.
+      // Cancel once the archive is being written into the emptied volume: big.dat is back in it,
+      // partly (watched on the engine's own path for the volume; this engine is local).
       progress: (p) => {
-        if (/^restoring volumes/.test(p.message ?? '')) setTimeout(() => abort.abort(), 1500);
+        if (!/^restoring volumes/.test(p.message ?? '')) return;
+        const poll = setInterval(() => {
+          const size = (() => {
+            try {
+              return statSync(join(dataDir, 'big.dat')).size;
+            } catch {
+              return 0;
+            }
+          })();
+          if (size > 0 && size < 150_000_000) {
+            clearInterval(poll);
+            abort.abort();
+          }
+        }, 5);
+        abort.signal.addEventListener('abort', () => clearInterval(poll));
+        setTimeout(() => clearInterval(poll), 60_000).unref();
       },
     };
     await expect(

@@ -137,6 +137,51 @@ export class DockerAdapter {
     }
   }
 
+  /**
+   * POST /containers/create that never loses what it created. A create is not cut off by the
+   * caller's cancel (the engine may carry out a request whose connection was dropped, leaving a
+   * container, and its name, behind that nobody knows the id of): it runs to its answer, bounded by
+   * the deadline, and if the caller cancelled meanwhile the new container is removed and a
+   * `cancelled` ToolError thrown. If the deadline passes, a container of that name carrying exactly
+   * `options.Labels` is removed as well (the engine may still be creating it). Returns the
+   * dockerode Container. Errors: as call() (409 `conflict` when the name is taken).
+   */
+  async createContainer(
+    what: string,
+    signal: AbortSignal | undefined,
+    options: { name?: string; Labels?: Record<string, string> } & Record<string, unknown>,
+  ): Promise<Docker.Container> {
+    let created: Docker.Container;
+    try {
+      created = await this.call(what, undefined, (s) =>
+        this.docker.createContainer({ ...options, abortSignal: s } as Docker.ContainerCreateOptions),
+      );
+    } catch (err) {
+      if (err instanceof ToolError && err.code === 'timeout' && options.name)
+        await this.removeIfOurs(options.name, options.Labels ?? {});
+      throw err;
+    }
+    if (signal?.aborted) {
+      await created.remove({ force: true, v: true }).catch(() => undefined);
+      throw new ToolError('cancelled', `${what}: cancelled`, { cause: signal.reason });
+    }
+    return created;
+  }
+
+  private async removeIfOurs(name: string, labels: Record<string, string>): Promise<void> {
+    try {
+      const c = this.docker.getContainer(name);
+      const d = await c.inspect();
+      const have = d.Config.Labels ?? {};
+      const same =
+        Object.keys(have).length === Object.keys(labels).length &&
+        Object.entries(labels).every(([k, v]) => have[k] === v);
+      if (same) await c.remove({ force: true, v: true });
+    } catch {
+      // Not there (never created) or already gone.
+    }
+  }
+
   /** The image's id if the engine has it locally, undefined if not (doom-ops never pulls). */
   async imageId(ref: string, signal?: AbortSignal): Promise<string | undefined> {
     try {

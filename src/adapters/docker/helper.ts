@@ -25,27 +25,24 @@ export async function createHelper(
     stdin?: boolean;
   },
 ): Promise<string> {
-  const c = await adapter.call('create helper container', opts.signal, (s) =>
-    adapter.docker.createContainer({
-      name: `doom-ops-helper-${randomBytes(4).toString('hex')}`,
-      Image: opts.image,
-      Entrypoint: opts.cmd ? [opts.cmd[0]!] : undefined,
-      Cmd: opts.cmd ? opts.cmd.slice(1) : ['true'],
-      ...(opts.stdin ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
-      Labels: { [HELPER_LABEL]: opts.purpose, [OWNER_LABEL]: ME },
-      NetworkDisabled: true,
-      HostConfig: {
-        NetworkMode: 'none',
-        Mounts: opts.mounts.map((m) => ({
-          Type: 'volume',
-          Source: m.volume,
-          Target: m.target,
-          ReadOnly: m.readOnly,
-        })),
-      },
-      abortSignal: s,
-    } as object),
-  );
+  const c = await adapter.createContainer('create helper container', opts.signal, {
+    name: `doom-ops-helper-${randomBytes(4).toString('hex')}`,
+    Image: opts.image,
+    Entrypoint: opts.cmd ? [opts.cmd[0]!] : undefined,
+    Cmd: opts.cmd ? opts.cmd.slice(1) : ['true'],
+    ...(opts.stdin ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
+    Labels: { [HELPER_LABEL]: opts.purpose, [OWNER_LABEL]: ME },
+    NetworkDisabled: true,
+    HostConfig: {
+      NetworkMode: 'none',
+      Mounts: opts.mounts.map((m) => ({
+        Type: 'volume',
+        Source: m.volume,
+        Target: m.target,
+        ReadOnly: m.readOnly,
+      })),
+    },
+  });
   return c.id;
 }
 

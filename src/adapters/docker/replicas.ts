@@ -1,4 +1,3 @@
-import type Docker from 'dockerode';
 import type { DockerAdapter } from './client.js';
 import { composeIdentity, containerName, LABEL } from './labels.js';
 
@@ -57,11 +56,8 @@ export async function cloneReplica(
     NetworkingConfig: first
       ? { EndpointsConfig: { [first[0]]: endpoint(first[0], first[1].Aliases) } }
       : undefined,
-    abortSignal: undefined as AbortSignal | undefined,
   };
-  const created = await adapter.call(`create ${name}`, signal, (s) =>
-    docker.createContainer({ ...options, abortSignal: s } as Docker.ContainerCreateOptions),
-  );
+  const created = await adapter.createContainer(`create ${name}`, signal, options);
   try {
     for (const [net, ep] of rest) {
       await adapter.call(`connect ${name} to ${net}`, signal, (s) =>

@@ -12,8 +12,8 @@ import { alternate, context, docker, IMAGE, median, round } from './lib.js';
 const MIB = 1024 ** 2;
 const BYTES = 256 * MIB;
 const KEY = 'data';
-/** Alternating pairs (doom-ops restore, tar xzf helper); the ratio is the median of the per-pair ratios. */
-const ROUNDS = 5;
+/** Alternating pairs (doom-ops restore, tar xzf helper; BENCH_ROUNDS, default 5); the ratio is the median of the per-pair ratios. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 /**
  * The figures of the code before the restore ran its checks in parallel (commit eb3065d: the backup

@@ -1,22 +1,12 @@
 import type { DockerAdapter } from '../adapters/docker/client.js';
-import { followEvents } from '../adapters/docker/event-stream.js';
+import { followEvents, LIFECYCLE_ACTIONS } from '../adapters/docker/event-stream.js';
 import type { EngineEvent } from '../adapters/docker/types.js';
 import type { Logger } from '../logger.js';
 import { sleep } from '../util/concurrency.js';
 import { type EventStore, eventKey } from './event-store.js';
 
 /** What the diagnosis tools read: container lifecycle, OOM and health transitions (not exec noise). */
-export const RECORDED_ACTIONS = [
-  'create',
-  'start',
-  'die',
-  'oom',
-  'kill',
-  'stop',
-  'restart',
-  'destroy',
-  'health_status',
-];
+export const RECORDED_ACTIONS: string[] = [...LIFECYCLE_ACTIONS];
 
 const MAX_BACKOFF_MS = 30_000;
 /** On a first start, ask the engine for everything it still remembers. */

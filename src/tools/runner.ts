@@ -39,6 +39,8 @@ interface Flight {
   joiners: Set<Joiner>;
   controller: AbortController;
   started: boolean;
+  /** Callers whose outcome has not been released yet (the last one released gets the original). */
+  unreleased: number;
 }
 
 /** What the shared run is given in place of one caller's signal, progress and start hook. */
@@ -53,7 +55,7 @@ export interface FlightHooks {
  * one): at most `workers` tool runs at once, at most `queue` waiting, the rest refused as busy, so a
  * burst cannot starve the event loop that acknowledges requests and answers /healthz. Identical
  * concurrent read calls (same key: project, tool and normalized input) share one run (single
- * flight): each caller gets the result (a copy for all but the first), sees its progress, and can
+ * flight): each caller gets the result (its own copy, but for the last one released), sees its progress, and can
  * leave on its own signal; the run itself is aborted only when every caller has left.
  */
 export class ToolRunner {
@@ -185,19 +187,18 @@ export class ToolRunner {
   /**
    * Single flight: the first caller with `key` starts `fn` (given hooks that fan its progress out
    * to every caller and abort only when all have left); callers arriving while it runs join it.
-   * Each caller's promise settles with the run's result (joiners get a structured copy, so no
-   * caller can change another's), or rejects `cancelled` as soon as its own signal aborts.
+   * Each caller's promise settles with the run's result (a structured copy for all but the last
+   * released, so no caller can change another's), or rejects `cancelled` as soon as its own signal aborts.
    */
   shared<T>(key: string, caller: Joiner, fn: (hooks: FlightHooks) => Promise<T>): Promise<T> {
     let flight = this.flights.get(key);
     // A run every caller has left is being aborted: a new caller starts a fresh one.
     if (flight?.controller.signal.aborted) flight = undefined;
-    const first = !flight;
     if (!flight) {
       const controller = new AbortController();
       // The first caller is in before the run starts, so it sees its start and first progress.
       const joiners = new Set<Joiner>([caller]);
-      const f: Flight = { result: Promise.resolve(), joiners, controller, started: false };
+      const f: Flight = { result: Promise.resolve(), joiners, controller, started: false, unreleased: 0 };
       f.result = fn({
         signal: controller.signal,
         progress: (p) => {
@@ -217,11 +218,12 @@ export class ToolRunner {
       this.joined++;
       if (flight.started) caller.onStart?.();
     }
-    return this.join(flight, caller, first) as Promise<T>;
+    return this.join(flight, caller) as Promise<T>;
   }
 
-  private join(flight: Flight, caller: Joiner, first: boolean): Promise<unknown> {
+  private join(flight: Flight, caller: Joiner): Promise<unknown> {
     flight.joiners.add(caller);
+    flight.unreleased++;
     const leave = (): void => {
       flight.joiners.delete(caller);
       if (flight.joiners.size === 0) flight.controller.abort(caller.signal.reason);
@@ -231,25 +233,32 @@ export class ToolRunner {
         leave();
         reject(new ToolError('cancelled', 'the call was cancelled'));
       };
-      if (caller.signal.aborted) return onAbort();
+      if (caller.signal.aborted) {
+        flight.unreleased--;
+        return onAbort();
+      }
       caller.signal.addEventListener('abort', onAbort, { once: true });
       const settle = (fn: () => void) => () => {
+        flight.unreleased--;
         if (caller.signal.aborted) return;
         caller.signal.removeEventListener('abort', onAbort);
         flight.joiners.delete(caller);
         fn();
       };
       flight.result.then(
-        (value) => {
-          // Copied at once, before the first caller can change the original.
-          let copy: { value: unknown } | { err: unknown };
-          try {
-            copy = { value: first ? value : structuredClone(value) };
-          } catch (err) {
-            copy = { err };
-          }
-          this.release(settle(() => ('value' in copy ? resolve(copy.value) : reject(copy.err))));
-        },
+        (value) =>
+          // Each caller gets its own copy, taken in its own release turn (not all at once when the
+          // run ends, which would hold the event loop for every caller's copy together); nobody
+          // holds the original until the last caller, who gets it once every copy is taken.
+          this.release(
+            settle(() => {
+              try {
+                resolve(flight.unreleased === 0 ? value : structuredClone(value));
+              } catch (err) {
+                reject(err);
+              }
+            }),
+          ),
         (err: unknown) => this.release(settle(() => reject(err))),
       );
     });

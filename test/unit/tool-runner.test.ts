@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ContainerStateCache } from '../../src/adapters/docker/state-cache.js';
 import type { ContainerDetail, EngineEvent } from '../../src/adapters/docker/types.js';
@@ -105,6 +105,32 @@ describe('ToolRunner: single flight', () => {
       return { n: [2] };
     });
     expect(runs).toBe(2);
+  });
+
+  it('each caller’s copy is taken in its own release turn, never all at once; a change to one copy reaches nobody else', async () => {
+    const runner = new ToolRunner({ workers: 4, queue: 10 });
+    const g = gate<{ n: number[] }>();
+    const clone = vi.spyOn(globalThis, 'structuredClone');
+    try {
+      const fn = async () => g.p;
+      const [a, b, c] = [1, 2, 3].map(() => runner.shared('k', caller(), fn));
+      const clonesWhenReleased: number[] = [];
+      const got = [a, b, c].map((p) =>
+        p!.then((v) => {
+          clonesWhenReleased.push(clone.mock.calls.length);
+          v.n.push(99);
+          return v;
+        }),
+      );
+      g.open({ n: [1] });
+      const [ra, rb, rc] = await Promise.all(got);
+      // a's copy, then b's, each in its turn; c, released last, gets the original (no copy).
+      expect(clonesWhenReleased).toEqual([1, 2, 2]);
+      expect([ra, rb, rc]).toEqual([{ n: [1, 99] }, { n: [1, 99] }, { n: [1, 99] }]);
+      expect(new Set([ra, rb, rc]).size).toBe(3);
+    } finally {
+      clone.mockRestore();
+    }
   });
 
   it('the first caller sees the start and the first progress; after advance() a new caller starts a new run', async () => {

@@ -4,6 +4,22 @@ import { engineError } from './endpoint.js';
 import { LineSplitter } from './line-splitter.js';
 import type { EngineEvent } from './types.js';
 
+/**
+ * Container lifecycle actions, OOM and health transitions (not the exec events of health probes):
+ * what the recorder keeps and the diagnosis tools read.
+ */
+export const LIFECYCLE_ACTIONS = [
+  'create',
+  'start',
+  'die',
+  'oom',
+  'kill',
+  'stop',
+  'restart',
+  'destroy',
+  'health_status',
+] as const;
+
 /** One line of GET /events. */
 export function parseEvent(line: string): EngineEvent {
   const e = JSON.parse(line) as {

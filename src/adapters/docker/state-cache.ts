@@ -1,28 +1,14 @@
 import type { Logger } from '../../logger.js';
 import { sleep } from '../../util/concurrency.js';
 import type { DockerAdapter } from './client.js';
-import { followEvents } from './event-stream.js';
+import { followEvents, LIFECYCLE_ACTIONS } from './event-stream.js';
 import { LABEL } from './labels.js';
 import type { ContainerDetail, EngineEvent } from './types.js';
 
 const FULL_ID = /^[0-9a-f]{64}$/;
 const MAX_BACKOFF_MS = 30_000;
 /** Container actions that change what a read reports (exec events of health probes are not). */
-const LIFECYCLE = new Set([
-  'create',
-  'start',
-  'die',
-  'oom',
-  'kill',
-  'stop',
-  'restart',
-  'destroy',
-  'pause',
-  'unpause',
-  'update',
-  'rename',
-  'health_status',
-]);
+const LIFECYCLE = new Set<string>([...LIFECYCLE_ACTIONS, 'pause', 'unpause', 'update', 'rename']);
 /** Containers whose event counts are kept at most (the engine is shared: others' too). */
 const MAX_TRACKED = 10_000;
 

@@ -54,7 +54,14 @@ export async function verifyWhileProtecting(
   let passed = 0;
   const onPass = <T>(p: Promise<T>, ok: (v: T) => boolean): Promise<T> =>
     p.then((v) => {
-      if (ok(v) && ++passed === 1) o.onOnePassed?.();
+      if (ok(v) && ++passed === 1) {
+        // A head start only: its failure must not turn the check that passed into a failure.
+        try {
+          o.onOnePassed?.();
+        } catch (err) {
+          ctx.logger?.warn({ err }, 'could not start reading the backup ahead of the restore');
+        }
+      }
       return v;
     });
   const [verified, safety] = await Promise.allSettled([

@@ -80,7 +80,14 @@ export async function invokeTool<T extends AnyTool>(
       runner || ctx.docker.cachesState
         ? { ...ctx, runner: undefined, docker: ctx.docker.withoutStateCache() }
         : ctx;
-    return runMutation(tool, m, input, risk, () => runWith(m)).finally(() => runner?.advance());
+    // What the change does may reach the event stream after it returns: nothing held from before
+    // or during it is served after it.
+    const cached = ctx.docker.cachesState;
+    if (cached) ctx.docker.forgetState();
+    return runMutation(tool, m, input, risk, () => runWith(m)).finally(() => {
+      if (cached) ctx.docker.forgetState();
+      runner?.advance();
+    });
   }
   const runner = ctx.runner;
   if (!runner || tool.perCaller || runner.insideWorker) return runWith(ctx);

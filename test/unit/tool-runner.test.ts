@@ -1,7 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { DockerAdapter } from '../../src/adapters/docker/client.js';
 import { ContainerStateCache } from '../../src/adapters/docker/state-cache.js';
 import type { ContainerDetail, EngineEvent } from '../../src/adapters/docker/types.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/logger.js';
+import { createSafety } from '../../src/safety/index.js';
 import type { ToolContext } from '../../src/tools/context.js';
 import { defineTool } from '../../src/tools/define-tool.js';
 import { invokeTool } from '../../src/tools/invoke.js';
@@ -327,11 +334,13 @@ describe('ContainerStateCache', () => {
     expect(c.get(ID)).toBeUndefined();
   });
 
-  it('an entry is served for maxAgeMs at most; lifecycle events of the project are reported', () => {
+  it('an entry is served for maxAgeMs at most; lifecycle events of the project, and the stream connecting or lost, are reported', () => {
     const c = new ContainerStateCache('p', 0);
     const changes: string[] = [];
-    c.onLifecycle = (e) => changes.push(e.action);
+    c.onLifecycle = (e) => changes.push(e?.action ?? 'stream');
     c.markConnected();
+    expect(changes).toEqual(['stream']);
+    changes.length = 0;
     c.put(ID, detail(), c.ticket(ID)!);
     const until = Date.now() + 5;
     while (Date.now() <= until) {}
@@ -340,6 +349,22 @@ describe('ContainerStateCache', () => {
     c.onEvent(event('container', 'die', ID, { 'com.docker.compose.project': 'other' }));
     c.onEvent(event('container', 'health_status: unhealthy', ID, { 'com.docker.compose.project': 'p' }));
     expect(changes).toEqual(['health_status: unhealthy']);
+    c.markDisconnected();
+    expect(changes).toEqual(['health_status: unhealthy', 'stream']);
+  });
+
+  it('invalidate (a change starts or ends) drops what is held and an inspect in flight is not stored', () => {
+    const c = new ContainerStateCache('p');
+    c.markConnected();
+    c.put(ID, detail(), c.ticket(ID)!);
+    expect(c.get(ID)).toBeDefined();
+    const inFlight = c.ticket(ID)!;
+    c.invalidate();
+    expect(c.get(ID)).toBeUndefined();
+    c.put(ID, detail(), inFlight);
+    expect(c.get(ID)).toBeUndefined();
+    c.put(ID, detail(), c.ticket(ID)!);
+    expect(c.get(ID)).toBeDefined();
   });
 
   it('an inspect overtaken by an event is not stored; nor another project, a short id or a lost stream', () => {
@@ -370,5 +395,101 @@ describe('ContainerStateCache', () => {
     c.markConnected();
     c.put(ID, detail(), before);
     expect(c.get(ID)).toBeUndefined();
+  });
+});
+
+describe('a change and the state cache', () => {
+  const CID = 'b'.repeat(64);
+  /** A fake engine (dockerode surface) with one container whose running state the test flips. */
+  function engine() {
+    const st = { running: true };
+    const raw = () => ({
+      Id: CID,
+      Name: '/p-api-1',
+      Created: '2026-12-04T21:00:00Z',
+      RestartCount: 0,
+      State: {
+        Status: st.running ? 'running' : 'exited',
+        Running: st.running,
+        Restarting: false,
+        Paused: false,
+        OOMKilled: false,
+        ExitCode: 0,
+        Error: '',
+        StartedAt: '2026-12-04T22:00:00Z',
+        FinishedAt: '',
+        Pid: 1,
+      },
+      Config: {
+        Labels: {
+          'com.docker.compose.project': 'p',
+          'com.docker.compose.service': 'api',
+          'com.docker.compose.container-number': '1',
+        },
+        Image: 'api:1',
+        Env: [],
+      },
+      HostConfig: { RestartPolicy: { Name: 'no' } },
+      NetworkSettings: { Networks: {} },
+      Mounts: [],
+    });
+    const docker = {
+      modem: {},
+      version: async () => ({ ApiVersion: '1.41', Version: '20.10.24' }),
+      getContainer: () => ({ inspect: async () => raw() }),
+    };
+    return { st, docker };
+  }
+
+  it('a read right after a change finished sees the engine, not an inspect held from before it', async () => {
+    const e = engine();
+    const docker = new DockerAdapter({ timeoutMs: 1000, docker: e.docker as never });
+    const cache = new ContainerStateCache('p');
+    cache.markConnected();
+    docker.useStateCache(cache);
+    const config = loadConfig({
+      env: { DOOM_OPS_STATE_DIR: mkdtempSync(join(tmpdir(), 'doomcache-')) },
+      project: 'p',
+    });
+    const ctx = {
+      project: 'p',
+      docker,
+      config,
+      safety: createSafety(config),
+      principal: { id: 'cli:test', surface: 'cli' },
+      signal: new AbortController().signal,
+      progress: () => {},
+      logger: createLogger('silent'),
+      tools: [],
+      runner: new ToolRunner({ workers: 2, queue: 10 }),
+    } as unknown as ToolContext;
+    const read = defineTool({
+      name: 'api_state',
+      title: 't',
+      description: 'd',
+      risk: 'read',
+      idempotent: true,
+      input: z.object({}),
+      output: z.object({ running: z.boolean() }),
+      run: async (c) => ({ running: (await c.docker.inspect(CID, c.signal)).state.running }),
+    });
+    // A change whose effect the event stream has not delivered when it returns (no die event yet).
+    const stop = defineTool({
+      name: 'api_stop',
+      title: 't',
+      description: 'd',
+      risk: 'write',
+      idempotent: false,
+      input: z.object({}),
+      output: z.object({ ok: z.boolean() }),
+      async run() {
+        e.st.running = false;
+        return { ok: true };
+      },
+    });
+    expect(await invokeTool(read, ctx, {})).toEqual({ running: true });
+    expect(cache.stats.entries).toBe(1);
+    await invokeTool(stop, ctx, {});
+    expect(await invokeTool(read, ctx, {})).toEqual({ running: false });
   });
 });

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { ToolError } from '../../errors.js';
-import { mapLimit } from '../../util/concurrency.js';
+import { mapLimit, sleep } from '../../util/concurrency.js';
 import { Demuxer } from './demux.js';
 import { DockerClient } from './dockerode-deferred.js';
 import { describeEngine, engineError, notDockerEngine } from './endpoint.js';
@@ -41,6 +42,12 @@ export interface LogReadOptions {
 }
 
 const INSPECT_CONCURRENCY = 16;
+/** The label a create carries so that what it made can be found when its answer never came. */
+const CREATE_LABEL = 'doom-ops.create';
+/** Deadline of each clean-up call after a create went wrong. */
+const SWEEP_TIMEOUT_MS = 5000;
+/** Socket errors of a request that never reached the engine. */
+const NEVER_REACHED = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'EHOSTUNREACH', 'ENOTFOUND']);
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /**
@@ -142,44 +149,67 @@ export class DockerAdapter {
    * caller's cancel (the engine may carry out a request whose connection was dropped, leaving a
    * container, and its name, behind that nobody knows the id of): it runs to its answer, bounded by
    * the deadline, and if the caller cancelled meanwhile the new container is removed and a
-   * `cancelled` ToolError thrown. If the deadline passes, a container of that name carrying exactly
-   * `options.Labels` is removed as well (the engine may still be creating it). Returns the
-   * dockerode Container. Errors: as call() (409 `conflict` when the name is taken).
+   * `cancelled` ToolError thrown. Each create carries a label of its own (`doom-ops.create`, a
+   * random value): when it gets no answer from the engine (the deadline passed, the connection
+   * broke), containers with that label are looked for and removed, three times over about four
+   * seconds (the engine may still be making it). Returns the dockerode Container. Errors: as
+   * call() (409 `conflict` when the name is taken).
    */
   async createContainer(
     what: string,
     signal: AbortSignal | undefined,
     options: { name?: string; Labels?: Record<string, string> } & Record<string, unknown>,
   ): Promise<Docker.Container> {
+    const nonce = randomBytes(8).toString('hex');
+    const labelled = { ...options, Labels: { ...(options.Labels ?? {}), [CREATE_LABEL]: nonce } };
     let created: Docker.Container;
     try {
       created = await this.call(what, undefined, (s) =>
-        this.docker.createContainer({ ...options, abortSignal: s } as Docker.ContainerCreateOptions),
+        this.docker.createContainer({ ...labelled, abortSignal: s } as Docker.ContainerCreateOptions),
       );
     } catch (err) {
-      if (err instanceof ToolError && err.code === 'timeout' && options.name)
-        await this.removeIfOurs(options.name, options.Labels ?? {});
+      // An HTTP status is the engine's answer (it made nothing), and a refused connection never
+      // reached it; anything else (the deadline, a broken connection) may have made one.
+      const cause = (err as { cause?: { statusCode?: unknown; code?: unknown } }).cause;
+      if (typeof cause?.statusCode !== 'number' && !NEVER_REACHED.has(String(cause?.code)))
+        await this.sweepCreated(nonce);
       throw err;
     }
     if (signal?.aborted) {
-      await created.remove({ force: true, v: true }).catch(() => undefined);
+      await this.removeQuietly(created.id);
       throw new ToolError('cancelled', `${what}: cancelled`, { cause: signal.reason });
     }
     return created;
   }
 
-  private async removeIfOurs(name: string, labels: Record<string, string>): Promise<void> {
-    try {
-      const c = this.docker.getContainer(name);
-      const d = await c.inspect();
-      const have = d.Config.Labels ?? {};
-      const same =
-        Object.keys(have).length === Object.keys(labels).length &&
-        Object.entries(labels).every(([k, v]) => have[k] === v);
-      if (same) await c.remove({ force: true, v: true });
-    } catch {
-      // Not there (never created) or already gone.
+  /** Removes what a create that got no answer may have made (its own label), looking three times. */
+  private async sweepCreated(nonce: string): Promise<void> {
+    for (const wait of [0, 1000, 3000]) {
+      await sleep(wait);
+      const found = await this.call(
+        'find what a create left',
+        undefined,
+        (s) =>
+          this.docker.listContainers({
+            all: true,
+            filters: { label: [`${CREATE_LABEL}=${nonce}`] },
+            abortSignal: s,
+          } as object),
+        Math.min(this.timeoutMs, SWEEP_TIMEOUT_MS),
+      ).catch(() => []);
+      for (const c of found) await this.removeQuietly(c.Id);
+      if (found.length) return;
     }
+  }
+
+  /** DELETE /containers/{id}?force&v within a short deadline; failures are ignored (already gone). */
+  private async removeQuietly(id: string): Promise<void> {
+    await this.call(
+      `remove ${id.slice(0, 12)}`,
+      undefined,
+      (s) => this.docker.getContainer(id).remove({ force: true, v: true, abortSignal: s } as object),
+      Math.min(this.timeoutMs, SWEEP_TIMEOUT_MS),
+    ).catch(() => undefined);
   }
 
   /** The image's id if the engine has it locally, undefined if not (doom-ops never pulls). */
@@ -280,6 +310,11 @@ export class DockerAdapter {
   /** Whether inspects may come from a state cache. */
   get cachesState(): boolean {
     return this.stateCache !== undefined;
+  }
+
+  /** Drops what the state cache holds (a change starts or ends); no-op without one. */
+  forgetState(): void {
+    this.stateCache?.invalidate();
   }
 
   /**

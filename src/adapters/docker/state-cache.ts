@@ -36,8 +36,11 @@ export interface StateCacheStats {
  */
 export class ContainerStateCache {
   private readonly entries = new Map<string, { detail: ContainerDetail; at: number }>();
-  /** Called on each lifecycle event of a container (not for exec or network events). */
-  onLifecycle: ((e: EngineEvent) => void) | undefined;
+  /**
+   * Called on each lifecycle event of a container of the project (not for exec or network
+   * events), and with no event when the stream connects or is lost (events may have been missed).
+   */
+  onLifecycle: ((e?: EngineEvent) => void) | undefined;
   private readonly events = new Map<string, number>();
   private epoch = 0;
   private connected = false;
@@ -100,10 +103,20 @@ export class ContainerStateCache {
       this.onLifecycle?.(e);
   }
 
+  /**
+   * Drops everything held, and every inspect in flight is not stored: a change is starting or
+   * has finished, and what it did may not have reached the event stream yet.
+   */
+  invalidate(): void {
+    this.epoch++;
+    this.entries.clear();
+  }
+
   /** The stream is connected: from now on every event reaches onEvent. */
   markConnected(): void {
     this.epoch++;
     this.connected = true;
+    this.onLifecycle?.();
   }
 
   /** The stream is lost: events may be missed, so nothing held can be trusted. */
@@ -112,6 +125,7 @@ export class ContainerStateCache {
     this.connected = false;
     this.entries.clear();
     this.events.clear();
+    this.onLifecycle?.();
   }
 }
 

@@ -179,6 +179,12 @@ export function serveCommand(program: Command): void {
                 slack && channel ? slackIncidentNotifier(slack.client, channel) : undefined,
               )
             : undefined;
+        // The watcher acts on the recorder's stream: the state cache and the shared reads must not
+        // be behind it (an event seen there first drops the container's entry here too).
+        if (recorder && work.cache) {
+          const cache = work.cache;
+          recorder.onEvent((e) => cache.onEvent(e));
+        }
         if (watcher && recorder) {
           recorder.onEvent((e) => watcher.onEvent(e));
           watcher.start();

@@ -14,6 +14,9 @@ command -v docker >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 if ! [ -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then need_pkgs+=(busybox-static); fi
+# The Swarm tests' extra engines live in network namespaces (scripts/swarm-test-hosts.sh).
+command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+command -v nsenter >/dev/null 2>&1 || need_pkgs+=(util-linux)
 
 # shellcheck source=lib/apt-install.sh
 source "$(dirname "$0")/lib/apt-install.sh"

@@ -338,6 +338,31 @@ export const configSchema = z
       })
       .strict()
       .default({ agentService: 'agent', services: {} }),
+    stack: z
+      .object({
+        /**
+         * compose: a Compose project on one engine; swarm: a stack deployed with `docker stack
+         * deploy` (services labelled com.docker.stack.namespace=<project>) on the manager that
+         * DOCKER_HOST points at; auto: swarm when the engine is an active manager holding such
+         * services and no Compose container of the project exists, else compose.
+         */
+        kind: z.enum(['auto', 'compose', 'swarm']).default('auto'),
+      })
+      .strict()
+      .prefault({}),
+    swarm: z
+      .object({
+        /**
+         * Each node's own engine by node hostname (unix://…, tcp://host:port or ssh://[user@]host),
+         * for what only it can answer: OOM kills, stats, exec, volume archives. A node without one
+         * is named as such in answers.
+         */
+        nodes: z
+          .record(z.string().min(1), z.string().regex(/^(unix|tcp|ssh):\/\//, 'unix://, tcp:// or ssh://'))
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
     compose: z
       .object({
         /** Where the stack's Compose files live; lint_compose reads only files under it. */

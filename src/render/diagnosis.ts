@@ -18,6 +18,15 @@ export function renderWhy(w: z.output<typeof explainRestarts.output>): string {
       `log lines before ${d.container} died at ${d.time} (exit ${d.exitCode ?? '?'}):`,
       ...d.logBefore.map((l) => `  ${l}`),
     );
+  if (w.tasks?.length)
+    out.push(
+      '',
+      'task history (newest first; on Swarm each task is one start):',
+      ...w.tasks.map(
+        (t) =>
+          `  ${t.at}  slot ${t.slot ?? '-'}  ${t.node ?? 'unplaced'}  ${t.state}${t.error ? `: ${t.error}` : ''}`,
+      ),
+    );
   out.push('', 'next steps:', ...w.verdict.nextSteps.map((s) => `  - ${s}`));
   return out.join('\n');
 }

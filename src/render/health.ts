@@ -31,6 +31,31 @@ export function renderHealth(h: Health): string {
   ];
   const problems = h.services.flatMap((s) => s.problems.map((p) => `  ${s.service}: ${p}`));
   if (problems.length) out.push('', 'problems:', ...problems);
+  if (h.swarm) {
+    out.push(
+      '',
+      'swarm nodes:',
+      ...h.swarm.nodes.map(
+        (n) =>
+          `  ${n.hostname} (${n.role}): ${n.state}, ${n.availability}${n.endpoint ? '' : ', no engine endpoint in swarm.nodes'}`,
+      ),
+      ...h.swarm.problems.map((p) => `  ! ${p}`),
+      ...h.swarm.notes.map((n) => `  note: ${n}`),
+    );
+    // The latest tasks of services in trouble: where they ran and how they ended.
+    for (const s of h.services)
+      if (!s.ok && s.swarm?.tasks.length)
+        out.push(
+          '',
+          `${s.service} tasks (newest first):`,
+          ...s.swarm.tasks
+            .slice(0, 6)
+            .map(
+              (t) =>
+                `  ${t.at}  slot ${t.slot ?? '-'}  ${t.node ?? 'unplaced'}  ${t.state}${t.error ? `: ${t.error}` : ''}`,
+            ),
+        );
+  }
   const exits = new Map<string, string>();
   for (const s of h.services)
     for (const c of s.containers)

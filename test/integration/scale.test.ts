@@ -63,9 +63,15 @@ describe('scale_service on a stack created by docker-compose', () => {
     for (const n of [2, 3, 4]) {
       const c = await containerOf(stack.project, 'agent', n);
       expect(c.Name).toBe(`/${stack.project}_agent_${n}`);
-      const { 'com.docker.compose.container-number': num, ...labels } = c.Config.Labels;
+      // doom-ops.create: the create's own random label (what a create whose answer was lost is found by).
+      const {
+        'com.docker.compose.container-number': num,
+        'doom-ops.create': nonce,
+        ...labels
+      } = c.Config.Labels;
       const { 'com.docker.compose.container-number': _, ...labels1 } = one.Config.Labels;
       expect(num).toBe(String(n));
+      expect(nonce).toMatch(/^[0-9a-f]{16}$/);
       expect(labels).toEqual(labels1); // config-hash included
       expect(Object.keys(c.NetworkSettings.Networks)).toEqual(Object.keys(one.NetworkSettings.Networks));
       for (const [net, ep] of Object.entries(c.NetworkSettings.Networks)) {

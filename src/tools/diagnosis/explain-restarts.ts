@@ -16,13 +16,15 @@ import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
 import { forEachLogLine, logsUnavailableReason } from '../lib/container-logs.js';
 import { unmetDependencies } from '../lib/dependencies.js';
-import { neverStartedOut, probeOut } from '../lib/diagnosis-schema.js';
+import { neverStartedOut, probeOut, swarmTaskOut } from '../lib/diagnosis-schema.js';
 import { gatherEvidence } from '../lib/evidence.js';
 import { serviceField, windowSinceField } from '../lib/fields.js';
 import { projectRedactor } from '../lib/secrets.js';
 import { type ContainerHealth, containerHealth } from '../lib/service-status.js';
 import { stackReplicas } from '../lib/stack.js';
+import { stackKind } from '../lib/stack-kind.js';
 import { refineStartFailure } from '../lib/start-failure.js';
+import { swarmExplainRestarts } from '../lib/swarm-why.js';
 
 const VERDICTS = [
   'paused',
@@ -153,8 +155,15 @@ export const explainRestarts = defineTool({
       evidence: z.array(z.string()),
       nextSteps: z.array(z.string()),
     }),
+    tasks: z
+      .array(swarmTaskOut)
+      .optional()
+      .describe(
+        "Swarm stacks only: the service's task history in the window (newest first); each task is one start",
+      ),
   }),
   async run(ctx, input) {
+    if ((await stackKind(ctx)) === 'swarm') return swarmExplainRestarts(ctx, input.service, input.since);
     const { now, since, until, details, events, recorded, recorderRan } = await gatherEvidence(ctx, {
       service: input.service,
       since: input.since,

@@ -7,7 +7,7 @@ import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
 import { runDeepCheck } from '../lib/deep-check.js';
 import { unmetDependencies } from '../lib/dependencies.js';
-import { neverStartedOut, probeOut } from '../lib/diagnosis-schema.js';
+import { neverStartedOut, probeOut, swarmTaskOut } from '../lib/diagnosis-schema.js';
 import { recentHistory } from '../lib/evidence.js';
 import { pidsUsage } from '../lib/pids.js';
 import { projectSecrets } from '../lib/secrets.js';
@@ -21,7 +21,9 @@ import {
   statusWithDeepCheck,
 } from '../lib/service-status.js';
 import { stackReplicas } from '../lib/stack.js';
+import { stackKind } from '../lib/stack-kind.js';
 import { refineStartFailure } from '../lib/start-failure.js';
+import { swarmStackHealth } from '../lib/swarm-health.js';
 
 const status = z.enum(SERVICE_STATUSES);
 /** How far back health reads events to settle an ambiguous exit 137. */
@@ -90,6 +92,17 @@ const serviceOut = z.object({
     })
     .nullable(),
   containers: z.array(containerOut),
+  swarm: z
+    .object({
+      mode: z.enum(['replicated', 'global']),
+      desired: z.number(),
+      update: z.object({ state: z.string(), message: z.string() }).nullable(),
+      tasks: z.array(swarmTaskOut),
+    })
+    .optional()
+    .describe(
+      "Swarm stacks only: the service's mode, desired replicas, last update and task history (newest first)",
+    ),
 });
 
 export const stackHealth = defineTool({
@@ -138,9 +151,39 @@ export const stackHealth = defineTool({
         warnings: z.array(z.string()),
       })
       .describe('Backup state kept by doom-ops in its state dir (no repository access)'),
+    swarm: z
+      .object({
+        nodes: z.array(
+          z.object({
+            hostname: z.string(),
+            role: z.enum(['manager', 'worker']),
+            state: z.string(),
+            availability: z.string(),
+            endpoint: z.boolean().describe('its own engine is configured in swarm.nodes'),
+          }),
+        ),
+        problems: z.array(z.string()).describe('nodes down, drained or paused'),
+        notes: z.array(z.string()).describe('what could not be checked, and where'),
+      })
+      .optional()
+      .describe('Swarm stacks only: the nodes as the manager sees them'),
   }),
   async run(ctx, input) {
     const now = Date.now();
+    if ((await stackKind(ctx)) === 'swarm') {
+      const [h, backups] = await Promise.all([
+        swarmStackHealth(ctx, input.service, input.deep, now),
+        backupState(ctx, now),
+      ]);
+      return {
+        project: ctx.project,
+        engine: ctx.docker.engine,
+        checkedAt: new Date(now).toISOString(),
+        ...h,
+        summary: `${h.summary}${backups.restore ? `; ${backups.restore}` : ''}`,
+        backups,
+      };
+    }
     const replicas = await stackReplicas(ctx);
     const details = await ctx.docker.inspectMany(
       replicas.map((c) => c.id),

@@ -23,3 +23,19 @@ export const probeOut = z
   .describe(
     'what the last failing health probe says: broken (its command cannot run: fix the healthcheck, not the app), refused (nothing listens yet), failing',
   );
+
+/** One Swarm task as health and explain_restarts report it (the manager's task history). */
+export const swarmTaskOut = z.object({
+  id: z.string(),
+  slot: z.number().nullable(),
+  node: z.string().nullable().describe('hostname of the node it was assigned to; null while unplaced'),
+  state: z.string().describe('Swarm task state: pending, running, complete, failed, rejected, orphaned…'),
+  desiredState: z.string(),
+  error: z
+    .string()
+    .nullable()
+    .describe('Status.Err, e.g. "no suitable node (…)", "task: non-zero exit (137)"'),
+  exitCode: z.number().nullable(),
+  exitMeaning: z.string().nullable(),
+  at: z.string().describe('when it reached its state'),
+});

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { cloneReplica, stopAndRemove } from '../../adapters/docker/replicas.js';
 import type { StackContainer } from '../../adapters/docker/types.js';
 import type { ExecStep, ScaledService } from '../../config/schema.js';
@@ -8,35 +7,15 @@ import { canonical } from '../../safety/approver.js';
 import { mapLimit, sleep } from '../../util/concurrency.js';
 import type { ToolContext } from '../context.js';
 import { imageOverride } from './image-overrides.js';
+import { boundsFor, refuseAboveMax, type ScaleOutput, scaleDownRule } from './scale-bounds.js';
 import { redactForProject } from './secrets.js';
 import { stackReplicas } from './stack.js';
+import { stackKind } from './stack-kind.js';
+import { swarmScale, swarmScaleDownReason, swarmScalePlan } from './swarm-scale.js';
 
-export const scaleOutput = z.object({
-  project: z.string(),
-  service: z.string(),
-  before: z.number(),
-  after: z.number(),
-  created: z.array(z.string()),
-  removed: z.array(z.string()),
-  drained: z.array(
-    z.object({ container: z.string(), ok: z.boolean(), detail: z.string(), seconds: z.number() }),
-  ),
-  replicas: z.array(z.object({ name: z.string(), number: z.number(), state: z.string() })),
-  image: z
-    .string()
-    .nullable()
-    .describe(
-      'the image new replicas were created on when update_service set one for this service, else null',
-    ),
-});
-export type ScaleOutput = z.output<typeof scaleOutput>;
+export { boundsFor, type ScaleOutput, scaleOutput } from './scale-bounds.js';
 
-const DEFAULT_BOUNDS: ScaledService = { min: 0, max: 50 };
 const PARALLEL = 5;
-
-export function boundsFor(ctx: ToolContext, service: string): ScaledService {
-  return ctx.config.scaling.services[service] ?? DEFAULT_BOUNDS;
-}
 
 /** A named volume (Compose's), not an anonymous one (64 hex characters). */
 const isNamedVolume = (m: { type: string; name: string | null }) =>
@@ -54,20 +33,15 @@ export async function scaleDownReason(
   force: boolean,
 ): Promise<string | null> {
   if (force) return 'force removes replicas even if their drain fails';
+  if ((await stackKind(ctx)) === 'swarm') return swarmScaleDownReason(ctx, service, target);
   const current = await replicasOf(ctx, service);
-  if (target >= current.length) return null;
-  if (target === 0) return `scaling ${service} to 0 stops the service`;
-  const bounds = boundsFor(ctx, service);
-  if (target < bounds.min)
-    return `${target} is below the configured minimum of ${bounds.min} (scaling.services.${service}.min)`;
-  if (ctx.config.services[service]?.critical) return `${service} is a critical service`;
-  const details = await ctx.docker.inspectMany(
-    current.map((c) => c.id),
-    ctx.signal,
-  );
-  const volumes = [...new Set(details.flatMap((d) => d.mounts.filter(isNamedVolume).map((m) => m.name!)))];
-  if (volumes.length) return `${service} keeps data in named volumes (${volumes.join(', ')})`;
-  return null;
+  return scaleDownRule(ctx, service, current.length, target, async () => {
+    const details = await ctx.docker.inspectMany(
+      current.map((c) => c.id),
+      ctx.signal,
+    );
+    return [...new Set(details.flatMap((d) => d.mounts.filter(isNamedVolume).map((m) => m.name!)))];
+  });
 }
 
 /** write, or destructive when scaleDownReason gives a reason. */
@@ -138,20 +112,6 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/**
- * Above the configured maximum is refused outright; below the minimum is allowed only with a
- * human's approval (scaleDownReason makes it destructive).
- */
-function refuseAboveMax(ctx: ToolContext, service: string, target: number): void {
-  const bounds = boundsFor(ctx, service);
-  if (target > bounds.max)
-    throw new ToolError(
-      'invalid_input',
-      `replicas: ${service} may run between ${bounds.min} and ${bounds.max} replicas (config scaling.services.${service}); ${target} asked`,
-      { hint: `raise scaling.services.${service}.max in the config to go higher` },
-    );
-}
-
 /** Exactly which containers would be created or drained and removed. */
 export async function scalePlan(
   ctx: ToolContext,
@@ -159,6 +119,7 @@ export async function scalePlan(
   target: number,
   force: boolean,
 ): Promise<Plan> {
+  if ((await stackKind(ctx)) === 'swarm') return swarmScalePlan(ctx, service, target, force);
   const current = await replicasOf(ctx, service);
   await refuseUnscalable(ctx, service, current, target);
   refuseAboveMax(ctx, service, target);
@@ -255,6 +216,7 @@ export async function scale(
   target: number,
   force: boolean,
 ): Promise<ScaleOutput> {
+  if ((await stackKind(ctx)) === 'swarm') return swarmScale(ctx, service, target, force);
   const bounds = boundsFor(ctx, service);
   refuseAboveMax(ctx, service, target);
   const all = await stackReplicas(ctx);

@@ -9,6 +9,8 @@ import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
 import { serviceField } from '../lib/fields.js';
 import { imageOverride, setImageOverride } from '../lib/image-overrides.js';
+import { stackKind } from '../lib/stack-kind.js';
+import { swarmUpdate, swarmUpdatePlan } from '../lib/swarm-update.js';
 
 /**
  * An image reference as the engine parses it (github.com/distribution/reference): optional registry
@@ -78,7 +80,7 @@ async function healthy(
 
 const outcome = z.object({
   replaced: z.string().describe('the old container'),
-  path: z.enum(['zero-downtime', 'stop-start', 'new-replicas-only']),
+  path: z.enum(['zero-downtime', 'stop-start', 'new-replicas-only', 'swarm-rolling-update']),
   result: z.enum(['updated', 'rolled_back', 'kept']),
   container: z.string().describe('the container serving now'),
   image: z.string().describe('the image it runs'),
@@ -96,7 +98,8 @@ export const updateService = defineTool({
     'Either way a failed update rolls back automatically and says why. The agent service is not recreated: running ' +
     'agents keep their image and agents added later (scale_agents) start on the new one. The image must already be ' +
     'on the engine (doom-ops never pulls). The Compose file is not changed: update it too, or the next ' +
-    '`compose up` brings the old image back.',
+    '`compose up` brings the old image back. On a Swarm stack it is a rolling service update (one task at a time, ' +
+    'each watched for `timeout`, failure_action rollback), reported until it completes or Swarm has rolled it back.',
   summary:
     'Move a service to a new image already on the engine. Destructive: waits for a human approval, ' +
     'recreates each replica and rolls back on failure; Compose file unchanged.',
@@ -125,6 +128,7 @@ export const updateService = defineTool({
     summary: z.string(),
   }),
   async plan(ctx, input) {
+    if ((await stackKind(ctx)) === 'swarm') return swarmUpdatePlan(ctx, input);
     await requireImage(ctx, input.image);
     if (input.service === ctx.config.scaling.agentService) {
       const running = await runningAgents(ctx, input.service);
@@ -153,6 +157,7 @@ export const updateService = defineTool({
     };
   },
   async run(ctx, input) {
+    if ((await stackKind(ctx)) === 'swarm') return swarmUpdate(ctx, input);
     if (input.service === ctx.config.scaling.agentService)
       return updateAgentImage(ctx, input.service, input.image);
     const list = await replicasOf(ctx, input.service);

@@ -1,0 +1,301 @@
+import type { DockerAdapter } from '../../adapters/docker/client.js';
+import {
+  SwarmAdapter,
+  type SwarmNode,
+  type SwarmService,
+  type SwarmTask,
+} from '../../adapters/swarm/client.js';
+import { NodeEngines } from '../../adapters/swarm/nodes.js';
+import { explainExitCode } from '../../knowledge/exit-codes.js';
+import type { ToolContext } from '../context.js';
+import { overallVerdict, type ServiceStatus } from './service-status.js';
+
+/** Failed tasks within this window make a service that runs now `restarting` (a crash loop). */
+export const SWARM_LOOP_WINDOW_MS = 15 * 60_000;
+/** Task states of a task that has not run yet (still being scheduled or set up). */
+const NOT_YET = new Set([
+  'new',
+  'allocated',
+  'pending',
+  'assigned',
+  'accepted',
+  'ready',
+  'preparing',
+  'starting',
+]);
+const ENDED_BADLY = new Set(['failed', 'rejected', 'orphaned']);
+
+/** One task as health and why report it: where it ran, how it ended, when. */
+export interface TaskView {
+  id: string;
+  slot: number | null;
+  node: string | null;
+  state: string;
+  desiredState: string;
+  error: string | null;
+  exitCode: number | null;
+  exitMeaning: string | null;
+  at: string;
+}
+
+export interface SwarmServiceHealth {
+  service: string;
+  status: ServiceStatus;
+  ok: boolean;
+  mode: 'replicated' | 'global';
+  desired: number;
+  running: number;
+  problems: string[];
+  update: { state: string; message: string } | null;
+  /** The manager's task history for the service, newest first. */
+  tasks: TaskView[];
+}
+
+/** A node's name for answers: its hostname, or its id when the manager no longer knows it. */
+export function nodeName(nodes: SwarmNode[], id: string | null): string | null {
+  if (!id) return null;
+  return nodes.find((n) => n.id === id)?.hostname ?? `node ${id.slice(0, 12)} (no longer in the swarm)`;
+}
+
+export function taskView(t: SwarmTask, nodes: SwarmNode[]): TaskView {
+  return {
+    id: t.id,
+    slot: t.slot,
+    node: nodeName(nodes, t.nodeId),
+    state: t.state,
+    desiredState: t.desiredState,
+    error: t.error,
+    exitCode: t.exitCode,
+    exitMeaning: t.exitCode === null || t.exitCode === 0 ? null : explainExitCode(t.exitCode).meaning,
+    at: t.at,
+  };
+}
+
+/**
+ * A Swarm service's health from the manager's own records: desired vs running tasks, tasks that
+ * cannot be placed (with the scheduler's reason), tasks that failed, were rejected or orphaned
+ * recently (with their exit codes and nodes), and a rolling update paused or rolled back. `now`:
+ * ms since the epoch. Pure: no engine calls.
+ */
+export function swarmServiceHealth(
+  svc: SwarmService,
+  allTasks: SwarmTask[],
+  nodes: SwarmNode[],
+  now: number,
+): SwarmServiceHealth {
+  const tasks = allTasks.filter((t) => t.serviceId === svc.id);
+  const current = tasks.filter((t) => t.desiredState === 'running' || t.desiredState === 'ready');
+  const running = current.filter((t) => t.state === 'running').length;
+  const desired = svc.mode === 'replicated' ? (svc.replicas ?? 0) : current.length;
+  const problems: string[] = [];
+
+  const unplaced = current.filter((t) => NOT_YET.has(t.state) && !t.nodeId);
+  if (unplaced.length) {
+    const why = [...new Set(unplaced.map((t) => t.error ?? t.message))].join('; ');
+    problems.push(
+      `${unplaced.length} of ${desired} task(s) cannot be placed: ${why}${
+        svc.constraints.length ? ` (placement constraints: ${svc.constraints.join(', ')})` : ''
+      }`,
+    );
+  }
+  const recent = tasks.filter(
+    (t) => ENDED_BADLY.has(t.state) && now - Date.parse(t.at) <= SWARM_LOOP_WINDOW_MS,
+  );
+  if (recent.length) {
+    const groups = new Map<string, Map<string, number>>();
+    for (const t of recent) {
+      const what =
+        t.state === 'failed'
+          ? `${t.error ?? 'failed'}${t.exitCode !== null ? `: ${explainExitCode(t.exitCode).meaning}` : ''}`
+          : `${t.state}: ${t.error ?? t.message}`;
+      const byNode = groups.get(what) ?? new Map<string, number>();
+      const node = nodeName(nodes, t.nodeId) ?? 'no node';
+      byNode.set(node, (byNode.get(node) ?? 0) + 1);
+      groups.set(what, byNode);
+    }
+    for (const [what, byNode] of groups) {
+      const n = [...byNode.values()].reduce((a, b) => a + b, 0);
+      const where = [...byNode].map(([node, k]) => `${node} ×${k}`).join(', ');
+      const oom =
+        /exit \(137\)/.test(what) && svc.memoryLimitBytes
+          ? ` (memory limit ${Math.round(svc.memoryLimitBytes / 1024 / 1024)} MiB: likely OOM-killed)`
+          : '';
+      problems.push(`${n} task(s) ended in the last 15 min, ${what}${oom}; on ${where}`);
+    }
+  }
+  for (const t of current)
+    if (t.nodeId) {
+      const node = nodes.find((n) => n.id === t.nodeId);
+      if (node && node.state !== 'ready')
+        problems.push(
+          `task ${t.slot ?? t.id.slice(0, 12)} is on node ${node.hostname}, which is ${node.state}`,
+        );
+    }
+  if (svc.update && /paused|rollback/.test(svc.update.state))
+    problems.push(
+      svc.update.state.startsWith('rollback')
+        ? `update rolled back (${svc.update.state}): ${svc.update.message}`
+        : `update paused: ${svc.update.message}`,
+    );
+
+  let status: ServiceStatus;
+  if (desired === 0) status = 'stopped';
+  else if (running === 0)
+    status = recent.length ? 'exited' : current.some((t) => NOT_YET.has(t.state)) ? 'created' : 'missing';
+  else if (running < desired) status = 'degraded';
+  else if (recent.some((t) => t.state === 'failed')) status = 'restarting';
+  else status = 'running';
+  return {
+    service: svc.service,
+    status,
+    ok: status === 'running' && problems.length === 0,
+    mode: svc.mode,
+    desired,
+    running,
+    problems,
+    update: svc.update,
+    tasks: tasks.map((t) => taskView(t, nodes)),
+  };
+}
+
+/** Problems of the swarm itself: nodes down, drained or paused (they take no new tasks). */
+export function nodeProblems(nodes: SwarmNode[]): string[] {
+  const out: string[] = [];
+  for (const n of nodes) {
+    if (n.state !== 'ready') out.push(`node ${n.hostname} is ${n.state}`);
+    if (n.availability !== 'active')
+      out.push(
+        `node ${n.hostname} is ${n.availability === 'drain' ? 'drained' : n.availability}: it takes no new tasks`,
+      );
+  }
+  return out;
+}
+
+/**
+ * Exit 137 tasks checked on their node's own engine (config `swarm.nodes`): the container's
+ * State.OOMKilled says whether the kernel's OOM killer ended it. Returns one note per node:
+ * confirmed, not OOM, no endpoint for the node, or the container is gone from it.
+ */
+export async function confirmOomKills(
+  tasks: TaskView[],
+  containerIds: Map<string, string | null>,
+  engineOf: (node: string | null) => DockerAdapter | undefined,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const byNode = new Map<string, TaskView[]>();
+  for (const t of tasks)
+    if (t.exitCode === 137 && t.node) byNode.set(t.node, [...(byNode.get(t.node) ?? []), t]);
+  const notes: string[] = [];
+  for (const [node, list] of byNode) {
+    const engine = engineOf(node);
+    if (!engine) {
+      notes.push(
+        `node ${node} has no engine endpoint in swarm.nodes: whether its ${list.length} exit-137 task(s) were OOM-killed cannot be confirmed there`,
+      );
+      continue;
+    }
+    let oom = 0;
+    let gone = 0;
+    for (const t of list) {
+      const id = containerIds.get(t.id);
+      if (!id) {
+        gone++;
+        continue;
+      }
+      try {
+        if ((await engine.inspect(id, signal)).state.oomKilled) oom++;
+      } catch {
+        gone++;
+      }
+    }
+    notes.push(
+      `node ${node}: ${oom} of ${list.length} exit-137 task(s) OOM-killed (State.OOMKilled on its engine)${gone ? `; ${gone} container(s) no longer on it` : ''}`,
+    );
+  }
+  return notes;
+}
+
+/**
+ * stack_health for a Swarm stack, from the manager: every service of the stack (and every
+ * configured one, `missing` when the stack has no such service) judged by swarmServiceHealth, the
+ * nodes, and exit-137 tasks checked for OOM on their node's engine where swarm.nodes names one.
+ * Deep checks are not run on Swarm (they need exec on the task's node): a note says so.
+ */
+export async function swarmStackHealth(
+  ctx: ToolContext,
+  only: string | undefined,
+  deep: boolean,
+  now: number,
+) {
+  const swarm = new SwarmAdapter(ctx.docker);
+  const [services, nodes] = await Promise.all([
+    swarm.services(ctx.project, ctx.signal),
+    swarm.nodes(ctx.signal),
+  ]);
+  const tasks = await swarm.tasks(
+    services.map((s) => s.name),
+    ctx.signal,
+  );
+  const endpoints = ctx.config.swarm?.nodes ?? {};
+  const engines = new NodeEngines(endpoints, ctx.config.docker.timeout);
+  const containerIds = new Map(tasks.map((t) => [t.id, t.containerId]));
+  const names = new Set([...Object.keys(ctx.config.services), ...services.map((s) => s.service)]);
+  const wanted = [...names].filter((n) => !only || n === only);
+  const notes: string[] = [];
+  const out = await Promise.all(
+    wanted.map(async (name) => {
+      const expected = ctx.config.services[name];
+      const svc = services.find((s) => s.service === name);
+      const base = {
+        service: name,
+        expected: Boolean(expected),
+        critical: expected?.critical ?? false,
+        deepCheck: null,
+        containers: [],
+      };
+      if (!svc)
+        return {
+          ...base,
+          status: 'missing' as const,
+          ok: false,
+          replicas: { running: 0, total: 0 },
+          problems: [`stack ${ctx.project} has no service ${name}`],
+        };
+      const h = swarmServiceHealth(svc, tasks, nodes, now);
+      const recent = h.tasks.filter((t) => now - Date.parse(t.at) <= SWARM_LOOP_WINDOW_MS);
+      const oom = await confirmOomKills(recent, containerIds, (n) => engines.get(n), ctx.signal);
+      if (deep && expected?.deepCheck)
+        notes.push(`${name}: deep check not run (not supported on a Swarm stack yet)`);
+      return {
+        ...base,
+        status: h.status,
+        ok: h.ok,
+        replicas: { running: h.running, total: h.desired },
+        problems: [...h.problems, ...oom],
+        swarm: { mode: h.mode, desired: h.desired, update: h.update, tasks: h.tasks },
+      };
+    }),
+  );
+  const verdict = overallVerdict(out);
+  const bad = out.filter((s) => !s.ok);
+  const problems = nodeProblems(nodes);
+  return {
+    verdict,
+    summary:
+      bad.length === 0
+        ? `${out.length} Swarm services OK`
+        : `${verdict}: ${bad.map((s) => `${s.service} ${s.status}`).join(', ')} (${out.length - bad.length}/${out.length} OK)`,
+    services: out,
+    swarm: {
+      nodes: nodes.map((n) => ({
+        hostname: n.hostname,
+        role: n.role,
+        state: n.state,
+        availability: n.availability,
+        endpoint: Boolean(endpoints[n.hostname]),
+      })),
+      problems,
+      notes,
+    },
+  };
+}

@@ -1,4 +1,5 @@
 import { isMap, isSeq, LineCounter, parseDocument, visit, type YAMLMap } from 'yaml';
+import { formatBytes, parseBytes } from '../util/duration.js';
 
 export type LintRule =
   | 'no_healthcheck'
@@ -7,7 +8,9 @@ export type LintRule =
   | 'restart_always_managed'
   | 'debug_port_in_production'
   | 'stateful_volume_without_backup'
-  | 'volume_without_disk_monitoring';
+  | 'volume_without_disk_monitoring'
+  | 'swarm_ignored_key'
+  | 'swarm_unplaceable';
 
 export interface LintFinding {
   rule: LintRule;
@@ -31,7 +34,48 @@ export interface LintOptions {
   allNamedVolumesExcept?: string[];
   /** Named volumes with a disk-usage threshold. */
   monitoredVolumes: string[];
+  /**
+   * `swarm`: also what `docker stack deploy` ignores or cannot meet (swarm_ignored_key,
+   * swarm_unplaceable). `nodes`: the swarm's nodes as a manager reports them, for placement.
+   */
+  target?: 'compose' | 'swarm';
+  nodes?: SwarmNodeFacts[];
 }
+
+/** What placement is checked against: a node's name, role, labels, resources and whether it takes tasks. */
+export interface SwarmNodeFacts {
+  id: string;
+  hostname: string;
+  role: 'manager' | 'worker';
+  labels: Record<string, string>;
+  memoryBytes: number;
+  nanoCpus: number;
+  /** Ready and active: the scheduler may place tasks on it. */
+  schedulable: boolean;
+}
+
+/** Compose keys `docker stack deploy` ignores (or rejects), and what to use instead. */
+const SWARM_IGNORED: Record<string, string> = {
+  build: 'build and push the image first (docker stack deploy only pulls `image`)',
+  container_name: 'remove it: Swarm names tasks <stack>_<service>.<slot>.<task id>',
+  depends_on:
+    'remove it (Swarm starts services in no order): make the service retry its dependencies, with a healthcheck',
+  links: 'remove it: services reach each other by name on the stack network',
+  external_links: "remove it: attach the service to the other stack's network instead",
+  restart: 'use deploy.restart_policy (condition: on-failure | any | none, max_attempts, delay)',
+  network_mode:
+    'use networks (an overlay network); host networking is `networks: [host]` with an external host network',
+  cgroup_parent: 'remove it: not supported by docker stack deploy',
+  devices:
+    'not supported by docker stack deploy: use generic resources (deploy.resources.reservations.generic_resources) for GPUs',
+  security_opt: 'remove it: not supported by docker stack deploy',
+  userns_mode: 'remove it: not supported by docker stack deploy',
+  mem_limit: 'use deploy.resources.limits.memory',
+  memswap_limit: 'remove it: not supported by docker stack deploy',
+  cpus: 'use deploy.resources.limits.cpus',
+  cpu_shares: 'use deploy.resources.reservations.cpus',
+  cpuset: 'remove it: not supported by docker stack deploy',
+};
 
 /** Debuggers whose ports must not be published outside development (delve, node, JVM, debugpy). */
 const DEBUG_PORTS = new Set([2345, 9229, 9230, 5005, 5678, 40000]);
@@ -338,6 +382,7 @@ export function lintCompose(
       }
     }
   }
+  if (options.target === 'swarm') findings.push(...swarmFindings(docs, names, options.nodes));
   // Declared data volumes no service mounts here (e.g. used by an overlay) still need watching.
   for (const d of docs) {
     for (const [vol, line] of d.volumes) {
@@ -356,4 +401,79 @@ export function lintCompose(
     }
   }
   return findings;
+}
+
+/**
+ * `lint --target swarm`: keys `docker stack deploy` ignores or rejects (each with what to use),
+ * and, when the swarm's nodes are known, services no node can ever take: placement constraints on
+ * node.hostname / node.role / node.id / node.labels.* that no schedulable node meets, or memory or
+ * CPU reservations larger than every node that meets them has.
+ */
+function swarmFindings(docs: FileDoc[], names: string[], nodes: SwarmNodeFacts[] | undefined): LintFinding[] {
+  const out: LintFinding[] = [];
+  for (const service of names) {
+    const where = docs.filter((d) => d.services.has(service));
+    for (const d of where) {
+      const node = d.services.get(service)!.node;
+      for (const key of Object.keys(SWARM_IGNORED)) {
+        if (node.get(key) === undefined) continue;
+        out.push({
+          rule: 'swarm_ignored_key',
+          severity: 'warning',
+          file: d.file,
+          service,
+          line: d.services.get(service)!.line,
+          message: `${service}: \`${key}\` is ignored by docker stack deploy`,
+          fix: SWARM_IGNORED[key]!,
+        });
+      }
+    }
+    if (!nodes) continue;
+    const last = (path: string[]) =>
+      where
+        .map((d) => get(d.services.get(service)!.node, path))
+        .filter((v) => v !== undefined)
+        .at(-1);
+    const raw = last(['deploy', 'placement', 'constraints']);
+    const constraints = (isSeq(raw) ? raw.toJSON() : []) as unknown[];
+    const memory = parseBytes(String(last(['deploy', 'resources', 'reservations', 'memory']) ?? '0')) ?? 0;
+    const cpus = Number(last(['deploy', 'resources', 'reservations', 'cpus']) ?? 0) || 0;
+    const placeable = nodes.filter((n) => n.schedulable && constraints.every((c) => meets(String(c), n)));
+    const first = where[0]!;
+    const at = { file: first.file, service, line: first.services.get(service)!.line };
+    if (placeable.length === 0) {
+      out.push({
+        rule: 'swarm_unplaceable',
+        severity: 'error',
+        ...at,
+        message: `${service} can never be placed: no schedulable node meets ${constraints.length ? `its constraints (${constraints.join(', ')})` : 'it (no node is ready and active)'}`,
+        fix: 'change deploy.placement.constraints, or label a node to match (docker node update --label-add k=v <node>)',
+      });
+      continue;
+    }
+    const roomy = placeable.filter((n) => n.memoryBytes >= memory && n.nanoCpus >= cpus * 1e9);
+    if (roomy.length === 0)
+      out.push({
+        rule: 'swarm_unplaceable',
+        severity: 'error',
+        ...at,
+        message: `${service} can never be placed: it reserves ${memory ? `${formatBytes(memory)} of memory` : ''}${memory && cpus ? ' and ' : ''}${cpus ? `${cpus} CPUs` : ''}, more than any node that may run it has (${placeable.map((n) => `${n.hostname}: ${formatBytes(n.memoryBytes)}, ${n.nanoCpus / 1e9} CPUs`).join('; ')})`,
+        fix: 'lower deploy.resources.reservations, or add a node that large',
+      });
+  }
+  return out;
+}
+
+/** One placement constraint (`node.<attr> ==|!= value`) against a node; unknown attributes pass. */
+function meets(constraint: string, n: SwarmNodeFacts): boolean {
+  const m = /^\s*([\w.-]+)\s*(==|!=)\s*(.+?)\s*$/.exec(constraint);
+  if (!m) return true;
+  const [, attr, op, want] = m as unknown as [string, string, string, string];
+  let have: string | undefined;
+  if (attr === 'node.hostname') have = n.hostname;
+  else if (attr === 'node.role') have = n.role;
+  else if (attr === 'node.id') have = n.id;
+  else if (attr.startsWith('node.labels.')) have = n.labels[attr.slice('node.labels.'.length)];
+  else return true;
+  return op === '==' ? have === want : have !== want;
 }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderText } from '../../src/render/text.js';
@@ -249,4 +251,99 @@ describe('update_service on a two-node swarm', () => {
       ).trim(),
     ).toBe('rollback_completed');
   }, 240_000);
+});
+
+describe('service_logs on a two-node swarm', () => {
+  it('reads the service logs from the manager, each line naming its task and node; secrets from the service spec are masked', async () => {
+    const r = (await invokeTool(findTool('service_logs')!, ctx(), { service: 'orchestrator', tail: 50 })) as {
+      containers: string[];
+      lines: Array<{ container: string; text: string; level: string | null }>;
+      redactions: number;
+    };
+    expect(r.lines.length).toBeGreaterThan(0);
+    const names = swarm.nodes.map((n) => n.name).join('|');
+    for (const l of r.lines)
+      expect(l.container).toMatch(new RegExp(`^${project}_orchestrator\\.\\d+@(${names})$`));
+    const text = r.lines.map((l) => l.text).join('\n');
+    expect(text).toMatch(/connecting to mongodb failed/);
+    expect(text).not.toContain('orch-db-s3cret');
+    expect(text).not.toContain('tok-4f9a8c2e77d1');
+    expect(r.redactions).toBeGreaterThan(0);
+    const errors = (await invokeTool(findTool('service_logs')!, ctx(), {
+      service: 'orchestrator',
+      level: 'error',
+    })) as {
+      lines: Array<{ level: string | null }>;
+    };
+    expect(errors.lines.length).toBeGreaterThan(0);
+    expect(errors.lines.every((l) => l.level === 'error' || l.level === 'fatal')).toBe(true);
+  }, 60_000);
+});
+
+describe('restart_service on a two-node swarm', () => {
+  const allow: Approver = async () => ({ approved: true, approver: 'test human', via: 'test' });
+  const runningTasks = async () =>
+    (await swarm.docker(['service', 'ps', '-q', '--filter', 'desired-state=running', `${project}_agent`]))
+      .split('\n')
+      .filter(Boolean);
+
+  it('is a forced service update: every task replaced, the new ones running; one replica alone is refused', async () => {
+    const before = await runningTasks();
+    const r = (await invokeTool(
+      findTool('restart_service')!,
+      { ...ctx(), approver: allow },
+      { service: 'agent' },
+    )) as {
+      restarted: Array<{ name: string; state: string }>;
+      healthy: boolean;
+    };
+    expect(r.healthy).toBe(true);
+    expect(r.restarted).toHaveLength(before.length);
+    const after = await runningTasks();
+    expect(after.some((id) => before.includes(id))).toBe(false);
+    await expect(
+      invokeTool(
+        findTool('restart_service')!,
+        { ...ctx(), approver: allow },
+        { service: 'agent', replica: 1 },
+      ),
+    ).rejects.toMatchObject({ code: 'invalid_input' });
+  }, 180_000);
+});
+
+describe('lint_compose --target swarm against the two-node swarm', () => {
+  it('flags what docker stack deploy ignores, and services no node of this swarm can place', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doom-swarm-lint-'));
+    writeFileSync(
+      join(dir, 'stack.yml'),
+      `services:
+  nats:
+    image: nats
+    restart: unless-stopped
+    container_name: nats
+  ollama:
+    image: ollama/ollama
+    deploy: { resources: { reservations: { memory: 4096G } } }
+  trainer:
+    image: clau-doom/trainer
+    deploy: { placement: { constraints: ["node.labels.gpu == true"] } }
+  agent:
+    image: clau-doom/agent
+    deploy: { placement: { constraints: ["node.hostname == ${swarm.nodes[1]!.name}"] } }
+`,
+    );
+    const base = ctx();
+    const r = (await invokeTool(
+      findTool('lint_compose')!,
+      { ...base, config: { ...base.config, compose: { dir, files: ['stack.yml'] } } },
+      { target: 'swarm' },
+    )) as { findings: Array<{ rule: string; service: string; message: string }> };
+    const by = (rule: string) => r.findings.filter((f) => f.rule === rule);
+    expect(by('swarm_ignored_key').map((f) => [f.service, f.message])).toEqual([
+      ['nats', 'nats: `container_name` is ignored by docker stack deploy'],
+      ['nats', 'nats: `restart` is ignored by docker stack deploy'],
+    ]);
+    expect(by('swarm_unplaceable').map((f) => f.service)).toEqual(['ollama', 'trainer']);
+    expect(by('swarm_unplaceable')[0]!.message).toMatch(/reserves 4\.0TiB of memory, more than any node/);
+  }, 60_000);
 });

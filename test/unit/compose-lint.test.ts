@@ -265,3 +265,82 @@ describe('lint_compose never reads through a symlink out of compose.dir (issue 1
     expect(out.findings.map((f) => f.service)).toContain('web');
   });
 });
+
+describe('lint --target swarm', () => {
+  const STACK = `services:
+  orchestrator:
+    image: clau-doom/orchestrator
+    build: ./orchestrator
+    container_name: orch
+    depends_on: [nats]
+    restart: unless-stopped
+    healthcheck: { test: ["CMD", "true"] }
+    deploy: { resources: { limits: { memory: 1G, cpus: "1" } } }
+  ollama:
+    image: ollama/ollama
+    healthcheck: { test: ["CMD", "true"] }
+    deploy:
+      placement: { constraints: ["node.labels.gpu == true"] }
+      resources: { limits: { memory: 8G, cpus: "2" } }
+  trainer:
+    image: clau-doom/trainer
+    healthcheck: { test: ["CMD", "true"] }
+    deploy:
+      resources: { limits: { memory: 64G, cpus: "4" }, reservations: { memory: 48G } }
+  nats:
+    image: nats
+    healthcheck: { test: ["CMD", "true"] }
+    deploy:
+      placement: { constraints: ["node.role == manager"] }
+      resources: { limits: { memory: 256M, cpus: "0.5" } }
+`;
+  const node = (hostname: string, role: 'manager' | 'worker', labels: Record<string, string> = {}) => ({
+    id: hostname,
+    hostname,
+    role,
+    labels,
+    memoryBytes: 16 * 1024 ** 3,
+    nanoCpus: 8e9,
+    schedulable: true,
+  });
+
+  it('flags the keys docker stack deploy ignores, each with what to use instead', () => {
+    const f = lint(STACK, 'docker-compose.yml', { ...OPTS, target: 'swarm' }).filter(
+      (x) => x.rule === 'swarm_ignored_key',
+    );
+    expect(f.map((x) => [x.service, x.message.match(/`(\w+)`/)![1]])).toEqual([
+      ['orchestrator', 'build'],
+      ['orchestrator', 'container_name'],
+      ['orchestrator', 'depends_on'],
+      ['orchestrator', 'restart'],
+    ]);
+    expect(f.find((x) => x.message.includes('`restart`'))!.fix).toMatch(/deploy\.restart_policy/);
+    // Not flagged for a Compose target.
+    expect(lint(STACK).some((x) => x.rule.startsWith('swarm_'))).toBe(false);
+  });
+
+  it('with the nodes known: a constraint no node meets, and a reservation larger than every node', () => {
+    const nodes = [
+      node('m1', 'manager'),
+      node('w1', 'worker'),
+      { ...node('w2', 'worker', { gpu: 'true' }), schedulable: false },
+    ];
+    const f = lint(STACK, 'docker-compose.yml', { ...OPTS, target: 'swarm', nodes }).filter(
+      (x) => x.rule === 'swarm_unplaceable',
+    );
+    expect(f.map((x) => x.service)).toEqual(['ollama', 'trainer']);
+    expect(f[0]!.message).toBe(
+      'ollama can never be placed: no schedulable node meets its constraints (node.labels.gpu == true)',
+    );
+    expect(f[1]!.message).toMatch(
+      /^trainer can never be placed: it reserves 48\.0GiB of memory, more than any node/,
+    );
+    // A schedulable GPU node makes ollama placeable.
+    const ok = lint(STACK, 'docker-compose.yml', {
+      ...OPTS,
+      target: 'swarm',
+      nodes: [node('m1', 'manager'), node('w2', 'worker', { gpu: 'true' })],
+    });
+    expect(ok.filter((x) => x.rule === 'swarm_unplaceable').map((x) => x.service)).toEqual(['trainer']);
+  });
+});

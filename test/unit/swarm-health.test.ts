@@ -12,6 +12,7 @@ const node = (id: string, hostname: string, over: Partial<SwarmNode> = {}): Swar
   availability: 'active',
   addr: '',
   leader: false,
+  labels: {},
   nanoCpus: 2e9,
   memoryBytes: 2 ** 31,
   ...over,
@@ -27,6 +28,8 @@ const svc = (over: Partial<SwarmService> = {}): SwarmService => ({
   failureAction: null,
   constraints: [],
   memoryLimitBytes: null,
+  tty: false,
+  secretValues: [],
   ...over,
 });
 let n = 0;

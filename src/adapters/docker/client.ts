@@ -39,6 +39,8 @@ export interface LogReadOptions {
   signal?: AbortSignal;
   /** Deadline for the whole read (default: the adapter's call timeout); exports of long windows need more. */
   timeoutMs?: number;
+  /** `service`: `id` is a Swarm service (its logs from a manager, each line with its task). */
+  of?: 'container' | 'service';
 }
 
 const INSPECT_CONCURRENCY = 16;
@@ -465,7 +467,10 @@ export class DockerAdapter {
   async *logLines(id: string, options: LogReadOptions = {}): AsyncGenerator<LogLine> {
     const deadline = AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const service = options.of === 'service';
     const query: Record<string, unknown> = { stdout: true, stderr: true, timestamps: true, follow: false };
+    // A Swarm service's logs (GET /services/{id}/logs, from a manager): details say which task.
+    if (service) query.details = true;
     if (options.tail !== undefined) query.tail = options.tail;
     if (options.since !== undefined) query.since = options.since;
     if (options.until !== undefined) query.until = options.until;
@@ -476,11 +481,16 @@ export class DockerAdapter {
         new Promise<IncomingMessage>((resolve, reject) => {
           this.docker.modem.dial(
             {
-              path: `/containers/${id}/logs?`,
+              path: `/${service ? 'services' : 'containers'}/${id}/logs?`,
               method: 'GET',
               isStream: true,
               abortSignal: signal,
-              statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+              statusCodes: {
+                200: true,
+                404: service ? 'no such service' : 'no such container',
+                500: 'server error',
+                503: 'node is not a swarm manager',
+              },
               options: query,
             },
             (err: unknown, stream: unknown) => (err ? reject(err) : resolve(stream as IncomingMessage)),
@@ -489,7 +499,20 @@ export class DockerAdapter {
     );
     const demux = options.tty ? undefined : new Demuxer();
     const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
-    const emit = (stream: 'stdout' | 'stderr', raw: string): LogLine => ({ stream, ...splitTimestamp(raw) });
+    const emit = (stream: 'stdout' | 'stderr', raw: string): LogLine => {
+      const line: LogLine = { stream, ...splitTimestamp(raw) };
+      if (!service) return line;
+      // "com.docker.swarm.node.id=…,com.docker.swarm.service.id=…,com.docker.swarm.task.id=… text"
+      const m = /^((?:[\w.-]+=[^,\s]*,?)+) ?(.*)$/s.exec(line.text);
+      if (!m) return line;
+      const attrs = Object.fromEntries(m[1]!.split(',').map((kv) => kv.split('=', 2) as [string, string]));
+      return {
+        ...line,
+        text: m[2]!,
+        task: attrs['com.docker.swarm.task.id'],
+        nodeId: attrs['com.docker.swarm.node.id'],
+      };
+    };
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) {
         const frames = demux ? demux.push(chunk) : [{ stream: 'stdout' as const, data: chunk }];

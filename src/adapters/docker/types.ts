@@ -110,6 +110,9 @@ export interface LogLine {
   stream: 'stdout' | 'stderr';
   time: string | undefined;
   text: string;
+  /** Service logs (Swarm) only: the task the line came from, and its node's id. */
+  task?: string;
+  nodeId?: string;
 }
 
 export interface EngineEvent {

@@ -1,5 +1,6 @@
 import { ToolError } from '../../errors.js';
 import type { DockerAdapter } from '../docker/client.js';
+import { secretEnvValues } from '../docker/secret-env.js';
 
 /** The label `docker stack deploy` puts on a stack's services, networks and tasks' containers. */
 export const STACK_NAMESPACE = 'com.docker.stack.namespace';
@@ -23,6 +24,10 @@ export interface SwarmService {
   constraints: string[];
   /** Spec.TaskTemplate.Resources.Limits.MemoryBytes; null when unlimited. */
   memoryLimitBytes: number | null;
+  /** Spec.TaskTemplate.ContainerSpec.TTY: its logs are one raw stream (not multiplexed). */
+  tty: boolean;
+  /** Secret values of its environment (secretEnvValues of Spec.TaskTemplate.ContainerSpec.Env): for redaction only. */
+  secretValues: string[];
 }
 
 /** One task (one scheduling of one replica slot) as the manager holds it (GET /tasks). */
@@ -59,6 +64,8 @@ export interface SwarmNode {
   availability: string;
   addr: string;
   leader: boolean;
+  /** Spec.Labels: what `node.labels.*` placement constraints match. */
+  labels: Record<string, string>;
   /** Description.Resources: what the scheduler can place on it. */
   nanoCpus: number;
   memoryBytes: number;
@@ -173,6 +180,8 @@ function toService(x: Json, namespace: string): SwarmService {
     failureAction: spec.UpdateConfig?.FailureAction ?? null,
     constraints: spec.TaskTemplate?.Placement?.Constraints ?? [],
     memoryLimitBytes: spec.TaskTemplate?.Resources?.Limits?.MemoryBytes || null,
+    tty: Boolean(spec.TaskTemplate?.ContainerSpec?.TTY),
+    secretValues: secretEnvValues(spec.TaskTemplate?.ContainerSpec?.Env),
   };
 }
 
@@ -205,6 +214,7 @@ function toNode(x: Json): SwarmNode {
     availability: x.Spec?.Availability ?? 'active',
     addr: x.Status?.Addr ?? '',
     leader: Boolean(x.ManagerStatus?.Leader),
+    labels: x.Spec?.Labels ?? {},
     nanoCpus: x.Description?.Resources?.NanoCPUs ?? 0,
     memoryBytes: x.Description?.Resources?.MemoryBytes ?? 0,
   };

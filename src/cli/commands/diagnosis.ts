@@ -50,14 +50,19 @@ export function lintCommand(program: Command): void {
       .argument(
         '[files...]',
         'Compose files under compose.dir, in merge order (default: config compose.files)',
+      )
+      .option(
+        '--target <target>',
+        'compose, or swarm: also what docker stack deploy ignores and placements no node can meet',
+        'compose',
       ),
-  ).action(async (files: string[], opts: CommonOptions) => {
+  ).action(async (files: string[], opts: CommonOptions & { target: string }) => {
     process.exitCode = await runTool(
       async () => ({
         tool: (await import('../../tools/checks/lint-compose.js')).lintComposeTool,
         render: (await import('../../render/diagnosis.js')).renderLint,
       }),
-      { files: files.length ? files : undefined },
+      { files: files.length ? files : undefined, target: opts.target },
       opts,
       (o) => (o.findings.some((f) => f.severity === 'error') ? 1 : 0),
     );

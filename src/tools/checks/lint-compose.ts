@@ -1,8 +1,14 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import { SwarmAdapter } from '../../adapters/swarm/client.js';
 import { ToolError } from '../../errors.js';
-import { ComposeFileRejected, type LintFinding, lintCompose } from '../../knowledge/compose-lint.js';
+import {
+  ComposeFileRejected,
+  type LintFinding,
+  lintCompose,
+  type SwarmNodeFacts,
+} from '../../knowledge/compose-lint.js';
 import { defineTool } from '../define-tool.js';
 
 const RULES = [
@@ -13,6 +19,8 @@ const RULES = [
   'debug_port_in_production',
   'stateful_volume_without_backup',
   'volume_without_disk_monitoring',
+  'swarm_ignored_key',
+  'swarm_unplaceable',
 ] as const;
 
 export const lintComposeTool = defineTool({
@@ -23,7 +31,9 @@ export const lintComposeTool = defineTool({
     'anti-patterns: no healthcheck, no memory/CPU limits, restart: always on orchestrator-managed agents, debug ports ' +
     'published in a production file, stateful volumes no backup covers or no disk threshold watches. Each finding has file, service, line and fix. ' +
     'A file Compose would reject (YAML syntax, a top level or services that are not mappings) is an error naming file and line. ' +
-    'Files are read only from the configured compose.dir (symlinks resolved: none may lead out of it).',
+    'Files are read only from the configured compose.dir (symlinks resolved: none may lead out of it). ' +
+    'target swarm adds what docker stack deploy ignores (build, depends_on, container_name, restart…) and services ' +
+    'whose placement no node of the swarm can meet.',
   summary:
     'Use to review the Compose files for anti-patterns (no healthcheck or limits, debug ports, volumes ' +
     'without backup). Returns findings with file, service, line and fix.',
@@ -40,6 +50,12 @@ export const lintComposeTool = defineTool({
       .max(10)
       .optional()
       .describe('Compose files relative to compose.dir, in merge order (default: config compose.files)'),
+    target: z
+      .enum(['compose', 'swarm'])
+      .default('compose')
+      .describe(
+        'swarm: also flag keys docker stack deploy ignores, and (when DOCKER_HOST is a swarm manager) services no node can place',
+      ),
   }),
   output: z.object({
     files: z.array(z.string()),
@@ -94,6 +110,23 @@ export const lintComposeTool = defineTool({
         }
       }),
     );
+    // Placement is checked against the swarm's nodes when the engine is a manager that can list them.
+    let nodes: SwarmNodeFacts[] | undefined;
+    let placement = '';
+    if (input.target === 'swarm') {
+      const swarm = new SwarmAdapter(ctx.docker);
+      if (await swarm.isManager(ctx.signal).catch(() => false))
+        nodes = (await swarm.nodes(ctx.signal)).map((n) => ({
+          id: n.id,
+          hostname: n.hostname,
+          role: n.role,
+          labels: n.labels,
+          memoryBytes: n.memoryBytes,
+          nanoCpus: n.nanoCpus,
+          schedulable: n.state === 'ready' && n.availability === 'active',
+        }));
+      else placement = '; placement not checked (the engine is not a swarm manager)';
+    }
     let findings: LintFinding[];
     try {
       findings = lintCompose(files, {
@@ -103,6 +136,8 @@ export const lintComposeTool = defineTool({
           ? { allNamedVolumesExcept: ctx.config.backup.exclude }
           : {}),
         monitoredVolumes: Object.keys(ctx.config.disk.volumes),
+        target: input.target,
+        ...(nodes ? { nodes } : {}),
       });
     } catch (err) {
       if (!(err instanceof ComposeFileRejected)) throw err;
@@ -115,9 +150,11 @@ export const lintComposeTool = defineTool({
     return {
       files: files.map((f) => f.file),
       findings,
-      summary: findings.length
-        ? `${findings.length} finding(s), ${errors} error(s) in ${files.map((f) => f.file).join(' + ')}`
-        : `no anti-patterns found in ${files.map((f) => f.file).join(' + ')}`,
+      summary: `${
+        findings.length
+          ? `${findings.length} finding(s), ${errors} error(s) in ${files.map((f) => f.file).join(' + ')}`
+          : `no anti-patterns found in ${files.map((f) => f.file).join(' + ')}`
+      }${placement}`,
     };
   },
 });

@@ -1,5 +1,6 @@
 import type { LogReadOptions } from '../../adapters/docker/client.js';
 import type { ContainerDetail, LogLine } from '../../adapters/docker/types.js';
+import type { SwarmService } from '../../adapters/swarm/client.js';
 import { isToolError, ToolError } from '../../errors.js';
 import type { ToolContext } from '../context.js';
 
@@ -63,6 +64,24 @@ export async function* containerLogs(
       );
     throw err;
   }
+}
+
+/**
+ * A Swarm service's log, from a manager (GET /services/{id}/logs): every task's lines in one
+ * stream, each with its task and node ids; follows the service's TTY flag as containerLogs does a
+ * container's. Streams lines; nothing is buffered.
+ */
+export async function* swarmServiceLogs(
+  ctx: ToolContext,
+  svc: Pick<SwarmService, 'id' | 'tty'>,
+  options: Omit<LogReadOptions, 'tty' | 'of'> = {},
+): AsyncGenerator<LogLine> {
+  yield* ctx.docker.logLines(svc.id, {
+    ...options,
+    of: 'service',
+    tty: svc.tty,
+    signal: options.signal ?? ctx.signal,
+  });
 }
 
 /** Reads lines into `use` and returns null, or the reason the logs cannot be read. */

@@ -1,8 +1,10 @@
 import type { ContainerDetail } from '../../adapters/docker/types.js';
+import { SwarmAdapter } from '../../adapters/swarm/client.js';
 import { isToolError } from '../../errors.js';
 import { createRedactor, type Redactor, redact, rememberSecrets } from '../../safety/redact.js';
 import { mapLimit } from '../../util/concurrency.js';
 import type { ToolContext } from '../context.js';
+import { stackKind } from './stack-kind.js';
 
 const INSPECT_CONCURRENCY = 16;
 
@@ -106,6 +108,7 @@ export async function projectSecrets(
       ...(await Promise.all(containers.map((c) => cache.get(c.id)!))).flat(),
       ...alreadyInspected.flatMap((d) => d.secretValues),
       ...configSecrets(ctx),
+      ...(await swarmSecrets(ctx)),
     ]),
   ].filter((v) => !names.has(v.toLowerCase()));
   remember(ctx, values);
@@ -136,4 +139,14 @@ export function knownProjectSecrets(ctx: ToolContext): string[] {
 export async function redactForProject(ctx: ToolContext, text: string): Promise<string> {
   const secrets = await projectSecrets(ctx).catch(() => knownProjectSecrets(ctx));
   return redact(text, secrets);
+}
+
+/**
+ * On a Swarm stack, the secret env values of every service spec of the stack (its tasks'
+ * containers carry no Compose labels, so listStack does not find them). Empty for Compose.
+ */
+async function swarmSecrets(ctx: ToolContext): Promise<string[]> {
+  if ((await stackKind(ctx)) !== 'swarm') return [];
+  const services = await new SwarmAdapter(ctx.docker).services(ctx.project, ctx.signal);
+  return services.flatMap((s) => s.secretValues);
 }

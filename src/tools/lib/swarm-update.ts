@@ -1,4 +1,4 @@
-import { SwarmAdapter } from '../../adapters/swarm/client.js';
+import { SwarmAdapter, type SwarmService } from '../../adapters/swarm/client.js';
 import { ToolError } from '../../errors.js';
 import type { Plan } from '../../safety/approvals.js';
 import { canonical } from '../../safety/approver.js';
@@ -62,25 +62,7 @@ export async function swarmUpdate(
   const tasks = Math.max(1, svc.replicas ?? 1);
   // Each task is watched for `timeout`; a rollback replays as many; plus time to start them.
   const deadline = started + tasks * 2 * (input.timeout + 30_000);
-  let state = 'updating';
-  let message = '';
-  for (;;) {
-    await sleep(1000, ctx.signal);
-    const now = (await swarm.services(ctx.project, ctx.signal)).find((s) => s.id === svc.id);
-    state = now?.update?.state ?? 'updating';
-    message = now?.update?.message ?? '';
-    ctx.progress({
-      progress: Date.now() - started,
-      message: `${svc.name}: ${state}${message ? ` (${message})` : ''}`,
-    });
-    if (ENDED.has(state)) break;
-    if (Date.now() > deadline)
-      throw new ToolError(
-        'timeout',
-        `the rolling update of ${svc.name} to ${input.image} is still ${state} after ${Math.round((Date.now() - started) / 1000)} s; Swarm goes on with it`,
-        { hint: `follow it with doom-ops health or docker service ps ${svc.name}` },
-      );
-  }
+  const { state, message } = await waitForUpdate(ctx, swarm, svc, started, deadline, input.image);
   const updated = state === 'completed';
   const rolledBack = state === 'rollback_completed';
   const detail = updated
@@ -108,4 +90,35 @@ export async function swarmUpdate(
         ? `${input.service}: update to ${input.image} failed and was rolled back: ${message}`
         : `${input.service}: update to ${input.image} stopped (${state}): ${message}`,
   };
+}
+
+/**
+ * Follows a service's rolling update (UpdateStatus) until it has ended (completed, rolled back or
+ * paused), with progress. Errors: ToolError timeout past `deadline` (the update goes on in Swarm).
+ */
+export async function waitForUpdate(
+  ctx: ToolContext,
+  swarm: SwarmAdapter,
+  svc: SwarmService,
+  started: number,
+  deadline: number,
+  to: string,
+): Promise<{ state: string; message: string }> {
+  for (;;) {
+    await sleep(1000, ctx.signal);
+    const now = (await swarm.services(ctx.project, ctx.signal)).find((s) => s.id === svc.id);
+    const state = now?.update?.state ?? 'updating';
+    const message = now?.update?.message ?? '';
+    ctx.progress({
+      progress: Date.now() - started,
+      message: `${svc.name}: ${state}${message ? ` (${message})` : ''}`,
+    });
+    if (ENDED.has(state)) return { state, message };
+    if (Date.now() > deadline)
+      throw new ToolError(
+        'timeout',
+        `the rolling update of ${svc.name} (${to}) is still ${state} after ${Math.round((Date.now() - started) / 1000)} s; Swarm goes on with it`,
+        { hint: `follow it with doom-ops health or docker service ps ${svc.name}` },
+      );
+  }
 }

@@ -7,6 +7,8 @@ import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
 import { replicaField, serviceField } from '../lib/fields.js';
 import { containersOf, stackReplicas } from '../lib/stack.js';
+import { stackKind } from '../lib/stack-kind.js';
+import { swarmRestart, swarmRestartPlan } from '../lib/swarm-restart.js';
 
 const input = z.object({
   service: serviceField,
@@ -44,7 +46,8 @@ export const restartService = defineTool({
   description:
     "Gracefully restart a service's replicas (SIGTERM, then SIGKILL after the stop timeout), then wait for them to be " +
     'running and healthy and report their new state. Destructive: in-flight work is interrupted, so a human must approve ' +
-    'the plan. Check explain_restarts / stack_health first; a restart does not fix an OOM or a bad config.',
+    'the plan. Check explain_restarts / stack_health first; a restart does not fix an OOM or a bad config. On a ' +
+    'Swarm stack it is a forced service update (every task replaced as update_config says).',
   summary:
     "Restart a service's replicas gracefully and wait for them to be healthy. Destructive: interrupts " +
     'in-flight work and waits for a human approval; it does not fix an OOM.',
@@ -65,6 +68,7 @@ export const restartService = defineTool({
     healthy: z.boolean().describe('every restarted replica is running and (if it has a healthcheck) healthy'),
   }),
   async plan(ctx, i) {
+    if ((await stackKind(ctx)) === 'swarm') return swarmRestartPlan(ctx, i);
     const list = await targets(ctx, i);
     return {
       summary: `restart ${list.length} replica(s) of ${i.service} in ${ctx.project}`,
@@ -77,6 +81,7 @@ export const restartService = defineTool({
     };
   },
   async run(ctx, i) {
+    if ((await stackKind(ctx)) === 'swarm') return swarmRestart(ctx, i);
     const list = await targets(ctx, i);
     const restarted = [];
     for (const c of list) {

@@ -1,13 +1,18 @@
 import { z } from 'zod';
+import type { LogLine } from '../../adapters/docker/types.js';
+import { SwarmAdapter } from '../../adapters/swarm/client.js';
 import { ToolError } from '../../errors.js';
 import { LEVELS } from '../../knowledge/log-levels.js';
+import type { Redactor } from '../../safety/redact.js';
 import { parseTimePoint } from '../../util/duration.js';
 import { defineTool } from '../define-tool.js';
-import { forEachLogLine } from '../lib/container-logs.js';
+import { forEachLogLine, swarmServiceLogs } from '../lib/container-logs.js';
 import { replicaField, serviceField, timePoint } from '../lib/fields.js';
 import { capBytes, lineMatcher, Ring } from '../lib/log-filter.js';
 import { projectRedactor } from '../lib/secrets.js';
 import { containersOf, stackReplicas } from '../lib/stack.js';
+import { stackKind } from '../lib/stack-kind.js';
+import { nodeName } from '../lib/swarm-health.js';
 
 /** Long scans report progress this often (only to callers that asked for progress). */
 const PROGRESS_EVERY = 5000;
@@ -103,57 +108,96 @@ export const serviceLogs = defineTool({
       throw new ToolError('invalid_input', 'invalid input for service_logs: since: must be before until');
     }
 
-    let targets = containersOf(ctx, await stackReplicas(ctx), input.service);
-    if (input.replica !== undefined) {
-      targets = targets.filter((c) => c.number === input.replica);
-      if (targets.length === 0)
-        throw new ToolError('not_found', `service "${input.service}" has no replica ${input.replica}`);
-    }
-    const details = await ctx.docker.inspectMany(
-      targets.map((c) => c.id),
-      ctx.signal,
-    );
-    // Every secret of the project: a service may log another service's password.
-    const redactor = await projectRedactor(ctx, details);
     const filtering = Boolean(input.grep || input.level);
     // Unfiltered, Docker's own tail does the work; filtered, scan a bounded window of newest lines.
     const engineTail = filtering ? limits.scanLines : tail;
     const matches = lineMatcher({ level: input.level, grep: input.grep });
-
     let scanned = 0;
     let matched = 0;
     let scanLimitReached = false;
     const unavailable: Array<{ container: string; reason: string }> = [];
-    const perContainer = await Promise.all(
-      details.map(async (d) => {
-        const ring = new Ring<z.output<typeof line> & { masked: boolean }>(tail);
-        let count = 0;
-        const reason = await forEachLogLine(ctx, d, { tail: engineTail, since, until }, (l) => {
-          count++;
-          if (count % PROGRESS_EVERY === 0)
-            ctx.progress({ progress: count, message: `${d.name}: scanned ${count} lines` });
-          // Match on redacted text, so grep cannot be used to probe for a secret's value.
-          const before = redactor.count;
-          const text = redactor(l.text);
-          const m = matches(text);
-          if (!m.matches) return;
-          matched++;
-          ring.push({
-            container: d.name,
-            stream: l.stream,
-            time: l.time ?? null,
-            level: m.level,
-            text,
-            masked: redactor.count > before,
-          });
-        });
-        if (reason) unavailable.push({ container: d.name, reason });
-        scanned += count;
-        if (filtering && count >= engineTail) scanLimitReached = true;
-        return ring.toArray();
-      }),
-    );
+    /** The newest `tail` matching lines of each replica (bounded however long the log is). */
+    const rings = new Map<string, Ring<z.output<typeof line> & { masked: boolean }>>();
+    const take = (redactor: Redactor, container: string, l: LogLine): void => {
+      // Match on redacted text, so grep cannot be used to probe for a secret's value.
+      const before = redactor.count;
+      const text = redactor(l.text);
+      const m = matches(text);
+      if (!m.matches) return;
+      matched++;
+      const ring = rings.get(container) ?? new Ring(tail);
+      rings.set(container, ring);
+      ring.push({
+        container,
+        stream: l.stream,
+        time: l.time ?? null,
+        level: m.level,
+        text,
+        masked: redactor.count > before,
+      });
+    };
 
+    let containers: string[];
+    if ((await stackKind(ctx)) === 'swarm') {
+      // One stream for the whole service from a manager; each line names its task.
+      const swarm = new SwarmAdapter(ctx.docker);
+      const [svc, nodes] = await Promise.all([
+        swarm.service(ctx.project, input.service, ctx.signal),
+        swarm.nodes(ctx.signal),
+      ]);
+      const tasks = await swarm.tasks([svc.name], ctx.signal);
+      const taskName = (id: string | undefined): string => {
+        const t = tasks.find((x) => x.id === id);
+        return t
+          ? `${svc.name}.${t.slot ?? t.id.slice(0, 12)}@${nodeName(nodes, t.nodeId)}`
+          : `${svc.name}.${(id ?? '?').slice(0, 12)}`;
+      };
+      const wanted =
+        input.replica === undefined
+          ? undefined
+          : new Set(tasks.filter((t) => t.slot === input.replica).map((t) => t.id));
+      if (wanted?.size === 0)
+        throw new ToolError('not_found', `service "${input.service}" has no task in slot ${input.replica}`);
+      const redactor = await projectRedactor(ctx);
+      for await (const l of swarmServiceLogs(ctx, svc, { tail: engineTail, since, until })) {
+        if (wanted && !wanted.has(l.task ?? '')) continue;
+        if (++scanned % PROGRESS_EVERY === 0)
+          ctx.progress({ progress: scanned, message: `${svc.name}: scanned ${scanned} lines` });
+        take(redactor, taskName(l.task), l);
+      }
+      // Docker applies tail per task; without a per-task count this is the best bound to report.
+      if (filtering && scanned >= engineTail) scanLimitReached = true;
+      containers = [...new Set(tasks.filter((t) => !wanted || wanted.has(t.id)).map((t) => taskName(t.id)))];
+    } else {
+      let targets = containersOf(ctx, await stackReplicas(ctx), input.service);
+      if (input.replica !== undefined) {
+        targets = targets.filter((c) => c.number === input.replica);
+        if (targets.length === 0)
+          throw new ToolError('not_found', `service "${input.service}" has no replica ${input.replica}`);
+      }
+      const details = await ctx.docker.inspectMany(
+        targets.map((c) => c.id),
+        ctx.signal,
+      );
+      // Every secret of the project: a service may log another service's password.
+      const redactor = await projectRedactor(ctx, details);
+      await Promise.all(
+        details.map(async (d) => {
+          let count = 0;
+          const reason = await forEachLogLine(ctx, d, { tail: engineTail, since, until }, (l) => {
+            count++;
+            if (count % PROGRESS_EVERY === 0)
+              ctx.progress({ progress: count, message: `${d.name}: scanned ${count} lines` });
+            take(redactor, d.name, l);
+          });
+          if (reason) unavailable.push({ container: d.name, reason });
+          scanned += count;
+          if (filtering && count >= engineTail) scanLimitReached = true;
+        }),
+      );
+      containers = details.map((d) => d.name);
+    }
+    const perContainer = [...rings.values()].map((r) => r.toArray());
     const merged = perContainer.flat().sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
     const newest = merged.slice(-tail);
     const maxBytes = input.maxBytes ?? limits.maxBytes;
@@ -161,7 +205,7 @@ export const serviceLogs = defineTool({
     return {
       project: ctx.project,
       service: input.service,
-      containers: details.map((d) => d.name),
+      containers,
       lines: capped.lines.map(({ masked: _, ...l }) => l),
       scannedLines: scanned,
       matchedLines: matched,

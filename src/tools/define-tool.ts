@@ -44,6 +44,13 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
    */
   callsTools?: boolean;
   /**
+   * The stack kinds this tool works on (default compose only). On a Swarm stack a tool without
+   * `swarm` is refused with the reason rather than answering from the Compose containers it would
+   * not find. Tools that never read the stack (repositories, approvals, files) and composite tools
+   * (whose own calls are checked) list both.
+   */
+  stackKinds?: ReadonlyArray<'compose' | 'swarm'>;
+  /**
    * A read whose result depends on who asks (their role or identity): identical calls by
    * different callers are never shared (ToolRunner's single flight).
    */

@@ -5,6 +5,7 @@ import { createRedactor, maskSecretsIn } from '../safety/redact.js';
 import type { ToolContext } from './context.js';
 import type { AnyTool, Risk } from './define-tool.js';
 import { knownProjectSecrets, projectSecrets } from './lib/secrets.js';
+import { stackKind } from './lib/stack-kind.js';
 import { runMutation } from './mutate.js';
 
 /** "tail: must be a positive number; service: required": every bad field, named. */
@@ -48,6 +49,7 @@ export async function invokeTool<T extends AnyTool>(
     throw err;
   }
   if (ctx.signal.aborted) throw new ToolError('cancelled', `${tool.name}: cancelled before it started`);
+  await refuseOnSwarm(tool, ctx);
   const runWith = async (c: ToolContext): Promise<z.output<T['output']>> => {
     let result: unknown;
     try {
@@ -141,4 +143,20 @@ export async function effectiveRisk<T extends AnyTool>(
   ctx: ToolContext,
 ): Promise<Risk> {
   return (await tool.effectiveRisk?.(input, ctx)) ?? tool.risk;
+}
+
+/**
+ * A Compose-only tool on a Swarm stack would find no Compose container and answer as if the
+ * stack were empty: it is refused, saying so (ToolError invalid_input).
+ */
+async function refuseOnSwarm(tool: AnyTool, ctx: ToolContext): Promise<void> {
+  if ((tool.stackKinds ?? ['compose']).includes('swarm')) return;
+  if ((await stackKind(ctx)) !== 'swarm') return;
+  throw new ToolError(
+    'invalid_input',
+    `${tool.name} does not work on a Swarm stack yet (it reads the Compose containers of ${ctx.project}, and a Swarm stack has none); nothing was done`,
+    {
+      hint: 'on Swarm: health, why, logs, scale, restart, update_service and lint --target swarm work (README "Docker Swarm"); otherwise use docker service / docker stack on the manager',
+    },
+  );
 }

@@ -347,3 +347,18 @@ describe('lint_compose --target swarm against the two-node swarm', () => {
     expect(by('swarm_unplaceable')[0]!.message).toMatch(/reserves 4\.0TiB of memory, more than any node/);
   }, 60_000);
 });
+
+describe('tools that do not work on Swarm yet', () => {
+  it('are refused with the reason instead of answering as if the stack were empty', async () => {
+    for (const [tool, input] of [
+      ['service_stats', {}],
+      ['stack_down', {}],
+      ['backup', { component: 'volumes' }],
+    ] as const) {
+      await expect(invokeTool(findTool(tool)!, ctx(), input)).rejects.toMatchObject({
+        code: 'invalid_input',
+        message: expect.stringMatching(new RegExp(`^${tool} does not work on a Swarm stack yet`)),
+      });
+    }
+  }, 60_000);
+});

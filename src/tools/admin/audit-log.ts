@@ -11,6 +11,7 @@ export const auditLog = defineTool({
     'Use to answer who changed the stack and when. Returns recent audit entries of write and destructive ' +
     'calls and approval decisions, with principal, approver and outcome.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({
     tool: z.string().max(64).optional().describe('Only entries for this tool'),

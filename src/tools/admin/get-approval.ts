@@ -12,6 +12,7 @@ export const getApproval = defineTool({
     'Use after a destructive tool returned approval_required. Returns pending, done with its result, ' +
     'denied, expired, refused or failed; it never approves anything.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({ id: z.string().max(40).describe('The approval id, e.g. apr_0123456789ab') }),
   output: z.object({

@@ -22,6 +22,7 @@ export const listRunbooks = defineTool({
     'Call before run_runbook to pick a flow. Returns the troubleshooting runbooks, each with the symptom ' +
     'it is for and whether it needs a service.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({}),
   output: z.object({
@@ -52,6 +53,7 @@ export const runRunbook = defineTool({
     'Use to troubleshoot a known symptom (see list_runbooks) in one call. Runs read-only checks and ' +
     'returns findings with evidence and recommended actions; changes nothing.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   callsTools: true,
   idempotent: true,
   input: z.object({

@@ -16,6 +16,7 @@ export const scheduleStatus = defineTool({
     "Use to see what doom-ops serve runs on a schedule (daily backup, pruning, digest). Returns each job's " +
     'cron, steps, next slot and last run with its result.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({}),
   output: z.object({

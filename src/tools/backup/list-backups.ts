@@ -26,6 +26,7 @@ export const listBackups = defineTool({
     "Use to find a backup to restore, verify or drill. Returns the stack's backups newest first, with id, " +
     'time, phase, contents, failures, size and last verification.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({ repository: repositoryField.optional() }),
   output: z.object({

@@ -58,6 +58,7 @@ export const pruneBackups = defineTool({
     'Use to delete old backups by the retention rules. Destructive: deleting waits for a human approval; ' +
     'dryRun only lists, per component, what stays and what goes.',
   risk: 'destructive',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   effectiveRisk: (i) => (i.dryRun ? 'read' : 'destructive'),
   input: z.object({

@@ -24,6 +24,7 @@ export const verifyBackup = defineTool({
     'Use to check that a backup is intact before trusting it. Reads every part back, runs restic check and ' +
     'returns the results; restore refuses a backup that fails.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({
     id: backupIdField,

@@ -38,6 +38,7 @@ export const lintComposeTool = defineTool({
     'Use to review the Compose files for anti-patterns (no healthcheck or limits, debug ports, volumes ' +
     'without backup). Returns findings with file, service, line and fix.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({
     files: z

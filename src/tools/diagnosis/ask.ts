@@ -61,6 +61,7 @@ export const askTool = defineTool({
     'Use for a free-form on-call question about the stack. Routes it to read-only tools and returns an ' +
     'answer citing their evidence; it never changes anything.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   // Calls the read tools through ctx.tools.
   callsTools: true,
   // Its refusals are audited under the caller's name: never shared between callers.

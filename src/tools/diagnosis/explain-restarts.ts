@@ -66,6 +66,7 @@ export const explainRestarts = defineTool({
     'Explain why a service restarted, died or never started. Returns a verdict such as oom_killed or ' +
     'app_error with evidence from Docker state, events and last log lines.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({
     service: serviceField,

@@ -119,6 +119,7 @@ export const stackHealth = defineTool({
     "Call first when asked whether the stack is OK. Returns each expected service's state, health, " +
     'restarts and last exit, plus a verdict: healthy, starting, degraded or down.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({
     service: serviceName

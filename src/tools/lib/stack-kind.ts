@@ -18,6 +18,8 @@ const detected = new WeakMap<DockerAdapter, Map<string, { kind: StackKind; at: n
 export async function stackKind(ctx: ToolContext): Promise<StackKind> {
   const configured = ctx.config.stack?.kind ?? 'auto';
   if (configured !== 'auto') return configured;
+  // A context with no engine client (tools that never reach an engine) has no Swarm to find.
+  if (typeof ctx.docker?.call !== 'function') return 'compose';
   const mine = detected.get(ctx.docker) ?? new Map<string, { kind: StackKind; at: number }>();
   detected.set(ctx.docker, mine);
   const hit = mine.get(ctx.project);

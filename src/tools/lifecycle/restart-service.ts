@@ -52,6 +52,7 @@ export const restartService = defineTool({
     "Restart a service's replicas gracefully and wait for them to be healthy. Destructive: interrupts " +
     'in-flight work and waits for a human approval; it does not fix an OOM.',
   risk: 'destructive',
+  stackKinds: ['compose', 'swarm'],
   idempotent: false,
   input,
   output: z.object({

@@ -104,6 +104,7 @@ export const updateService = defineTool({
     'Move a service to a new image already on the engine. Destructive: waits for a human approval, ' +
     'recreates each replica and rolls back on failure; Compose file unchanged.',
   risk: 'destructive',
+  stackKinds: ['compose', 'swarm'],
   idempotent: false,
   input: z.object({
     service: serviceField,

@@ -38,6 +38,7 @@ export const serviceLogs = defineTool({
     'Use to read the recent log lines of one service, merged across replicas and redacted. Filter by tail, ' +
     'time window, substring or minimum level; returns the matching lines.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({
     service: serviceField,

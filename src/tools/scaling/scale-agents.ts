@@ -15,6 +15,7 @@ export const scaleAgents = defineTool({
     'Set the agent container count within the pool bounds (a scale-down drains agents first); force, 0 or ' +
     'below the minimum waits for a human approval. Returns the counts before and after.',
   risk: 'write',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({
     replicas: z.number().int().min(0).max(100).describe('Wanted number of agents'),

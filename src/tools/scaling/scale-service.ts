@@ -17,6 +17,7 @@ export const scaleService = defineTool({
     "Set a service's replica count (agents: scale_agents) and get before/after counts. Force, 0, below the " +
     'minimum, or scaling down a critical or volume-backed service needs a human approval.',
   risk: 'write',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({
     service: serviceName.describe('Compose service name, e.g. agent'),

@@ -162,6 +162,18 @@ const scaledService = z
   })
   .strict();
 
+/** A Docker engine endpoint: unix:///absolute/path, tcp://host:port or ssh://[user@]host[:port]. */
+const engineEndpoint = z.string().refine((v) => {
+  try {
+    const u = new URL(v);
+    if (u.protocol === 'unix:') return u.host === '' && u.pathname.startsWith('/') && u.pathname.length > 1;
+    if (u.protocol === 'tcp:' || u.protocol === 'ssh:') return u.hostname !== '';
+    return false;
+  } catch {
+    return false;
+  }
+}, 'must be unix:///absolute/path, tcp://host:port (port 1-65535) or ssh://[user@]host[:port]');
+
 export const configSchema = z
   .object({
     project: projectName.default('clau-doom'),
@@ -357,9 +369,7 @@ export const configSchema = z
          * for what only it can answer: OOM kills, stats, exec, volume archives. A node without one
          * is named as such in answers.
          */
-        nodes: z
-          .record(z.string().min(1), z.string().regex(/^(unix|tcp|ssh):\/\//, 'unix://, tcp:// or ssh://'))
-          .default({}),
+        nodes: z.record(z.string().min(1), engineEndpoint).default({}),
       })
       .strict()
       .prefault({}),

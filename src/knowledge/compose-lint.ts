@@ -475,5 +475,7 @@ function meets(constraint: string, n: SwarmNodeFacts): boolean {
   else if (attr === 'node.id') have = n.id;
   else if (attr.startsWith('node.labels.')) have = n.labels[attr.slice('node.labels.'.length)];
   else return true;
-  return op === '==' ? have === want : have !== want;
+  // Swarm matches constraint values without regard to case.
+  const same = have !== undefined && have.toLowerCase() === want.toLowerCase();
+  return op === '==' ? same : !same;
 }

@@ -31,5 +31,7 @@ export function renderStats(s: Stats): string {
     );
   if (s.notRunning.length)
     out.push(`not running: ${s.notRunning.map((c) => `${c.name} (${c.state})`).join(', ')}`);
+  if (s.unmeasured?.length)
+    out.push(`not measured: ${s.unmeasured.map((c) => `${c.name} (${c.reason})`).join(', ')}`);
   return out.join('\n');
 }

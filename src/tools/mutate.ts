@@ -94,6 +94,18 @@ export async function runMutation<T extends AnyTool>(
     throw err;
   }
   try {
+    // Judged a plain change before the lock: another change may have made it one that needs a
+    // human since (a scale-down another caller's scale-up turned into one below the minimum).
+    if (
+      risk !== 'destructive' &&
+      tool.effectiveRisk &&
+      (await tool.effectiveRisk(input, ctx)) === 'destructive'
+    )
+      throw new ToolError(
+        'conflict',
+        `${tool.name}: the stack changed while this call waited, and it now needs a human approval; nothing was done`,
+        { hint: 'make the request again: it will ask for the approval' },
+      );
     if (approvedPlan !== undefined && tool.plan) {
       // The world may have moved between approval and now: never execute a stale plan.
       const fresh = await tool.plan(ctx, input);

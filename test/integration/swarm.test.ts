@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -351,7 +351,7 @@ describe('lint_compose --target swarm against the two-node swarm', () => {
 describe('tools that do not work on Swarm yet', () => {
   it('are refused with the reason instead of answering as if the stack were empty', async () => {
     for (const [tool, input] of [
-      ['service_stats', {}],
+      ['disk_usage', {}],
       ['stack_down', {}],
       ['backup', { component: 'volumes' }],
     ] as const) {
@@ -360,5 +360,68 @@ describe('tools that do not work on Swarm yet', () => {
         message: expect.stringMatching(new RegExp(`^${tool} does not work on a Swarm stack yet`)),
       });
     }
+  }, 60_000);
+});
+
+describe('service_stats on a two-node swarm', () => {
+  it("samples each running task on its node's engine; tasks on a node without an endpoint are listed, not skipped", async () => {
+    const r = (await invokeTool(findTool('service_stats')!, ctx(), { cpu: false })) as {
+      containers: Array<{ name: string; service: string; memory: { usedBytes: number | null } }>;
+      unmeasured: Array<{ name: string; node: string; reason: string }>;
+    };
+    const [n1, n2] = swarm.nodes.map((n) => n.name);
+    // nats runs on node2 (its constraint): no endpoint there.
+    expect(r.unmeasured).toContainEqual(
+      expect.objectContaining({ node: n2, reason: `node ${n2} has no engine endpoint in swarm.nodes` }),
+    );
+    expect(r.unmeasured.some((u) => u.name.startsWith(`${project}_nats.`))).toBe(true);
+    for (const c of r.containers) {
+      expect(c.name).toMatch(new RegExp(`@${n1}$`));
+      expect(c.memory.usedBytes).toBeGreaterThan(0);
+    }
+    expect(r.containers.length + r.unmeasured.length).toBeGreaterThan(0);
+    expect(renderText('service_stats', r)).toMatch(/not measured: /);
+  }, 60_000);
+});
+
+describe('log_report on a two-node swarm', () => {
+  it("counts a service's errors from the service logs, secrets masked", async () => {
+    const r = (await invokeTool(findTool('log_report')!, ctx(), {
+      services: ['orchestrator'],
+      since: '1h',
+    })) as {
+      services: Array<{
+        service: string;
+        lines: number;
+        errors: number;
+        topErrors: Array<{ message: string }>;
+      }>;
+    };
+    expect(r.services).toHaveLength(1);
+    const o = r.services[0]!;
+    expect(o.service).toBe('orchestrator');
+    expect(o.errors).toBeGreaterThan(0);
+    expect(o.topErrors.map((e) => e.message).join('\n')).toMatch(/connecting to mongodb failed/);
+    expect(JSON.stringify(r)).not.toContain('orch-db-s3cret');
+  }, 60_000);
+});
+
+describe('export_logs on a two-node swarm', () => {
+  it('writes the service log, each line naming its task and node, secrets masked', async () => {
+    const base = ctx();
+    const dir = mkdtempSync(join(tmpdir(), 'doom-swarm-export-'));
+    const r = (await invokeTool(
+      findTool('export_logs')!,
+      { ...base, config: { ...base.config, logs: { ...base.config.logs, exportDir: dir } } },
+      { services: ['orchestrator'], since: '1h' },
+    )) as { files: Array<{ service: string; file: string; lines: number }> };
+    expect(r.files).toHaveLength(1);
+    expect(r.files[0]!.lines).toBeGreaterThan(0);
+    const text = readFileSync(r.files[0]!.file, 'utf8');
+    expect(text).toMatch(
+      new RegExp(` ${project}_orchestrator\\.\\d+@(${swarm.nodes.map((n) => n.name).join('|')}) stdout: `),
+    );
+    expect(text).toMatch(/connecting to mongodb failed/);
+    expect(text).not.toContain('orch-db-s3cret');
   }, 60_000);
 });

@@ -344,3 +344,35 @@ describe('lint --target swarm', () => {
     expect(ok.filter((x) => x.rule === 'swarm_unplaceable').map((x) => x.service)).toEqual(['trainer']);
   });
 });
+
+describe('lint --target swarm placement: Swarm compares constraint values without regard to case', () => {
+  it('node.hostname == Worker-1 matches a node called worker-1', () => {
+    const f = lint(
+      `services:
+  a:
+    image: a
+    healthcheck: { test: ["CMD", "true"] }
+    deploy:
+      placement: { constraints: ["node.hostname == Worker-1"] }
+      resources: { limits: { memory: 1G, cpus: "1" } }
+`,
+      'docker-compose.yml',
+      {
+        ...OPTS,
+        target: 'swarm',
+        nodes: [
+          {
+            id: 'x',
+            hostname: 'worker-1',
+            role: 'worker',
+            labels: {},
+            memoryBytes: 2 ** 31,
+            nanoCpus: 2e9,
+            schedulable: true,
+          },
+        ],
+      },
+    );
+    expect(f.filter((x) => x.rule === 'swarm_unplaceable')).toEqual([]);
+  });
+});

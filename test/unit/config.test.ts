@@ -62,4 +62,24 @@ describe('config', () => {
     expect(() => loadConfig({ env: { DOOM_OPS_READ_ONLY: 'perhaps' } })).toThrow(/DOOM_OPS_READ_ONLY/);
     expect(() => loadConfig({ env: {}, project: 'bad;name' })).toThrow(/project/);
   });
+
+  it('swarm.nodes: only engine endpoints doom-ops can reach are accepted, each checked when loaded', () => {
+    const ok = loadConfig({
+      env: {
+        DOOM_OPS_CONFIG: file(
+          'swarm:\n  nodes:\n    gpu-1: unix:///run/gpu1.sock\n    gpu-2: tcp://10.0.0.2:2375\n    gpu-3: ssh://ops@gpu-3\n',
+        ),
+      },
+    });
+    expect(Object.keys(ok.swarm.nodes)).toEqual(['gpu-1', 'gpu-2', 'gpu-3']);
+    for (const bad of [
+      'tcp://gpu-2:99999',
+      'unix://var/run/docker.sock',
+      'http//x',
+      'npipe:////./pipe/docker',
+    ])
+      expect(() =>
+        loadConfig({ env: { DOOM_OPS_CONFIG: file(`swarm:\n  nodes:\n    n: "${bad}"\n`) } }),
+      ).toThrow(/swarm\.nodes\.n.*must be unix:\/\/\/absolute\/path/s);
+  });
 });

@@ -145,3 +145,28 @@ describe('swarmServiceHealth', () => {
     expect(swarmServiceHealth(svc({ replicas: 1 }), [], nodes, NOW).status).toBe('missing');
   });
 });
+
+describe('swarmServiceHealth: what the attack pass found', () => {
+  it('nothing runs and nothing failed recently: the newest task’s end is named, whatever its age', () => {
+    const h = swarmServiceHealth(
+      svc({ replicas: 1 }),
+      [task({ state: 'complete', desiredState: 'shutdown', exitCode: 0, at: ago(7200) })],
+      nodes,
+      NOW,
+    );
+    expect(h.status).toBe('exited');
+    expect(h.problems).toEqual([
+      expect.stringMatching(/^no task runs; the newest \(slot 1 on gpu-1\) is complete since .* \(exit 0\)$/),
+    ]);
+  });
+
+  it('a global task that waits on its node for resources is unplaceable, with the reason', () => {
+    const h = swarmServiceHealth(
+      svc({ mode: 'global', replicas: null }),
+      [task({}), task({ nodeId: 'n2', state: 'pending', error: 'insufficient resources on 1 node' })],
+      nodes,
+      NOW,
+    );
+    expect(h.problems[0]).toBe('1 of 2 task(s) cannot be placed: insufficient resources on 1 node');
+  });
+});

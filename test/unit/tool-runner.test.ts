@@ -1,19 +1,14 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { DockerAdapter } from '../../src/adapters/docker/client.js';
 import { ContainerStateCache } from '../../src/adapters/docker/state-cache.js';
 import type { ContainerDetail, EngineEvent } from '../../src/adapters/docker/types.js';
-import { loadConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/logger.js';
-import { createSafety } from '../../src/safety/index.js';
 import type { ToolContext } from '../../src/tools/context.js';
 import { defineTool } from '../../src/tools/define-tool.js';
 import { invokeTool } from '../../src/tools/invoke.js';
 import { projectSecrets } from '../../src/tools/lib/secrets.js';
 import { ToolRunner } from '../../src/tools/runner.js';
+import { unitContext } from '../helpers/unit-context.js';
 
 /** A promise and its resolver, for holding work open until the test lets it go. */
 function gate<T = void>() {
@@ -447,22 +442,7 @@ describe('a change and the state cache', () => {
     const cache = new ContainerStateCache('p');
     cache.markConnected();
     docker.useStateCache(cache);
-    const config = loadConfig({
-      env: { DOOM_OPS_STATE_DIR: mkdtempSync(join(tmpdir(), 'doomcache-')) },
-      project: 'p',
-    });
-    const ctx = {
-      project: 'p',
-      docker,
-      config,
-      safety: createSafety(config),
-      principal: { id: 'cli:test', surface: 'cli' },
-      signal: new AbortController().signal,
-      progress: () => {},
-      logger: createLogger('silent'),
-      tools: [],
-      runner: new ToolRunner({ workers: 2, queue: 10 }),
-    } as unknown as ToolContext;
+    const ctx = unitContext({ docker, runner: new ToolRunner({ workers: 2, queue: 10 }) });
     const read = defineTool({
       name: 'api_state',
       title: 't',

@@ -503,7 +503,7 @@ export class DockerAdapter {
       const line: LogLine = { stream, ...splitTimestamp(raw) };
       if (!service) return line;
       // "com.docker.swarm.node.id=…,com.docker.swarm.service.id=…,com.docker.swarm.task.id=… text"
-      const m = /^((?:[\w.-]+=[^,\s]*,?)+) ?(.*)$/s.exec(line.text);
+      const m = /^((?:[\w.%-]+=[^,\s]*,?)+) ?(.*)$/s.exec(line.text);
       if (!m) return line;
       const attrs = Object.fromEntries(m[1]!.split(',').map((kv) => kv.split('=', 2) as [string, string]));
       return {

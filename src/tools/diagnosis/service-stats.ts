@@ -1,10 +1,15 @@
 import { z } from 'zod';
 import type { DockerAdapter } from '../../adapters/docker/client.js';
 import { computeMetrics, type Metrics } from '../../adapters/docker/stats-math.js';
-import type { StackContainer } from '../../adapters/docker/types.js';
+import type { ContainerDetail } from '../../adapters/docker/types.js';
+import { SwarmAdapter } from '../../adapters/swarm/client.js';
+import { NodeEngines } from '../../adapters/swarm/nodes.js';
 import { serviceName } from '../../config/schema.js';
+import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
 import { containersOf, stackReplicas } from '../lib/stack.js';
+import { stackKind } from '../lib/stack-kind.js';
+import { nodeName } from '../lib/swarm-health.js';
 
 const containerStats = z.object({
   name: z.string(),
@@ -36,11 +41,13 @@ export const serviceStats = defineTool({
   description:
     "Live resource usage of the stack's running containers (like `docker stats --no-stream`): CPU %, " +
     'memory used / limit / %, the configured memory limit, network and block IO, PIDs against pids_limit, plus the top consumers. ' +
-    'Use it for "who is using the most memory/CPU" and before changing limits. Stopped containers are listed in notRunning.',
+    'Use it for "who is using the most memory/CPU" and before changing limits. Stopped containers are listed in notRunning. ' +
+    "On a Swarm stack each task is sampled on its node's own engine (swarm.nodes); tasks on other nodes are listed in unmeasured.",
   summary:
     'Use to find who uses the most CPU or memory, and before changing limits. Returns live per-container ' +
     'CPU, memory against limit, network and block IO, and PIDs.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({
     service: serviceName.optional().describe("Only this service's replicas (default: every service)"),
@@ -68,8 +75,15 @@ export const serviceStats = defineTool({
       }),
     ),
     notRunning: z.array(z.object({ name: z.string(), service: z.string(), state: z.string() })),
+    unmeasured: z
+      .array(z.object({ name: z.string(), service: z.string(), node: z.string(), reason: z.string() }))
+      .optional()
+      .describe(
+        "Swarm stacks only: running tasks whose node's engine could not be asked (no endpoint in swarm.nodes, or it failed)",
+      ),
   }),
   async run(ctx, input) {
+    if ((await stackKind(ctx)) === 'swarm') return swarmStats(ctx, input);
     let replicas = await stackReplicas(ctx);
     if (input.service) replicas = containersOf(ctx, replicas, input.service);
     const running = replicas.filter((c) => c.state === 'running');
@@ -79,49 +93,17 @@ export const serviceStats = defineTool({
       running.map((c) => c.id),
       ctx.signal,
     );
-    const measured = await Promise.all(running.map((c) => measure(ctx.docker, c, input.cpu, ctx.signal)));
+    const measured = await Promise.all(running.map((c) => measure(ctx.docker, c.id, input.cpu, ctx.signal)));
     const details = await limits;
 
     const containers = measured.flatMap((m, i) => {
       if (!m) return []; // stopped between listing and sampling
       const c = running[i]!;
-      return [
-        {
-          name: c.name,
-          service: c.service,
-          number: c.number,
-          cpuPercent: m.cpuPercent,
-          memory: {
-            usedBytes: m.memoryUsedBytes,
-            limitBytes: m.memoryLimitBytes,
-            percent: m.memoryPercent,
-            configuredLimitBytes: details[i]?.memoryLimitBytes ?? null,
-          },
-          net: { rxBytes: m.netRxBytes, txBytes: m.netTxBytes },
-          block: { readBytes: m.blockReadBytes, writeBytes: m.blockWriteBytes },
-          pids: m.pids,
-          pidsLimit: m.pidsLimit ?? details[i]?.pidsLimit ?? null,
-          cpuset: details[i]?.cpuset ?? null,
-        },
-      ];
+      return [row({ name: c.name, service: c.service, number: c.number }, m, details[i])];
     });
-    const key =
-      input.sortBy === 'cpu'
-        ? (c: (typeof containers)[number]) => c.cpuPercent ?? -1
-        : (c: (typeof containers)[number]) => c.memory.usedBytes ?? -1;
-    const sorted = [...containers].sort((a, b) => key(b) - key(a) || a.name.localeCompare(b.name));
     return {
+      ...summarize(containers, input),
       project: ctx.project,
-      sampledAt: new Date().toISOString(),
-      cpuMeasured: input.cpu,
-      containers: sorted,
-      top: sorted.slice(0, input.top).map((c) => ({
-        name: c.name,
-        service: c.service,
-        cpuPercent: c.cpuPercent,
-        memoryUsedBytes: c.memory.usedBytes,
-        memoryPercent: c.memory.percent,
-      })),
       notRunning: replicas
         .filter((c) => c.state !== 'running')
         .map((c) => ({ name: c.name, service: c.service, state: c.state })),
@@ -129,15 +111,124 @@ export const serviceStats = defineTool({
   },
 });
 
+type Row = z.output<typeof containerStats>;
+
+/** One container's row from its sample and (when read) its inspect. */
+function row(
+  who: { name: string; service: string; number: number },
+  m: Metrics,
+  d: Pick<ContainerDetail, 'memoryLimitBytes' | 'pidsLimit' | 'cpuset'> | undefined,
+): Row {
+  return {
+    ...who,
+    cpuPercent: m.cpuPercent,
+    memory: {
+      usedBytes: m.memoryUsedBytes,
+      limitBytes: m.memoryLimitBytes,
+      percent: m.memoryPercent,
+      configuredLimitBytes: d?.memoryLimitBytes ?? null,
+    },
+    net: { rxBytes: m.netRxBytes, txBytes: m.netTxBytes },
+    block: { readBytes: m.blockReadBytes, writeBytes: m.blockWriteBytes },
+    pids: m.pids,
+    pidsLimit: m.pidsLimit ?? d?.pidsLimit ?? null,
+    cpuset: d?.cpuset ?? null,
+  };
+}
+
+/** The rows sorted by the chosen resource, and the top consumers. */
+function summarize(containers: Row[], input: { sortBy: 'memory' | 'cpu'; top: number; cpu: boolean }) {
+  const key = input.sortBy === 'cpu' ? (c: Row) => c.cpuPercent ?? -1 : (c: Row) => c.memory.usedBytes ?? -1;
+  const sorted = [...containers].sort((a, b) => key(b) - key(a) || a.name.localeCompare(b.name));
+  return {
+    sampledAt: new Date().toISOString(),
+    cpuMeasured: input.cpu,
+    containers: sorted,
+    top: sorted.slice(0, input.top).map((c) => ({
+      name: c.name,
+      service: c.service,
+      cpuPercent: c.cpuPercent,
+      memoryUsedBytes: c.memory.usedBytes,
+      memoryPercent: c.memory.percent,
+    })),
+  };
+}
+
+/**
+ * service_stats on Swarm: each running task's container is sampled on its node's own engine
+ * (config swarm.nodes); tasks on a node without an endpoint, or whose engine failed, are listed in
+ * `unmeasured` with the reason, never skipped silently.
+ */
+async function swarmStats(
+  ctx: ToolContext,
+  input: { service?: string | undefined; sortBy: 'memory' | 'cpu'; top: number; cpu: boolean },
+) {
+  const swarm = new SwarmAdapter(ctx.docker);
+  const [services, nodes] = await Promise.all([
+    swarm.services(ctx.project, ctx.signal),
+    swarm.nodes(ctx.signal),
+  ]);
+  const wanted = services.filter((s) => !input.service || s.service === input.service);
+  if (input.service && wanted.length === 0) await swarm.service(ctx.project, input.service, ctx.signal);
+  const tasks = (
+    await swarm.tasks(
+      wanted.map((s) => s.name),
+      ctx.signal,
+    )
+  ).filter((t) => t.desiredState === 'running');
+  const engines = new NodeEngines(ctx.config.swarm?.nodes ?? {}, ctx.config.docker.timeout);
+  const unmeasured: Array<{ name: string; service: string; node: string; reason: string }> = [];
+  const notRunning: Array<{ name: string; service: string; state: string }> = [];
+  const rows = await Promise.all(
+    tasks.map(async (t): Promise<Row | null> => {
+      const svc = wanted.find((s) => s.id === t.serviceId)!;
+      const node = nodeName(nodes, t.nodeId) ?? 'unplaced';
+      const who = {
+        name: `${svc.name}.${t.slot ?? t.id.slice(0, 12)}@${node}`,
+        service: svc.service,
+        number: t.slot ?? 0,
+      };
+      if (t.state !== 'running' || !t.containerId) {
+        notRunning.push({ name: who.name, service: who.service, state: t.state });
+        return null;
+      }
+      const engine = engines.get(node);
+      if (!engine) {
+        unmeasured.push({ ...who, node, reason: `node ${node} has no engine endpoint in swarm.nodes` });
+        return null;
+      }
+      try {
+        const [m, d] = await Promise.all([
+          measure(engine, t.containerId, input.cpu, ctx.signal),
+          engine.inspect(t.containerId, ctx.signal),
+        ]);
+        return m ? row(who, m, d) : null;
+      } catch (err) {
+        unmeasured.push({ ...who, node, reason: `its engine failed: ${(err as Error).message}` });
+        return null;
+      }
+    }),
+  );
+  return {
+    ...summarize(
+      rows.filter((r): r is Row => r !== null),
+      input,
+    ),
+    project: ctx.project,
+    notRunning,
+    unmeasured,
+  };
+}
+
 /** One reading per container, all concurrent (they share the engine's collector tick); null if it stopped meanwhile. */
 async function measure(
   docker: DockerAdapter,
-  c: StackContainer,
+  id: string,
   withCpu: boolean,
   signal: AbortSignal,
 ): Promise<Metrics | null> {
   try {
-    return computeMetrics(await docker.statsSample(c.id, { withCpu, signal }));
+    return computeMetrics(await docker.statsSample(id, { withCpu, signal }));
   } catch (err) {
     if ((err as { code?: string }).code === 'not_found') return null;
     throw err;

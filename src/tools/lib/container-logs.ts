@@ -76,12 +76,17 @@ export async function* swarmServiceLogs(
   svc: Pick<SwarmService, 'id' | 'tty'>,
   options: Omit<LogReadOptions, 'tty' | 'of'> = {},
 ): AsyncGenerator<LogLine> {
-  yield* ctx.docker.logLines(svc.id, {
-    ...options,
+  // The service logs endpoint takes no `until`: lines after it are dropped here.
+  const { until, ...rest } = options;
+  for await (const line of ctx.docker.logLines(svc.id, {
+    ...rest,
     of: 'service',
     tty: svc.tty,
     signal: options.signal ?? ctx.signal,
-  });
+  })) {
+    if (until !== undefined && line.time && Date.parse(line.time) > until * 1000) continue;
+    yield line;
+  }
 }
 
 /** Reads lines into `use` and returns null, or the reason the logs cannot be read. */

@@ -8,6 +8,7 @@ import {
 import { NodeEngines } from '../../adapters/swarm/nodes.js';
 import { explainExitCode } from '../../knowledge/exit-codes.js';
 import type { ToolContext } from '../context.js';
+import { projectSecrets } from './secrets.js';
 import { overallVerdict, type ServiceStatus } from './service-status.js';
 
 /** Failed tasks within this window make a service that runs now `restarting` (a crash loop). */
@@ -89,7 +90,8 @@ export function swarmServiceHealth(
   const desired = svc.mode === 'replicated' ? (svc.replicas ?? 0) : current.length;
   const problems: string[] = [];
 
-  const unplaced = current.filter((t) => NOT_YET.has(t.state) && !t.nodeId);
+  // No node could take it (replicated: no node assigned; global: its node lacks the resources).
+  const unplaced = current.filter((t) => NOT_YET.has(t.state) && (!t.nodeId || t.error));
   if (unplaced.length) {
     const why = [...new Set(unplaced.map((t) => t.error ?? t.message))].join('; ');
     problems.push(
@@ -138,10 +140,21 @@ export function swarmServiceHealth(
         : `update paused: ${svc.update.message}`,
     );
 
+  // Nothing runs and nothing in the window says why: the newest task's end, however old.
+  const newest = tasks[0];
+  if (desired > 0 && running === 0 && !recent.length && !unplaced.length && newest)
+    problems.push(
+      `no task runs; the newest (slot ${newest.slot ?? '-'}${newest.nodeId ? ` on ${nodeName(nodes, newest.nodeId)}` : ''}) is ${newest.state} since ${newest.at}${newest.error ? `: ${newest.error}` : ''}${newest.exitCode !== null ? ` (exit ${newest.exitCode})` : ''}`,
+    );
   let status: ServiceStatus;
   if (desired === 0) status = 'stopped';
   else if (running === 0)
-    status = recent.length ? 'exited' : current.some((t) => NOT_YET.has(t.state)) ? 'created' : 'missing';
+    status =
+      recent.length || (newest && ENDED_BADLY.has(newest.state)) || newest?.state === 'complete'
+        ? 'exited'
+        : current.some((t) => NOT_YET.has(t.state))
+          ? 'created'
+          : 'missing';
   else if (running < desired) status = 'degraded';
   else if (recent.some((t) => t.state === 'failed')) status = 'restarting';
   else status = 'running';
@@ -183,8 +196,10 @@ export async function confirmOomKills(
   signal: AbortSignal,
 ): Promise<string[]> {
   const byNode = new Map<string, TaskView[]>();
+  // Only tasks that failed: one SIGKILLed after its stop grace period (state shutdown) is no incident.
   for (const t of tasks)
-    if (t.exitCode === 137 && t.node) byNode.set(t.node, [...(byNode.get(t.node) ?? []), t]);
+    if (t.exitCode === 137 && t.state === 'failed' && t.node)
+      byNode.set(t.node, [...(byNode.get(t.node) ?? []), t]);
   const notes: string[] = [];
   for (const [node, list] of byNode) {
     const engine = engineOf(node);
@@ -196,6 +211,7 @@ export async function confirmOomKills(
     }
     let oom = 0;
     let gone = 0;
+    let failed = '';
     for (const t of list) {
       const id = containerIds.get(t.id);
       if (!id) {
@@ -204,12 +220,13 @@ export async function confirmOomKills(
       }
       try {
         if ((await engine.inspect(id, signal)).state.oomKilled) oom++;
-      } catch {
-        gone++;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'not_found') gone++;
+        else failed ||= (err as Error).message;
       }
     }
     notes.push(
-      `node ${node}: ${oom} of ${list.length} exit-137 task(s) OOM-killed (State.OOMKilled on its engine)${gone ? `; ${gone} container(s) no longer on it` : ''}`,
+      `node ${node}: ${oom} of ${list.length} exit-137 task(s) OOM-killed (State.OOMKilled on its engine)${gone ? `; ${gone} container(s) no longer on it` : ''}${failed ? `; its engine could not be asked: ${failed}` : ''}`,
     );
   }
   return notes;
@@ -231,6 +248,8 @@ export async function swarmStackHealth(
   const [services, nodes] = await Promise.all([
     swarm.services(ctx.project, ctx.signal),
     swarm.nodes(ctx.signal),
+    // The stack's secrets (service specs included), so the final masking pass knows them.
+    projectSecrets(ctx),
   ]);
   const tasks = await swarm.tasks(
     services.map((s) => s.name),

@@ -32,7 +32,8 @@ export async function swarmRestartPlan(
       `wait up to ${i.waitHealthy}s after the update for every task to run`,
     ],
     dataAtRisk: [`in-flight work of the ${tasks.length} task(s) of ${svc.name}`],
-    fingerprint: canonical({ service: svc.id, tasks: tasks.map((t) => t.id).sort() }),
+    // Not the task ids: a crash-looping service replaces them between approval and run.
+    fingerprint: canonical({ service: svc.id, image: svc.image, replicas: svc.replicas }),
   };
 }
 

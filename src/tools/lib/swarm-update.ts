@@ -18,7 +18,7 @@ export async function swarmUpdatePlan(
   return {
     summary: `rolling update of ${svc.name} (${n} task(s)) from ${svc.image} to ${input.image}`,
     steps: [
-      `update service ${svc.name}: image ${input.image}, one task at a time (update_config parallelism 1), each watched for ${input.timeout / 1000}s (monitor)`,
+      `update service ${svc.name}: image ${input.image}, one task at a time (update_config parallelism 1; each node pulls the image if it does not have it), each watched for ${input.timeout / 1000}s (monitor)`,
       'a task that fails within its watch rolls the whole service back to its previous spec (failure_action: rollback)',
       'wait until the update completes or the rollback does',
     ],
@@ -41,6 +41,14 @@ export async function swarmUpdate(
 ) {
   const swarm = new SwarmAdapter(ctx.docker);
   const svc = await swarm.service(ctx.project, input.service, ctx.signal);
+  if (svc.image === input.image.replace(/@sha256:[0-9a-f]+$/, ''))
+    return outcome(input, svc.name, {
+      result: 'kept',
+      image: svc.image,
+      detail: `${svc.name} already runs ${svc.image}: nothing to update`,
+      ok: true,
+      summary: `${input.service}: already on ${input.image}, nothing was changed`,
+    });
   const monitorNs = input.timeout * 1_000_000;
   const started = Date.now();
   await swarm.updateService(
@@ -59,36 +67,63 @@ export async function swarmUpdate(
     },
     ctx.signal,
   );
-  const tasks = Math.max(1, svc.replicas ?? 1);
+  // Global services: as many tasks as run now.
+  const tasks = Math.max(
+    1,
+    svc.replicas ??
+      (await swarm.tasks([svc.name], ctx.signal)).filter((t) => t.desiredState === 'running').length,
+  );
   // Each task is watched for `timeout`; a rollback replays as many; plus time to start them.
   const deadline = started + tasks * 2 * (input.timeout + 30_000);
   const { state, message } = await waitForUpdate(ctx, swarm, svc, started, deadline, input.image);
   const updated = state === 'completed';
   const rolledBack = state === 'rollback_completed';
+  const paused = !updated && !rolledBack;
   const detail = updated
     ? `${svc.name} runs ${input.image} on every task`
     : rolledBack
       ? `Swarm rolled ${svc.name} back to ${svc.image}: ${message}`
       : `the update stopped (${state}): ${message}; ${svc.name} may run a mix of images, see docker service ps ${svc.name}`;
-  return {
-    service: input.service,
-    image: input.image,
-    replicas: [
-      {
-        replaced: svc.name,
-        path: 'swarm-rolling-update' as const,
-        result: updated ? ('updated' as const) : ('rolled_back' as const),
-        container: svc.name,
-        image: updated ? input.image : svc.image,
-        detail,
-      },
-    ],
+  return outcome(input, svc.name, {
+    result: updated ? 'updated' : paused ? 'paused' : 'rolled_back',
+    image: updated ? input.image : svc.image,
+    detail,
     ok: updated,
     summary: updated
       ? `${input.service}: every task now on ${input.image} (Swarm rolling update)`
       : rolledBack
         ? `${input.service}: update to ${input.image} failed and was rolled back: ${message}`
         : `${input.service}: update to ${input.image} stopped (${state}): ${message}`,
+  });
+}
+
+/** update_service's answer for a Swarm service: one outcome for the service as a whole. */
+function outcome(
+  input: { service: string; image: string },
+  name: string,
+  o: {
+    result: 'updated' | 'rolled_back' | 'kept' | 'paused';
+    image: string;
+    detail: string;
+    ok: boolean;
+    summary: string;
+  },
+) {
+  return {
+    service: input.service,
+    image: input.image,
+    replicas: [
+      {
+        replaced: name,
+        path: 'swarm-rolling-update' as const,
+        result: o.result,
+        container: name,
+        image: o.image,
+        detail: o.detail,
+      },
+    ],
+    ok: o.ok,
+    summary: o.summary,
   };
 }
 
@@ -107,6 +142,10 @@ export async function waitForUpdate(
   for (;;) {
     await sleep(1000, ctx.signal);
     const now = (await swarm.services(ctx.project, ctx.signal)).find((s) => s.id === svc.id);
+    // The engine clears UpdateStatus on a spec change and sets it once a rolling update starts; a
+    // change that replaces no task starts none.
+    if (!now?.update && Date.now() - started > 10_000)
+      return { state: 'completed', message: 'no task needed replacing' };
     const state = now?.update?.state ?? 'updating';
     const message = now?.update?.message ?? '';
     ctx.progress({

@@ -3,6 +3,7 @@ import { NodeEngines } from '../../adapters/swarm/nodes.js';
 import { explainExitCode } from '../../knowledge/exit-codes.js';
 import { parseTimePoint } from '../../util/duration.js';
 import type { ToolContext } from '../context.js';
+import { projectSecrets } from './secrets.js';
 import { swarmServiceHealth, type TaskView } from './swarm-health.js';
 
 type Cause = 'oom' | 'operator' | 'signal' | 'app_error' | 'clean_exit' | 'unknown';
@@ -25,7 +26,7 @@ export async function swarmExplainRestarts(ctx: ToolContext, service: string, si
     swarm.service(ctx.project, service, ctx.signal),
     swarm.nodes(ctx.signal),
   ]);
-  const tasks = await swarm.tasks([svc.name], ctx.signal);
+  const [tasks] = await Promise.all([swarm.tasks([svc.name], ctx.signal), projectSecrets(ctx)]);
   const h = swarmServiceHealth(svc, tasks, nodes, now);
   const inWindow = h.tasks.filter((t) => Date.parse(t.at) >= since * 1000);
   const endpoints = ctx.config.swarm?.nodes ?? {};
@@ -34,12 +35,29 @@ export async function swarmExplainRestarts(ctx: ToolContext, service: string, si
 
   const missing: string[] = [];
   const unconfirmedNodes = new Set<string>();
-  const ended = inWindow.filter((t) => t.state === 'failed' || t.state === 'complete').reverse();
+  // A rejected task (no image, a mount that cannot be made…) is a start that failed: a death too.
+  const ended = inWindow
+    .filter((t) => t.state === 'failed' || t.state === 'complete' || t.state === 'rejected')
+    .reverse();
   const deaths = [];
   for (const t of ended) {
     const code = t.exitCode;
-    let cause: Cause = code === 0 ? 'clean_exit' : code === 137 || code === 143 ? 'signal' : 'app_error';
-    let note: string | null = null;
+    let cause: Cause =
+      t.state === 'rejected'
+        ? 'app_error'
+        : code === 0 && t.state === 'failed'
+          ? 'unknown'
+          : code === 0
+            ? 'clean_exit'
+            : code === 137 || code === 143
+              ? 'signal'
+              : 'app_error';
+    let note: string | null =
+      t.state === 'rejected'
+        ? `rejected: it never started (${t.error ?? t.state})`
+        : code === 0 && t.state === 'failed'
+          ? `failed although its process exited 0: Swarm ended it (${t.error ?? t.state})`
+          : null;
     if (code === 137) {
       const engine = engines.get(t.node);
       const id = containerOf.get(t.id);
@@ -80,19 +98,32 @@ export async function swarmExplainRestarts(ctx: ToolContext, service: string, si
   }
   for (const node of unconfirmedNodes)
     missing.push(`node ${node} has no engine endpoint in swarm.nodes: OOM kills there cannot be confirmed`);
-  // Swarm keeps a few tasks per slot: older ones are gone from the manager.
-  const oldest = h.tasks.at(-1);
-  if (oldest && Date.parse(oldest.at) > since * 1000 && h.tasks.length >= 5)
+  // Swarm keeps a few tasks per slot (task-history-limit, 5 by default): a slot whose history is
+  // full and starts inside the window has lost older tasks.
+  const bySlot = new Map<string, TaskView[]>();
+  for (const t of h.tasks)
+    bySlot.set(String(t.slot ?? t.node), [...(bySlot.get(String(t.slot ?? t.node)) ?? []), t]);
+  const cut = [...bySlot.values()].filter((l) => l.length >= 5 && Date.parse(l.at(-1)!.at) > since * 1000);
+  if (cut.length)
     missing.push(
-      `the manager keeps only the last tasks of each slot (task-history-limit): deaths before ${oldest.at} are no longer there, so there were at least ${deaths.length}`,
+      `the manager keeps only the last tasks of each slot (task-history-limit): ${cut.length} slot(s) lost older tasks in the window, so there were at least ${deaths.length} death(s)`,
     );
 
-  const unplaced = inWindow.filter((t) => !t.node && t.error && t.desiredState === 'running');
+  const unplaced = inWindow.filter(
+    (t) =>
+      t.error &&
+      t.desiredState === 'running' &&
+      !['running', 'complete', 'failed', 'shutdown'].includes(t.state),
+  );
+  // No task of the service ever ran a process (in what the manager still holds).
+  const neverRan = h.running === 0 && !h.tasks.some((t) => t.exitCode !== null || t.state === 'running');
+  const rejected = ended.filter((t) => t.state === 'rejected');
   const failed = deaths.filter((d) => d.cause !== 'clean_exit');
   const oom = failed.filter((d) => d.cause === 'oom').length;
   const sigkill = failed.filter((d) => d.exitCode === 137).length;
+  const startFailure = unplaced[0]?.error ?? rejected.at(-1)?.error ?? null;
   const kind =
-    h.running === 0 && unplaced.length
+    neverRan && startFailure
       ? ('never_started' as const)
       : oom > 0
         ? ('oom_killed' as const)
@@ -108,7 +139,7 @@ export async function swarmExplainRestarts(ctx: ToolContext, service: string, si
   );
   const summary =
     kind === 'never_started'
-      ? `${service}: no node can take its task(s): ${unplaced[0]!.error}`
+      ? `${service} never started: ${unplaced.length ? `no node can take its task(s): ${startFailure}` : `its tasks are rejected: ${startFailure}`}`
       : kind === 'oom_killed'
         ? `${service} was OOM-killed ${oom} time(s) in the window (of ${failed.length} failed task(s), on ${where}); Swarm started a new task each time`
         : kind === 'killed_by_signal'
@@ -133,7 +164,11 @@ export async function swarmExplainRestarts(ctx: ToolContext, service: string, si
             : []),
         ]
       : kind === 'never_started'
-        ? [`lower the service's reservations or placement constraints, or add a node that meets them`]
+        ? unplaced.length
+          ? [`lower the service's reservations or placement constraints, or add a node that meets them`]
+          : [
+              `fix what the rejection says (the image on every node, mounts, secrets), then docker service update --force ${svc.name}`,
+            ]
         : kind === 'app_error'
           ? [`read its logs: doom-ops logs ${service}`]
           : [];

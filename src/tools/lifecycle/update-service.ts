@@ -81,7 +81,9 @@ async function healthy(
 const outcome = z.object({
   replaced: z.string().describe('the old container'),
   path: z.enum(['zero-downtime', 'stop-start', 'new-replicas-only', 'swarm-rolling-update']),
-  result: z.enum(['updated', 'rolled_back', 'kept']),
+  result: z
+    .enum(['updated', 'rolled_back', 'kept', 'paused'])
+    .describe('paused: a Swarm rolling update stopped part way (its tasks may run a mix of images)'),
   container: z.string().describe('the container serving now'),
   image: z.string().describe('the image it runs'),
   detail: z.string(),

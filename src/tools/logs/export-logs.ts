@@ -2,11 +2,18 @@ import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
+import type { LogLine } from '../../adapters/docker/types.js';
+import { SwarmAdapter } from '../../adapters/swarm/client.js';
+import type { Redactor } from '../../safety/redact.js';
 import { fileSystemError } from '../../util/fs-errors.js';
+import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
-import { containerLogs, LogsUnavailableError } from '../lib/container-logs.js';
+import { containerLogs, LogsUnavailableError, swarmServiceLogs } from '../lib/container-logs.js';
 import { serviceField, timePoint } from '../lib/fields.js';
 import { logWindow, serviceLogSources } from '../lib/log-sources.js';
+import { projectRedactor } from '../lib/secrets.js';
+import { stackKind } from '../lib/stack-kind.js';
+import { nodeName } from '../lib/swarm-health.js';
 
 const EXPORT_TIMEOUT_MS = 30 * 60_000;
 
@@ -42,6 +49,7 @@ export const exportLogs = defineTool({
     "Use to save services' logs over a time window to files. Writes one redacted, size-capped file per " +
     'service and returns the files with line and byte counts.',
   risk: 'write',
+  stackKinds: ['compose', 'swarm'],
   idempotent: false,
   input: z.object({
     services: z
@@ -79,10 +87,10 @@ export const exportLogs = defineTool({
       throw await fileSystemError(err, fsContext('create the export directory'));
     });
     const cap = ctx.config.logs.exportMaxBytes;
-    const sources = await serviceLogSources(ctx, input.services);
+    const sources = await exportSources(ctx, input.services, { since, until });
     const ts = stamp();
     const files = [];
-    for (const { service, details, redactor } of sources) {
+    for (const { service, containers, redactor, read } of sources) {
       const { file, handle } = await createUnique(dir, `${service}_${ts}`).catch(async (err) => {
         throw await fileSystemError(err, fsContext(`create the export file of ${service}`));
       });
@@ -91,11 +99,11 @@ export const exportLogs = defineTool({
       let truncated = false;
       const unavailable: string[] = [];
       async function* text(): AsyncGenerator<string> {
-        for (const d of details) {
+        for (const part of read()) {
           try {
             // Streaming to disk may take long; the caller's signal still cancels it.
-            for await (const l of containerLogs(ctx, d, { since, until, timeoutMs: EXPORT_TIMEOUT_MS })) {
-              const line = `${l.time ?? '-'} ${d.name} ${l.stream}: ${redactor(l.text)}\n`;
+            for await (const { name, line: l } of part.lines()) {
+              const line = `${l.time ?? '-'} ${name} ${l.stream}: ${redactor(l.text)}\n`;
               if (bytes + Buffer.byteLength(line) > cap) {
                 truncated = true;
                 break;
@@ -106,8 +114,8 @@ export const exportLogs = defineTool({
             }
           } catch (err) {
             if (!(err instanceof LogsUnavailableError)) throw err;
-            unavailable.push(`${err.reason} (${d.name})`);
-            yield `# ${d.name}: logs unavailable: ${err.reason}\n`;
+            unavailable.push(`${err.reason} (${part.name})`);
+            yield `# ${part.name}: logs unavailable: ${err.reason}\n`;
           }
           if (truncated) break;
         }
@@ -127,7 +135,7 @@ export const exportLogs = defineTool({
       files.push({
         service,
         file,
-        containers: details.map((d) => d.name),
+        containers,
         lines,
         bytes,
         truncated,
@@ -138,3 +146,69 @@ export const exportLogs = defineTool({
     return { dir, files };
   },
 });
+
+/** One service's export: what it covers, its redactor, and its log parts read one after the other. */
+interface ExportSource {
+  service: string;
+  containers: string[];
+  redactor: Redactor;
+  read(): Array<{ name: string; lines(): AsyncIterable<{ name: string; line: LogLine }> }>;
+}
+
+/**
+ * What export_logs writes per service: on Compose each replica's log in turn; on Swarm the
+ * service's one log stream from a manager, each line naming its task and node.
+ */
+async function exportSources(
+  ctx: ToolContext,
+  services: string[] | undefined,
+  window: { since: number; until: number | undefined },
+): Promise<ExportSource[]> {
+  const opts = { since: window.since, until: window.until, timeoutMs: EXPORT_TIMEOUT_MS };
+  if ((await stackKind(ctx)) === 'swarm') {
+    const swarm = new SwarmAdapter(ctx.docker);
+    const [all, nodes] = await Promise.all([
+      swarm.services(ctx.project, ctx.signal),
+      swarm.nodes(ctx.signal),
+    ]);
+    const wanted = services
+      ? await Promise.all(services.map((n) => swarm.service(ctx.project, n, ctx.signal)))
+      : all;
+    const redactor = await projectRedactor(ctx);
+    const out: ExportSource[] = [];
+    for (const svc of wanted) {
+      const tasks = await swarm.tasks([svc.name], ctx.signal);
+      const taskName = (id: string | undefined) => {
+        const t = tasks.find((x) => x.id === id);
+        return t ? `${svc.name}.${t.slot ?? t.id.slice(0, 12)}@${nodeName(nodes, t.nodeId)}` : svc.name;
+      };
+      out.push({
+        service: svc.service,
+        containers: [svc.name],
+        redactor,
+        read: () => [
+          {
+            name: svc.name,
+            async *lines() {
+              for await (const line of swarmServiceLogs(ctx, svc, opts))
+                yield { name: taskName(line.task), line };
+            },
+          },
+        ],
+      });
+    }
+    return out;
+  }
+  return (await serviceLogSources(ctx, services)).map(({ service, details, redactor }) => ({
+    service,
+    containers: details.map((d) => d.name),
+    redactor,
+    read: () =>
+      details.map((d) => ({
+        name: d.name,
+        async *lines() {
+          for await (const line of containerLogs(ctx, d, opts)) yield { name: d.name, line };
+        },
+      })),
+  }));
+}

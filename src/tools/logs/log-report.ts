@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import type { ContainerDetail } from '../../adapters/docker/types.js';
+import { SwarmAdapter } from '../../adapters/swarm/client.js';
 import { LogAggregator } from '../../knowledge/log-report.js';
 import { defineTool } from '../define-tool.js';
-import { forEachLogLine } from '../lib/container-logs.js';
+import { forEachLogLine, swarmServiceLogs } from '../lib/container-logs.js';
 import { serviceField, timePoint } from '../lib/fields.js';
 import { logWindow, serviceLogSources } from '../lib/log-sources.js';
+import { projectRedactor } from '../lib/secrets.js';
+import { stackKind } from '../lib/stack-kind.js';
 
 const message = z.object({
   message: z
@@ -36,6 +39,7 @@ export const logReport = defineTool({
     'Use for what went wrong in the last hour or another window. Returns per service the lines by level, ' +
     'top error and warning messages and latency statistics.',
   risk: 'read',
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({
     services: z
@@ -96,6 +100,39 @@ export const logReport = defineTool({
   async run(ctx, input) {
     const { since, until } = logWindow('log_report', input);
     const scanLines = ctx.config.logs.scanLines;
+    if ((await stackKind(ctx)) === 'swarm') {
+      // One stream per service from a manager (every task's lines); Swarm keeps no rotation options here.
+      const swarm = new SwarmAdapter(ctx.docker);
+      const all = await swarm.services(ctx.project, ctx.signal);
+      const wanted = input.services
+        ? await Promise.all(input.services.map((n) => swarm.service(ctx.project, n, ctx.signal)))
+        : all;
+      const redactor = await projectRedactor(ctx);
+      const services = [];
+      for (const svc of wanted) {
+        const agg = new LogAggregator(input.latencyField);
+        let n = 0;
+        for await (const l of swarmServiceLogs(ctx, svc, { tail: scanLines, since, until })) {
+          n++;
+          agg.add(redactor(l.text), l.time ?? null);
+        }
+        ctx.progress({ progress: services.length, total: wanted.length, message: `${svc.name}: ${n} lines` });
+        services.push({
+          service: svc.service,
+          containers: [svc.name],
+          scanLimitReached: n >= scanLines,
+          ...agg.result(input.top),
+          logsUnavailable: null,
+          coverage: null,
+        });
+      }
+      return {
+        project: ctx.project,
+        since: new Date(since * 1000).toISOString(),
+        until: until === undefined ? null : new Date(until * 1000).toISOString(),
+        services,
+      };
+    }
     const sources = await serviceLogSources(ctx, input.services);
     const out = [];
     for (const { service, details, redactor } of sources) {

@@ -354,6 +354,7 @@ describe('tools that do not work on Swarm yet', () => {
       ['disk_usage', {}],
       ['stack_down', {}],
       ['backup', { component: 'volumes' }],
+      ['run_runbook', { id: 'restart-loop', service: 'orchestrator' }],
     ] as const) {
       await expect(invokeTool(findTool(tool)!, ctx(), input)).rejects.toMatchObject({
         code: 'invalid_input',

@@ -133,7 +133,8 @@ export class SwarmAdapter {
    * its spec and version), applies `change` to a copy, and posts it (POST /services/{id}/update
    * with that version, so a concurrent change makes the engine refuse rather than be overwritten).
    * Returns the engine's warnings (e.g. no image digest without a registry). Errors: ToolError
-   * conflict when the service changed meanwhile (update out of sequence), not_found when it is gone.
+   * conflict when the service changed meanwhile twice over (update out of sequence; once is retried
+   * with the new version), not_found when it is gone.
    */
   async updateService(
     id: string,
@@ -142,15 +143,32 @@ export class SwarmAdapter {
     signal?: AbortSignal,
   ): Promise<string[]> {
     const svc = this.docker.docker.getService(id);
-    const current = (await this.docker.call(`inspect service ${id.slice(0, 12)}`, signal, (s) =>
-      svc.inspect({ abortSignal: s } as object),
-    )) as Json;
-    const spec = structuredClone(current.Spec) as Json;
-    change(spec);
-    const r = (await this.docker.call(what, signal, (s) =>
-      svc.update({ _query: { version: current.Version.Index }, _body: spec, abortSignal: s } as object),
-    )) as Json | undefined;
-    return r?.Warnings ?? [];
+    // A rolling update in progress bumps the version itself: read again and retry once.
+    for (let attempt = 1; ; attempt++) {
+      const current = (await this.docker.call(`inspect service ${id.slice(0, 12)}`, signal, (s) =>
+        svc.inspect({ abortSignal: s } as object),
+      )) as Json;
+      const spec = structuredClone(current.Spec) as Json;
+      change(spec);
+      try {
+        const r = (await this.docker.call(what, signal, (s) =>
+          svc.update({ _query: { version: current.Version.Index }, _body: spec, abortSignal: s } as object),
+        )) as Json | undefined;
+        return r?.Warnings ?? [];
+      } catch (err) {
+        // The engine answers 500 "update out of sequence" when the service changed meanwhile.
+        if (!(err instanceof ToolError) || !/out of sequence/i.test(err.message)) throw err;
+        if (attempt >= 2)
+          throw new ToolError(
+            'conflict',
+            `${what}: the service kept changing while it was being updated; nothing was changed by this call`,
+            {
+              hint: 'wait for the update in progress to finish (doom-ops health), then try again',
+              cause: err,
+            },
+          );
+      }
+    }
   }
 
   /** The swarm's nodes. */

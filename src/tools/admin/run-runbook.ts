@@ -53,7 +53,6 @@ export const runRunbook = defineTool({
     'Use to troubleshoot a known symptom (see list_runbooks) in one call. Runs read-only checks and ' +
     'returns findings with evidence and recommended actions; changes nothing.',
   risk: 'read',
-  stackKinds: ['compose', 'swarm'],
   callsTools: true,
   idempotent: true,
   input: z.object({

@@ -96,17 +96,26 @@ export const serviceStats = defineTool({
     const measured = await Promise.all(running.map((c) => measure(ctx.docker, c.id, input.cpu, ctx.signal)));
     const details = await limits;
 
+    const stoppedSince: Array<{ name: string; service: string; state: string }> = [];
     const containers = measured.flatMap((m, i) => {
-      if (!m) return []; // stopped between listing and sampling
       const c = running[i]!;
+      // Stopped between listing and sampling: not a row of zeros.
+      if (!m || details[i]?.state.running === false) {
+        if (details[i])
+          stoppedSince.push({ name: c.name, service: c.service, state: details[i]!.state.status });
+        return [];
+      }
       return [row({ name: c.name, service: c.service, number: c.number }, m, details[i])];
     });
     return {
       ...summarize(containers, input),
       project: ctx.project,
-      notRunning: replicas
-        .filter((c) => c.state !== 'running')
-        .map((c) => ({ name: c.name, service: c.service, state: c.state })),
+      notRunning: [
+        ...replicas
+          .filter((c) => c.state !== 'running')
+          .map((c) => ({ name: c.name, service: c.service, state: c.state })),
+        ...stoppedSince,
+      ],
     };
   },
 });
@@ -202,7 +211,12 @@ async function swarmStats(
           measure(engine, t.containerId, input.cpu, ctx.signal),
           engine.inspect(t.containerId, ctx.signal),
         ]);
-        return m ? row(who, m, d) : null;
+        // Died between the task list and the sample (a crash loop): not a row of zeros.
+        if (!m || !d.state.running) {
+          notRunning.push({ name: who.name, service: who.service, state: d.state.status });
+          return null;
+        }
+        return row(who, m, d);
       } catch (err) {
         unmeasured.push({ ...who, node, reason: `its engine failed: ${(err as Error).message}` });
         return null;

@@ -36,7 +36,8 @@ down() {
   done
   # Mounts a killed dockerd left (overlay layers, netns bind mounts) under this prefix's own directory.
   if [ -d "$dir" ]; then
-    grep -o " $dir/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    # (No mount left is fine: grep's exit 1 must not end the clean-up under errexit and pipefail.)
+    { grep -o " $dir/[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   fi
   for n in 1 2; do ip netns del "${prefix}$n" 2>/dev/null || true; done
   ip link del "${prefix}a" 2>/dev/null || true

@@ -9,7 +9,7 @@ import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
 import { containersOf, stackReplicas } from '../lib/stack.js';
 import { stackKind } from '../lib/stack-kind.js';
-import { nodeName } from '../lib/swarm-health.js';
+import { nodeName, taskLabel } from '../lib/swarm-health.js';
 
 const containerStats = z.object({
   name: z.string(),
@@ -193,7 +193,7 @@ async function swarmStats(
       const svc = wanted.find((s) => s.id === t.serviceId)!;
       const node = nodeName(nodes, t.nodeId) ?? 'unplaced';
       const who = {
-        name: `${svc.name}.${t.slot ?? t.id.slice(0, 12)}@${node}`,
+        name: taskLabel(svc.name, t, nodes),
         service: svc.service,
         number: t.slot ?? 0,
       };

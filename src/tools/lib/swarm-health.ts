@@ -58,6 +58,15 @@ export function nodeName(nodes: SwarmNode[], id: string | null): string | null {
   return nodes.find((n) => n.id === id)?.hostname ?? `node ${id.slice(0, 12)} (no longer in the swarm)`;
 }
 
+/** A task as `docker service ps` would name it, with its node: `<stack>_<service>.<slot>@<node>`. */
+export function taskLabel(
+  service: string,
+  t: { slot: number | null; id: string; nodeId: string | null },
+  nodes: SwarmNode[],
+): string {
+  return `${service}.${t.slot ?? t.id.slice(0, 12)}@${nodeName(nodes, t.nodeId) ?? 'unplaced'}`;
+}
+
 export function taskView(t: SwarmTask, nodes: SwarmNode[]): TaskView {
   return {
     id: t.id,

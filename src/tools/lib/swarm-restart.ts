@@ -4,7 +4,7 @@ import type { Plan } from '../../safety/approvals.js';
 import { canonical } from '../../safety/approver.js';
 import { sleep } from '../../util/concurrency.js';
 import type { ToolContext } from '../context.js';
-import { nodeName } from './swarm-health.js';
+import { taskLabel } from './swarm-health.js';
 import { waitForUpdate } from './swarm-update.js';
 
 /** Swarm replaces tasks, it does not restart one: a single replica cannot be chosen. */
@@ -80,7 +80,7 @@ export async function swarmRestart(
     );
   }
   const restarted = fresh.map((t) => ({
-    name: `${svc.name}.${t.slot ?? t.id.slice(0, 12)}@${nodeName(nodes, t.nodeId) ?? 'unplaced'}`,
+    name: taskLabel(svc.name, t, nodes),
     state: t.state,
     health: null,
     restartedInMs: Date.parse(t.at) - started,

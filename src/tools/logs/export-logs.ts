@@ -13,7 +13,7 @@ import { serviceField, timePoint } from '../lib/fields.js';
 import { logWindow, serviceLogSources } from '../lib/log-sources.js';
 import { projectRedactor } from '../lib/secrets.js';
 import { stackKind } from '../lib/stack-kind.js';
-import { nodeName } from '../lib/swarm-health.js';
+import { taskLabel } from '../lib/swarm-health.js';
 
 const EXPORT_TIMEOUT_MS = 30 * 60_000;
 
@@ -180,7 +180,7 @@ async function exportSources(
       const tasks = await swarm.tasks([svc.name], ctx.signal);
       const taskName = (id: string | undefined) => {
         const t = tasks.find((x) => x.id === id);
-        return t ? `${svc.name}.${t.slot ?? t.id.slice(0, 12)}@${nodeName(nodes, t.nodeId)}` : svc.name;
+        return t ? taskLabel(svc.name, t, nodes) : svc.name;
       };
       out.push({
         service: svc.service,

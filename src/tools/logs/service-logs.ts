@@ -12,7 +12,7 @@ import { capBytes, lineMatcher, Ring } from '../lib/log-filter.js';
 import { projectRedactor } from '../lib/secrets.js';
 import { containersOf, stackReplicas } from '../lib/stack.js';
 import { stackKind } from '../lib/stack-kind.js';
-import { nodeName } from '../lib/swarm-health.js';
+import { taskLabel } from '../lib/swarm-health.js';
 
 /** Long scans report progress this often (only to callers that asked for progress). */
 const PROGRESS_EVERY = 5000;
@@ -149,9 +149,7 @@ export const serviceLogs = defineTool({
       const tasks = await swarm.tasks([svc.name], ctx.signal);
       const taskName = (id: string | undefined): string => {
         const t = tasks.find((x) => x.id === id);
-        return t
-          ? `${svc.name}.${t.slot ?? t.id.slice(0, 12)}@${nodeName(nodes, t.nodeId)}`
-          : `${svc.name}.${(id ?? '?').slice(0, 12)}`;
+        return t ? taskLabel(svc.name, t, nodes) : `${svc.name}.${(id ?? '?').slice(0, 12)}`;
       };
       const wanted =
         input.replica === undefined

@@ -4,6 +4,7 @@ import { removeOrphanHelpers } from '../adapters/docker/helper.js';
 import { DamagedSnapshotsError, type ResticSnapshot } from '../adapters/restic/repository.js';
 import { isToolError, ToolError } from '../errors.js';
 import type { ToolContext } from '../tools/context.js';
+import { stackKind } from '../tools/lib/stack-kind.js';
 import { fileSystemError } from '../util/fs-errors.js';
 import { VERSION } from '../version.js';
 import { BackupCatalog } from './catalog.js';
@@ -22,8 +23,16 @@ import {
   type Verification,
   verificationSchema,
 } from './manifest.js';
+import { reasonOf } from './reason.js';
 import { localRepository, type OpenRepository, offsiteRepositories } from './repository.js';
 import { BackupStore, type Reason } from './store.js';
+import {
+  onePlace,
+  type Placement,
+  swarmServicePlaces,
+  swarmVolumeKeys,
+  swarmVolumePlaces,
+} from './swarm-places.js';
 
 /**
  * Backups written before restic: `<backupDir>/<project>/<id>/` with MANIFEST.json and the files.
@@ -63,11 +72,7 @@ export interface BackupRun {
   notes: string[];
 }
 
-/** An error in words, with a ToolError's hint ("(next: …)"). */
-export function reasonOf(err: unknown): string {
-  if (isToolError(err)) return `${err.message}${err.hint ? ` (next: ${err.hint})` : ''}`;
-  return (err as Error)?.message ?? String(err);
-}
+export { reasonOf };
 
 /**
  * Writes one backup into the local restic repository: each component target streamed into its own
@@ -152,6 +157,7 @@ export async function runBackup(
 
   async function writeBackup(): Promise<BackupRun> {
     let listingFailed: string | undefined;
+    const swarm = (await stackKind(ctx)) === 'swarm';
     const components: Component[] = kind === 'full' ? [...COMPONENTS] : [kind];
     const entries: ComponentEntry[] = [];
     const failures: Failure[] = [];
@@ -190,7 +196,11 @@ export async function runBackup(
       ctx.progress({ progress: entries.length, message: `backing up ${c}` });
       if (c === 'mongodb')
         await attempt(c, undefined, async () => {
-          entries.push(await backupMongo(ctx, store, id, reason));
+          // On Swarm mongodump runs in the task's container, through its node's engine.
+          const here = swarm
+            ? (await onePlace(ctx, ctx.config.backup.mongodb.service, 'cannot back up MongoDB')).ctx
+            : ctx;
+          entries.push(await backupMongo(here, store, id, reason));
         });
       else if (c === 'opensearch')
         await attempt(c, undefined, async () => {
@@ -198,7 +208,9 @@ export async function runBackup(
         });
       else if (c === 'duckdb')
         await attempt(c, undefined, async () => {
-          const r = await backupDuckdb(ctx, store, id, reason);
+          const r = swarm
+            ? await backupDuckdbOnSwarm(ctx, store, id, reason)
+            : await backupDuckdb(ctx, store, id, reason);
           const wanted = (e: { target: string }) => !opts.targets || opts.targets.includes(e.target);
           entries.push(...r.entries.filter(wanted));
           failures.push(...r.failures.filter(wanted).map((f) => ({ component: 'duckdb', ...f })));
@@ -208,17 +220,50 @@ export async function runBackup(
       else {
         let keys: string[] = [];
         await attempt(c, undefined, async () => {
-          keys = opts.targets ?? (await stackVolumeKeys(ctx));
+          // A target of a volume on several swarm nodes is key@node.
+          keys = opts.targets
+            ? [...new Set(opts.targets.map((t) => t.split('@')[0]!))]
+            : swarm
+              ? await swarmVolumeKeys(ctx)
+              : await stackVolumeKeys(ctx);
         });
         if (keys.length === 0 && !failures.some((f) => f.component === 'volumes'))
           skipped.push(
             `volumes: project ${ctx.project} has no named volumes (or backup.exclude removes them all)`,
           );
-        for (const key of keys)
+        for (const key of keys) {
+          if (!swarm) {
+            await attempt(c, key, async () => {
+              ctx.progress({ progress: entries.length, message: `backing up volume ${key}` });
+              entries.push(await backupVolume(ctx, store, id, reason, key));
+            });
+            continue;
+          }
+          // Swarm volumes are node-local: each node's copy is archived through that node's engine.
+          let at: Placement = { places: [], unreachable: [] };
           await attempt(c, key, async () => {
-            ctx.progress({ progress: entries.length, message: `backing up volume ${key}` });
-            entries.push(await backupVolume(ctx, store, id, reason, key));
+            at = await swarmVolumePlaces(ctx, key);
+            if (at.places.length + at.unreachable.length === 0)
+              throw new ToolError('not_found', `volume ${ctx.project}_${key} is on no node of the swarm`, {
+                hint: 'it is created on a node when a task mounting it first starts there (doom-ops health)',
+              });
           });
+          const several = at.places.length + at.unreachable.length > 1;
+          const targetOf = (node: string) => (several ? `${key}@${node}` : key);
+          for (const u of at.unreachable)
+            failures.push({ component: c, target: targetOf(u.node), reason: `not backed up: ${u.why}` });
+          for (const p of at.places) {
+            const target = targetOf(p.node);
+            if (opts.targets && !opts.targets.includes(target) && !opts.targets.includes(key)) continue;
+            await attempt(c, target, async () => {
+              ctx.progress({
+                progress: entries.length,
+                message: `backing up volume ${target} on node ${p.node}`,
+              });
+              entries.push(await backupVolume(p.ctx, store, id, reason, key, { node: p.node, target }));
+            });
+          }
+        }
       }
     }
     if (entries.length === 0 && failures.length === 0)
@@ -472,4 +517,27 @@ export async function loadVerification(
   if (!text) return null;
   const r = verificationSchema.safeParse(JSON.parse(text));
   return r.success ? r.data : null;
+}
+
+/**
+ * The duckdb component on Swarm: backupDuckdb on every node where an agent task runs, through
+ * that node's engine; a node running agents without an endpoint is one failure naming it.
+ */
+async function backupDuckdbOnSwarm(
+  ctx: ToolContext,
+  store: BackupStore,
+  id: string,
+  reason: Reason,
+): ReturnType<typeof backupDuckdb> {
+  const at = await swarmServicePlaces(ctx, ctx.config.backup.duckdb.service);
+  const out: Awaited<ReturnType<typeof backupDuckdb>> = {
+    entries: [],
+    failures: at.unreachable.map((u) => ({ target: `node ${u.node}`, reason: `not backed up: ${u.why}` })),
+  };
+  for (const p of at.places) {
+    const r = await backupDuckdb(p.ctx, store, id, reason);
+    out.entries.push(...r.entries.map((e) => ({ ...e, details: { ...e.details, node: p.node } })));
+    out.failures.push(...r.failures);
+  }
+  return out;
 }

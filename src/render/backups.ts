@@ -26,7 +26,7 @@ export function renderBackup(o: z.output<typeof backupTool.output>): string {
           c.access === 'directory'
             ? `incremental${c.filesUnchanged !== null ? `, ${c.filesUnchanged} file(s) unchanged` : ''}`
             : c.access === 'engine'
-              ? '  (streamed through the engine)'
+              ? `  (streamed through ${c.node ? `node ${c.node}'s engine` : 'the engine'})`
               : ''
         }`,
     ),

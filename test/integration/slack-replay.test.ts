@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
-import { type RunningHttp, serveHttp } from '../../src/mcp/http.js';
-import { createSlackBot, type SlackBot } from '../../src/slack/app.js';
+import type { RunningHttp } from '../../src/mcp/http.js';
+import type { SlackBot } from '../../src/slack/app.js';
 import { ACTION } from '../../src/slack/incidents.js';
 import type { ToolContext } from '../../src/tools/context.js';
 import { IncidentStore } from '../../src/watch/incident-store.js';
 import { testContext } from '../helpers/context.js';
+import { serveSlackBot } from '../helpers/slack-bot.js';
 import { SlackStandIn } from '../helpers/slack-standin.js';
 import { type TestStack, upStack, waitFor } from '../helpers/stack.js';
 
@@ -104,17 +105,7 @@ beforeAll(async () => {
     roles: { ...base.roles, principals: { 'slack:UOPER': 'operator' } },
   };
   ctx = testContext(stack.project, undefined, config, { stateDir });
-  bot = createSlackBot(ctx, {
-    signingSecret: SECRET,
-    botToken: 'xoxb-test',
-    apiUrl: `${slack.url}/api/`,
-    botId: 'BBOT',
-    botUserId: 'UBOT',
-  });
-  http = await serveHttp(
-    { ...ctx, principal: { id: 'mcp:http', surface: 'mcp' } },
-    { host: '127.0.0.1', port: 0, token: 'mcp-token', routes: { '/slack/events': bot.requestListener! } },
-  );
+  ({ bot, http } = await serveSlackBot(ctx, slack, SECRET));
 }, 180_000);
 
 afterAll(async () => {

@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
-import { type RunningHttp, serveHttp } from '../../src/mcp/http.js';
+import type { RunningHttp } from '../../src/mcp/http.js';
 import { requestApproval } from '../../src/safety/approver.js';
-import { createSlackBot, type SlackBot } from '../../src/slack/app.js';
+import type { SlackBot } from '../../src/slack/app.js';
 import type { ToolContext } from '../../src/tools/context.js';
 import { invokeTool } from '../../src/tools/invoke.js';
 import { findTool } from '../../src/tools/registry.js';
 import { ToolRunner } from '../../src/tools/runner.js';
 import { testContext } from '../helpers/context.js';
+import { serveSlackBot } from '../helpers/slack-bot.js';
 import { SlackStandIn, slashCommand } from '../helpers/slack-standin.js';
 import { orchestratorExhausted, type TestStack, upStack, waitFor } from '../helpers/stack.js';
 
@@ -120,17 +121,7 @@ beforeAll(async () => {
     ...testContext(stack.project, undefined, config, { stateDir }),
     runner: new ToolRunner({ workers: 4, queue: 1000 }),
   };
-  bot = createSlackBot(ctx, {
-    signingSecret: SECRET,
-    botToken: 'xoxb-test',
-    apiUrl: `${slack.url}/api/`,
-    botId: 'BBOT',
-    botUserId: 'UBOT',
-  });
-  http = await serveHttp(
-    { ...ctx, principal: { id: 'mcp:http', surface: 'mcp' } },
-    { host: '127.0.0.1', port: 0, token: 'mcp-token', routes: { '/slack/events': bot.requestListener! } },
-  );
+  ({ bot, http } = await serveSlackBot(ctx, slack, SECRET));
   await orchestratorExhausted(stack.project);
 }, 180_000);
 

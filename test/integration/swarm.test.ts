@@ -2,14 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import type { RunningHttp } from '../../src/mcp/http.js';
+import { createMcpServer } from '../../src/mcp/server.js';
 import { renderText } from '../../src/render/text.js';
 import type { Approver } from '../../src/safety/approver.js';
+import type { SlackBot } from '../../src/slack/app.js';
 import type { ToolContext } from '../../src/tools/context.js';
 import { invokeTool } from '../../src/tools/invoke.js';
-import { findTool } from '../../src/tools/registry.js';
+import { findTool, registry } from '../../src/tools/registry.js';
+import { cli, cliOk } from '../helpers/cli.js';
 import { testContext } from '../helpers/context.js';
+import { serveSlackBot } from '../helpers/slack-bot.js';
+import { SlackStandIn, slashCommand } from '../helpers/slack-standin.js';
 import { waitFor } from '../helpers/stack.js';
 import { type TestSwarm, upSwarm } from '../helpers/swarm.js';
 
@@ -51,6 +59,36 @@ function ctx(): ToolContext {
     },
   };
 }
+
+/** A context where both nodes' engines are known, with its own backup repository and state. */
+const backupDir = mkdtempSync(join(tmpdir(), 'doomswbackup-'));
+const backupState = mkdtempSync(join(tmpdir(), 'doomswstate-'));
+function bothNodes(approver?: Approver): ToolContext {
+  const base = testContext(project, undefined, {}, { stateDir: backupState });
+  return {
+    ...base,
+    docker: swarm.adapter(),
+    config: {
+      ...base.config,
+      swarm: { nodes: Object.fromEntries(swarm.nodes.map((n) => [n.name, n.host])) },
+      backup: { ...base.config.backup, dir: backupDir },
+    },
+    ...(approver ? { approver } : {}),
+  };
+}
+
+/** The REPLICAS column of `docker service ls` for one service of the stack, e.g. "2/2". */
+const serviceReplicas = async (service: string) =>
+  (
+    await swarm.docker([
+      'service',
+      'ls',
+      '--filter',
+      `name=${project}_${service}`,
+      '--format',
+      '{{.Replicas}}',
+    ])
+  ).trim();
 
 const health = () => invokeTool(findTool('stack_health')!, ctx(), { deep: false }) as Promise<Health>;
 
@@ -178,10 +216,7 @@ describe('explain_restarts on a two-node swarm', () => {
 });
 
 describe('scale_agents on a two-node swarm', () => {
-  const replicasColumn = async () =>
-    (
-      await swarm.docker(['service', 'ls', '--filter', `name=${project}_agent`, '--format', '{{.Replicas}}'])
-    ).trim();
+  const replicasColumn = () => serviceReplicas('agent');
   const deny: Approver = async () => ({ approved: false, reason: 'the test human said no' });
   const allow: Approver = async () => ({ approved: true, approver: 'test human', via: 'test' });
 
@@ -353,7 +388,6 @@ describe('tools that do not work on Swarm yet', () => {
     for (const [tool, input] of [
       ['disk_usage', {}],
       ['stack_down', {}],
-      ['backup', { component: 'volumes' }],
       ['run_runbook', { id: 'restart-loop', service: 'orchestrator' }],
     ] as const) {
       await expect(invokeTool(findTool(tool)!, ctx(), input)).rejects.toMatchObject({
@@ -425,4 +459,221 @@ describe('export_logs on a two-node swarm', () => {
     expect(text).toMatch(/connecting to mongodb failed/);
     expect(text).not.toContain('orch-db-s3cret');
   }, 60_000);
+});
+
+describe('backup and restore on a two-node swarm', () => {
+  interface Backup {
+    id: string;
+    phase: string;
+    components: Array<{ component: string; target: string; node: string | null; access: string | null }>;
+    failures: Array<{ component: string; target?: string; reason: string }>;
+  }
+  /** `sh -c script` in the running nats task's container, through node2's own engine. */
+  const natsSh = async (script: string) => {
+    const node2 = swarm.nodes[1]!.host;
+    const id = await waitFor(
+      'a running nats task container on node2',
+      async () =>
+        (
+          await execa('docker', [
+            '-H',
+            node2,
+            'ps',
+            '-q',
+            '--filter',
+            `label=com.docker.swarm.service.name=${project}_nats`,
+          ])
+        ).stdout.trim() || undefined,
+      60_000,
+    );
+    return (await execa('docker', ['-H', node2, 'exec', id!.split('\n')[0]!, 'sh', '-c', script])).stdout;
+  };
+  const state = () => natsSh('cd /data && find . -type f | sort | xargs sha256sum');
+
+  it("backs up a volume on the second node through that node's engine, records the node, and restores it there", async () => {
+    const node2 = swarm.nodes[1]!.name;
+    await natsSh(
+      'mkdir -p /data/sub && echo before > /data/a.txt && head -c 300000 /dev/urandom > /data/sub/b.bin',
+    );
+    const original = await state();
+    expect(original).toContain('./a.txt');
+
+    const b = (await invokeTool(findTool('backup')!, bothNodes(), { component: 'volumes' })) as Backup;
+    expect(b.failures).toEqual([]);
+    expect(b.phase).toBe('Completed');
+    expect(b.components).toEqual([
+      expect.objectContaining({ component: 'volumes', target: 'nats-data', node: node2, access: 'engine' }),
+    ]);
+    expect(renderText('backup', b)).toContain(`streamed through node ${node2}'s engine`);
+
+    // Without node2's endpoint the volume is not silently skipped: the backup fails naming the node.
+    const cut = (await invokeTool(
+      findTool('backup')!,
+      {
+        ...ctx(),
+        config: { ...bothNodes().config, swarm: { nodes: { [swarm.nodes[0]!.name]: swarm.nodes[0]!.host } } },
+      },
+      {
+        component: 'volumes',
+      },
+    )) as Backup;
+    expect(cut.phase).toBe('Failed');
+    expect(cut.failures).toEqual([
+      expect.objectContaining({
+        component: 'volumes',
+        target: 'nats-data',
+        reason: expect.stringContaining(`node ${node2} has no engine endpoint in swarm.nodes`),
+      }),
+    ]);
+
+    await natsSh('rm /data/a.txt && echo after > /data/c.txt && head -c 1000 /dev/urandom > /data/sub/b.bin');
+    expect(await state()).not.toBe(original);
+
+    // A destructive change: nothing happens without a human.
+    await expect(
+      invokeTool(
+        findTool('restore')!,
+        bothNodes(async () => ({ approved: false, reason: 'said no' })),
+        {
+          id: b.id,
+          component: 'volumes',
+        },
+      ),
+    ).rejects.toMatchObject({ code: 'not_allowed' });
+    expect(await state()).not.toBe(original);
+    const approve: Approver = async () => ({ approved: true, approver: 'test human', via: 'test' });
+    const r = (await invokeTool(findTool('restore')!, bothNodes(approve), {
+      id: b.id,
+      component: 'volumes',
+    })) as {
+      restored: Array<{ target: string; result: { node: string; stopped: string[]; started: string[] } }>;
+      safetyBackup: string;
+    };
+    expect(r.restored).toEqual([
+      {
+        target: 'nats-data',
+        result: expect.objectContaining({
+          node: node2,
+          stopped: [`${project}_nats (1 → 0)`],
+          started: [`${project}_nats (0 → 1)`],
+        }),
+      },
+    ]);
+    expect(r.safetyBackup).toMatch(/pre-restore|volumes/);
+    // nats is back at one task, on node2, with the backed-up files (a.txt back, c.txt gone).
+    await waitFor(
+      'nats running again',
+      async () =>
+        (
+          await swarm.docker([
+            'service',
+            'ls',
+            '--filter',
+            `name=${project}_nats`,
+            '--format',
+            '{{.Replicas}}',
+          ])
+        ).trim() === '1/1',
+      60_000,
+    );
+    expect(await state()).toBe(original);
+  }, 240_000);
+});
+
+describe('the same commands through MCP, Slack and the CLI on the swarm stack', () => {
+  const SECRET = 'swarm-signing-secret-0123456789';
+  const slack = new SlackStandIn();
+  let bot: SlackBot | undefined;
+  let http: RunningHttp | undefined;
+  afterAll(async () => {
+    await bot?.stop();
+    await http?.close();
+    await slack.stop();
+  });
+  const configFile = () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'doomswcfg-')), 'doom-ops.yaml');
+    writeFileSync(f, `swarm:\n  nodes:\n${swarm.nodes.map((n) => `    ${n.name}: ${n.host}\n`).join('')}`);
+    return f;
+  };
+
+  it('the CLI (DOCKER_HOST on the manager): health, why and scale-agents 3 then 2, as for Compose', async () => {
+    const env = {
+      DOCKER_HOST: swarm.manager,
+      COMPOSE_PROJECT_NAME: project,
+      DOOM_OPS_CONFIG: configFile(),
+      DOOM_OPS_STATE_DIR: mkdtempSync(join(tmpdir(), 'doomswcli-')),
+    };
+    const h = await cli(['health', '--json'], env);
+    expect(h.exitCode).toBe(1); // not healthy: the OOM loop and the unplaceable ollama
+    const body = h.json<Health>();
+    expect(body.swarm!.nodes.map((n) => n.endpoint)).toEqual([true, true]);
+    expect(body.services.find((x) => x.service === 'ollama')!.problems.join('\n')).toMatch(
+      /no suitable node/,
+    );
+    const why = await cliOk(['why', 'orchestrator'], env);
+    expect(why.stdout).toMatch(/137/);
+    expect(why.stdout).toMatch(/task history|tasks/i);
+    await cliOk(['scale-agents', '3'], env);
+    expect(await serviceReplicas('agent')).toBe('3/3');
+    await cliOk(['scale-agents', '2'], env);
+    expect(await serviceReplicas('agent')).toBe('2/2');
+  }, 180_000);
+
+  it('MCP (the SDK client): stack_health and explain_restarts answer from the swarm', async () => {
+    const c = ctx();
+    const server = createMcpServer({
+      config: c.config,
+      safety: c.safety,
+      docker: c.docker,
+      logger: createLogger('silent'),
+      principal: { id: 'test', surface: 'mcp' },
+      registry,
+    });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new Client({ name: 'swarm-test', version: '1' });
+    await client.connect(clientSide);
+    try {
+      const h = await client.callTool({ name: 'stack_health', arguments: {} });
+      expect(h.isError).toBeFalsy();
+      const health = h.structuredContent as unknown as Health;
+      expect(health.swarm!.nodes).toHaveLength(2);
+      expect(
+        health.services
+          .find((x) => x.service === 'orchestrator')!
+          .swarm!.tasks.some((t) => t.exitCode === 137),
+      ).toBe(true);
+      const why = await client.callTool({ name: 'explain_restarts', arguments: { service: 'orchestrator' } });
+      expect(why.isError).toBeFalsy();
+      expect(JSON.stringify(why.structuredContent)).toMatch(/non-zero exit \(137\)/);
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
+
+  it('Slack (/doom over the signed endpoint): health and why answer from the swarm', async () => {
+    await slack.start();
+    const c = ctx();
+    ({ bot, http } = await serveSlackBot(c, slack, SECRET));
+    const ask = async (text: string, n: number) => {
+      const ack = await slashCommand(`${http!.url}/slack/events`, SECRET, {
+        text,
+        user: 'UVIEW',
+        channel: 'COPS',
+        responseUrl: `${slack.url}/response/sw${n}`,
+      });
+      expect(ack.status).toBe(200);
+      return waitFor(
+        `the answer to /doom ${text}`,
+        async () => slack.responsesTo(`sw${n}`).find((r) => r.text),
+        60_000,
+        50,
+      );
+    };
+    const h = await ask('health', 1);
+    expect(String(h.text)).toMatch(/swarm nodes:/);
+    expect(String(h.text)).toMatch(/no suitable node/);
+    const why = await ask('why orchestrator', 2);
+    expect(String(why.text)).toMatch(/137/);
+  }, 120_000);
 });

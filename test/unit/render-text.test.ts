@@ -156,6 +156,7 @@ describe('backup: how each volume was read', () => {
           snapshot: 'abcd1234',
           access: 'directory',
           filesUnchanged: 12,
+          node: null,
         },
         {
           component: 'volumes',
@@ -166,6 +167,18 @@ describe('backup: how each volume was read', () => {
           snapshot: 'bcde2345',
           access: 'engine',
           filesUnchanged: null,
+          node: null,
+        },
+        {
+          component: 'volumes',
+          target: 'agent-data@worker-2',
+          bytes: 4096,
+          bytesAdded: 10,
+          sha256: 'e'.repeat(64),
+          snapshot: 'cdef3456',
+          access: 'engine',
+          filesUnchanged: null,
+          node: 'worker-2',
         },
       ],
       failures: [],
@@ -178,6 +191,10 @@ describe('backup: how each volume was read', () => {
     const text = renderText('backup', o);
     expect(text).toMatch(/nats-data .*incremental, 12 file\(s\) unchanged/);
     expect(text).toMatch(/remote-data .*ffffffffffffffff {2}\(streamed through the engine\)/);
+    // On Swarm: through the engine of the node that holds the volume.
+    expect(text).toMatch(
+      /agent-data@worker-2 .*eeeeeeeeeeeeeeee {2}\(streamed through node worker-2's engine\)/,
+    );
   });
 });
 

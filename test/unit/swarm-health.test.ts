@@ -28,6 +28,7 @@ const svc = (over: Partial<SwarmService> = {}): SwarmService => ({
   failureAction: null,
   constraints: [],
   memoryLimitBytes: null,
+  volumes: [],
   tty: false,
   secretValues: [],
   ...over,

@@ -21,6 +21,7 @@ import type {
   LogLine,
   ProcessList,
   StackContainer,
+  StackVolume,
 } from './types.js';
 import { wiring } from './wiring.js';
 
@@ -299,6 +300,32 @@ export class DockerAdapter {
       });
     }
     return containers.sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
+  }
+
+  /**
+   * The project's named volumes as Compose labels them (GET /volumes filtered by
+   * com.docker.compose.project, and com.docker.compose.volume=`key` when given): the engine's name,
+   * the Compose key, driver, driver options and Mountpoint (a path on the engine's host). Sorted by key.
+   */
+  async stackVolumes(project: string, signal?: AbortSignal, key?: string): Promise<StackVolume[]> {
+    const { Volumes } = await this.call('list volumes', signal, (s) =>
+      this.docker.listVolumes({
+        filters: {
+          label: [`${LABEL.project}=${project}`, ...(key === undefined ? [] : [`${LABEL.volume}=${key}`])],
+        },
+        abortSignal: s,
+      } as object),
+    );
+    return (Volumes ?? [])
+      .filter((v) => v.Name && v.Labels?.[LABEL.volume])
+      .map((v) => ({
+        name: v.Name,
+        key: v.Labels[LABEL.volume]!,
+        driver: v.Driver,
+        options: v.Options ?? {},
+        mountpoint: v.Mountpoint,
+      }))
+      .sort((a, b) => a.key.localeCompare(b.key));
   }
 
   /**

@@ -2,6 +2,8 @@
 export const LABEL = {
   project: 'com.docker.compose.project',
   service: 'com.docker.compose.service',
+  /** On volumes: the Compose file's volume key (nats-data for <project>_nats-data). */
+  volume: 'com.docker.compose.volume',
   number: 'com.docker.compose.container-number',
   oneoff: 'com.docker.compose.oneoff',
   configHash: 'com.docker.compose.config-hash',

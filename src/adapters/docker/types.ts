@@ -15,6 +15,18 @@ export interface StackContainer {
   labels: Record<string, string>;
 }
 
+/** A named volume of a stack as the engine holds it. */
+export interface StackVolume {
+  /** The engine's name, e.g. clau-doom_nats-data. */
+  name: string;
+  /** The Compose file's key, e.g. nats-data. */
+  key: string;
+  driver: string;
+  options: Record<string, string>;
+  /** A path on the engine's host. */
+  mountpoint: string;
+}
+
 export interface HealthProbe {
   start: string;
   end: string;

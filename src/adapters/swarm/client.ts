@@ -26,6 +26,8 @@ export interface SwarmService {
   memoryLimitBytes: number | null;
   /** Spec.TaskTemplate.ContainerSpec.TTY: its logs are one raw stream (not multiplexed). */
   tty: boolean;
+  /** Engine names of the named volumes its tasks mount (Spec.TaskTemplate.ContainerSpec.Mounts of type volume), e.g. `<stack>_nats-data`. */
+  volumes: string[];
   /** Secret values of its environment (secretEnvValues of Spec.TaskTemplate.ContainerSpec.Env): for redaction only. */
   secretValues: string[];
 }
@@ -199,6 +201,9 @@ function toService(x: Json, namespace: string): SwarmService {
     constraints: spec.TaskTemplate?.Placement?.Constraints ?? [],
     memoryLimitBytes: spec.TaskTemplate?.Resources?.Limits?.MemoryBytes || null,
     tty: Boolean(spec.TaskTemplate?.ContainerSpec?.TTY),
+    volumes: ((spec.TaskTemplate?.ContainerSpec?.Mounts ?? []) as Json[])
+      .filter((m) => m.Type === 'volume' && m.Source)
+      .map((m) => String(m.Source)),
     secretValues: secretEnvValues(spec.TaskTemplate?.ContainerSpec?.Env),
   };
 }

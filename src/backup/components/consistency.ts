@@ -8,6 +8,8 @@ import { leftStopped, markStoppedForBackup, readStoppedForBackup } from '../jour
 
 /** The label that asks for a service to be stopped while its volumes are archived. */
 export const STOP_LABEL = 'doom-ops.backup.stop';
+/** The label the Swarm agent puts on a task's container. */
+const SWARM_TASK_LABEL = 'com.docker.swarm.task.id';
 
 interface Owner {
   id: string;
@@ -82,6 +84,17 @@ export async function withConsistency<T extends { details: Record<string, unknow
   const toStop = v.owners.filter(
     (o) => o.running && (o.labels[STOP_LABEL] === 'true' || cfg.stop.includes(o.service)),
   );
+  // A Swarm task's container that stops is replaced by a new task at once (which would write the
+  // volume while it is read, and be left running beside the old one started again).
+  const tasks = toStop.filter((o) => o.labels[SWARM_TASK_LABEL]);
+  if (tasks.length)
+    throw new ToolError(
+      'failed',
+      `volume ${v.key} is to be archived with ${[...new Set(tasks.map((o) => o.service))].join(', ')} stopped (backup.stop or ${STOP_LABEL}), but on Swarm a stopped task is replaced by a new one at once; nothing of this volume was saved`,
+      {
+        hint: `quiesce it with backup.hooks.<service>.pre/post instead, or scale it to 0 first (doom-ops scale), back it up, and scale it back`,
+      },
+    );
   const hooks: string[] = [];
   const preDone: string[] = [];
   const stopped: Owner[] = [];

@@ -44,31 +44,16 @@ export interface ResolvedVolume {
  */
 export async function stackVolumeKeys(ctx: ToolContext): Promise<string[]> {
   const cfg = ctx.config.backup;
-  let keys = cfg.volumes;
-  if (keys.length === 0) {
-    const { Volumes } = await ctx.docker.call('list volumes', ctx.signal, (s) =>
-      ctx.docker.docker.listVolumes({
-        filters: { label: [`com.docker.compose.project=${ctx.project}`] },
-        abortSignal: s,
-      } as object),
-    );
-    keys = (Volumes ?? [])
-      .map((v) => v.Labels?.['com.docker.compose.volume'])
-      .filter((k): k is string => Boolean(k));
-  }
+  const keys = cfg.volumes.length
+    ? cfg.volumes
+    : (await ctx.docker.stackVolumes(ctx.project, ctx.signal)).map((v) => v.key);
   return [...new Set(keys)].filter((k) => !cfg.exclude.includes(k)).sort();
 }
 
 /** A Compose volume key (nats-data) to the engine's volume (<project>_nats-data) and who uses it. */
 export async function resolveVolume(ctx: ToolContext, key: string): Promise<ResolvedVolume> {
-  const { Volumes } = await ctx.docker.call('list volumes', ctx.signal, (s) =>
-    ctx.docker.docker.listVolumes({
-      filters: { label: [`com.docker.compose.project=${ctx.project}`, `com.docker.compose.volume=${key}`] },
-      abortSignal: s,
-    } as object),
-  );
-  const volume = Volumes?.[0];
-  const name = volume?.Name;
+  const [volume] = await ctx.docker.stackVolumes(ctx.project, ctx.signal, key);
+  const name = volume?.name;
   if (!volume || !name)
     throw new ToolError('not_found', `volume ${key} of project ${ctx.project} does not exist`, {
       hint: `if it was removed (docker compose down -v), create it again with \`docker compose -p ${ctx.project} up --no-start\` and run this again; otherwise check backup.volumes against the Compose file's volume keys (e.g. nats-data)`,
@@ -96,9 +81,9 @@ export async function resolveVolume(ctx: ToolContext, key: string): Promise<Reso
     name,
     owners,
     image,
-    driver: volume.Driver,
-    options: volume.Options ?? {},
-    mountpoint: volume.Mountpoint,
+    driver: volume.driver,
+    options: volume.options,
+    mountpoint: volume.mountpoint,
   };
 }
 
@@ -144,9 +129,13 @@ export async function backupVolume(
   id: string,
   reason: Reason,
   key: string,
+  /** On Swarm: the node whose engine `ctx.docker` is, and the entry's target (`key`, or `key@node` when the volume is on several nodes). */
+  at?: { node: string; target: string },
 ): Promise<ComponentEntry> {
   const v = await resolveVolume(ctx, key);
   const direct = await volumeDirectory(ctx, v);
+  const target = at?.target ?? key;
+  const where = at ? { node: at.node } : {};
   return withConsistency(ctx, v, async (signal, consistency) => {
     let engineWhy = 'why' in direct ? direct.why : '';
     if ('dir' in direct) {
@@ -167,14 +156,14 @@ export async function backupVolume(
       signal,
     });
     try {
-      const hash = new HashCount(byteProgress(ctx, `volume ${key}`));
+      const hash = new HashCount(byteProgress(ctx, `volume ${target}`));
       const tar = new TarCheck({ sums: true });
       const source = await readArchive(ctx.docker, helper, MOUNT, signal);
       // Errors anywhere destroy every stream with the error; restic sees it on its input and saves nothing.
       pipelineCb(source, tar, hash, () => undefined);
       const [data, sums] = await Promise.all([
-        store.writeData(hash, { id, component: 'volumes', target: key, reason }),
-        store.writeSums(tar.sums!, { id, target: key, reason }),
+        store.writeData(hash, { id, component: 'volumes', target, reason }),
+        store.writeSums(tar.sums!, { id, target, reason }),
       ]).catch((err) => {
         hash.destroy();
         tar.sums?.destroy();
@@ -182,7 +171,7 @@ export async function backupVolume(
       });
       return {
         component: 'volumes',
-        target: key,
+        target,
         file: null,
         bytes: hash.bytes,
         sha256: hash.digest(),
@@ -191,6 +180,7 @@ export async function backupVolume(
         sums: sums.snapshotId,
         details: {
           volume: v.name,
+          ...where,
           usedBy: v.owners.map((o) => o.name),
           tarEntries: tar.entries,
           files: tar.files,

@@ -14,7 +14,9 @@ export const backupTool = defineTool({
     'backup.volumes, minus backup.exclude; services labelled doom-ops.backup.stop=true are stopped while archived), or ' +
     'full (all). One restic snapshot per target: streamed from the Engine API and hashed (sha256) on the way, or, for ' +
     "a volume whose directory doom-ops can read on the engine's host, read by restic file by file (incremental: " +
-    'unchanged files are not read again; see access and filesUnchanged). A component that fails does not stop the others: the result has phase Completed, PartiallyFailed (each ' +
+    'unchanged files are not read again; see access and filesUnchanged). On a Swarm stack each volume is archived ' +
+    "on the node holding it, through that node's engine (swarm.nodes; the entry records the node, and a node without " +
+    'an endpoint is a failure naming it); mongodump and DuckDB checkpoints run in the task containers there. A component that fails does not stop the others: the result has phase Completed, PartiallyFailed (each ' +
     'failure with its reason; the rest is restorable) or Failed. Serialized with other changes by the stack lock: ' +
     'waits up to 15 minutes for one in progress.',
   summary:
@@ -22,6 +24,7 @@ export const backupTool = defineTool({
     'Writes a new backup; returns its snapshots and any failures.',
   risk: 'write',
   idempotent: false,
+  stackKinds: ['compose', 'swarm'],
   // A second backup (or any change) in progress: queue behind it rather than fail.
   lockWaitMs: 15 * 60_000,
   input: z.object({
@@ -59,6 +62,12 @@ export const backupTool = defineTool({
           .number()
           .nullable()
           .describe('Volumes read as a directory: files restic found unchanged and did not read again'),
+        node: z
+          .string()
+          .nullable()
+          .describe(
+            'Swarm: the node whose engine the data was read through (recorded in the backup); null on Compose',
+          ),
       }),
     ),
     failures: z.array(z.object({ component: z.string(), target: z.string().optional(), reason: z.string() })),
@@ -91,6 +100,7 @@ export const backupTool = defineTool({
               ? ('engine' as const)
               : null,
         filesUnchanged: typeof c.details.filesUnchanged === 'number' ? c.details.filesUnchanged : null,
+        node: typeof c.details.node === 'string' ? c.details.node : null,
       })),
       failures: m.failures ?? [],
       skipped: m.skipped ?? [],

@@ -5,6 +5,7 @@ import { removeOrphanHelpers } from '../../adapters/docker/helper.js';
 import { restoreDuckdb } from '../../backup/components/duckdb.js';
 import { restoreMongo } from '../../backup/components/mongodb.js';
 import { restoreOpenSearch } from '../../backup/components/opensearch.js';
+import { restoreSwarmVolume, volumeKey, volumePlace } from '../../backup/components/swarm-volumes.js';
 import { type PreparedVolume, prepareVolumeRestore, restoreVolume } from '../../backup/components/volumes.js';
 import {
   clearJournal,
@@ -17,10 +18,12 @@ import {
 import { type LocatedBackup, locateBackup } from '../../backup/locate.js';
 import { COMPONENTS, type Component, type ComponentEntry } from '../../backup/manifest.js';
 import { verifyWhileProtecting } from '../../backup/pre-restore.js';
+import { onePlace } from '../../backup/swarm-places.js';
 import { ToolError } from '../../errors.js';
 import { canonical } from '../../safety/approver.js';
 import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
+import { stackKind } from '../lib/stack-kind.js';
 import { repositoryField } from './list-backups.js';
 import { backupIdField } from './verify-backup.js';
 
@@ -32,9 +35,11 @@ const input = z.object({
   target: z
     .string()
     .max(200)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*(@[A-Za-z0-9][A-Za-z0-9_.-]*)?$/)
     .optional()
-    .describe('Only this volume key or agent container (default: every entry of the component)'),
+    .describe(
+      'Only this volume key or agent container (default: every entry of the component); on Swarm a volume backed up on several nodes is key@node',
+    ),
   repository: repositoryField
     .optional()
     .describe('Read the backup from this repository (default: local, then each offsite one)'),
@@ -140,7 +145,7 @@ function interruptedConflict(journal: RestoreJournal, component: string): ToolEr
   });
 }
 
-function stepFor(e: ComponentEntry): string {
+function stepFor(e: ComponentEntry, swarm: boolean): string {
   switch (e.component) {
     case 'mongodb':
       return `mongorestore --archive --gzip --drop into ${e.target} (collections are dropped and replaced: ${Object.keys((e.details.collections as object) ?? {}).join(', ') || 'all in the archive'})`;
@@ -149,7 +154,9 @@ function stepFor(e: ComponentEntry): string {
     case 'duckdb':
       return `stop ${e.target}, replace ${String(e.details.path)} with the backup copy, start it`;
     default:
-      return `stop the containers using volume ${e.target}, empty it, extract the archive, start them again`;
+      return swarm
+        ? `on node ${typeof e.details.node === 'string' ? e.details.node : '(the one holding it)'}: scale the services mounting volume ${volumeKey(e)} to 0, empty it and extract the archive through that node's engine, scale them back`
+        : `stop the containers using volume ${e.target}, empty it, extract the archive, start them again`;
   }
 }
 
@@ -168,6 +175,7 @@ export const restoreTool = defineTool({
     'current data after a safety backup and waits for a human approval.',
   risk: 'destructive',
   idempotent: false,
+  stackKinds: ['compose', 'swarm'],
   input,
   output: z.object({
     id: z.string(),
@@ -180,6 +188,15 @@ export const restoreTool = defineTool({
   }),
   async plan(ctx, i) {
     const r = await resolveRestore(ctx, i);
+    const swarm = (await stackKind(ctx)) === 'swarm';
+    if (swarm && r.component === 'duckdb')
+      throw new ToolError(
+        'invalid_input',
+        `restoring duckdb on a Swarm stack is not supported: the agent's container must be stopped while its play log is replaced, and Swarm replaces a stopped task at once`,
+        {
+          hint: `scale ${ctx.config.backup.duckdb.service} to 0, copy the file from the restic snapshot list_backups names into its volume, and scale it back`,
+        },
+      );
     // A backup known to be bad is refused before anyone is asked to approve it.
     const stored = await r.located.verification();
     if (stored && !stored.ok)
@@ -194,7 +211,7 @@ export const restoreTool = defineTool({
         r.keptSafety
           ? `read backup ${r.id} back and check it (checksums, archives), keeping the safety backup ${r.keptSafety} written by the interrupted run (the data now is incomplete); stop here if the check fails`
           : `read backup ${r.id} back and check it (checksums, archives) while writing a safety backup of the current ${r.component} data (${targets.join(', ')}); stop here, changing nothing, if either fails`,
-        ...r.entries.map(stepFor),
+        ...r.entries.map((e) => stepFor(e, swarm)),
       ],
       dataAtRisk: [
         `current ${r.component} data changed since ${r.located.manifest.created} is replaced (the safety backup keeps it)`,
@@ -234,9 +251,19 @@ export const restoreTool = defineTool({
     let touched = journal.touched;
     // The helper that empties a volume is started while the checks run (for the next volume: while
     // this one is extracted), so its start-up is off the critical path; it touches nothing until used.
+    const swarm = (await stackKind(ctx)) === 'swarm';
     const helpers: Array<Promise<PreparedVolume | null>> = [];
     const prepare = (e: ComponentEntry | undefined) => {
-      const p = e?.component === 'volumes' ? prepareVolumeRestore(ctx, e) : Promise.resolve(null);
+      const p =
+        e?.component !== 'volumes'
+          ? Promise.resolve(null)
+          : swarm
+            ? // On the volume's node; none (the plain way later) when that node cannot be had now.
+              volumePlace(ctx, e).then(
+                (at) => prepareVolumeRestore(at.ctx, { ...e, target: volumeKey(e) }),
+                () => null,
+              )
+            : prepareVolumeRestore(ctx, e);
       helpers.push(p);
       return p;
     };
@@ -284,12 +311,20 @@ export const restoreTool = defineTool({
         const open = () => (e === first && early && !early.destroyed ? early : r.located.open(e));
         const result =
           e.component === 'mongodb'
-            ? await restoreMongo(ctx, open)
+            ? await restoreMongo(
+                // On Swarm mongorestore runs in the task's container, through its node's engine.
+                swarm
+                  ? (await onePlace(ctx, ctx.config.backup.mongodb.service, 'cannot restore MongoDB')).ctx
+                  : ctx,
+                open,
+              )
             : e.component === 'opensearch'
               ? await restoreOpenSearch(ctx, e)
               : e.component === 'duckdb'
                 ? await restoreDuckdb(ctx, e, open, hooks)
-                : await restoreVolume(ctx, e, open, hooks, prepared);
+                : swarm
+                  ? await restoreSwarmVolume(ctx, e, open, hooks, prepared)
+                  : await restoreVolume(ctx, e, open, hooks, prepared);
         journal.stopped = [];
         restored.push({ target: e.target, result: result as Record<string, unknown> });
       }

@@ -25,18 +25,6 @@ async function replicatedService(
   return svc;
 }
 
-/** The service's named volumes (mounts of type volume with a source), from its task template. */
-async function namedVolumes(swarm: SwarmAdapter, svc: SwarmService, ctx: ToolContext): Promise<string[]> {
-  const spec = (await swarm.docker.call(`inspect service ${svc.name}`, ctx.signal, (s) =>
-    swarm.docker.docker.getService(svc.id).inspect({ abortSignal: s } as object),
-  )) as {
-    Spec?: { TaskTemplate?: { ContainerSpec?: { Mounts?: Array<{ Type?: string; Source?: string }> } } };
-  };
-  return (spec.Spec?.TaskTemplate?.ContainerSpec?.Mounts ?? [])
-    .filter((m) => m.Type === 'volume' && m.Source)
-    .map((m) => m.Source!);
-}
-
 /**
  * Why a Swarm scale-down needs a human: the same rules as on Compose (to 0, below the minimum, a
  * critical service, named volumes), read from the service spec. Null for a plain write.
@@ -48,7 +36,7 @@ export async function swarmScaleDownReason(
 ): Promise<string | null> {
   const swarm = new SwarmAdapter(ctx.docker);
   const svc = await replicatedService(ctx, swarm, service);
-  return scaleDownRule(ctx, service, svc.replicas ?? 0, target, () => namedVolumes(swarm, svc, ctx));
+  return scaleDownRule(ctx, service, svc.replicas ?? 0, target, async () => svc.volumes);
 }
 
 /** The plan of a Swarm scale: one service update of its replica count. */

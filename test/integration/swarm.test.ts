@@ -387,7 +387,7 @@ describe('tools that do not work on Swarm yet', () => {
   it('are refused with the reason instead of answering as if the stack were empty', async () => {
     for (const [tool, input] of [
       ['disk_usage', {}],
-      ['stack_down', {}],
+      ['smoke_test', {}],
       ['run_runbook', { id: 'restart-loop', service: 'orchestrator' }],
     ] as const) {
       await expect(invokeTool(findTool(tool)!, ctx(), input)).rejects.toMatchObject({
@@ -676,4 +676,133 @@ describe('the same commands through MCP, Slack and the CLI on the swarm stack', 
     const why = await ask('why orchestrator', 2);
     expect(String(why.text)).toMatch(/137/);
   }, 120_000);
+});
+
+describe('stack_down and stack_up on a two-node swarm', () => {
+  const allow: Approver = async () => ({ approved: true, approver: 'test human', via: 'test' });
+  /** Both nodes known; the flush steps exec'd through the nodes' engines write where the test can look. */
+  const lifecycleCtx = (approver?: Approver): ToolContext => {
+    const c = bothNodes(approver);
+    return {
+      ...c,
+      config: {
+        ...c.config,
+        compose: { ...c.config.compose, dir: resolve('test/stack'), files: ['swarm-stack.yml'] },
+        lifecycle: {
+          ...c.config.lifecycle,
+          stopAcceptingWork: { service: 'nats', argv: ['sh', '-c', 'touch /data/draining'] },
+          opensearchFlush: false,
+        },
+        backup: {
+          ...c.config.backup,
+          duckdb: {
+            ...c.config.backup.duckdb,
+            checkpoint: ['sh', '-c', 'echo checkpoint {file} > /tmp/checkpointed'],
+          },
+        },
+      },
+    };
+  };
+  const onNode = async (host: string, args: string[]) =>
+    (await execa('docker', ['-H', host, ...args])).stdout;
+
+  it('down flushes through the nodes’ engines and scales every service to 0 dependents-first, keeping services and volumes; up deploys and restores the counts', async () => {
+    await swarm.docker(['service', 'scale', '--detach', `${project}_agent=3`]);
+    await waitFor('3 agents', async () => (await serviceReplicas('agent')) === '3/3', 60_000);
+    const agentNodes = new Set(
+      (
+        await swarm.docker([
+          'service',
+          'ps',
+          '--filter',
+          'desired-state=running',
+          '--format',
+          '{{.Node}}',
+          `${project}_agent`,
+        ])
+      )
+        .split('\n')
+        .filter(Boolean),
+    );
+
+    await expect(
+      invokeTool(
+        findTool('stack_down')!,
+        lifecycleCtx(async () => ({ approved: false, reason: 'no' })),
+        {},
+      ),
+    ).rejects.toMatchObject({ code: 'not_allowed' });
+    expect(await serviceReplicas('agent')).toBe('3/3');
+
+    const down = (await invokeTool(findTool('stack_down')!, lifecycleCtx(allow), {})) as {
+      steps: Array<{ step: string; ok: boolean; skipped: boolean; detail: string }>;
+      stopped: Array<{ service: string; container: string }>;
+      summary: string;
+    };
+    const step = (name: string) => down.steps.find((x) => x.step === name)!;
+    expect(step('stop accepting work')).toMatchObject({ ok: true, skipped: false });
+    expect(step('stop accepting work').detail).toMatch(
+      new RegExp(`${project}_nats\\.1@${swarm.nodes[1]!.name}`),
+    );
+    expect(step('CHECKPOINT DuckDB play logs')).toMatchObject({ ok: true, skipped: false });
+    // Every agent task was checkpointed, on whichever node it ran.
+    expect(step('CHECKPOINT DuckDB play logs').detail.match(/_agent\.\d+@/g)).toHaveLength(3);
+    for (const node of agentNodes) expect(step('CHECKPOINT DuckDB play logs').detail).toContain(`@${node}`);
+    // Dependents first (config services' dependsOn: agent and orchestrator before nats).
+    const order = [...new Set(down.stopped.map((x) => x.service))];
+    expect(order.indexOf('agent')).toBeLessThan(order.indexOf('nats'));
+    expect(down.stopped.filter((x) => x.service === 'agent')).toHaveLength(3);
+
+    const ls = await swarm.docker([
+      'service',
+      'ls',
+      '--filter',
+      `label=com.docker.stack.namespace=${project}`,
+      '--format',
+      '{{.Name}} {{.Replicas}}',
+    ]);
+    for (const svc of ['nats', 'orchestrator', 'ollama', 'agent'])
+      expect(ls).toMatch(new RegExp(`${project}_${svc} 0/0`));
+    // The volume on node2 is still there; nothing was removed.
+    expect(await onNode(swarm.nodes[1]!.host, ['volume', 'ls', '-q'])).toContain(`${project}_nats-data`);
+    expect(
+      await swarm.docker([
+        'service',
+        'inspect',
+        '--format',
+        '{{index .Spec.Labels "doom-ops.down.replicas"}}',
+        `${project}_agent`,
+      ]),
+    ).toBe('3');
+
+    process.env.NODE2 = swarm.nodes[1]!.name;
+    const up = (await invokeTool(findTool('stack_up')!, lifecycleCtx(), { timeout: 90_000 })) as {
+      ready: boolean;
+      compose: string;
+      services: Array<{ service: string; ready: boolean; failed: boolean }>;
+      failures: Array<{ service: string; findings: { problems: string[] } }>;
+      notes: string[];
+    };
+    expect(up.compose).toBe('docker stack deploy');
+    const by = (n: string) => up.services.find((x) => x.service === n)!;
+    expect(by('nats').ready).toBe(true);
+    expect(by('agent').ready).toBe(true);
+    // The OOM loop and the unplaceable service are reported, not waited for until the timeout.
+    expect(up.ready).toBe(false);
+    expect(by('ollama').failed).toBe(true);
+    expect(up.failures.find((f) => f.service === 'ollama')!.findings.problems.join(' ')).toMatch(
+      /cannot be placed/,
+    );
+    expect(up.notes.join('\n')).toMatch(new RegExp(`${project}_agent 2 → 3`));
+    expect(await serviceReplicas('agent')).toBe('3/3');
+    expect(
+      await swarm.docker([
+        'service',
+        'inspect',
+        '--format',
+        '{{index .Spec.Labels "doom-ops.down.replicas"}}',
+        `${project}_agent`,
+      ]),
+    ).toBe('');
+  }, 300_000);
 });

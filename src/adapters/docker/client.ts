@@ -114,6 +114,26 @@ export class DockerAdapter {
     return this.sameHost;
   }
 
+  /**
+   * The DOCKER_HOST naming this engine for the docker CLI (unix://…, tcp://host:port, ssh://…),
+   * from the client's own connection settings; the environment's DOCKER_HOST (or the default
+   * socket) when the client finds its socket itself. TLS settings stay in the environment.
+   */
+  get dockerHost(): string {
+    const m = this.docker.modem as {
+      socketPath?: unknown;
+      host?: string;
+      port?: string | number;
+      protocol?: string;
+      username?: string;
+    };
+    if (typeof m.socketPath === 'string') return `unix://${m.socketPath}`;
+    if (m.host && m.protocol === 'ssh')
+      return `ssh://${m.username ? `${m.username}@` : ''}${m.host}${m.port ? `:${m.port}` : ''}`;
+    if (m.host) return `tcp://${m.host}:${m.port ?? 2375}`;
+    return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+  }
+
   /** Runs `fn` with a signal that fires on the caller's abort or on the deadline. */
   async call<T>(
     what: string,

@@ -26,6 +26,8 @@ export interface SwarmService {
   memoryLimitBytes: number | null;
   /** Spec.TaskTemplate.ContainerSpec.TTY: its logs are one raw stream (not multiplexed). */
   tty: boolean;
+  /** Spec.Labels: the service's own labels (deploy.labels, com.docker.stack.namespace, doom-ops.down.replicas). */
+  labels: Record<string, string>;
   /** Engine names of the named volumes its tasks mount (Spec.TaskTemplate.ContainerSpec.Mounts of type volume), e.g. `<stack>_nats-data`. */
   volumes: string[];
   /** Secret values of its environment (secretEnvValues of Spec.TaskTemplate.ContainerSpec.Env): for redaction only. */
@@ -201,6 +203,7 @@ function toService(x: Json, namespace: string): SwarmService {
     constraints: spec.TaskTemplate?.Placement?.Constraints ?? [],
     memoryLimitBytes: spec.TaskTemplate?.Resources?.Limits?.MemoryBytes || null,
     tty: Boolean(spec.TaskTemplate?.ContainerSpec?.TTY),
+    labels: spec.Labels ?? {},
     volumes: ((spec.TaskTemplate?.ContainerSpec?.Mounts ?? []) as Json[])
       .filter((m) => m.Type === 'volume' && m.Source)
       .map((m) => String(m.Source)),

@@ -46,6 +46,8 @@ export interface SwarmServiceHealth {
   mode: 'replicated' | 'global';
   desired: number;
   running: number;
+  /** Tasks no node can take now (they wait for a node: constraints, resources). */
+  unplaced: number;
   problems: string[];
   update: { state: string; message: string } | null;
   /** The manager's task history for the service, newest first. */
@@ -174,6 +176,7 @@ export function swarmServiceHealth(
     mode: svc.mode,
     desired,
     running,
+    unplaced: unplaced.length,
     problems,
     update: svc.update,
     tasks: tasks.map((t) => taskView(t, nodes)),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LABEL } from '../../adapters/docker/labels.js';
 import { stopContainer } from '../../adapters/docker/replicas.js';
 import type { StackContainer } from '../../adapters/docker/types.js';
+import type { SwarmService } from '../../adapters/swarm/client.js';
 import { checkpointAgent } from '../../backup/components/duckdb.js';
 import { snapshots } from '../../backup/components/opensearch.js';
 import { ToolError } from '../../errors.js';
@@ -11,6 +12,14 @@ import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
 import { parseDependsOnLabel } from '../lib/dependencies.js';
 import { redactForProject } from '../lib/secrets.js';
+import { stackKind } from '../lib/stack-kind.js';
+import {
+  DOWN_LABEL,
+  type RunningUnit,
+  scaleToZero,
+  stopGraceMs,
+  swarmRunningUnits,
+} from '../lib/swarm-lifecycle.js';
 
 const step = z.object({
   step: z.string(),
@@ -51,16 +60,23 @@ async function running(ctx: ToolContext): Promise<StackContainer[]> {
   );
 }
 
-function order(ctx: ToolContext, list: StackContainer[]): string[] {
-  const services = [...new Set(list.map((c) => c.service))];
+function order(
+  ctx: ToolContext,
+  list: Array<{ service: string; labels?: Record<string, string> }>,
+  all?: string[],
+): string[] {
+  const services = all ?? [...new Set(list.map((c) => c.service))];
   return stopOrder(services, (s) => {
-    const label = list.find((c) => c.service === s && c.labels[LABEL.dependsOn])?.labels[LABEL.dependsOn];
+    const label = list.find((c) => c.service === s && c.labels?.[LABEL.dependsOn])?.labels?.[LABEL.dependsOn];
     const fromLabel = parseDependsOnLabel(label).map((d) => d.service);
     return fromLabel.length ? fromLabel : (ctx.config.services[s]?.dependsOn ?? []);
   });
 }
 
-function plannedSteps(ctx: ToolContext, list: StackContainer[]): string[] {
+function plannedSteps(
+  ctx: ToolContext,
+  list: Array<{ service: string; labels?: Record<string, string> }>,
+): string[] {
   const l = ctx.config.lifecycle;
   const b = ctx.config.backup;
   return [
@@ -87,12 +103,15 @@ export const stackDown = defineTool({
     'episodes (configured check, bounded), CHECKPOINT every agent DuckDB, flush OpenSearch, fsync MongoDB, then stop ' +
     'the services dependents-first with their stop timeouts. Containers are stopped, not removed; volumes are never ' +
     'touched. Destructive: needs a human approval. A failed flush step stops the shutdown before any service stops ' +
-    'unless force is set.',
+    "unless force is set. On a Swarm stack the flush steps exec in the task containers through their nodes' engines " +
+    '(swarm.nodes), and each replicated service is scaled to 0 in the same order, each waited for; the count it had is ' +
+    `kept in its ${DOWN_LABEL} label for stack_up; global services are left running; docker stack rm is never run.`,
   summary:
     'Use to shut the whole stack down gracefully: flush data, then stop services dependents-first. ' +
     'Destructive: waits for a human approval; containers and volumes are kept.',
   risk: 'destructive',
   idempotent: false,
+  stackKinds: ['compose', 'swarm'],
   input: z.object({
     force: z.boolean().default(false).describe('Stop the services even when a drain or flush step failed'),
   }),
@@ -104,6 +123,30 @@ export const stackDown = defineTool({
     summary: z.string(),
   }),
   async plan(ctx, input) {
+    if ((await stackKind(ctx)) === 'swarm') {
+      const { services, units } = await swarmRunningUnits(ctx);
+      const global = services.filter((s) => s.mode === 'global').map((s) => s.name);
+      return {
+        summary: `graceful shutdown of Swarm stack ${ctx.project}: ${units.length} running task(s) of ${services.length} service(s)${input.force ? ' (force)' : ''}`,
+        steps: [
+          ...plannedSteps(ctx, units).slice(0, -1),
+          `scale to 0, dependents first, each waited for: ${order(
+            ctx,
+            units,
+            services.map((s) => s.service),
+          ).join(
+            ' -> ',
+          )} (the count each had is kept in its ${DOWN_LABEL} label for stack_up); volumes and the services themselves are kept (never docker stack rm)`,
+          ...(global.length
+            ? [`global services are left running (Swarm has no count to lower): ${global.join(', ')}`]
+            : []),
+        ],
+        dataAtRisk: [
+          'the stack is down until started again (doom-ops up); in-flight episodes past the wait are cut',
+        ],
+        fingerprint: canonical(units.map((u) => u.id).sort()),
+      };
+    }
     const list = await running(ctx);
     return {
       summary: `graceful shutdown of ${ctx.project}: ${list.length} running container(s)${input.force ? ' (force)' : ''}`,
@@ -117,9 +160,21 @@ export const stackDown = defineTool({
   async run(ctx, input) {
     const l = ctx.config.lifecycle;
     const b = ctx.config.backup;
-    const list = await running(ctx);
+    const swarm = (await stackKind(ctx)) === 'swarm';
+    // What runs, wherever it runs: on Swarm each task's container through its node's engine.
+    const found = swarm ? await swarmRunningUnits(ctx) : null;
+    const list: RunningUnit[] = found
+      ? found.units
+      : (await running(ctx)).map((c) => ({
+          service: c.service,
+          name: c.name,
+          id: c.id,
+          ctx,
+          labels: c.labels,
+        }));
     const steps: Step[] = [];
-    const byService = (s: string) => list.find((c) => c.service === s);
+    const byService = (s: string) =>
+      list.find((c) => c.service === s && c.ctx) ?? list.find((c) => c.service === s);
     const doStep = async (name: string, skip: string | null, work: () => Promise<string>) => {
       const t0 = Date.now();
       ctx.progress({ progress: steps.length, message: name });
@@ -146,7 +201,8 @@ export const stackDown = defineTool({
     const execIn = async (service: string, argv: string[], timeoutMs = 120_000) => {
       const c = byService(service);
       if (!c) throw new ToolError('not_found', `${service} is not running`);
-      const r = await ctx.docker.exec(c.id, argv, { signal: ctx.signal, timeoutMs });
+      if (!c.ctx) throw new ToolError('failed', `cannot exec in ${c.name}: ${c.unreachable}`);
+      const r = await c.ctx.docker.exec(c.id, argv, { signal: ctx.signal, timeoutMs });
       if (r.exitCode !== 0)
         throw new ToolError(
           'failed',
@@ -180,8 +236,14 @@ export const stackDown = defineTool({
       'CHECKPOINT DuckDB play logs',
       agents.length ? null : `no running ${b.duckdb.service}`,
       async () => {
+        const cut = agents.filter((a) => !a.ctx);
+        if (cut.length)
+          throw new ToolError(
+            'failed',
+            `cannot CHECKPOINT ${cut.map((a) => `${a.name} (${a.unreachable})`).join(', ')}`,
+          );
         const done = [];
-        for (const a of agents) if (await checkpointAgent(ctx, a)) done.push(a.name);
+        for (const a of agents) if (await checkpointAgent(a.ctx!, a)) done.push(a.name);
         return done.length ? `checkpointed ${done.join(', ')}` : 'no checkpoint command configured';
       },
     );
@@ -214,6 +276,7 @@ export const stackDown = defineTool({
         },
       );
 
+    if (found) return swarmStop(ctx, found.services, list, steps, failed.length);
     const stopped = [];
     for (const service of order(ctx, list)) {
       for (const c of list.filter((x) => x.service === service)) {
@@ -233,3 +296,51 @@ export const stackDown = defineTool({
     };
   },
 });
+
+/**
+ * The stop phase on Swarm: each replicated service with tasks wanted is scaled to 0, dependents
+ * first, each waited for (its stop grace period, else lifecycle.stopTimeout, plus 30 s) before the
+ * next; global services are named as left running. One row per task that was running.
+ */
+async function swarmStop(
+  ctx: ToolContext,
+  services: SwarmService[],
+  units: RunningUnit[],
+  steps: Step[],
+  forcedPast: number,
+) {
+  const stopped: Array<{ service: string; container: string; at: string }> = [];
+  const left: string[] = [];
+  const total = units.length;
+  for (const name of order(
+    ctx,
+    units,
+    services.map((s) => s.service),
+  )) {
+    const svc = services.find((s) => s.service === name)!;
+    if (svc.mode === 'global') {
+      left.push(svc.name);
+      continue;
+    }
+    if (!svc.replicas) continue;
+    ctx.progress({ progress: stopped.length, total, message: `scaling ${svc.name} to 0` });
+    const grace = await stopGraceMs(ctx, svc, ctx.config.lifecycle.stopTimeout);
+    const tasks = await scaleToZero(ctx, svc, grace);
+    const at = new Date().toISOString();
+    stopped.push(
+      ...(tasks.length ? tasks : [`${svc.name} (no task was running)`]).map((t) => ({
+        service: name,
+        container: t,
+        at,
+      })),
+    );
+  }
+  const flushed = steps.filter((s) => s.ok && !s.skipped).length;
+  return {
+    project: ctx.project,
+    steps,
+    stopped,
+    volumesRemoved: 0 as const,
+    summary: `scaled ${new Set(stopped.map((s) => s.service)).size} service(s) to 0 (${stopped.filter((s) => !s.container.endsWith('(no task was running)')).length} task(s) stopped) after ${flushed} flush step(s)${forcedPast ? ` (forced past ${forcedPast} failed step(s))` : ''}; volumes and services kept (stack_up scales them back)${left.length ? `; global service(s) left running: ${left.join(', ')}` : ''}`,
+  };
+}

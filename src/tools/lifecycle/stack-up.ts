@@ -4,12 +4,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { compose, detectCompose } from '../../adapters/compose/cli.js';
 import type { ContainerDetail } from '../../adapters/docker/types.js';
+import { SwarmAdapter } from '../../adapters/swarm/client.js';
+import { stackDeploy } from '../../adapters/swarm/deploy.js';
 import { durationMs } from '../../config/schema.js';
 import { ToolError } from '../../errors.js';
 import { probeFailure } from '../../knowledge/health-probe.js';
 import type { ToolContext } from '../context.js';
 import { defineTool, toolNamed } from '../define-tool.js';
 import { invokeTool } from '../invoke.js';
+import { stackKind } from '../lib/stack-kind.js';
+import { downCounts, scaleBackUp, swarmServiceStates } from '../lib/swarm-lifecycle.js';
 
 const POLL_MS = 2000;
 
@@ -76,11 +80,15 @@ export const stackUp = defineTool({
     'prod, dev or gpu overlay), then waits until every service is healthy (start periods respected, bounded by ' +
     'timeout; a container that is running, never restarted, and whose probe is only refused is still starting), then runs ' +
     'smoke_test. A service that fails gets the unhealthy-service runbook and its findings are ' +
-    'returned. Uses `docker compose` v2 when present, `docker-compose` v1 otherwise.',
+    'returned. Uses `docker compose` v2 when present, `docker-compose` v1 otherwise. On a Swarm stack (stack.kind swarm, ' +
+    'or detected): `docker stack deploy` of the same files (DOCKER_HOST a manager), then each service stack_down scaled to 0 ' +
+    'goes back to the count it had; it waits until every service runs the tasks it wants, and a service whose task ' +
+    'fails or cannot be placed is reported with its problems (smoke_test and runbooks do not run on Swarm yet).',
   summary:
     'Use to start the stack (compose up -d) and wait until every service is healthy. Returns each ' +
     "service's state, runbook findings for failures and the smoke_test result.",
   risk: 'write',
+  stackKinds: ['compose', 'swarm'],
   // run_runbook and smoke_test, through ctx.tools.
   callsTools: true,
   idempotent: true,
@@ -118,6 +126,7 @@ export const stackUp = defineTool({
       : ctx.config.compose.files;
     const files = names.map((f) => resolve(dir, f));
     const missing = files.filter((f) => !existsSync(f));
+    if ((await stackKind(ctx)) === 'swarm') return swarmUp(ctx, input, files, missing, started);
     if (missing.length)
       throw new ToolError('not_found', `Compose file(s) not found: ${missing.join(', ')}`, {
         hint: 'set compose.dir and compose.files in the config to where the stack is defined',
@@ -176,3 +185,70 @@ export const stackUp = defineTool({
     };
   },
 });
+
+/**
+ * stack_up on Swarm: `docker stack deploy` of the files (when they exist; a stack that exists
+ * already is only scaled back when they do not), the counts stack_down recorded restored, then a
+ * bounded wait until every service runs what it wants (swarmServiceStates).
+ */
+async function swarmUp(
+  ctx: ToolContext,
+  input: { timeout: number },
+  files: string[],
+  missing: string[],
+  started: number,
+) {
+  const counts = await downCounts(ctx);
+  const notes: string[] = [];
+  let how = 'docker stack deploy';
+  if (missing.length) {
+    if (!(await new SwarmAdapter(ctx.docker).services(ctx.project, ctx.signal)).length)
+      throw new ToolError('not_found', `Compose file(s) not found: ${missing.join(', ')}`, {
+        hint: 'set compose.dir and compose.files in the config to the files docker stack deploy should use',
+      });
+    how = 'scale back only';
+    notes.push(
+      `Compose file(s) not found (${missing.join(', ')}): the stack was not deployed again, only scaled back`,
+    );
+  } else {
+    ctx.progress({ progress: 0, message: `docker stack deploy ${ctx.project}` });
+    // The docker CLI speaks to the engine doom-ops speaks to.
+    await stackDeploy(ctx.project, files, {
+      signal: ctx.signal,
+      env: { ...process.env, DOCKER_HOST: ctx.docker.dockerHost },
+    });
+  }
+  const back = await scaleBackUp(ctx, counts);
+  if (back.length) notes.push(`scaled back to the counts stack_down recorded: ${back.join(', ')}`);
+  let current: Awaited<ReturnType<typeof swarmServiceStates>> = [];
+  while (Date.now() - started < input.timeout) {
+    current = await swarmServiceStates(ctx, started);
+    const ready = current.filter((s) => s.ready).length;
+    ctx.progress({
+      progress: ready,
+      total: current.length,
+      message: `${ready}/${current.length} services running`,
+    });
+    if (current.length && current.every((s) => s.ready || s.failed)) break;
+    await sleep(POLL_MS, undefined, { signal: ctx.signal });
+  }
+  const notReady = current.filter((s) => !s.ready);
+  notes.push(
+    'smoke_test and the unhealthy-service runbook do not run on a Swarm stack yet; stack_health shows each service',
+  );
+  return {
+    project: ctx.project,
+    compose: how,
+    files: missing.length ? [] : files,
+    ready: current.length > 0 && notReady.length === 0,
+    durationMs: Date.now() - started,
+    services: current.map(({ problems: _, ...s }) => s),
+    failures: notReady.map((s) => ({ service: s.service, findings: { problems: s.problems } })),
+    smoke: null,
+    notes,
+    summary:
+      notReady.length === 0
+        ? `all ${current.length} services running in ${Math.round((Date.now() - started) / 1000)}s`
+        : `${notReady.map((s) => `${s.service} (${s.state}${s.problems[0] ? `: ${s.problems[0]}` : ''})`).join(', ')} not running${Date.now() - started >= input.timeout ? ` after ${Math.round(input.timeout / 1000)}s` : ''}`,
+  };
+}

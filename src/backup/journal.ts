@@ -23,8 +23,10 @@ export const journalSchema = z.object({
   /** `verifying and safety-backup` (both at once; `verifying` when a kept safety backup is reused) → `restoring <target>` */
   step: z.string(),
   safetyBackup: z.string().optional(),
-  /** Containers the restore stopped (started again by the restore that completes it). */
+  /** Containers the restore stopped (started again by the restore that completes it); on Swarm `<service>=<replicas>` scaled to 0. */
   stopped: z.array(z.string()).default([]),
+  /** Swarm: the node whose copy of the volumes is restored, when the user chose it (the restore that completes it uses it too). */
+  node: z.string().optional(),
   /**
    * Data was changed (by this run or an interrupted one it completes). Never cleared by a later
    * step, so a resumed run that fails or is killed while checking again still says so.
@@ -77,6 +79,12 @@ export function touchedData(j: RestoreJournal): boolean {
 }
 
 /** "restore of volumes (nats-data) from backup X interrupted at T: …; run it again, or restore the safety backup S". */
+/** A journal's stopped entry in words: a container name, or a Swarm service scaled to 0 (`<service>=<replicas>`). */
+function stoppedWords(entry: string): string {
+  const m = /^(.+)=(\d+)$/.exec(entry);
+  return m ? `Swarm service ${m[1]} (scaled to 0; it had ${m[2]} replica(s))` : entry;
+}
+
 export function describeInterrupted(j: RestoreJournal): string {
   const what = `${j.component}${j.targets.length ? ` (${j.targets.join(', ')})` : ''}`;
   const at = j.failed?.at ?? j.updatedAt;
@@ -84,7 +92,7 @@ export function describeInterrupted(j: RestoreJournal): string {
     ? `failed at ${at} (${j.failed.reason})`
     : `interrupted at ${at} (its process ${j.pid} on ${j.host} is gone)`;
   const state = touchedData(j)
-    ? `${j.component === 'volumes' ? 'volume' : 'data'} incomplete${j.stopped.length ? `, ${j.stopped.join(', ')} may still be stopped` : ''}`
+    ? `${j.component === 'volumes' ? 'volume' : 'data'} incomplete${j.stopped.length ? `, ${j.stopped.map(stoppedWords).join(', ')} may still be stopped` : ''}`
     : 'nothing was changed yet';
   return `restore of ${what} from backup ${j.id} ${how} during ${j.step}: ${state}; run it again (doom-ops restore with no arguments completes it)${j.safetyBackup ? `, or restore the safety backup ${j.safetyBackup}` : ''}`;
 }

@@ -4,6 +4,7 @@ import { removeOrphanHelpers } from '../adapters/docker/helper.js';
 import { DamagedSnapshotsError, type ResticSnapshot } from '../adapters/restic/repository.js';
 import { isToolError, ToolError } from '../errors.js';
 import type { ToolContext } from '../tools/context.js';
+import { redactForProject } from '../tools/lib/secrets.js';
 import { stackKind } from '../tools/lib/stack-kind.js';
 import { fileSystemError } from '../util/fs-errors.js';
 import { VERSION } from '../version.js';
@@ -27,8 +28,10 @@ import { reasonOf } from './reason.js';
 import { localRepository, type OpenRepository, offsiteRepositories } from './repository.js';
 import { BackupStore, type Reason } from './store.js';
 import {
+  imageFor,
   onePlace,
   type Placement,
+  removeOrphanHelpersOnNodes,
   swarmServicePlaces,
   swarmVolumeKeys,
   swarmVolumePlaces,
@@ -130,6 +133,7 @@ export async function runBackup(
   }
   store.listing = listing;
   await removeOrphanHelpers(ctx.docker, ctx.signal);
+  if ((await stackKind(ctx)) === 'swarm') await removeOrphanHelpersOnNodes(ctx);
   // Services a killed backup left stopped come back first.
   const restarted = await startLeftStopped(ctx);
 
@@ -189,7 +193,12 @@ export async function runBackup(
         // locked), ends the whole backup; anything else fails this component only.
         if (ctx.signal.aborted) throw err;
         if (repositoryFailure(err)) throw await repositoryError(err, store, id, ctx);
-        failures.push({ component, ...(target ? { target } : {}), reason: reasonOf(err) });
+        // Stored in the manifest and listed later: masked now (a hook's output may hold any secret).
+        failures.push({
+          component,
+          ...(target ? { target } : {}),
+          reason: await redactForProject(ctx, reasonOf(err)),
+        });
       }
     };
     for (const c of components) {
@@ -251,16 +260,31 @@ export async function runBackup(
           const several = at.places.length + at.unreachable.length > 1;
           const targetOf = (node: string) => (several ? `${key}@${node}` : key);
           for (const u of at.unreachable)
-            failures.push({ component: c, target: targetOf(u.node), reason: `not backed up: ${u.why}` });
+            if (
+              !opts.targets ||
+              [key, targetOf(u.node), `${key}@${u.node}`].some((t) => opts.targets!.includes(t))
+            )
+              failures.push({ component: c, target: targetOf(u.node), reason: `not backed up: ${u.why}` });
+          // The image of a service mounting it, for a node where no task container is left.
+          const image = at.places.length ? await imageFor(ctx, key).catch(() => undefined) : undefined;
           for (const p of at.places) {
             const target = targetOf(p.node);
-            if (opts.targets && !opts.targets.includes(target) && !opts.targets.includes(key)) continue;
+            // A safety backup names the copy it protects: key, key@node (also when one node holds it now).
+            const wanted =
+              !opts.targets || [key, target, `${key}@${p.node}`].some((t) => opts.targets!.includes(t));
+            if (!wanted) continue;
             await attempt(c, target, async () => {
               ctx.progress({
                 progress: entries.length,
                 message: `backing up volume ${target} on node ${p.node}`,
               });
-              entries.push(await backupVolume(p.ctx, store, id, reason, key, { node: p.node, target }));
+              entries.push(
+                await backupVolume(p.ctx, store, id, reason, key, {
+                  node: p.node,
+                  target,
+                  ...(image ? { image } : {}),
+                }),
+              );
             });
           }
         }

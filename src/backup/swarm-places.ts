@@ -1,4 +1,5 @@
-import { SwarmAdapter } from '../adapters/swarm/client.js';
+import { removeOrphanHelpers } from '../adapters/docker/helper.js';
+import { SwarmAdapter, type SwarmService } from '../adapters/swarm/client.js';
 import { stackNodeView } from '../adapters/swarm/node-view.js';
 import { NodeEngines } from '../adapters/swarm/nodes.js';
 import { ToolError } from '../errors.js';
@@ -27,7 +28,12 @@ function engines(ctx: ToolContext): NodeEngines {
 
 function place(ctx: ToolContext, all: NodeEngines, node: string): Place | null {
   const engine = all.get(node);
-  return engine ? { node, ctx: { ...ctx, docker: stackNodeView(engine, node) } } : null;
+  return engine
+    ? {
+        node,
+        ctx: { ...ctx, docker: stackNodeView(engine, node), swarmManager: ctx.swarmManager ?? ctx.docker },
+      }
+    : null;
 }
 
 /**
@@ -38,10 +44,11 @@ function place(ctx: ToolContext, all: NodeEngines, node: string): Place | null {
 export async function swarmVolumeKeys(ctx: ToolContext): Promise<string[]> {
   const cfg = ctx.config.backup;
   const prefix = `${ctx.project}_`;
+  // The volumes the stack made: `<stack>_<key>`, or the name the Compose file gave one (`name:`).
   const keys = cfg.volumes.length
     ? cfg.volumes
     : (await new SwarmAdapter(ctx.docker).services(ctx.project, ctx.signal)).flatMap((s) =>
-        s.volumes.filter((v) => v.startsWith(prefix)).map((v) => v.slice(prefix.length)),
+        s.stackVolumes.map((v) => (v.startsWith(prefix) ? v.slice(prefix.length) : v)),
       );
   return [...new Set(keys)].filter((k) => !cfg.exclude.includes(k)).sort();
 }
@@ -54,12 +61,11 @@ export async function swarmVolumeKeys(ctx: ToolContext): Promise<string[]> {
  */
 export async function swarmVolumePlaces(ctx: ToolContext, key: string): Promise<Placement> {
   const swarm = new SwarmAdapter(ctx.docker);
-  const volume = `${ctx.project}_${key}`;
   const [services, nodes] = await Promise.all([
     swarm.services(ctx.project, ctx.signal),
     swarm.nodes(ctx.signal),
   ]);
-  const mounting = services.filter((s) => s.volumes.includes(volume)).map((s) => s.name);
+  const mounting = services.filter((s) => mounts(ctx, s, key)).map((s) => s.name);
   const ran = new Set(
     (mounting.length ? await swarm.tasks(mounting, ctx.signal) : [])
       .filter((t) => t.containerId)
@@ -78,8 +84,11 @@ export async function swarmVolumePlaces(ctx: ToolContext, key: string): Promise<
       if ((await p.ctx.docker.stackVolumes(ctx.project, ctx.signal, key)).length) out.places.push(p);
     } catch (err) {
       if (ctx.signal.aborted) throw err;
-      if (ran.has(n.hostname))
-        out.unreachable.push({ node: n.hostname, why: `node ${n.hostname}'s engine: ${reasonOf(err)}` });
+      // Whether it holds a copy cannot be known: named, never skipped.
+      out.unreachable.push({
+        node: n.hostname,
+        why: `node ${n.hostname}'s engine could not be asked${ran.has(n.hostname) ? ' (a task mounting the volume ran there)' : ' whether it holds a copy'}: ${reasonOf(err)}`,
+      });
     }
   }
   return out;
@@ -100,6 +109,38 @@ export async function swarmServicePlaces(ctx: ToolContext, service: string): Pro
       .filter((n): n is string => !!n),
   );
   return placesOn(ctx, [...running].sort());
+}
+
+/** Whether service `s` mounts the stack's volume `key` (`<stack>_<key>`, or a volume named `key` itself). */
+export function mounts(ctx: Pick<ToolContext, 'project'>, s: SwarmService, key: string): boolean {
+  return s.volumes.includes(`${ctx.project}_${key}`) || s.volumes.includes(key);
+}
+
+/** The image of a service mounting the stack's volume `key` (for a helper on a node with no task container left). */
+export async function imageFor(ctx: ToolContext, key: string): Promise<string | undefined> {
+  const services = await new SwarmAdapter(ctx.docker).services(ctx.project, ctx.signal);
+  return services.find((s) => mounts(ctx, s, key))?.image || undefined;
+}
+
+/**
+ * Removes what a killed backup or restore left on each node with an endpoint (helpers holding
+ * volumes). A node that cannot be asked is logged and skipped: the helpers there are removed next time.
+ */
+export async function removeOrphanHelpersOnNodes(ctx: ToolContext): Promise<void> {
+  const all = engines(ctx);
+  await Promise.all(
+    Object.keys(ctx.config.swarm?.nodes ?? {}).map(async (node) => {
+      const engine = all.get(node);
+      if (engine)
+        await removeOrphanHelpers(engine, ctx.signal).catch((err: unknown) => {
+          if (ctx.signal.aborted) throw err;
+          ctx.logger.warn(
+            { node, err: reasonOf(err) },
+            'could not look for left-over helpers on a swarm node',
+          );
+        });
+    }),
+  );
 }
 
 /** The named nodes as places, or unreachable when they have no endpoint. */

@@ -66,7 +66,7 @@ export const SUBCOMMANDS: Record<string, Sub> = {
     tool: 'restore',
     positional: ['component', 'id'],
     usage:
-      'restore [<component> <backup id>] [--target name] [--repository name] (no arguments: complete an interrupted restore)',
+      'restore [<component> <backup id>] [--target name] [--repository name] [--node hostname] (no arguments: complete an interrupted restore)',
   },
   drill: { tool: 'drill_backup', positional: ['id'], usage: 'drill [backup id]' },
   prune: { tool: 'prune_backups', positional: [], usage: 'prune [--dry-run]' },

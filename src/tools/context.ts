@@ -42,6 +42,11 @@ export interface ToolContext {
    * its workers, and identical concurrent reads share one run. Absent (the CLI): runs at once.
    */
   runner?: ToolRunner;
+  /**
+   * Set on the context of one swarm node's engine (`docker` is that node's view of the stack): the
+   * manager's engine, which holds the stack's services (their secrets, for masking). Absent otherwise.
+   */
+  swarmManager?: DockerAdapter;
 }
 
 /** A context for doom-ops' own background work (incident watcher, scheduled jobs) on the configured stack. */

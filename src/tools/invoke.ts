@@ -156,7 +156,10 @@ async function refuseOnSwarm(tool: AnyTool, ctx: ToolContext): Promise<void> {
     'invalid_input',
     `${tool.name} does not work on a Swarm stack yet (it reads the Compose containers of ${ctx.project}, and a Swarm stack has none); nothing was done`,
     {
-      hint: 'on Swarm: health, why, logs, scale, restart, update_service and lint --target swarm work (README "Docker Swarm"); otherwise use docker service / docker stack on the manager',
+      hint: `on Swarm these work: ${ctx.tools
+        .filter((t) => t.stackKinds?.includes('swarm'))
+        .map((t) => t.name)
+        .join(', ')} (README "Docker Swarm"); otherwise use docker service / docker stack on the manager`,
     },
   );
 }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJournal } from '../../src/backup/journal.js';
 import { createLogger } from '../../src/logger.js';
 import type { RunningHttp } from '../../src/mcp/http.js';
 import { createMcpServer } from '../../src/mcp/server.js';
@@ -805,4 +806,150 @@ describe('stack_down and stack_up on a two-node swarm', () => {
       ]),
     ).toBe('');
   }, 300_000);
+});
+
+describe('backup and restore on a two-node swarm: the harder cases', () => {
+  const stack2 = `${project}b`;
+  const keeperVolume = `${stack2}-keeper-data`;
+  const n1 = () => swarm.nodes[0]!;
+  const n2 = () => swarm.nodes[1]!;
+  const allow: Approver = async () => ({ approved: true, approver: 'test human', via: 'test' });
+  const deploy = (keeperNode: string) =>
+    swarm.docker(['stack', 'deploy', '-c', resolve('test/stack/swarm-backup-stack.yml'), stack2], {
+      KEEPER_NODE: keeperNode,
+      NODE2: n2().name,
+      KEEPER_VOLUME: keeperVolume,
+    });
+  /** A context on stack2 with both nodes known; keeper's pre hook prints remote's secret and fails. */
+  const ctx2 = (approver?: Approver): ToolContext => {
+    const c = bothNodes(approver);
+    return {
+      ...c,
+      project: stack2,
+      config: {
+        ...c.config,
+        project: stack2,
+        backup: {
+          ...c.config.backup,
+          hooks: {},
+        },
+      },
+    };
+  };
+  const onNode = async (host: string, args: string[]) =>
+    (await execa('docker', ['-H', host, ...args])).stdout;
+  const keeperSh = async (host: string, script: string) => {
+    const id = await waitFor(
+      `a running keeper container on ${host}`,
+      async () =>
+        (await onNode(host, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${stack2}_keeper`]))
+          .split('\n')[0]
+          ?.trim() || undefined,
+      60_000,
+    );
+    return onNode(host, ['exec', id, 'sh', '-c', script]);
+  };
+  interface Backup {
+    id: string;
+    phase: string;
+    components: Array<{ target: string; node: string | null }>;
+    failures: Array<{ target?: string; reason: string }>;
+  }
+
+  beforeAll(async () => {
+    await deploy(n1().name);
+    await waitFor(
+      'stack2 running on both nodes',
+      async () =>
+        (
+          await swarm.docker([
+            'service',
+            'ls',
+            '--filter',
+            `label=com.docker.stack.namespace=${stack2}`,
+            '--format',
+            '{{.Replicas}}',
+          ])
+        )
+          .split('\n')
+          .filter((r) => r === '1/1' || r === '2/2').length === 3,
+      90_000,
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await swarm?.docker(['stack', 'rm', stack2]).catch(() => undefined);
+  });
+
+  it('a volume the file names itself is backed up; a global service’s volume is one entry per node; a hook’s output is masked in the stored backup with secrets of services on other nodes', async () => {
+    await keeperSh(n1().host, 'echo kept-v1 > /data/state');
+    const withHook = (): ToolContext => {
+      const c = ctx2();
+      return {
+        ...c,
+        config: {
+          ...c.config,
+          backup: {
+            ...c.config.backup,
+            hooks: {
+              keeper: { pre: ['sh', '-c', 'echo "token tok-remote-9d8c7b6a31" >&2; exit 3'], post: [] },
+            },
+          },
+        },
+      };
+    };
+    const failed = (await invokeTool(findTool('backup')!, withHook(), { component: 'volumes' })) as Backup;
+    expect(failed.failures.find((f) => f.target === keeperVolume)!.reason).toMatch(/exited 3/);
+    // The hook ran on node1; the secret is remote's, whose only task is on node2.
+    const listed = (await invokeTool(findTool('list_backups')!, ctx2(), {})) as { backups: unknown[] };
+    expect(JSON.stringify(listed)).not.toContain('tok-remote-9d8c7b6a31');
+    expect(JSON.stringify(failed)).not.toContain('tok-remote-9d8c7b6a31');
+
+    const b = (await invokeTool(findTool('backup')!, ctx2(), { component: 'volumes' })) as Backup;
+    expect(b.failures).toEqual([]);
+    expect(b.components.map((c) => [c.target, c.node]).sort()).toEqual(
+      [
+        [`gvol@${n1().name}`, n1().name],
+        [`gvol@${n2().name}`, n2().name],
+        [keeperVolume, n1().name],
+      ].sort(),
+    );
+  }, 120_000);
+
+  it('refuses, touching nothing, to restore under a global service’s running task, or onto a copy the service no longer reads; restores onto the node it runs on now when asked', async () => {
+    const b = (await invokeTool(findTool('backup')!, ctx2(), { component: 'volumes' })) as Backup;
+    await expect(
+      invokeTool(findTool('restore')!, ctx2(allow), {
+        id: b.id,
+        component: 'volumes',
+        target: `gvol@${n1().name}`,
+      }),
+    ).rejects.toMatchObject({
+      code: 'failed',
+      message: expect.stringMatching(/global service .*_glob runs there/),
+    });
+    expect(await readJournal(bothNodes().config, stack2)).toBeNull();
+
+    // keeper moves to node2 (a new, empty copy there); the backup's copy is node1's.
+    await deploy(n2().name);
+    await keeperSh(n2().host, 'echo fresh-on-node2 > /data/state');
+    await expect(
+      invokeTool(findTool('restore')!, ctx2(allow), { id: b.id, component: 'volumes', target: keeperVolume }),
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(
+        new RegExp(`backed up on node ${n1().name}, but .*_keeper \\(on ${n2().name}\\)`),
+      ),
+    });
+    expect(await readJournal(bothNodes().config, stack2)).toBeNull();
+
+    const r = (await invokeTool(findTool('restore')!, ctx2(allow), {
+      id: b.id,
+      component: 'volumes',
+      target: keeperVolume,
+      node: n2().name,
+    })) as { restored: Array<{ result: { node: string; note?: string } }> };
+    expect(r.restored[0]!.result.node).toBe(n2().name);
+    expect(r.restored[0]!.result.note).toBeUndefined();
+    expect(await keeperSh(n2().host, 'cat /data/state')).toBe('kept-v1');
+  }, 240_000);
 });

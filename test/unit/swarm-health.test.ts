@@ -29,6 +29,7 @@ const svc = (over: Partial<SwarmService> = {}): SwarmService => ({
   constraints: [],
   memoryLimitBytes: null,
   volumes: [],
+  stackVolumes: [],
   labels: {},
   tty: false,
   secretValues: [],

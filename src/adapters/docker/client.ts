@@ -7,7 +7,7 @@ import { ToolError } from '../../errors.js';
 import { mapLimit, sleep } from '../../util/concurrency.js';
 import { Demuxer } from './demux.js';
 import { DockerClient } from './dockerode-deferred.js';
-import { describeEngine, engineError, notDockerEngine } from './endpoint.js';
+import { describeEngine, type EngineName, engineError, notDockerEngine } from './endpoint.js';
 import { parseEvent } from './event-stream.js';
 import { composeIdentity, containerName, LABEL } from './labels.js';
 import { LineSplitter, splitTimestamp } from './line-splitter.js';
@@ -29,6 +29,8 @@ export interface DockerAdapterOptions {
   /** Each Engine API call (or whole log/event read) gives up after this long. */
   timeoutMs: number;
   docker?: Docker;
+  /** Another engine than DOCKER_HOST's (a swarm node's): how errors name it and what to fix. */
+  name?: EngineName;
 }
 
 export interface LogReadOptions {
@@ -65,14 +67,17 @@ export class DockerAdapter {
   private sameHost: Promise<string | null> | undefined;
   private stateCache: ContainerStateCache | undefined;
 
+  private readonly name: EngineName | undefined;
+
   constructor(options: DockerAdapterOptions) {
     this.timeoutMs = options.timeoutMs;
+    this.name = options.name;
     // dockerode reads DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH itself, as the docker CLI does.
     this.docker = options.docker ?? new DockerClient();
   }
 
   get engine(): string {
-    return describeEngine();
+    return this.name?.engine ?? describeEngine();
   }
 
   /**
@@ -160,6 +165,7 @@ export class DockerAdapter {
         timeoutMs,
         timedOut: deadline.aborted,
         cancelled: Boolean(signal?.aborted),
+        ...(this.name ? { name: this.name } : {}),
       });
     } finally {
       if (onAbort) combined.removeEventListener('abort', onAbort);
@@ -272,12 +278,12 @@ export class DockerAdapter {
           const e = err as { statusCode?: unknown; json?: unknown; message?: string };
           const dockerBody = typeof (e.json as { message?: unknown })?.message === 'string';
           if (typeof e.statusCode === 'number' && !dockerBody)
-            throw notDockerEngine(`HTTP ${e.statusCode}`, e.json ?? e.message, err);
+            throw notDockerEngine(`HTTP ${e.statusCode}`, e.json ?? e.message, err, this.name);
           throw err;
         }
         const ver = v as { ApiVersion?: unknown; Version?: unknown } | null;
         if (typeof ver?.ApiVersion !== 'string' || typeof ver.Version !== 'string')
-          throw notDockerEngine('HTTP 200', v);
+          throw notDockerEngine('HTTP 200', v, undefined, this.name);
         return { version: ver.Version, apiVersion: ver.ApiVersion };
       })();
       this.identity = p;
@@ -575,6 +581,7 @@ export class DockerAdapter {
         timeoutMs: this.timeoutMs,
         timedOut: deadline.aborted,
         cancelled: Boolean(options.signal?.aborted),
+        ...(this.name ? { name: this.name } : {}),
       });
     } finally {
       res.destroy();

@@ -17,17 +17,25 @@ const UNREACHABLE = new Set([
   'ENOTFOUND',
 ]);
 
-function hintFor(code: string | undefined, engine: string): string {
+function hintFor(code: string | undefined, engine: string, setting: string): string {
   switch (code) {
     case 'ENOENT':
-      return `no socket there: is dockerd running? Start it (e.g. \`npm run engine\` on a dev machine) or set DOCKER_HOST. Tried ${engine}`;
+      return `no socket there: is dockerd running? Start it (e.g. \`npm run engine\` on a dev machine) or set ${setting}. Tried ${engine}`;
     case 'EACCES':
       return `permission denied on the socket: run as root or a member of the docker group. Tried ${engine}`;
     case 'ECONNREFUSED':
-      return `nothing listens there: is dockerd running and is DOCKER_HOST right? Tried ${engine}`;
+      return `nothing listens there: is dockerd running and is ${setting} right? Tried ${engine}`;
     default:
-      return `check that dockerd is running and DOCKER_HOST is right. Tried ${engine}`;
+      return `check that dockerd is running and ${setting} is right. Tried ${engine}`;
   }
+}
+
+/** Which engine an error is about: DOCKER_HOST's (the default), or another endpoint (a swarm node's) and the setting that names it. */
+export interface EngineName {
+  /** e.g. "node gpu-2's engine at tcp://10.0.0.2:2375 (swarm.nodes)". */
+  engine: string;
+  /** What to fix: "swarm.nodes.gpu-2". */
+  setting: string;
 }
 
 /**
@@ -37,9 +45,10 @@ function hintFor(code: string | undefined, engine: string): string {
 export function engineError(
   err: unknown,
   what: string,
-  opts: { timeoutMs: number; timedOut: boolean; cancelled: boolean },
+  opts: { timeoutMs: number; timedOut: boolean; cancelled: boolean; name?: EngineName },
 ): ToolError {
-  const engine = describeEngine();
+  const engine = opts.name?.engine ?? describeEngine();
+  const setting = opts.name?.setting ?? 'DOCKER_HOST';
   if (err instanceof ToolError) return err;
   if (opts.cancelled) return new ToolError('cancelled', `${what}: cancelled`, { cause: err });
   if (opts.timedOut) {
@@ -47,7 +56,7 @@ export function engineError(
       'timeout',
       `Docker engine at ${engine} did not answer "${what}" within ${opts.timeoutMs} ms`,
       {
-        hint: 'the engine may be overloaded or DOCKER_HOST may point at something that is not a Docker engine; raise DOOM_OPS_DOCKER_TIMEOUT if it is just slow',
+        hint: `the engine may be overloaded or ${setting} may point at something that is not a Docker engine; raise DOOM_OPS_DOCKER_TIMEOUT if it is just slow`,
         cause: err,
       },
     );
@@ -58,7 +67,7 @@ export function engineError(
       'upstream_unavailable',
       `cannot reach the Docker engine at ${engine}: ${e.code} while trying to ${what}`,
       {
-        hint: hintFor(e.code, engine),
+        hint: hintFor(e.code, engine, setting),
         cause: err,
       },
     );
@@ -77,8 +86,13 @@ export function engineError(
  * `body` instead of the engine's JSON): usually DOCKER_HOST pointing at a web server or another
  * service's port, or a socket proxy that does not allow GET /version.
  */
-export function notDockerEngine(status: string, body: unknown, cause?: unknown): ToolError {
-  const engine = describeEngine();
+export function notDockerEngine(
+  status: string,
+  body: unknown,
+  cause?: unknown,
+  name?: EngineName,
+): ToolError {
+  const engine = name?.engine ?? describeEngine();
   const text = (
     typeof body === 'string'
       ? body
@@ -93,7 +107,7 @@ export function notDockerEngine(status: string, body: unknown, cause?: unknown):
     'upstream_unavailable',
     `${engine} answered, but it is not a Docker Engine API: GET /version gave ${status}${text ? ` (${text})` : ''}`,
     {
-      hint: `point DOCKER_HOST at dockerd's API (unix:///var/run/docker.sock, or tcp://host:2375 / 2376 with TLS); if it is a Docker socket proxy, allow GET /version. Tried ${engine}`,
+      hint: `point ${name?.setting ?? 'DOCKER_HOST'} at dockerd's API (unix:///var/run/docker.sock, or tcp://host:2375 / 2376 with TLS); if it is a Docker socket proxy, allow GET /version. Tried ${engine}`,
       ...(cause === undefined ? {} : { cause }),
     },
   );

@@ -30,6 +30,8 @@ export interface SwarmService {
   labels: Record<string, string>;
   /** Engine names of the named volumes its tasks mount (Spec.TaskTemplate.ContainerSpec.Mounts of type volume), e.g. `<stack>_nats-data`. */
   volumes: string[];
+  /** Those of `volumes` the stack made (their mount's volume options carry com.docker.stack.namespace): not external ones. */
+  stackVolumes: string[];
   /** Secret values of its environment (secretEnvValues of Spec.TaskTemplate.ContainerSpec.Env): for redaction only. */
   secretValues: string[];
 }
@@ -206,6 +208,11 @@ function toService(x: Json, namespace: string): SwarmService {
     labels: spec.Labels ?? {},
     volumes: ((spec.TaskTemplate?.ContainerSpec?.Mounts ?? []) as Json[])
       .filter((m) => m.Type === 'volume' && m.Source)
+      .map((m) => String(m.Source)),
+    stackVolumes: ((spec.TaskTemplate?.ContainerSpec?.Mounts ?? []) as Json[])
+      .filter(
+        (m) => m.Type === 'volume' && m.Source && m.VolumeOptions?.Labels?.[STACK_NAMESPACE] === namespace,
+      )
       .map((m) => String(m.Source)),
     secretValues: secretEnvValues(spec.TaskTemplate?.ContainerSpec?.Env),
   };

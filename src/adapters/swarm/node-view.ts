@@ -17,7 +17,8 @@ const TASK_LABEL = {
  *    each with its Compose service name (the Swarm service name without `<stack>_`) and its replica
  *    slot as number (0 for a global service's task);
  *  - stackVolumes(ns) lists the node's volumes labelled com.docker.stack.namespace (what
- *    `docker stack deploy` creates), keyed by the name without `<stack>_`;
+ *    `docker stack deploy` creates), keyed by the name without `<stack>_` (a volume given its own
+ *    `name:` in the Compose file is keyed by that name);
  *  - sameHostAccess always gives a reason: a node's volumes are read through its Engine API, never
  *    from a directory of this host.
  * Everything else is the node's engine (its calls, deadlines and errors). `node`: its hostname.
@@ -62,15 +63,13 @@ export function stackNodeView(engine: DockerAdapter, node: string): DockerAdapte
       value: async (ns: string, signal?: AbortSignal, key?: string): Promise<StackVolume[]> => {
         const { Volumes } = await engine.call(`list volumes on node ${node}`, signal, (s) =>
           engine.docker.listVolumes({
-            filters: {
-              label: [`${STACK_NAMESPACE}=${ns}`],
-              ...(key === undefined ? {} : { name: [`${ns}_${key}`] }),
-            },
+            filters: { label: [`${STACK_NAMESPACE}=${ns}`] },
             abortSignal: s,
           } as object),
         );
+        // `<stack>_<key>`, or a volume the Compose file names itself (`name:`), its key being that name.
         return (Volumes ?? [])
-          .filter((v) => v.Name.startsWith(`${ns}_`) && (key === undefined || v.Name === `${ns}_${key}`))
+          .filter((v) => key === undefined || v.Name === `${ns}_${key}` || v.Name === key)
           .map((v) => ({
             name: v.Name,
             key: unscoped(ns, v.Name),

@@ -43,6 +43,10 @@ export class NodeEngines {
       engine = new DockerAdapter({
         timeoutMs: this.timeoutMs,
         docker: new DockerClient(endpointOptions(url) as never),
+        name: {
+          engine: `node ${hostname}'s engine at ${url} (swarm.nodes)`,
+          setting: `swarm.nodes.${hostname} in the doom-ops config`,
+        },
       });
       this.engines.set(hostname, engine);
     }

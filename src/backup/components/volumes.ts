@@ -50,8 +50,17 @@ export async function stackVolumeKeys(ctx: ToolContext): Promise<string[]> {
   return [...new Set(keys)].filter((k) => !cfg.exclude.includes(k)).sort();
 }
 
-/** A Compose volume key (nats-data) to the engine's volume (<project>_nats-data) and who uses it. */
-export async function resolveVolume(ctx: ToolContext, key: string): Promise<ResolvedVolume> {
+/**
+ * A Compose volume key (nats-data) to the engine's volume (<project>_nats-data) and who uses it.
+ * The helper's image is an owner's (else any stack container's, else `fallbackImage`: on a swarm
+ * node where no task container is left, the image of a service mounting it). Errors: ToolError
+ * not_found when the volume, or any image to borrow, is missing.
+ */
+export async function resolveVolume(
+  ctx: ToolContext,
+  key: string,
+  fallbackImage?: string,
+): Promise<ResolvedVolume> {
   const [volume] = await ctx.docker.stackVolumes(ctx.project, ctx.signal, key);
   const name = volume?.name;
   if (!volume || !name)
@@ -73,7 +82,7 @@ export async function resolveVolume(ctx: ToolContext, key: string): Promise<Reso
       image: d.image,
       labels: stack.find((c) => c.id === d.id)?.labels ?? {},
     }));
-  const image = owners[0]?.image ?? details[0]?.image;
+  const image = owners[0]?.image ?? details[0]?.image ?? fallbackImage;
   if (!image)
     throw new ToolError('not_found', `no container of ${ctx.project} to borrow an image from for the helper`);
   return {
@@ -129,10 +138,13 @@ export async function backupVolume(
   id: string,
   reason: Reason,
   key: string,
-  /** On Swarm: the node whose engine `ctx.docker` is, and the entry's target (`key`, or `key@node` when the volume is on several nodes). */
-  at?: { node: string; target: string },
+  /**
+   * On Swarm: the node whose engine `ctx.docker` is, the entry's target (`key`, or `key@node` when
+   * the volume is on several nodes), and an image for the helper should no task container be left there.
+   */
+  at?: { node: string; target: string; image?: string },
 ): Promise<ComponentEntry> {
-  const v = await resolveVolume(ctx, key);
+  const v = await resolveVolume(ctx, key, at?.image);
   const direct = await volumeDirectory(ctx, v);
   const target = at?.target ?? key;
   const where = at ? { node: at.node } : {};
@@ -292,10 +304,11 @@ export interface PreparedVolume {
 export async function prepareVolumeRestore(
   ctx: ToolContext,
   entry: ComponentEntry,
+  fallbackImage?: string,
 ): Promise<PreparedVolume | null> {
   let helper: string | undefined;
   try {
-    const v = await resolveVolume(ctx, entry.target);
+    const v = await resolveVolume(ctx, entry.target, fallbackImage);
     const mount = archiveMount(entry);
     helper = await createHelper(ctx.docker, {
       image: v.image,

@@ -8,6 +8,7 @@ type Opts = CommonOptions & {
   dryRun?: boolean;
   repository?: string;
   readData?: string;
+  node?: string;
 };
 
 export function backupCommands(program: Command): void {
@@ -83,6 +84,10 @@ export function backupCommands(program: Command): void {
         '--repository <name>',
         'read the backup from this repository (default: local, then offsite ones)',
       )
+      .option(
+        '--node <hostname>',
+        "Swarm: restore volumes onto this node's copy (default: where it was backed up)",
+      )
       .option('-y, --yes', 'approve the plan without the prompt'),
   ).action(async (component: string | undefined, id: string | undefined, opts: Opts) => {
     process.exitCode = await runTool(
@@ -90,7 +95,7 @@ export function backupCommands(program: Command): void {
         tool: (await import('../../tools/backup/restore.js')).restoreTool,
         render: (await import('../../render/backups.js')).renderRestore,
       }),
-      { component, id, target: opts.target, repository: opts.repository },
+      { component, id, target: opts.target, repository: opts.repository, node: opts.node },
       opts,
     );
   });

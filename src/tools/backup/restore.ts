@@ -5,7 +5,7 @@ import { removeOrphanHelpers } from '../../adapters/docker/helper.js';
 import { restoreDuckdb } from '../../backup/components/duckdb.js';
 import { restoreMongo } from '../../backup/components/mongodb.js';
 import { restoreOpenSearch } from '../../backup/components/opensearch.js';
-import { restoreSwarmVolume, volumeKey, volumePlace } from '../../backup/components/swarm-volumes.js';
+import { restoreSwarmVolume, swarmVolumeRestore, volumeKey } from '../../backup/components/swarm-volumes.js';
 import { type PreparedVolume, prepareVolumeRestore, restoreVolume } from '../../backup/components/volumes.js';
 import {
   clearJournal,
@@ -18,7 +18,7 @@ import {
 import { type LocatedBackup, locateBackup } from '../../backup/locate.js';
 import { COMPONENTS, type Component, type ComponentEntry } from '../../backup/manifest.js';
 import { verifyWhileProtecting } from '../../backup/pre-restore.js';
-import { onePlace } from '../../backup/swarm-places.js';
+import { onePlace, removeOrphanHelpersOnNodes } from '../../backup/swarm-places.js';
 import { ToolError } from '../../errors.js';
 import { canonical } from '../../safety/approver.js';
 import type { ToolContext } from '../context.js';
@@ -43,6 +43,14 @@ const input = z.object({
   repository: repositoryField
     .optional()
     .describe('Read the backup from this repository (default: local, then each offsite one)'),
+  node: z
+    .string()
+    .max(253)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)
+    .optional()
+    .describe(
+      "Swarm, volumes: restore onto this node's copy of the volume (its hostname; default: the node the backup was taken on), e.g. the node a service runs on now or one that replaced a node gone from the swarm",
+    ),
 });
 type Input = z.output<typeof input>;
 
@@ -55,6 +63,8 @@ interface Resolved {
   resuming: (RestoreJournal & { interrupted: boolean }) | null;
   /** The safety backup of that run, when it had begun changing data: reused, not written again. */
   keptSafety: string | undefined;
+  /** Swarm volumes: the node chosen to restore onto (input, or the interrupted run's). */
+  node: string | undefined;
 }
 
 async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
@@ -91,6 +101,7 @@ async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
     component = journal.component as Component;
     targets = journal.targets.length ? journal.targets : undefined;
   }
+  const node = i.node ?? (!i.id && journal ? journal.node : undefined);
   if (!component)
     throw new ToolError(
       'invalid_input',
@@ -135,7 +146,9 @@ async function resolveRestore(ctx: ToolContext, i: Input): Promise<Resolved> {
   // Only a run that began changing data keeps its safety backup: before that the data is still
   // current (and may have changed since), so it is backed up again.
   const keptSafety = resuming && touchedData(resuming) ? resuming.safetyBackup : undefined;
-  return { id, component, located, entries, resuming, keptSafety };
+  if (node && component !== 'volumes')
+    throw new ToolError('invalid_input', `node applies to volumes on a Swarm stack, not to ${component}`);
+  return { id, component, located, entries, resuming, keptSafety, node };
 }
 
 /** Another restore while one is half-done would lose its journal: refused, saying how to go on. */
@@ -145,7 +158,8 @@ function interruptedConflict(journal: RestoreJournal, component: string): ToolEr
   });
 }
 
-function stepFor(e: ComponentEntry, swarm: boolean): string {
+/** What restoring one entry does, in words for the plan; `node`: the swarm node whose copy of a volume is restored. */
+function stepFor(e: ComponentEntry, node: string | undefined): string {
   switch (e.component) {
     case 'mongodb':
       return `mongorestore --archive --gzip --drop into ${e.target} (collections are dropped and replaced: ${Object.keys((e.details.collections as object) ?? {}).join(', ') || 'all in the archive'})`;
@@ -154,8 +168,8 @@ function stepFor(e: ComponentEntry, swarm: boolean): string {
     case 'duckdb':
       return `stop ${e.target}, replace ${String(e.details.path)} with the backup copy, start it`;
     default:
-      return swarm
-        ? `on node ${typeof e.details.node === 'string' ? e.details.node : '(the one holding it)'}: scale the services mounting volume ${volumeKey(e)} to 0, empty it and extract the archive through that node's engine, scale them back`
+      return node
+        ? `on node ${node}: scale the services mounting volume ${volumeKey(e)} to 0, empty it and extract the archive through that node's engine, scale them back`
         : `stop the containers using volume ${e.target}, empty it, extract the archive, start them again`;
   }
 }
@@ -204,6 +218,15 @@ export const restoreTool = defineTool({
         hint: 'verify_backup shows what is wrong; pick another backup (list_backups)',
       });
     const targets = r.entries.map((e) => e.target);
+    // Refused before anyone is asked, when it cannot be done or would not do what is expected.
+    const onNodes = new Map<ComponentEntry, string>();
+    if (swarm && r.component === 'volumes')
+      for (const e of r.entries) onNodes.set(e, (await swarmVolumeRestore(ctx, e, r.node)).place.node);
+    if (!swarm && r.node)
+      throw new ToolError(
+        'invalid_input',
+        `node applies to a Swarm stack; ${ctx.project} is a Compose project`,
+      );
     return {
       summary: `${r.resuming ? 'complete the interrupted restore of' : 'restore'} ${r.component}${i.target ? ` (${i.target})` : ''} of ${ctx.project} from backup ${r.id} (${r.located.manifest.created}, ${r.located.where})`,
       steps: [
@@ -211,7 +234,7 @@ export const restoreTool = defineTool({
         r.keptSafety
           ? `read backup ${r.id} back and check it (checksums, archives), keeping the safety backup ${r.keptSafety} written by the interrupted run (the data now is incomplete); stop here if the check fails`
           : `read backup ${r.id} back and check it (checksums, archives) while writing a safety backup of the current ${r.component} data (${targets.join(', ')}); stop here, changing nothing, if either fails`,
-        ...r.entries.map((e) => stepFor(e, swarm)),
+        ...r.entries.map((e) => stepFor(e, onNodes.get(e))),
       ],
       dataAtRisk: [
         `current ${r.component} data changed since ${r.located.manifest.created} is replaced (the safety backup keeps it)`,
@@ -220,6 +243,7 @@ export const restoreTool = defineTool({
         r.id,
         r.component,
         i.target ?? null,
+        r.node ?? null,
         // What exactly is restored: the stream's sha256, or the snapshot of a volume read as a directory.
         r.entries.map((e) => [e.target, e.sha256 ?? e.snapshot ?? null]),
       ]),
@@ -228,6 +252,11 @@ export const restoreTool = defineTool({
   async run(ctx, i) {
     const started = Date.now();
     const r = await resolveRestore(ctx, i);
+    const swarm = (await stackKind(ctx)) === 'swarm';
+    // Checked again before the journal (the swarm may have changed since the plan): a refusal
+    // now touches nothing and leaves nothing behind.
+    if (swarm && r.component === 'volumes')
+      for (const e of r.entries) await swarmVolumeRestore(ctx, e, r.node);
     const targets = r.entries.map((e) => e.target);
     const journal: RestoreJournal = {
       id: r.id,
@@ -241,6 +270,7 @@ export const restoreTool = defineTool({
       step: r.keptSafety ? 'verifying' : 'verifying and safety-backup',
       stopped: r.resuming?.stopped ?? [],
       touched: Boolean(r.resuming && touchedData(r.resuming)),
+      ...(r.node ? { node: r.node } : {}),
       // A kept safety backup stays named whatever this run does.
       ...(r.keptSafety ? { safetyBackup: r.keptSafety } : {}),
     };
@@ -248,10 +278,10 @@ export const restoreTool = defineTool({
     await save();
     // Helpers of a killed restore (or backup) still hold the volume: remove them first.
     await removeOrphanHelpers(ctx.docker, ctx.signal);
+    if (swarm) await removeOrphanHelpersOnNodes(ctx);
     let touched = journal.touched;
     // The helper that empties a volume is started while the checks run (for the next volume: while
     // this one is extracted), so its start-up is off the critical path; it touches nothing until used.
-    const swarm = (await stackKind(ctx)) === 'swarm';
     const helpers: Array<Promise<PreparedVolume | null>> = [];
     const prepare = (e: ComponentEntry | undefined) => {
       const p =
@@ -259,8 +289,8 @@ export const restoreTool = defineTool({
           ? Promise.resolve(null)
           : swarm
             ? // On the volume's node; none (the plain way later) when that node cannot be had now.
-              volumePlace(ctx, e).then(
-                (at) => prepareVolumeRestore(at.ctx, { ...e, target: volumeKey(e) }),
+              swarmVolumeRestore(ctx, e, r.node).then(
+                (at) => prepareVolumeRestore(at.place.ctx, { ...e, target: volumeKey(e) }, at.image),
                 () => null,
               )
             : prepareVolumeRestore(ctx, e);
@@ -281,7 +311,8 @@ export const restoreTool = defineTool({
         component: r.component,
         entries: r.entries,
         source: r.located.source,
-        targets,
+        // On Swarm, the copy about to be overwritten: the chosen node's.
+        targets: r.node ? r.entries.map((e) => `${volumeKey(e)}@${r.node}`) : targets,
         ...(r.keptSafety ? { safetyBackup: r.keptSafety } : {}),
         // The first entry's restic starts (key derivation, index) while the other check finishes;
         // it reads nothing until the data is written, and is stopped if that never comes.
@@ -323,7 +354,7 @@ export const restoreTool = defineTool({
               : e.component === 'duckdb'
                 ? await restoreDuckdb(ctx, e, open, hooks)
                 : swarm
-                  ? await restoreSwarmVolume(ctx, e, open, hooks, prepared)
+                  ? await restoreSwarmVolume(ctx, e, open, hooks, prepared, r.node)
                   : await restoreVolume(ctx, e, open, hooks, prepared);
         journal.stopped = [];
         restored.push({ target: e.target, result: result as Record<string, unknown> });

@@ -143,10 +143,13 @@ export async function redactForProject(ctx: ToolContext, text: string): Promise<
 
 /**
  * On a Swarm stack, the secret env values of every service spec of the stack (its tasks'
- * containers carry no Compose labels, so listStack does not find them). Empty for Compose.
+ * containers carry no Compose labels, so listStack does not find them), asked of the manager (of
+ * ctx.swarmManager on a node's context). Empty for Compose.
  */
 async function swarmSecrets(ctx: ToolContext): Promise<string[]> {
-  if ((await stackKind(ctx)) !== 'swarm') return [];
-  const services = await new SwarmAdapter(ctx.docker).services(ctx.project, ctx.signal);
+  // A node's context asks the manager: the node's engine has only its own tasks' containers.
+  const manager = ctx.swarmManager ?? ((await stackKind(ctx)) === 'swarm' ? ctx.docker : null);
+  if (!manager) return [];
+  const services = await new SwarmAdapter(manager).services(ctx.project, ctx.signal);
   return services.flatMap((s) => s.secretValues);
 }

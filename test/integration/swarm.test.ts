@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
@@ -134,6 +134,16 @@ afterAll(async () => {
   await swarm?.docker(['stack', 'rm', project]).catch(() => undefined);
   await swarm?.down();
   await execa('docker', ['rmi', CRASHING], { reject: false });
+  // The machine's own engine is left as it was: never a swarm member, no network of these stacks;
+  // and nothing of the test swarm is left on the machine (namespaces, links, its directory).
+  expect((await execa('docker', ['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim()).toBe(
+    'inactive',
+  );
+  const networks = (await execa('docker', ['network', 'ls', '--format', '{{.Name}}'])).stdout;
+  expect(networks.split('\n').filter((n) => n.includes(project) || n.includes(prefix))).toEqual([]);
+  expect((await execa('ip', ['netns', 'list'])).stdout).not.toContain(prefix);
+  expect((await execa('ip', ['-o', 'link'])).stdout).not.toContain(`${prefix}a`);
+  expect(existsSync(`/tmp/${prefix}-swarm`)).toBe(false);
 }, 120_000);
 
 describe('stack_health on a two-node swarm', () => {
@@ -384,11 +394,61 @@ describe('lint_compose --target swarm against the two-node swarm', () => {
   }, 60_000);
 });
 
+describe('diagnose_oom on a two-node swarm', () => {
+  it('counts the OOM kills confirmed on the nodes’ engines, names the node it cannot ask, and sizes the limit', async () => {
+    const r = (await invokeTool(findTool('diagnose_oom')!, ctx(), {
+      service: 'orchestrator',
+      since: '1h',
+    })) as {
+      services: Array<{
+        service: string;
+        oomKills: number;
+        memoryLimitBytes: number;
+        suggestedLimit: string;
+        evidence: string;
+      }>;
+      summary: string;
+    };
+    const o = r.services.find((s) => s.service === 'orchestrator')!;
+    expect(o.memoryLimitBytes).toBe(32 * 1024 * 1024);
+    expect(o.suggestedLimit).toBe('64M');
+    expect(o.evidence).toMatch(/task history/);
+    const [n1, n2] = swarm.nodes.map((n) => n.name);
+    // node1's engine is known: its kills are confirmed there; node2 has no endpoint here.
+    if (o.evidence.includes(`node ${n1}:`)) expect(o.oomKills).toBeGreaterThanOrEqual(1);
+    if (o.evidence.includes(`node ${n2} `))
+      expect(o.evidence).toContain(`node ${n2} has no engine endpoint in swarm.nodes`);
+    // With both engines known, every kill still on its node is confirmed.
+    const both = (await invokeTool(findTool('diagnose_oom')!, bothNodes(), {
+      service: 'orchestrator',
+      since: '1h',
+    })) as typeof r;
+    expect(both.services[0]!.oomKills).toBeGreaterThanOrEqual(2);
+    expect(both.services[0]!.evidence).not.toMatch(/no engine endpoint/);
+    expect(renderText('diagnose_oom', both)).toMatch(/orchestrator/);
+  }, 60_000);
+});
+
+describe('DOCKER_HOST on a worker', () => {
+  it('is told to point at a manager instead of answering from the worker’s few tasks', async () => {
+    const worker: ToolContext = { ...ctx(), docker: swarm.adapter(swarm.nodes[1]!.host) };
+    const err = await invokeTool(findTool('stack_health')!, worker, {}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/is a swarm worker/) });
+    expect((err as { hint: string }).hint).toMatch(
+      /point DOCKER_HOST at a swarm manager \(this worker knows 10\.232\.\d+\.1:2377/,
+    );
+    // Set explicitly, the kind is not second-guessed: a Compose project on that engine is empty.
+    const compose = { ...worker, config: { ...worker.config, stack: { kind: 'compose' as const } } };
+    await expect(invokeTool(findTool('stack_health')!, compose, {})).resolves.toBeDefined();
+  }, 60_000);
+});
+
 describe('tools that do not work on Swarm yet', () => {
   it('are refused with the reason instead of answering as if the stack were empty', async () => {
     for (const [tool, input] of [
       ['disk_usage', {}],
       ['smoke_test', {}],
+      ['check_ports', {}],
       ['run_runbook', { id: 'restart-loop', service: 'orchestrator' }],
     ] as const) {
       await expect(invokeTool(findTool(tool)!, ctx(), input)).rejects.toMatchObject({

@@ -94,10 +94,24 @@ export class SwarmAdapter {
    * Swarm.ControlAvailable). False for a plain engine or a worker.
    */
   async isManager(signal?: AbortSignal): Promise<boolean> {
+    return (await this.role(signal)).role === 'manager';
+  }
+
+  /**
+   * The engine's part in a swarm (GET /info): manager, worker (with the managers' addresses it
+   * knows, Swarm.RemoteManagers), or none (not an active swarm member).
+   */
+  async role(signal?: AbortSignal): Promise<{ role: 'manager' | 'worker' | 'none'; managers: string[] }> {
     const info = (await this.docker.call('read the engine info', signal, (s) =>
       (this.docker.docker.info as (o: object) => Promise<Json>)({ abortSignal: s }),
     )) as Json;
-    return info.Swarm?.LocalNodeState === 'active' && info.Swarm?.ControlAvailable === true;
+    const sw = info.Swarm ?? {};
+    if (sw.LocalNodeState !== 'active') return { role: 'none', managers: [] };
+    if (sw.ControlAvailable === true) return { role: 'manager', managers: [] };
+    return {
+      role: 'worker',
+      managers: ((sw.RemoteManagers ?? []) as Json[]).map((m) => String(m.Addr ?? '')).filter(Boolean),
+    };
   }
 
   /** The services of stack `namespace` (label com.docker.stack.namespace), by name. */

@@ -3,11 +3,13 @@ import { serviceName } from '../../config/schema.js';
 import { isToolError } from '../../errors.js';
 import { deathFromState, readHistory } from '../../knowledge/restart-analysis.js';
 import { RECORDED_ACTIONS } from '../../recorder/recorder.js';
-import { formatBytes } from '../../util/duration.js';
+import { formatBytes, parseTimePoint } from '../../util/duration.js';
 import { defineTool } from '../define-tool.js';
 import { gatherEvidence } from '../lib/evidence.js';
 import { windowSinceField } from '../lib/fields.js';
 import { containerHealth } from '../lib/service-status.js';
+import { stackKind } from '../lib/stack-kind.js';
+import { swarmDiagnoseOom } from '../lib/swarm-oom.js';
 
 const MIB = 1024 * 1024;
 /** Suggested limits are rounded up to this step, as limits are usually written (64M, 128M…). */
@@ -26,12 +28,15 @@ export const diagnoseOom = defineTool({
     '(deploy.resources.limits.memory; for OpenSearch the JVM heap at half the limit). oomKills counts the oom ' +
     "events the engine still holds (it keeps only its last 256 events) plus the event recorder's history when one runs; " +
     'processes OOM-killed inside a container that kept running are counted apart (processOomKills), and when the events ' +
-    "are gone the containers' own state (OOMKilled, exit 137) gives a lower bound.",
+    "are gone the containers' own state (OOMKilled, exit 137) gives a lower bound. On a Swarm stack the evidence is the " +
+    "manager's task history: each failed exit-137 task is checked on its node's engine (swarm.nodes); kills on a node " +
+    'without an endpoint are named as unconfirmed.',
   summary:
     'Use when a service was OOM-killed or runs short of memory. Returns OOM kills in a window, limit ' +
     'against observed peak, restart consequences and a suggested limit.',
   risk: 'read',
   idempotent: true,
+  stackKinds: ['compose', 'swarm'],
   input: z.object({
     service: serviceName.optional().describe('Only this service (default: the whole stack)'),
     since: windowSinceField,
@@ -83,6 +88,17 @@ export const diagnoseOom = defineTool({
     ),
   }),
   async run(ctx, input) {
+    if ((await stackKind(ctx)) === 'swarm') {
+      const until = Math.floor(Date.now() / 1000);
+      const since = parseTimePoint(input.since, Date.now()) ?? until - 3600;
+      const services = await swarmDiagnoseOom(ctx, input.service, since);
+      return {
+        project: ctx.project,
+        window: { since: new Date(since * 1000).toISOString(), until: new Date(until * 1000).toISOString() },
+        summary: summarize(services, input.service, since),
+        services,
+      };
+    }
     const { now, since, until, details, events, recorderRan } = await gatherEvidence(ctx, {
       service: input.service,
       since: input.since,
@@ -209,15 +225,35 @@ export const diagnoseOom = defineTool({
     return {
       project: ctx.project,
       window: { since: new Date(since * 1000).toISOString(), until: new Date(until * 1000).toISOString() },
-      summary: result.length
-        ? result
-            .map(
-              (r) =>
-                `${r.service}: ${r.containers.length === 0 ? `no container now (removed); ${r.previousContainerOomKills} OOM kill(s) of the removed one` : r.oomKilledFlag && r.oomKills === 0 ? 'at least 1 OOM kill (OOMKilled=true; whether of its main process or a process inside, the events no longer say)' : `${r.oomKills} OOM kill(s) of the container`}${r.processOomKills ? `, ${r.processOomKills} process(es) OOM-killed inside${r.running ? ' while it kept running' : ''}` : ''}, limit ${formatBytes(r.memoryLimitBytes)}, suggest ${r.suggestedLimit ?? (r.containers.length === 0 ? 'nothing until it exists again' : r.memoryLimitBytes === null ? 'setting a limit' : 'no change')}${r.evidence.startsWith('engine events') ? '' : ` (${r.evidence})`}`,
-            )
-            .join('; ')
-        : `no OOM kills in ${input.service ?? 'the stack'} since ${new Date(since * 1000).toISOString()}`,
+      summary: summarize(result, input.service, since),
       services: result,
     };
   },
 });
+
+/** One line per service with OOM kills, or that there were none. */
+function summarize(
+  result: Array<{
+    service: string;
+    containers: string[];
+    previousContainerOomKills: number;
+    oomKilledFlag: boolean;
+    oomKills: number;
+    processOomKills: number;
+    running: boolean;
+    memoryLimitBytes: number | null;
+    suggestedLimit: string | null;
+    evidence: string;
+  }>,
+  service: string | undefined,
+  since: number,
+): string {
+  return result.length
+    ? result
+        .map(
+          (r) =>
+            `${r.service}: ${r.containers.length === 0 && r.previousContainerOomKills ? `no container now (removed); ${r.previousContainerOomKills} OOM kill(s) of the removed one` : r.oomKilledFlag && r.oomKills === 0 ? 'at least 1 OOM kill (OOMKilled=true; whether of its main process or a process inside, the events no longer say)' : `${r.oomKills} OOM kill(s) of the container`}${r.processOomKills ? `, ${r.processOomKills} process(es) OOM-killed inside${r.running ? ' while it kept running' : ''}` : ''}, limit ${formatBytes(r.memoryLimitBytes)}, suggest ${r.suggestedLimit ?? (r.containers.length === 0 && r.previousContainerOomKills ? 'nothing until it exists again' : r.memoryLimitBytes === null ? 'setting a limit' : 'no change')}${r.evidence.startsWith('engine events') ? '' : ` (${r.evidence})`}`,
+        )
+        .join('; ')
+    : `no OOM kills in ${service ?? 'the stack'} since ${new Date(since * 1000).toISOString()}`;
+}

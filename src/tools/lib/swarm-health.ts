@@ -196,52 +196,72 @@ export function nodeProblems(nodes: SwarmNode[]): string[] {
   return out;
 }
 
+/** What the nodes' engines say of a service's exit-137 tasks: per node, how many were OOM-killed. */
+export interface OomConfirmation {
+  node: string;
+  /** Exit-137 tasks that failed on the node. */
+  tasks: number;
+  /** Confirmed OOM-killed (State.OOMKilled on the node's engine), with when each ended. */
+  oom: string[];
+  /** Their containers are no longer on the node. */
+  gone: number;
+  /** Why the node could not be asked: no endpoint in swarm.nodes, or its engine's error. */
+  unasked: string | null;
+}
+
 /**
- * Exit 137 tasks checked on their node's own engine (config `swarm.nodes`): the container's
- * State.OOMKilled says whether the kernel's OOM killer ended it. Returns one note per node:
- * confirmed, not OOM, no endpoint for the node, or the container is gone from it.
+ * For the failed exit-137 tasks among `tasks` (a SIGKILL after a stop's grace period ends in state
+ * shutdown and is no incident), asks each node's own engine (engineOf; undefined = no endpoint)
+ * whether the task's container was OOM-killed (State.OOMKilled). One row per node.
  */
+export async function countOomKills(
+  tasks: TaskView[],
+  containerIds: Map<string, string | null>,
+  engineOf: (node: string | null) => DockerAdapter | undefined,
+  signal: AbortSignal,
+): Promise<OomConfirmation[]> {
+  const byNode = new Map<string, TaskView[]>();
+  for (const t of tasks)
+    if (t.exitCode === 137 && t.state === 'failed' && t.node)
+      byNode.set(t.node, [...(byNode.get(t.node) ?? []), t]);
+  const out: OomConfirmation[] = [];
+  for (const [node, list] of byNode) {
+    const engine = engineOf(node);
+    const row: OomConfirmation = { node, tasks: list.length, oom: [], gone: 0, unasked: null };
+    out.push(row);
+    if (!engine) {
+      row.unasked = `node ${node} has no engine endpoint in swarm.nodes`;
+      continue;
+    }
+    for (const t of list) {
+      const id = containerIds.get(t.id);
+      if (!id) {
+        row.gone++;
+        continue;
+      }
+      try {
+        if ((await engine.inspect(id, signal)).state.oomKilled) row.oom.push(t.at);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'not_found') row.gone++;
+        else row.unasked ||= `its engine could not be asked: ${(err as Error).message}`;
+      }
+    }
+  }
+  return out;
+}
+
+/** countOomKills in words for stack_health: one note per node. */
 export async function confirmOomKills(
   tasks: TaskView[],
   containerIds: Map<string, string | null>,
   engineOf: (node: string | null) => DockerAdapter | undefined,
   signal: AbortSignal,
 ): Promise<string[]> {
-  const byNode = new Map<string, TaskView[]>();
-  // Only tasks that failed: one SIGKILLed after its stop grace period (state shutdown) is no incident.
-  for (const t of tasks)
-    if (t.exitCode === 137 && t.state === 'failed' && t.node)
-      byNode.set(t.node, [...(byNode.get(t.node) ?? []), t]);
-  const notes: string[] = [];
-  for (const [node, list] of byNode) {
-    const engine = engineOf(node);
-    if (!engine) {
-      notes.push(
-        `node ${node} has no engine endpoint in swarm.nodes: whether its ${list.length} exit-137 task(s) were OOM-killed cannot be confirmed there`,
-      );
-      continue;
-    }
-    let oom = 0;
-    let gone = 0;
-    let failed = '';
-    for (const t of list) {
-      const id = containerIds.get(t.id);
-      if (!id) {
-        gone++;
-        continue;
-      }
-      try {
-        if ((await engine.inspect(id, signal)).state.oomKilled) oom++;
-      } catch (err) {
-        if ((err as { code?: string }).code === 'not_found') gone++;
-        else failed ||= (err as Error).message;
-      }
-    }
-    notes.push(
-      `node ${node}: ${oom} of ${list.length} exit-137 task(s) OOM-killed (State.OOMKilled on its engine)${gone ? `; ${gone} container(s) no longer on it` : ''}${failed ? `; its engine could not be asked: ${failed}` : ''}`,
-    );
-  }
-  return notes;
+  return (await countOomKills(tasks, containerIds, engineOf, signal)).map((r) =>
+    r.unasked && r.oom.length === 0 && !engineOf(r.node)
+      ? `${r.unasked}: whether its ${r.tasks} exit-137 task(s) were OOM-killed cannot be confirmed there`
+      : `node ${r.node}: ${r.oom.length} of ${r.tasks} exit-137 task(s) OOM-killed (State.OOMKilled on its engine)${r.gone ? `; ${r.gone} container(s) no longer on it` : ''}${r.unasked ? `; ${r.unasked}` : ''}`,
+  );
 }
 
 /**

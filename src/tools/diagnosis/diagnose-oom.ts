@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { serviceName } from '../../config/schema.js';
-import { isToolError } from '../../errors.js';
 import { deathFromState, readHistory } from '../../knowledge/restart-analysis.js';
 import { RECORDED_ACTIONS } from '../../recorder/recorder.js';
 import { formatBytes, parseTimePoint } from '../../util/duration.js';
 import { defineTool } from '../define-tool.js';
 import { gatherEvidence } from '../lib/evidence.js';
 import { windowSinceField } from '../lib/fields.js';
+import { memoryPeak } from '../lib/memory-peak.js';
 import { containerHealth } from '../lib/service-status.js';
 import { stackKind } from '../lib/stack-kind.js';
 import { swarmDiagnoseOom } from '../lib/swarm-oom.js';
@@ -162,23 +162,13 @@ export const diagnoseOom = defineTool({
       const limit = mine.map((d) => d.memoryLimitBytes).find((l) => l !== null) ?? null;
       const hitNow = ooms.length > 0 || inside > 0 || flagOnly.length > 0;
       // A running replica's cgroup remembers its peak; one killed at the limit peaked at the limit.
-      let peak: number | null = null;
-      let peakSource = 'unknown';
-      for (const d of mine.filter((x) => x.state.running)) {
-        try {
-          const s = await ctx.docker.statsSample(d.id, { withCpu: false, signal: ctx.signal });
-          const max = s.memory_stats?.max_usage ?? s.memory_stats?.usage;
-          if (max !== undefined && (peak === null || max > peak)) {
-            peak = max;
-            peakSource =
-              s.memory_stats?.max_usage !== undefined
-                ? 'cgroup max_usage of the running replica'
-                : 'current usage (this engine reports no max)';
-          }
-        } catch (err) {
-          if (!isToolError(err)) throw err;
-        }
-      }
+      const sampled = await memoryPeak(
+        mine.filter((x) => x.state.running).map((d) => ({ engine: ctx.docker, id: d.id })),
+        'the running replica',
+        ctx.signal,
+      );
+      let peak: number | null = sampled?.bytes ?? null;
+      let peakSource = sampled?.source ?? 'unknown';
       if (limit !== null && (peak === null || peak < limit) && hitNow) {
         peak = limit;
         peakSource = 'reached the limit (the kernel OOM killer fired at it)';

@@ -3,6 +3,7 @@ import { NodeEngines } from '../../adapters/swarm/nodes.js';
 import { ToolError } from '../../errors.js';
 import { formatBytes } from '../../util/duration.js';
 import type { ToolContext } from '../context.js';
+import { memoryPeak } from './memory-peak.js';
 import { projectSecrets } from './secrets.js';
 import { countOomKills, nodeName, swarmServiceHealth, taskLabel } from './swarm-health.js';
 
@@ -53,26 +54,17 @@ export async function swarmDiagnoseOom(ctx: ToolContext, only: string | undefine
     const unconfirmed = rows.filter((r) => r.tasks > r.oom.length);
     const limit = svc.memoryLimitBytes;
     // A running task's cgroup remembers its peak; one killed at the limit peaked at the limit.
-    let peak: number | null = null;
-    let peakSource = 'unknown';
     const running = tasks.filter((t) => t.serviceId === svc.id && t.state === 'running' && t.containerId);
-    for (const t of running) {
-      const engine = engines.get(nodeName(nodes, t.nodeId));
-      if (!engine) continue;
-      try {
-        const s = await engine.statsSample(t.containerId!, { withCpu: false, signal: ctx.signal });
-        const max = s.memory_stats?.max_usage ?? s.memory_stats?.usage;
-        if (max !== undefined && (peak === null || max > peak)) {
-          peak = max;
-          peakSource =
-            s.memory_stats?.max_usage !== undefined
-              ? 'cgroup max_usage of a running task'
-              : 'current usage of a running task (its engine reports no max)';
-        }
-      } catch (err) {
-        if (ctx.signal.aborted) throw err;
-      }
-    }
+    const sampled = await memoryPeak(
+      running.flatMap((t) => {
+        const engine = engines.get(nodeName(nodes, t.nodeId));
+        return engine ? [{ engine, id: t.containerId! }] : [];
+      }),
+      'a running task',
+      ctx.signal,
+    );
+    let peak: number | null = sampled?.bytes ?? null;
+    let peakSource = sampled?.source ?? 'unknown';
     // SIGKILLs at a memory limit: the kernel's OOM killer is by far the likeliest, confirmed or not.
     const hit = confirmed.length > 0 || (limit !== null && unconfirmed.length > 0);
     if (limit !== null && hit && (peak === null || peak < limit)) {

@@ -17,6 +17,18 @@ const KEEP = [
   'com.docker.compose.project',
   'com.docker.compose.service',
   'com.docker.compose.container-number',
+  // A Swarm stack's task states (recorder/swarm-feed.ts) and the manager's service and node events.
+  'com.docker.stack.namespace',
+  'com.docker.swarm.service.name',
+  'service',
+  'node',
+  'error',
+  'container',
+  'replicas.new',
+  'replicas.old',
+  'updatestate.new',
+  'state.new',
+  'availability.new',
 ];
 
 export function eventKey(e: EngineEvent): string {

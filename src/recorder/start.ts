@@ -12,6 +12,12 @@ export async function startRecorder(deps: {
 }): Promise<EventRecorder | undefined> {
   const { config, docker, logger } = deps;
   const store = EventStore.forProject(config.stateDir, config.project, config.recorder.maxBytes);
-  const recorder = new EventRecorder({ docker, store, project: config.project, logger });
+  const recorder = new EventRecorder({
+    docker,
+    store,
+    project: config.project,
+    logger,
+    kind: config.stack?.kind ?? 'auto',
+  });
   return (await recorder.start()) ? recorder : undefined;
 }

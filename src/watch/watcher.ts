@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { LABEL } from '../adapters/docker/labels.js';
 import type { EngineEvent } from '../adapters/docker/types.js';
+import { NodeEngines } from '../adapters/swarm/nodes.js';
 import type { JobDeps } from '../schedule/run-job.js';
 import { internalContext, type ToolContext } from '../tools/context.js';
 import { invokeTool } from '../tools/invoke.js';
+import { stackKind } from '../tools/lib/stack-kind.js';
 import { findTool, registry } from '../tools/registry.js';
 import { formatBytes } from '../util/duration.js';
 import { type Incident, type IncidentKind, IncidentStore, isMuted } from './incident-store.js';
@@ -81,6 +83,13 @@ export class IncidentWatcher {
     const at = Date.parse(e.time);
     // The recorder replays history on start; only what happens from now on is news.
     if (at < this.startedAt - 2000) return;
+    // A Swarm stack's task that failed (the recorder's task events): a death, as a die is on Compose.
+    if (e.type === 'task') {
+      const svc = e.attributes.service;
+      if (svc && (e.action === 'failed' || e.action === 'rejected'))
+        this.serial(() => this.onTaskDeath(svc, e, at));
+      return;
+    }
     const service = e.attributes[LABEL.service];
     if (!service || /^true$/i.test(e.attributes[LABEL.oneoff] ?? '')) return;
     if (e.action === 'kill' || e.action === 'stop') this.stoppedByApi.set(e.id, at);
@@ -121,6 +130,36 @@ export class IncidentWatcher {
     }
     const open = this.store.openFor(`service:${service}`);
     if (!kinds.length && !open) return; // one crash that the restart policy handled is not an incident
+    await this.signal(service, kinds[0] ?? open!.kinds[0]!, { death: true, oom, extraKinds: kinds.slice(1) });
+  }
+
+  /**
+   * A failed Swarm task: counted toward a restart loop like a die; an exit 137 is an OOM kill when
+   * its node's engine (swarm.nodes) says so. One failure Swarm restarted is no incident by itself.
+   */
+  private async onTaskDeath(service: string, e: EngineEvent, at: number): Promise<void> {
+    const { count, window } = this.deps.config.watch.restartLoop;
+    const recent = [...(this.deaths.get(service) ?? []), at].filter((t) => at - t <= window);
+    this.deaths.set(service, recent);
+    let oom = false;
+    if (e.attributes.exitCode === '137' && e.attributes.container) {
+      const engine = new NodeEngines(
+        this.deps.config.swarm?.nodes ?? {},
+        this.deps.config.docker.timeout,
+      ).get(e.attributes.node ?? null);
+      oom = Boolean(
+        engine &&
+          (await engine
+            .inspect(e.attributes.container, this.abort.signal)
+            .then((d) => d.state.oomKilled)
+            .catch(() => false)),
+      );
+    }
+    const kinds: IncidentKind[] = [];
+    if (oom) kinds.push('oom');
+    if (recent.length >= count) kinds.push('restart_loop');
+    const open = this.store.openFor(`service:${service}`);
+    if (!kinds.length && !open) return;
     await this.signal(service, kinds[0] ?? open!.kinds[0]!, { death: true, oom, extraKinds: kinds.slice(1) });
   }
 
@@ -198,6 +237,8 @@ export class IncidentWatcher {
   }
 
   private async checkDisks(): Promise<void> {
+    // disk_usage reads Compose containers and volumes: not on a Swarm stack (yet).
+    if ((await stackKind(this.ctx())) === 'swarm') return;
     const disk = (await invokeTool(findTool('disk_usage')!, this.ctx(), {})) as {
       volumes: Array<{
         name: string;

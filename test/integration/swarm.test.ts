@@ -5,16 +5,20 @@ import { join, resolve } from 'node:path';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineEvent } from '../../src/adapters/docker/types.js';
 import { readJournal } from '../../src/backup/journal.js';
 import { createLogger } from '../../src/logger.js';
 import type { RunningHttp } from '../../src/mcp/http.js';
 import { createMcpServer } from '../../src/mcp/server.js';
+import { EventStore } from '../../src/recorder/event-store.js';
+import { EventRecorder } from '../../src/recorder/recorder.js';
 import { renderText } from '../../src/render/text.js';
 import type { Approver } from '../../src/safety/approver.js';
 import type { SlackBot } from '../../src/slack/app.js';
 import type { ToolContext } from '../../src/tools/context.js';
 import { invokeTool } from '../../src/tools/invoke.js';
 import { findTool, registry } from '../../src/tools/registry.js';
+import { IncidentWatcher } from '../../src/watch/watcher.js';
 import { cli, cliOk } from '../helpers/cli.js';
 import { testContext } from '../helpers/context.js';
 import { serveSlackBot } from '../helpers/slack-bot.js';
@@ -1012,4 +1016,62 @@ describe('backup and restore on a two-node swarm: the harder cases', () => {
     expect(r.restored[0]!.result.note).toBeUndefined();
     expect(await keeperSh(n2().host, 'cat /data/state')).toBe('kept-v1');
   }, 240_000);
+});
+
+describe('the recorder and the incident watcher on a two-node swarm', () => {
+  it('records the stack’s task states and the manager’s service events; the watcher opens an incident for the OOM loop', async () => {
+    const c = bothNodes();
+    const store = EventStore.forProject(mkdtempSync(join(tmpdir(), 'doomswrec-')), project, 1 << 20);
+    const logger = createLogger('silent');
+    const recorder = new EventRecorder({ docker: c.docker, store, project, logger, taskPollMs: 1000 });
+    expect(await recorder.start()).toBe(true);
+    const watcher = new IncidentWatcher({ config: c.config, docker: c.docker, logger, safety: c.safety });
+    recorder.onEvent((e) => watcher.onEvent(e));
+    const stored = async (match: (e: EngineEvent) => boolean) => {
+      for await (const e of store.all()) if (match(e)) return e;
+      return undefined;
+    };
+    try {
+      // The manager's task history, kept: each failed orchestrator task with its exit code and node.
+      const failed = await waitFor(
+        'a recorded OOM-killed orchestrator task',
+        () =>
+          stored(
+            (e) =>
+              e.type === 'task' &&
+              e.action === 'failed' &&
+              e.attributes.service === 'orchestrator' &&
+              e.attributes.exitCode === '137',
+          ),
+        30_000,
+      );
+      expect(swarm.nodes.map((n) => n.name)).toContain(failed.attributes.node);
+      expect(failed.attributes['com.docker.swarm.service.name']).toBe(`${project}_orchestrator`);
+      // A change to a service reaches the recorder as the manager's service event.
+      await swarm.docker(['service', 'update', '--detach', '--label-add', 'doomtest=1', `${project}_agent`]);
+      await waitFor(
+        'the recorded service update',
+        () => stored((e) => e.type === 'service' && e.attributes.name === `${project}_agent`),
+        30_000,
+      );
+      // Each task state is stored once, whatever the number of polls.
+      const keys: string[] = [];
+      for await (const e of store.all()) if (e.type === 'task') keys.push(`${e.id}:${e.action}`);
+      expect(new Set(keys).size).toBe(keys.length);
+      // New OOM kills (confirmed on the nodes' engines) open one incident for the orchestrator.
+      const inc = await waitFor(
+        'an orchestrator incident',
+        async () => watcher.store.list().find((i) => i.service === 'orchestrator' && i.kinds.includes('oom')),
+        90_000,
+      );
+      expect(inc.oomKills).toBeGreaterThanOrEqual(1);
+      expect(inc.verdict).toMatch(/orchestrator/);
+      expect(
+        watcher.store.list().filter((i) => i.service === 'orchestrator' && i.status === 'open'),
+      ).toHaveLength(1);
+    } finally {
+      await watcher.stop();
+      await recorder.stop();
+    }
+  }, 180_000);
 });

@@ -1,5 +1,6 @@
 import { isMap, isSeq, LineCounter, parseDocument, visit, type YAMLMap } from 'yaml';
 import { formatBytes, parseBytes } from '../util/duration.js';
+import { interpolate } from './interpolate.js';
 
 export type LintRule =
   | 'no_healthcheck'
@@ -40,6 +41,8 @@ export interface LintOptions {
    */
   target?: 'compose' | 'swarm';
   nodes?: SwarmNodeFacts[];
+  /** The environment `${VAR}` in placement and reservations is taken from, as docker stack deploy does (default: this process's). */
+  env?: Record<string, string | undefined>;
 }
 
 /** What placement is checked against: a node's name, role, labels, resources and whether it takes tasks. */
@@ -382,7 +385,8 @@ export function lintCompose(
       }
     }
   }
-  if (options.target === 'swarm') findings.push(...swarmFindings(docs, names, options.nodes));
+  if (options.target === 'swarm')
+    findings.push(...swarmFindings(docs, names, options.nodes, options.env ?? process.env));
   // Declared data volumes no service mounts here (e.g. used by an overlay) still need watching.
   for (const d of docs) {
     for (const [vol, line] of d.volumes) {
@@ -409,7 +413,12 @@ export function lintCompose(
  * node.hostname / node.role / node.id / node.labels.* that no schedulable node meets, or memory or
  * CPU reservations larger than every node that meets them has.
  */
-function swarmFindings(docs: FileDoc[], names: string[], nodes: SwarmNodeFacts[] | undefined): LintFinding[] {
+function swarmFindings(
+  docs: FileDoc[],
+  names: string[],
+  nodes: SwarmNodeFacts[] | undefined,
+  env: Record<string, string | undefined>,
+): LintFinding[] {
   const out: LintFinding[] = [];
   for (const service of names) {
     const where = docs.filter((d) => d.services.has(service));
@@ -434,11 +443,21 @@ function swarmFindings(docs: FileDoc[], names: string[], nodes: SwarmNodeFacts[]
         .map((d) => get(d.services.get(service)!.node, path))
         .filter((v) => v !== undefined)
         .at(-1);
+    // Values as docker stack deploy sees them: ${VAR} from the environment.
+    const unset = new Set<string>();
+    const expand = (v: unknown) => {
+      const r = interpolate(String(v), env);
+      for (const n of [...r.missing, ...r.errors.map((e) => e.split(':')[0]!)]) unset.add(n);
+      return r.value;
+    };
     const raw = last(['deploy', 'placement', 'constraints']);
-    const constraints = (isSeq(raw) ? raw.toJSON() : []) as unknown[];
-    const memory = parseBytes(String(last(['deploy', 'resources', 'reservations', 'memory']) ?? '0')) ?? 0;
-    const cpus = Number(last(['deploy', 'resources', 'reservations', 'cpus']) ?? 0) || 0;
-    const placeable = nodes.filter((n) => n.schedulable && constraints.every((c) => meets(String(c), n)));
+    const constraints = ((isSeq(raw) ? raw.toJSON() : []) as unknown[]).map(expand);
+    const memory = parseBytes(expand(last(['deploy', 'resources', 'reservations', 'memory']) ?? '0')) ?? 0;
+    const cpus = Number(expand(last(['deploy', 'resources', 'reservations', 'cpus']) ?? 0)) || 0;
+    const unsetNote = unset.size
+      ? ` (${[...unset].map((n) => `\${${n}}`).join(', ')} is not set here: docker stack deploy would substitute an empty string)`
+      : '';
+    const placeable = nodes.filter((n) => n.schedulable && constraints.every((c) => meets(c, n)));
     const first = where[0]!;
     const at = { file: first.file, service, line: first.services.get(service)!.line };
     if (placeable.length === 0) {
@@ -446,7 +465,7 @@ function swarmFindings(docs: FileDoc[], names: string[], nodes: SwarmNodeFacts[]
         rule: 'swarm_unplaceable',
         severity: 'error',
         ...at,
-        message: `${service} can never be placed: no schedulable node meets ${constraints.length ? `its constraints (${constraints.join(', ')})` : 'it (no node is ready and active)'}`,
+        message: `${service} can never be placed: no schedulable node meets ${constraints.length ? `its constraints (${constraints.join(', ')})` : 'it (no node is ready and active)'}${unsetNote}`,
         fix: 'change deploy.placement.constraints, or label a node to match (docker node update --label-add k=v <node>)',
       });
       continue;
@@ -457,7 +476,7 @@ function swarmFindings(docs: FileDoc[], names: string[], nodes: SwarmNodeFacts[]
         rule: 'swarm_unplaceable',
         severity: 'error',
         ...at,
-        message: `${service} can never be placed: it reserves ${memory ? `${formatBytes(memory)} of memory` : ''}${memory && cpus ? ' and ' : ''}${cpus ? `${cpus} CPUs` : ''}, more than any node that may run it has (${placeable.map((n) => `${n.hostname}: ${formatBytes(n.memoryBytes)}, ${n.nanoCpus / 1e9} CPUs`).join('; ')})`,
+        message: `${service} can never be placed: it reserves ${memory ? `${formatBytes(memory)} of memory` : ''}${memory && cpus ? ' and ' : ''}${cpus ? `${cpus} CPUs` : ''}, more than any node that may run it has (${placeable.map((n) => `${n.hostname}: ${formatBytes(n.memoryBytes)}, ${n.nanoCpus / 1e9} CPUs`).join('; ')})${unsetNote}`,
         fix: 'lower deploy.resources.reservations, or add a node that large',
       });
   }

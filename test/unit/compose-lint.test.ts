@@ -376,3 +376,46 @@ describe('lint --target swarm placement: Swarm compares constraint values withou
     expect(f.filter((x) => x.rule === 'swarm_unplaceable')).toEqual([]);
   });
 });
+
+describe('lint --target swarm placement: ${VAR} as docker stack deploy expands it (from the environment)', () => {
+  const FILE = `services:
+  a:
+    image: a
+    healthcheck: { test: ["CMD", "true"] }
+    deploy:
+      placement: { constraints: ["node.hostname == \${TARGET_NODE}"] }
+      resources: { limits: { memory: 1G, cpus: "1" }, reservations: { memory: "\${RESERVE:-1G}" } }
+`;
+  const nodes = [
+    {
+      id: 'x',
+      hostname: 'gpu-1',
+      role: 'worker' as const,
+      labels: {},
+      memoryBytes: 2 ** 33,
+      nanoCpus: 2e9,
+      schedulable: true,
+    },
+  ];
+  const unplaceable = (env: Record<string, string>) =>
+    lint(FILE, 'docker-compose.yml', { ...OPTS, target: 'swarm', nodes, env }).filter(
+      (x) => x.rule === 'swarm_unplaceable',
+    );
+
+  it('a constraint naming a node through a variable is placeable when the variable names it', () => {
+    expect(unplaceable({ TARGET_NODE: 'gpu-1' })).toEqual([]);
+  });
+
+  it('unset, the constraint compares with an empty string, and the finding says the variable is not set', () => {
+    const [f] = unplaceable({});
+    expect(f!.message).toMatch(/its constraints \(node\.hostname == \)/);
+    expect(f!.message).toContain(
+      '${TARGET_NODE} is not set here: docker stack deploy would substitute an empty string',
+    );
+  });
+
+  it('a reservation given by a variable with a default is checked at its value', () => {
+    const [f] = unplaceable({ TARGET_NODE: 'gpu-1', RESERVE: '64G' });
+    expect(f!.message).toMatch(/reserves 64\.0GiB of memory, more than any node/);
+  });
+});

@@ -13,6 +13,8 @@ export const recentIncidents = defineTool({
     'Check this before diagnosing: the watcher may already have the answer. Returns its incidents (OOM ' +
     'kills, restart loops, unhealthy services, disks over threshold) with evidence.',
   risk: 'read',
+  // The incident store: the watcher keeps it for Swarm stacks too.
+  stackKinds: ['compose', 'swarm'],
   idempotent: true,
   input: z.object({
     limit: z.number().int().min(1).max(200).default(20).describe('newest N incidents (default 20)'),

@@ -23,7 +23,7 @@ export async function benchScale(): Promise<Record<string, unknown>> {
       ...base,
       config: {
         ...base.config,
-        scaling: { agentService: 'agent', services: { agent: { min: 1, max: 10 } } },
+        scaling: { ...base.config.scaling, agentService: 'agent', services: { agent: { min: 1, max: 10 } } },
       },
     };
     console.error('scale: scale_agents 1->10->1 vs docker-compose --scale (5 alternating rounds)…');

@@ -347,9 +347,25 @@ export const configSchema = z
         /** The service scale_agents acts on, with the handbook's AGENT_POOL_MIN/MAX as bounds. */
         agentService: serviceName.default('agent'),
         services: z.record(serviceName, scaledService).default({}),
+        /**
+         * The handbook's generation-based scaling, for scale_agents' `generation`: the first rule
+         * whose `upTo` is at least the generation (a rule without `upTo` takes every later one)
+         * gives the agent count. Default: ≤ 3 → 6, ≤ 7 → 4, later → 2.
+         */
+        generations: z
+          .array(
+            z
+              .object({
+                upTo: z.number().int().min(0).optional(),
+                agents: z.number().int().min(0).max(100),
+              })
+              .strict(),
+          )
+          .min(1)
+          .default([{ upTo: 3, agents: 6 }, { upTo: 7, agents: 4 }, { agents: 2 }]),
       })
       .strict()
-      .default({ agentService: 'agent', services: {} }),
+      .prefault({}),
     stack: z
       .object({
         /**

@@ -33,7 +33,11 @@ export const SUBCOMMANDS: Record<string, Sub> = {
     positional: ['service', 'replicas'],
     usage: 'scale <service> <n> [--force]',
   },
-  'scale-agents': { tool: 'scale_agents', positional: ['replicas'], usage: 'scale-agents <n> [--force]' },
+  'scale-agents': {
+    tool: 'scale_agents',
+    positional: ['replicas'],
+    usage: 'scale-agents <n> [--force] | scale-agents --generation <g> (also: scale agents …)',
+  },
   restart: { tool: 'restart_service', positional: ['service'], usage: 'restart <service> [--replica N]' },
   'log-report': {
     tool: 'log_report',
@@ -118,7 +122,12 @@ export function parseCommand(text: string): Parsed {
   const words = tokenize(text.trim());
   const [first, ...rest] = words;
   if (!first || first === 'help' || first === '--help') return { kind: 'help' };
-  const subName = first.toLowerCase();
+  let subName = first.toLowerCase();
+  // `scale agents …` is the agent pool (scale_agents); `scale agent 4` scales the service named agent.
+  if (subName === 'scale' && rest[0]?.toLowerCase() === 'agents') {
+    subName = 'scale-agents';
+    rest.shift();
+  }
   const sub = SUBCOMMANDS[subName];
   if (!sub) return { kind: 'help', note: `unknown command "${first}"` };
   if (subName === 'approvals') return { kind: 'approvals' };

@@ -12,6 +12,7 @@ let stack: TestStack;
 
 const DRAIN: Config['scaling'] = {
   agentService: 'agent',
+  generations: [{ upTo: 3, agents: 6 }, { upTo: 7, agents: 4 }, { agents: 2 }],
   services: {
     agent: {
       min: 1,
@@ -130,6 +131,18 @@ describe('scale_service on a stack created by docker-compose', () => {
         );
     expect(await Promise.all(leaving.map(exists))).toEqual([false, false]);
     expect(await Promise.all(staying.map(exists))).toEqual([true, true]);
+  });
+
+  it('generation 2 on a stack at 2 agents plans 6 (the handbook’s policy), and the CLI takes --generation', async () => {
+    expect((await agents()).length).toBe(2);
+    const p = await scaleAgents.plan!(ctx(), scaleAgents.input.parse({ generation: 2 }));
+    expect(p.summary).toBe(
+      `generation 2 → 6 agents (scaling.generations: ≤ 3 → 6, ≤ 7 → 4, later → 2): scale agent in ${stack.project} from 2 to 6`,
+    );
+    // Generation 9 maps to 2: nothing to do, through the CLI as a user types it.
+    const r = await cli(['scale-agents', '--generation', '9', '--project', stack.project, '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.json<{ before: number; after: number }>()).toMatchObject({ before: 2, after: 2 });
   });
 
   it('docker-compose up --scale agent=1 removes ours without complaint and keeps replica 1', async () => {

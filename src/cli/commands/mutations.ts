@@ -28,17 +28,20 @@ export function mutationCommands(program: Command): void {
   common(
     program
       .command('scale-agents')
-      .description('set the number of agents within the configured min/max (default 2..10)')
-      .argument('<replicas>', 'wanted number of agents')
+      .description(
+        'set the number of agents within the configured min/max (default 2..10), or the count for a training generation (--generation)',
+      )
+      .argument('[replicas]', 'wanted number of agents')
+      .option('--generation <n>', 'the training generation: the count comes from scaling.generations')
       .option('--force', 'remove agents even if their drain fails (destructive)')
       .option('-y, --yes', 'approve the plan of a destructive action without the prompt'),
-  ).action(async (replicas: string, opts: Opts) => {
+  ).action(async (replicas: string | undefined, opts: Opts & { generation?: string }) => {
     process.exitCode = await runTool(
       async () => ({
         tool: (await import('../../tools/scaling/scale-agents.js')).scaleAgents,
         render: (await import('../../render/mutations.js')).renderScale,
       }),
-      { replicas: num(replicas), force: opts.force },
+      { replicas: num(replicas), generation: num(opts.generation), force: opts.force },
       opts,
     );
   });

@@ -1,5 +1,6 @@
 import { isMap, isSeq, LineCounter, parseDocument, visit, type YAMLMap } from 'yaml';
 import { formatBytes, parseBytes } from '../util/duration.js';
+import { type HostFacts, type HostFinding, hostFindings } from './host-lint.js';
 import { interpolate } from './interpolate.js';
 
 export type LintRule =
@@ -11,7 +12,8 @@ export type LintRule =
   | 'stateful_volume_without_backup'
   | 'volume_without_disk_monitoring'
   | 'swarm_ignored_key'
-  | 'swarm_unplaceable';
+  | 'swarm_unplaceable'
+  | HostFinding['rule'];
 
 export interface LintFinding {
   rule: LintRule;
@@ -43,6 +45,8 @@ export interface LintOptions {
   nodes?: SwarmNodeFacts[];
   /** The environment `${VAR}` in placement and reservations is taken from, as docker stack deploy does (default: this process's). */
   env?: Record<string, string | undefined>;
+  /** The engine's CPU count (GET /info NCPU), for cpusets naming CPUs it does not have; unknown: not checked. */
+  engineCpus?: number;
 }
 
 /** What placement is checked against: a node's name, role, labels, resources and whether it takes tasks. */
@@ -125,6 +129,54 @@ function parse(file: string, text: string): FileDoc {
 }
 
 const get = (node: YAMLMap, path: string[]): unknown => node.getIn(path);
+
+const plain = (v: unknown): unknown => (v as { toJSON?: () => unknown })?.toJSON?.() ?? v;
+
+/** A service's `environment` as a map (list form `K=V` or map form), merged over the files in order. */
+function environmentOf(where: FileDoc[], service: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const d of where) {
+    const v = plain(get(d.services.get(service)!.node, ['environment']));
+    if (Array.isArray(v))
+      for (const item of v) {
+        const [k, ...rest] = String(item).split('=');
+        if (k) env[k] = rest.join('=');
+      }
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) env[k] = x === null ? '' : String(x);
+  }
+  return env;
+}
+
+/** What host-lint.ts checks of one service: the last value of each key over its files. */
+function hostFacts(where: FileDoc[], service: string, at: { file: string; line: number | null }): HostFacts {
+  const last = (path: string[]) =>
+    where
+      .map((d) => get(d.services.get(service)!.node, path))
+      .filter((v) => v !== undefined)
+      .at(-1);
+  const devices = plain(last(['deploy', 'resources', 'reservations', 'devices']));
+  const gpuReservations = (Array.isArray(devices) ? devices : []).filter(
+    (x): x is Record<string, unknown> =>
+      !!x &&
+      typeof x === 'object' &&
+      Array.isArray((x as { capabilities?: unknown }).capabilities) &&
+      ((x as { capabilities: unknown[] }).capabilities.includes('gpu') ||
+        String((x as { driver?: unknown }).driver ?? '') === 'nvidia'),
+  );
+  const logging = plain(last(['logging'])) as HostFacts['logging'];
+  const cpuset = last(['cpuset']);
+  return {
+    service,
+    ...at,
+    logging: logging && typeof logging === 'object' ? logging : undefined,
+    cpuset: cpuset === undefined ? undefined : String(plain(cpuset)),
+    gpuReservations,
+    gpusKey: last(['gpus']) !== undefined || String(plain(last(['runtime'])) ?? '') === 'nvidia',
+    environment: environmentOf(where, service),
+    inGpuOverlay: where.some((d) => /(^|[./_-])gpu([./_-]|$)/i.test(d.file.split('/').pop() ?? d.file)),
+  };
+}
 
 /** Why Compose would refuse a file before looking at any service: where, and in Compose's terms. */
 export interface ComposeFileProblem {
@@ -294,10 +346,12 @@ export function lintCompose(
   const findings: LintFinding[] = [];
   const names = [...new Set(docs.flatMap((d) => [...d.services.keys()]))];
   const unmonitoredReported = new Set<string>();
+  const host: HostFacts[] = [];
   for (const service of names) {
     const where = docs.filter((d) => d.services.has(service));
     const first = where[0]!;
     const at = { file: first.file, service, line: first.services.get(service)!.line };
+    host.push(hostFacts(where, service, at));
     const any = (path: string[]) => where.some((d) => get(d.services.get(service)!.node, path) !== undefined);
     const last = (path: string[]) =>
       where
@@ -385,6 +439,7 @@ export function lintCompose(
       }
     }
   }
+  findings.push(...hostFindings(host, options.engineCpus));
   if (options.target === 'swarm')
     findings.push(...swarmFindings(docs, names, options.nodes, options.env ?? process.env));
   // Declared data volumes no service mounts here (e.g. used by an overlay) still need watching.

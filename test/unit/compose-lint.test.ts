@@ -101,7 +101,7 @@ describe('lint_compose on the handbook examples', () => {
 
   it('the handbook correct examples combined into one service report nothing at all', () => {
     const all =
-      'services:\n  agent:\n    image: clau-doom-agent\n    restart: "no"\n    healthcheck:\n      test: ["CMD", "grpc_health_probe", "-addr=:50052"]\n    deploy:\n      resources:\n        limits: { cpus: "0.5", memory: 512M }\n    volumes:\n      - mongodb-data:/data\n';
+      'services:\n  agent:\n    image: clau-doom-agent\n    restart: "no"\n    healthcheck:\n      test: ["CMD", "grpc_health_probe", "-addr=:50052"]\n    deploy:\n      resources:\n        limits: { cpus: "0.5", memory: 512M }\n    logging: { driver: json-file, options: { max-size: "10m", max-file: "3" } }\n    volumes:\n      - mongodb-data:/data\n';
     expect(
       lint(all, 'docker-compose.yml', {
         managedServices: ['agent'],
@@ -114,7 +114,7 @@ describe('lint_compose on the handbook examples', () => {
   it('merges overrides: limits in docker-compose.prod.yml satisfy the base; findings carry file, service, line and fix', () => {
     const base = 'services:\n  nats:\n    image: nats\n    healthcheck:\n      test: ["CMD", "true"]\n';
     const prod =
-      'services:\n  nats:\n    deploy:\n      resources:\n        limits: { memory: 512M, cpus: "1" }\n    restart: unless-stopped\n';
+      'services:\n  nats:\n    deploy:\n      resources:\n        limits: { memory: 512M, cpus: "1" }\n    restart: unless-stopped\n    logging: { driver: local }\n';
     expect(
       lintCompose(
         [

@@ -139,6 +139,19 @@ export class DockerAdapter {
     return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
   }
 
+  /** The engine's CPU count (GET /info NCPU). Errors: the engine's (DockerError as ToolError). */
+  async cpuCount(signal?: AbortSignal): Promise<number> {
+    const info = (await this.call('read engine info', signal, (s) =>
+      (this.docker.info as unknown as (o: object) => Promise<unknown>)({ abortSignal: s }),
+    )) as { NCPU?: number };
+    if (typeof info.NCPU !== 'number')
+      throw new ToolError(
+        'upstream_unavailable',
+        'the engine did not say how many CPUs it has (GET /info NCPU)',
+      );
+    return info.NCPU;
+  }
+
   /** Runs `fn` with a signal that fires on the caller's abort or on the deadline. */
   async call<T>(
     what: string,

@@ -21,6 +21,11 @@ const RULES = [
   'volume_without_disk_monitoring',
   'swarm_ignored_key',
   'swarm_unplaceable',
+  'no_log_rotation',
+  'shared_pinned_core',
+  'cpuset_out_of_range',
+  'shared_gpu',
+  'gpu_without_reservation',
 ] as const;
 
 export const lintComposeTool = defineTool({
@@ -29,7 +34,9 @@ export const lintComposeTool = defineTool({
   description:
     "Checks the stack's Compose files (base plus overrides, merged as Compose merges them) for the handbook's " +
     'anti-patterns: no healthcheck, no memory/CPU limits, restart: always on orchestrator-managed agents, debug ports ' +
-    'published in a production file, stateful volumes no backup covers or no disk threshold watches. Each finding has file, service, line and fix. ' +
+    'published in a production file, stateful volumes no backup covers or no disk threshold watches, json-file logs ' +
+    "without rotation, two services pinned to a shared core or GPU, a cpuset beyond the engine's CPUs (GET /info), a " +
+    'service of the GPU overlay that reserves no GPU. Each finding has file, service, line and fix. ' +
     'A file Compose would reject (YAML syntax, a top level or services that are not mappings) is an error naming file and line. ' +
     'Files are read only from the configured compose.dir (symlinks resolved: none may lead out of it). ' +
     'target swarm adds what docker stack deploy ignores (build, depends_on, container_name, restart…) and services ' +
@@ -128,6 +135,10 @@ export const lintComposeTool = defineTool({
         }));
       else placement = '; placement not checked (the engine is not a swarm manager)';
     }
+    // The engine's CPU count, for cpusets; lint works without an engine (the check is then skipped, and said so).
+    const engineCpus = await ctx.docker.cpuCount(ctx.signal).catch(() => undefined);
+    if (engineCpus === undefined)
+      placement += "; cpusets not checked against the engine's CPUs (it could not be asked)";
     let findings: LintFinding[];
     try {
       findings = lintCompose(files, {
@@ -139,6 +150,7 @@ export const lintComposeTool = defineTool({
         monitoredVolumes: Object.keys(ctx.config.disk.volumes),
         target: input.target,
         ...(nodes ? { nodes } : {}),
+        ...(engineCpus === undefined ? {} : { engineCpus }),
       });
     } catch (err) {
       if (!(err instanceof ComposeFileRejected)) throw err;

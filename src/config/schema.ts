@@ -520,6 +520,23 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, maxBytes: 16 * 1024 ** 2 }),
+    /**
+     * The handbook's required variables, per service: lint reports each one a service's
+     * environment lacks or leaves empty (as Compose computes it: env_file, environment, .env
+     * interpolation), health each running container that lacks one. Names only, never values.
+     */
+    requiredVariables: z
+      .record(
+        serviceName,
+        z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')),
+      )
+      .default({
+        orchestrator: ['NATS_URL', 'MONGODB_URI', 'OPENSEARCH_ENDPOINT'],
+        agent: ['NATS_URL', 'GRPC_ENDPOINT', 'DUCKDB_DATA_PATH'],
+        dashboard: ['GRPC_ENDPOINT', 'OPENSEARCH_ENDPOINT'],
+        opensearch: ['OPENSEARCH_DATA_PATH'],
+        mongodb: ['MONGODB_DATA_PATH'],
+      }),
     disk: z
       .object({
         /** Size thresholds of named volumes (the Compose volume key, e.g. opensearch-data). */

@@ -2,6 +2,7 @@ import { isMap, isSeq, LineCounter, parseDocument, visit, type YAMLMap } from 'y
 import { formatBytes, parseBytes } from '../util/duration.js';
 import { type HostFacts, type HostFinding, hostFindings } from './host-lint.js';
 import { interpolate } from './interpolate.js';
+import { envFilePaths, missingVariables, serviceEnvironment } from './required-vars.js';
 
 export type LintRule =
   | 'no_healthcheck'
@@ -13,6 +14,7 @@ export type LintRule =
   | 'volume_without_disk_monitoring'
   | 'swarm_ignored_key'
   | 'swarm_unplaceable'
+  | 'missing_required_variable'
   | HostFinding['rule'];
 
 export interface LintFinding {
@@ -47,6 +49,12 @@ export interface LintOptions {
   env?: Record<string, string | undefined>;
   /** The engine's CPU count (GET /info NCPU), for cpusets naming CPUs it does not have; unknown: not checked. */
   engineCpus?: number;
+  /** Config requiredVariables: per service, the variables its environment must set (non-empty). */
+  requiredVariables?: Record<string, string[]>;
+  /** What `${VAR}` in environment values expands to, as Compose reads it: .env (and the overlay's) with the shell's over it. */
+  vars?: Record<string, string | undefined>;
+  /** An env_file's text by its path as written (relative to the Compose files); null when it cannot be read. */
+  readEnvFile?: (path: string) => string | null;
 }
 
 /** What placement is checked against: a node's name, role, labels, resources and whether it takes tasks. */
@@ -352,6 +360,35 @@ export function lintCompose(
     const first = where[0]!;
     const at = { file: first.file, service, line: first.services.get(service)!.line };
     host.push(hostFacts(where, service, at));
+    const required = options.requiredVariables?.[service] ?? [];
+    if (required.length) {
+      const sources = where.map((d) => {
+        const node = d.services.get(service)!.node;
+        return {
+          envFiles: envFilePaths(plain(get(node, ['env_file']))).map((f) => f.path),
+          environment: plain(get(node, ['environment'])),
+          optional: new Set(
+            envFilePaths(plain(get(node, ['env_file'])))
+              .filter((f) => !f.required)
+              .map((f) => f.path),
+          ),
+        };
+      });
+      const { env, unreadable } = serviceEnvironment(
+        sources,
+        options.vars ?? {},
+        options.readEnvFile ?? (() => null),
+      );
+      const lost = unreadable.filter((p) => !sources.some((x) => x.optional.has(p)));
+      for (const m of missingVariables(env, required))
+        findings.push({
+          rule: 'missing_required_variable',
+          severity: 'error',
+          ...at,
+          message: `${service} ${m.empty ? `sets ${m.name} empty` : `has no ${m.name}`} in its environment (a required variable: config requiredVariables)${lost.length ? `; its env_file ${lost.join(', ')} could not be read` : ''}`,
+          fix: `set ${m.name} in the service's environment, its env_file or .env (the handbook's Required Variables)`,
+        });
+    }
     const any = (path: string[]) => where.some((d) => get(d.services.get(service)!.node, path) !== undefined);
     const last = (path: string[]) =>
       where

@@ -69,6 +69,27 @@ describe('health scenarios on the real engine', () => {
     expect(h.services.find((s) => s.service === 'vizdoom')).toMatchObject({ status: 'absent', ok: true });
   });
 
+  it('names the required variables a running container lacks or leaves empty, never their values', async () => {
+    const cfg = join(mkdtempSync(join(tmpdir(), 'doomcfg-')), 'config.yaml');
+    // nats has SERVICE and HTTP_PORT; NATS_URL is missing; the dashboard's GRPC_ENDPOINT is set.
+    writeFileSync(
+      cfg,
+      'requiredVariables:\n  nats: [SERVICE, NATS_URL]\n  dashboard: [GRPC_ENDPOINT, HTTP_PORT]\n',
+    );
+    const r = await cliOk(['health', '--json', '--project', stack.project], { DOOM_OPS_CONFIG: cfg });
+    const h = r.json<Health>();
+    const nats = h.services.find((s) => s.service === 'nats')!;
+    expect(nats.problems).toContainEqual(
+      expect.stringMatching(/_nats_1 runs without NATS_URL \(required variables/),
+    );
+    expect(nats.problems.join('\n')).not.toMatch(/SERVICE/);
+    expect(h.services.find((s) => s.service === 'dashboard')!.problems.join('\n')).not.toMatch(
+      /required variables/,
+    );
+    // Informational: the service is still judged by its containers.
+    expect(nats.ok).toBe(true);
+  });
+
   it('a failing deep check makes a healthy-looking service unhealthy', async () => {
     const nats = await containerOf(stack.project, 'nats');
     // Stop nats' monitoring endpoint; Docker's own check will follow, but the deep check sees it now.

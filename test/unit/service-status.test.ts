@@ -61,6 +61,8 @@ function detail(
     user: '',
     stopTimeoutS: null,
     secretValues: [],
+    envNames: [],
+    emptyEnv: [],
     labels: {},
     mounts: [],
     portBindings: [],

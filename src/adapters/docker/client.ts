@@ -486,6 +486,10 @@ export class DockerAdapter {
       user: info.Config.User ?? '',
       stopTimeoutS: (info.Config as { StopTimeout?: number }).StopTimeout ?? null,
       secretValues: secretEnvValues(info.Config.Env),
+      envNames: (info.Config.Env ?? []).map((e) => e.split('=')[0]!),
+      emptyEnv: (info.Config.Env ?? [])
+        .filter((e) => /^[^=]+=$/.test(e) || !e.includes('='))
+        .map((e) => e.split('=')[0]!),
       labels: info.Config.Labels ?? {},
       ...wiring(info),
     };

@@ -75,6 +75,9 @@ export interface ContainerDetail {
   stopTimeoutS: number | null;
   /** Values of environment variables whose names look secret: redacted wherever they appear. */
   secretValues: string[];
+  /** Names of the environment variables set in the container (Config.Env), and those set empty; never values. */
+  envNames: string[];
+  emptyEnv: string[];
   labels: Record<string, string>;
   mounts: MountInfo[];
   /** Ports the container asks to publish (HostConfig), whether or not it is running. */

@@ -1,5 +1,7 @@
+import { readFileSync, realpathSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { SwarmAdapter } from '../../adapters/swarm/client.js';
 import { ToolError } from '../../errors.js';
@@ -26,6 +28,7 @@ const RULES = [
   'cpuset_out_of_range',
   'shared_gpu',
   'gpu_without_reservation',
+  'missing_required_variable',
 ] as const;
 
 export const lintComposeTool = defineTool({
@@ -139,6 +142,25 @@ export const lintComposeTool = defineTool({
     const engineCpus = await ctx.docker.cpuCount(ctx.signal).catch(() => undefined);
     if (engineCpus === undefined)
       placement += "; cpusets not checked against the engine's CPUs (it could not be asked)";
+    // ${VAR} in environment values as Compose expands them: .env, the overlay's .env.<name>
+    // (docker-compose.<name>.yml among the files), then this process's environment over them.
+    const readInDir = (name: string): string | null => {
+      try {
+        const real = realpathSync(resolve(dir, name));
+        return inside(relative(realDir, real)) ? readFileSync(real, 'utf8') : null;
+      } catch {
+        return null;
+      }
+    };
+    const overlays = files
+      .map((f) => /^docker-compose\.([\w-]+)\.ya?ml$/.exec(f.file.split(sep).pop() ?? '')?.[1])
+      .filter((x): x is string => !!x);
+    const vars: Record<string, string | undefined> = {};
+    for (const envFile of ['.env', ...overlays.map((o) => `.env.${o}`)]) {
+      const text = readInDir(envFile);
+      if (text !== null) Object.assign(vars, parseEnv(text));
+    }
+    Object.assign(vars, process.env);
     let findings: LintFinding[];
     try {
       findings = lintCompose(files, {
@@ -151,6 +173,10 @@ export const lintComposeTool = defineTool({
         target: input.target,
         ...(nodes ? { nodes } : {}),
         ...(engineCpus === undefined ? {} : { engineCpus }),
+        requiredVariables: ctx.config.requiredVariables,
+        vars,
+        // env_file paths are relative to the Compose files, and read only inside compose.dir.
+        readEnvFile: readInDir,
       });
     } catch (err) {
       if (!(err instanceof ComposeFileRejected)) throw err;

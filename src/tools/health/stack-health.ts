@@ -114,7 +114,8 @@ export const stackHealth = defineTool({
     'checks, and one overall verdict (healthy | starting | degraded | down). Services that are expected but have ' +
     'no container are reported as missing; containers that never started say why (State.Error, the dependency ' +
     'they wait for); processes OOM-killed inside running containers (last 15 min), PIDs near pids_limit and health ' +
-    'probes that cannot run are problems too. Call this first when asked whether the stack is OK.',
+    'probes that cannot run are problems too, and running containers without a required variable (config ' +
+    'requiredVariables; names only, the service is still judged by its state). Call this first when asked whether the stack is OK.',
   summary:
     "Call first when asked whether the stack is OK. Returns each expected service's state, health, " +
     'restarts and last exit, plus a verdict: healthy, starting, degraded or down.',
@@ -260,6 +261,15 @@ export const stackHealth = defineTool({
         const { expected, mine, containers } = judged.get(service)!;
         const summary = serviceHealth(expected, containers, { service, blockedBy: blockedBy(service) });
         summary.problems = summary.problems.map((p) => redact(p, secrets));
+        // The handbook's required variables: a running container without one (names only).
+        const required = ctx.config.requiredVariables[service] ?? [];
+        for (const d of mine.filter((x) => x.state.running)) {
+          const lacking = required.filter((n) => !d.envNames.includes(n) || d.emptyEnv.includes(n));
+          if (lacking.length)
+            summary.problems.push(
+              `${d.name} runs without ${lacking.join(', ')} (required variables, config requiredVariables: missing or empty)`,
+            );
+        }
         let deepCheck = null;
         if (input.deep && expected?.deepCheck && mine.length > 0) {
           const target = mine.find((d) => d.state.running);

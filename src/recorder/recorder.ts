@@ -13,6 +13,8 @@ const MAX_BACKOFF_MS = 30_000;
 /** A Swarm stack's tasks are listed this often for state changes. */
 const TASK_POLL_MS = 5000;
 const MAX_TASK_KEYS = 100_000;
+/** With stack.kind auto, whether the project is a Swarm stack is asked again this often. */
+const REDETECT_MS = 30_000;
 /** On a first start, ask the engine for everything it still remembers. */
 const FIRST_LOOKBACK_S = 7 * 24 * 3600;
 
@@ -41,6 +43,8 @@ export class EventRecorder {
       kind?: 'auto' | 'compose' | 'swarm';
       /** How often a Swarm stack's tasks are listed for state changes (the engine sends no task events). */
       taskPollMs?: number;
+      /** With kind auto: how often whether the stack is Compose or Swarm is asked again. */
+      redetectMs?: number;
     },
   ) {}
 
@@ -96,11 +100,28 @@ export class EventRecorder {
         });
       return writes;
     };
+    const kind = this.opts.kind ?? 'auto';
     while (!signal.aborted) {
       const stop = new AbortController();
       let poller: Promise<void> = Promise.resolve();
+      let redetect: NodeJS.Timeout | undefined;
+      let switched = false;
       try {
-        const swarm = await recordsSwarm(docker, project, this.opts.kind ?? 'auto', signal);
+        // Cannot say now (the engine's error): Compose, until the next check says otherwise.
+        const swarm = (await recordsSwarm(docker, project, kind, signal)) === true;
+        // A stack deployed after the recorder started (or a Compose one replaced by a Swarm one):
+        // asked again every REDETECT_MS; the stream then reconnects in the other mode.
+        if (kind === 'auto') {
+          redetect = setInterval(() => {
+            void recordsSwarm(docker, project, kind, signal).then((now) => {
+              if (now !== null && now !== swarm && !stop.signal.aborted) {
+                switched = true;
+                stop.abort();
+              }
+            });
+          }, this.opts.redetectMs ?? REDETECT_MS);
+          redetect.unref?.();
+        }
         const events = followEvents(docker, {
           since: lastS,
           filters: swarm
@@ -110,7 +131,7 @@ export class EventRecorder {
                 event: RECORDED_ACTIONS,
                 label: [`com.docker.compose.project=${project}`],
               },
-          signal,
+          signal: AbortSignal.any([signal, stop.signal]),
         });
         if (swarm) poller = this.pollTasks(AbortSignal.any([signal, stop.signal]), taskSeen, keep);
         logger.info(
@@ -131,7 +152,9 @@ export class EventRecorder {
           lastS = Math.max(lastS, s);
           await keep(e as EngineEvent);
         }
-        if (!signal.aborted)
+        if (switched)
+          logger.info({ project }, 'the stack changed kind (Compose or Swarm): recording it anew');
+        else if (!signal.aborted)
           logger.warn({ project }, 'engine event stream ended (engine restarting?); reconnecting');
       } catch (err) {
         if (signal.aborted) break;
@@ -140,10 +163,12 @@ export class EventRecorder {
           'cannot follow engine events',
         );
       } finally {
+        clearInterval(redetect);
         stop.abort();
         await poller;
         await writes.catch(() => undefined);
       }
+      if (switched) continue;
       await sleep(backoff, signal).catch(() => undefined);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }

@@ -14,14 +14,15 @@ const KEPT_STATES = new Set(['running', 'complete', 'failed', 'rejected', 'shutd
 /**
  * Whether `project` is a Swarm stack on this engine, as stackKind decides it (the recorder sits
  * below the tools): `kind` from config when not auto; otherwise the engine is an active manager
- * holding services of the stack and no Compose container of the project. False when it cannot say.
+ * holding services of the stack and no Compose container of the project. Null when it cannot say
+ * (the engine's error): a caller keeps what it had.
  */
 export async function recordsSwarm(
   docker: DockerAdapter,
   project: string,
   kind: 'auto' | 'compose' | 'swarm',
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<boolean | null> {
   if (kind !== 'auto') return kind === 'swarm';
   try {
     const swarm = new SwarmAdapter(docker);
@@ -32,7 +33,7 @@ export async function recordsSwarm(
     ]);
     return services.length > 0 && containers.length === 0;
   } catch {
-    return false;
+    return null;
   }
 }
 

@@ -20,7 +20,13 @@ export function renderStackUp(o: z.output<typeof stackUp.output>): string {
       ]),
     ),
   ];
-  for (const f of o.failures)
+  for (const f of o.failures) {
+    // A Swarm stack's failures are stack_health's words for the service; Compose's a runbook's findings.
+    const problems = (f.findings as { problems?: unknown }).problems;
+    if (Array.isArray(problems)) {
+      out.push('', `${f.service}:`, ...problems.map((p) => `  - ${String(p)}`));
+      continue;
+    }
     out.push(
       '',
       `${f.service}: unhealthy-service runbook`,
@@ -28,6 +34,7 @@ export function renderStackUp(o: z.output<typeof stackUp.output>): string {
         .split('\n')
         .map((l) => `  ${l}`),
     );
+  }
   if (o.smoke) out.push('', renderSmoke(o.smoke as Parameters<typeof renderSmoke>[0]));
   if (o.notes.length) out.push('', 'notes:', ...o.notes.map((n) => `  - ${n}`));
   return out.join('\n');

@@ -841,6 +841,44 @@ describe('stack_down and stack_up on a two-node swarm', () => {
     ).toBe('3');
 
     process.env.NODE2 = swarm.nodes[1]!.name;
+    // A deploy that fails part-way (nats' constraint is malformed; services are updated in name
+    // order, agent first) keeps the counts: what it reached is scaled back, the rest keeps its label.
+    const badDir = mkdtempSync(join(tmpdir(), 'doomswbad-'));
+    writeFileSync(
+      join(badDir, 'swarm-stack.yml'),
+      readFileSync('test/stack/swarm-stack.yml', 'utf8').replace(
+        'node.hostname == ${NODE2}',
+        'node.hostname = ${NODE2}',
+      ),
+    );
+    const bad = lifecycleCtx();
+    bad.config = { ...bad.config, compose: { ...bad.config.compose, dir: badDir } };
+    const failed = await invokeTool(findTool('stack_up')!, bad, { timeout: 30_000 }).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ code: 'failed', message: expect.stringMatching(/docker stack deploy/) });
+    expect((failed as { hint: string }).hint).toMatch(
+      new RegExp(`scaled back to the counts stack_down recorded \\(${project}_agent → 3`),
+    );
+    await waitFor('agent back at 3', async () => (await serviceReplicas('agent')) === '3/3', 60_000);
+    // Its count stays recorded until a stack_up succeeds (the next deploy resets it to the file's).
+    expect(
+      await swarm.docker([
+        'service',
+        'inspect',
+        '--format',
+        '{{index .Spec.Labels "doom-ops.down.replicas"}}',
+        `${project}_agent`,
+      ]),
+    ).toBe('3');
+    expect(
+      await swarm.docker([
+        'service',
+        'inspect',
+        '--format',
+        '{{index .Spec.Labels "doom-ops.down.replicas"}}',
+        `${project}_nats`,
+      ]),
+    ).toBe('1');
+
     const up = (await invokeTool(findTool('stack_up')!, lifecycleCtx(), { timeout: 90_000 })) as {
       ready: boolean;
       compose: string;
@@ -855,10 +893,18 @@ describe('stack_down and stack_up on a two-node swarm', () => {
     // The OOM loop and the unplaceable service are reported, not waited for until the timeout.
     expect(up.ready).toBe(false);
     expect(by('ollama').failed).toBe(true);
+    // The OOM loop runs between its deaths: it is not called ready.
+    expect(by('orchestrator')).toMatchObject({ ready: false, failed: true });
+    const shown = renderText('stack_up', up);
+    expect(shown).toMatch(/ollama:\n {2}- .*cannot be placed/);
     expect(up.failures.find((f) => f.service === 'ollama')!.findings.problems.join(' ')).toMatch(
       /cannot be placed/,
     );
-    expect(up.notes.join('\n')).toMatch(new RegExp(`${project}_agent 2 → 3`));
+    expect(up.notes.join('\n')).toMatch(
+      new RegExp(
+        `scaled back to the counts stack_down recorded: ${project}_agent → 3, .*${project}_nats → 1`,
+      ),
+    );
     expect(await serviceReplicas('agent')).toBe('3/3');
     expect(
       await swarm.docker([
@@ -1074,4 +1120,46 @@ describe('the recorder and the incident watcher on a two-node swarm', () => {
       await recorder.stop();
     }
   }, 180_000);
+});
+
+describe('the recorder started before its Swarm stack exists', () => {
+  it('notices the stack once it is deployed and records its tasks', async () => {
+    const late = `${project}r`;
+    const c = bothNodes();
+    const store = EventStore.forProject(mkdtempSync(join(tmpdir(), 'doomswrec-')), late, 1 << 20);
+    const recorder = new EventRecorder({
+      docker: c.docker,
+      store,
+      project: late,
+      logger: createLogger('silent'),
+      taskPollMs: 500,
+      redetectMs: 500,
+    });
+    expect(await recorder.start()).toBe(true);
+    try {
+      // A service of the stack, as docker stack deploy labels it.
+      await swarm.docker([
+        'service',
+        'create',
+        '--detach',
+        '--name',
+        `${late}_x`,
+        '--label',
+        `com.docker.stack.namespace=${late}`,
+        'doom-ops-test/base:latest',
+      ]);
+      await waitFor(
+        'a recorded running task of the late stack',
+        async () => {
+          for await (const e of store.all())
+            if (e.type === 'task' && e.action === 'running' && e.attributes.service === 'x') return true;
+          return false;
+        },
+        60_000,
+      );
+    } finally {
+      await recorder.stop();
+      await swarm.docker(['service', 'rm', `${late}_x`]).catch(() => undefined);
+    }
+  }, 90_000);
 });

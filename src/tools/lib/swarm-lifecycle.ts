@@ -133,9 +133,14 @@ export async function downCounts(ctx: ToolContext): Promise<Map<string, number>>
 
 /**
  * Scales each service in `counts` (from downCounts) back to its count, removing DOWN_LABEL in the
- * same update. Returns "<service> a → n" lines. Errors: the manager's.
+ * same update (`keepLabel`: setting it again, after a deploy that failed and replaced it, so the
+ * next stack_up still knows the count). Returns "<service> a → n" lines. Errors: the manager's.
  */
-export async function scaleBackUp(ctx: ToolContext, counts: Map<string, number>): Promise<string[]> {
+export async function scaleBackUp(
+  ctx: ToolContext,
+  counts: Map<string, number>,
+  opts: { keepLabel?: boolean } = {},
+): Promise<string[]> {
   const swarm = new SwarmAdapter(ctx.docker);
   const done: string[] = [];
   for (const svc of await swarm.services(ctx.project, ctx.signal)) {
@@ -146,17 +151,20 @@ export async function scaleBackUp(ctx: ToolContext, counts: Map<string, number>)
       `scale ${svc.name} back to ${n}`,
       (spec) => {
         const labels = { ...(spec.Labels ?? {}) };
-        delete labels[DOWN_LABEL];
+        if (opts.keepLabel) labels[DOWN_LABEL] = String(n);
+        else delete labels[DOWN_LABEL];
         spec.Labels = labels;
         spec.Mode = { Replicated: { Replicas: n } };
       },
       ctx.signal,
     );
-    done.push(`${svc.name} ${svc.replicas ?? 0} → ${n}`);
+    done.push(`${svc.name} → ${n}`);
   }
   return done;
 }
 
+/** How long a task must have run before stack_up counts it ready (a crash loop is up between deaths). */
+const SETTLED_MS = 5000;
 /** States of a task no node has taken yet. */
 const NOT_PLACED = new Set(['new', 'pending']);
 /** How long stack_up lets the scheduler place a new task before calling it unplaceable. */
@@ -167,7 +175,7 @@ const ENDED_BADLY = new Set(['failed', 'rejected', 'orphaned']);
 
 /**
  * Each service's state after a Swarm deploy started at `since` (ms since the epoch), from the
- * manager: ready when as many tasks run as it wants and none ended badly since; failed when one
+ * manager: ready when as many tasks have run for 5 s as it wants and none ended badly since; failed when one
  * ended badly since, or a task cannot be placed (Swarm keeps trying either way; stack_up stops
  * waiting). `problems`: stack_health's words for the service.
  */
@@ -199,7 +207,11 @@ export async function swarmServiceStates(
   return services.map((svc) => {
     const h = swarmServiceHealth(svc, tasks, nodes, now);
     const died = h.tasks.some((t) => ENDED_BADLY.has(t.state) && Date.parse(t.at) >= since);
-    const ready = h.running >= h.desired && !died;
+    // Running for a while, not just at this instant: a crash loop is up between its deaths.
+    const settled = h.tasks.filter(
+      (t) => t.state === 'running' && t.desiredState === 'running' && now - Date.parse(t.at) >= SETTLED_MS,
+    ).length;
+    const ready = settled >= h.desired && !died;
     // A task just created waits for the scheduler a moment; one still waiting after UNPLACED_MS, or
     // with the scheduler's reason (no suitable node), is not going to be placed.
     const stuck = h.tasks.some(

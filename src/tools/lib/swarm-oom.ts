@@ -102,7 +102,12 @@ export async function swarmDiagnoseOom(ctx: ToolContext, only: string | undefine
       peakSource,
       restartCount: failedTasks.length,
       // Swarm restarts a failed task until restart_policy.max_attempts (unlimited by default).
-      policyExhausted: h.running === 0 && h.desired > 0 && h.tasks.every((t) => t.desiredState !== 'running'),
+      // Swarm gave up (restart_policy.max_attempts reached): no task is wanted running or ready (a
+      // task waiting out the restart delay wants `ready`).
+      policyExhausted:
+        h.running === 0 &&
+        h.desired > 0 &&
+        h.tasks.every((t) => t.desiredState !== 'running' && t.desiredState !== 'ready'),
       suggestedLimitBytes: suggested,
       suggestedLimit: suggested === null ? null : `${Math.round(suggested / MIB)}M`,
       reasoning:

@@ -133,7 +133,7 @@ export const stackDown = defineTool({
           `scale to 0, dependents first, each waited for: ${order(
             ctx,
             units,
-            services.map((s) => s.service),
+            services.filter((s) => s.mode === 'replicated').map((s) => s.service),
           ).join(
             ' -> ',
           )} (the count each had is kept in its ${DOWN_LABEL} label for stack_up); volumes and the services themselves are kept (never docker stack rm)`,
@@ -144,7 +144,8 @@ export const stackDown = defineTool({
         dataAtRisk: [
           'the stack is down until started again (doom-ops up); in-flight episodes past the wait are cut',
         ],
-        fingerprint: canonical(units.map((u) => u.id).sort()),
+        // The services and their counts: task containers change with every restart of a crash loop.
+        fingerprint: canonical(services.map((s) => [s.id, s.mode, s.replicas]).sort()),
       };
     }
     const list = await running(ctx);

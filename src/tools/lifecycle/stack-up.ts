@@ -212,11 +212,25 @@ async function swarmUp(
     );
   } else {
     ctx.progress({ progress: 0, message: `docker stack deploy ${ctx.project}` });
-    // The docker CLI speaks to the engine doom-ops speaks to.
-    await stackDeploy(ctx.project, files, {
-      signal: ctx.signal,
-      env: { ...process.env, DOCKER_HOST: ctx.docker.dockerHost },
-    });
+    try {
+      // The docker CLI speaks to the engine doom-ops speaks to.
+      await stackDeploy(ctx.project, files, {
+        signal: ctx.signal,
+        env: { ...process.env, DOCKER_HOST: ctx.docker.dockerHost },
+      });
+    } catch (err) {
+      // A deploy that failed part-way has replaced the labels of the services it got to: their
+      // recorded counts are restored now, or they would be lost; the others keep their labels.
+      const left = await downCounts(ctx).catch(() => counts);
+      const touched = new Map([...counts].filter(([name]) => !left.has(name)));
+      const back = await scaleBackUp(ctx, touched, { keepLabel: true }).catch(() => [] as string[]);
+      if (err instanceof ToolError && back.length)
+        throw new ToolError(err.code, err.message, {
+          hint: `${err.hint ? `${err.hint}; ` : ''}the services it had already updated were scaled back to the counts stack_down recorded (${back.join(', ')}); the others are still at 0 and keep theirs for the next stack_up`,
+          cause: err,
+        });
+      throw err;
+    }
   }
   const back = await scaleBackUp(ctx, counts);
   if (back.length) notes.push(`scaled back to the counts stack_down recorded: ${back.join(', ')}`);

@@ -95,6 +95,16 @@ const serviceReplicas = async (service: string) =>
     ])
   ).trim();
 
+/** The count stack_down recorded on a service (its doom-ops.down.replicas label; '' when none). */
+const downLabel = async (service: string) =>
+  swarm.docker([
+    'service',
+    'inspect',
+    '--format',
+    '{{index .Spec.Labels "doom-ops.down.replicas"}}',
+    `${project}_${service}`,
+  ]);
+
 const health = () => invokeTool(findTool('stack_health')!, ctx(), { deep: false }) as Promise<Health>;
 
 /** The test image, but its main process exits 3 at once: an update to it must roll back. */
@@ -830,15 +840,7 @@ describe('stack_down and stack_up on a two-node swarm', () => {
       expect(ls).toMatch(new RegExp(`${project}_${svc} 0/0`));
     // The volume on node2 is still there; nothing was removed.
     expect(await onNode(swarm.nodes[1]!.host, ['volume', 'ls', '-q'])).toContain(`${project}_nats-data`);
-    expect(
-      await swarm.docker([
-        'service',
-        'inspect',
-        '--format',
-        '{{index .Spec.Labels "doom-ops.down.replicas"}}',
-        `${project}_agent`,
-      ]),
-    ).toBe('3');
+    expect(await downLabel('agent')).toBe('3');
 
     process.env.NODE2 = swarm.nodes[1]!.name;
     // A deploy that fails part-way (nats' constraint is malformed; services are updated in name
@@ -860,24 +862,8 @@ describe('stack_down and stack_up on a two-node swarm', () => {
     );
     await waitFor('agent back at 3', async () => (await serviceReplicas('agent')) === '3/3', 60_000);
     // Its count stays recorded until a stack_up succeeds (the next deploy resets it to the file's).
-    expect(
-      await swarm.docker([
-        'service',
-        'inspect',
-        '--format',
-        '{{index .Spec.Labels "doom-ops.down.replicas"}}',
-        `${project}_agent`,
-      ]),
-    ).toBe('3');
-    expect(
-      await swarm.docker([
-        'service',
-        'inspect',
-        '--format',
-        '{{index .Spec.Labels "doom-ops.down.replicas"}}',
-        `${project}_nats`,
-      ]),
-    ).toBe('1');
+    expect(await downLabel('agent')).toBe('3');
+    expect(await downLabel('nats')).toBe('1');
 
     const up = (await invokeTool(findTool('stack_up')!, lifecycleCtx(), { timeout: 90_000 })) as {
       ready: boolean;
@@ -906,15 +892,7 @@ describe('stack_down and stack_up on a two-node swarm', () => {
       ),
     );
     expect(await serviceReplicas('agent')).toBe('3/3');
-    expect(
-      await swarm.docker([
-        'service',
-        'inspect',
-        '--format',
-        '{{index .Spec.Labels "doom-ops.down.replicas"}}',
-        `${project}_agent`,
-      ]),
-    ).toBe('');
+    expect(await downLabel('agent')).toBe('');
   }, 300_000);
 });
 

@@ -552,12 +552,11 @@ export const configSchema = z
           })
           .strict()
           .default({ service: 'agent', dir: '/data/duckdb', suffix: '.duckdb', threshold: 50 * 1024 ** 3 }),
+        /** Each container's log file (json-file driver) counts against this size. */
+        logs: byteSize.default(100 * 1024 ** 2),
       })
       .strict()
-      .default({
-        volumes: {},
-        playLogs: { service: 'agent', dir: '/data/duckdb', suffix: '.duckdb', threshold: 50 * 1024 ** 3 },
-      }),
+      .prefault({}),
     mcp: z
       .object({
         /**

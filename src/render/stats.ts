@@ -10,6 +10,8 @@ export function renderStats(s: Stats): string {
   const rows = s.containers.map((c) => [
     c.name,
     pct(c.cpuPercent),
+    // What it may use: its CPU limit and the cores it is pinned to.
+    `${c.cpuLimit === null ? 'unlimited' : `${c.cpuLimit} CPU`}${c.cpuset ? ` on ${c.cpuset}` : ''}`,
     `${formatBytes(c.memory.usedBytes)} / ${c.memory.configuredLimitBytes ? formatBytes(c.memory.configuredLimitBytes) : 'unlimited'}`,
     pct(c.memory.percent),
     `${formatBytes(c.net.rxBytes)} / ${formatBytes(c.net.txBytes)}`,
@@ -18,7 +20,19 @@ export function renderStats(s: Stats): string {
   ]);
   const near = s.containers.filter((c) => c.pids !== null && c.pidsLimit && c.pids >= c.pidsLimit * 0.9);
   const out = [
-    table(['CONTAINER', 'CPU', 'MEM USED / LIMIT', 'MEM %', 'NET RX / TX', 'BLOCK R / W', 'PIDS'], rows),
+    table(
+      [
+        'CONTAINER',
+        'CPU',
+        'CPU LIMIT / CPUSET',
+        'MEM USED / LIMIT',
+        'MEM %',
+        'NET RX / TX',
+        'BLOCK R / W',
+        'PIDS',
+      ],
+      rows,
+    ),
   ];
   if (s.top.length)
     out.push(

@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invokeTool } from '../../src/tools/invoke.js';
+import { findTool } from '../../src/tools/registry.js';
 import { cli, cliOk } from '../helpers/cli.js';
+import { testContext } from '../helpers/context.js';
 import { containerOf, orchestratorExhausted, type TestStack, upStack, waitFor } from '../helpers/stack.js';
 
 interface HealthJson {
@@ -88,6 +91,8 @@ describe('doom-ops stats', () => {
         service: string;
         cpuPercent: number | null;
         memory: { limitBytes: number; configuredLimitBytes: number; usedBytes: number };
+        cpuLimit: number | null;
+        cpuset: string | null;
       }>;
       notRunning: Array<{ service: string }>;
     }>();
@@ -96,7 +101,27 @@ describe('doom-ops stats', () => {
     expect(vizdoom.memory.limitBytes).toBe(128 * 1024 * 1024);
     expect(vizdoom.memory.usedBytes).toBeGreaterThan(0);
     expect(vizdoom.cpuPercent).not.toBeNull();
+    // Its CPU limit and the core it is pinned to, next to its usage.
+    expect(vizdoom).toMatchObject({ cpuLimit: 0.5, cpuset: '0' });
     expect(s.notRunning.map((c) => c.service)).toContain('orchestrator');
+    const text = await cliOk(['stats', 'vizdoom', '--project', stack.project]);
+    expect(text.stdout).toMatch(/CPU LIMIT \/ CPUSET/);
+    expect(text.stdout).toMatch(/_vizdoom_1 .* 0\.5 CPU on 0 /);
+  });
+
+  it("disk_usage: each container's json-file log, sized where the engine's host is this one, against disk.logs", async () => {
+    const d = (await invokeTool(findTool('disk_usage')!, testContext(stack.project), {})) as {
+      containerLogs: Array<{
+        container: string;
+        driver: string;
+        bytes: number | null;
+        rotated: boolean;
+        threshold: number;
+      }>;
+    };
+    const v = d.containerLogs.find((l) => l.container.endsWith('_vizdoom_1'))!;
+    expect(v).toMatchObject({ driver: 'json-file', rotated: false, threshold: 100 * 1024 ** 2 });
+    expect(v.bytes).toBeGreaterThan(0);
   });
 
   it('--no-cpu answers without CPU %', async () => {

@@ -1,9 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliOk } from '../helpers/cli.js';
-import { containerOf, docker, type TestStack, upStack, waitFor } from '../helpers/stack.js';
+import { COMPOSE_FILE, containerOf, docker, type TestStack, upStack, waitFor } from '../helpers/stack.js';
 
 let stack: TestStack;
 let configPath = '';
@@ -17,6 +18,7 @@ interface Health {
     problems: string[];
     deepCheck: { kind: string; ok: boolean; detail: string } | null;
     containers: Array<{ lastHealthOutput: string | null }>;
+    gpu?: Record<string, unknown>;
   }>;
 }
 
@@ -88,6 +90,45 @@ describe('health scenarios on the real engine', () => {
     );
     // Informational: the service is still judged by its containers.
     expect(nats.ok).toBe(true);
+  });
+
+  it('a GPU-reserving service on this GPU-less engine cannot start for lack of the nvidia runtime, and says so', async () => {
+    // The handbook's GPU overlay: compose creates vizdoom, and the engine refuses to start it.
+    const up = await execa(
+      'docker-compose',
+      [
+        '-p',
+        stack.project,
+        '-f',
+        COMPOSE_FILE,
+        '-f',
+        resolve('test/stack/docker-compose.gpu.yml'),
+        'up',
+        '-d',
+        '--no-deps',
+        'vizdoom',
+      ],
+      { reject: false },
+    );
+    expect(up.exitCode).not.toBe(0);
+    const r = await cliOk(['health', '--json', '--project', stack.project], { DOOM_OPS_CONFIG: configPath });
+    const v = r
+      .json<Health & { services: Array<{ gpu?: Record<string, unknown> }> }>()
+      .services.find((s) => s.service === 'vizdoom')!;
+    expect(v.ok).toBe(false);
+    expect(v.gpu).toMatchObject({
+      requests: [{ driver: 'nvidia', count: 1, deviceIds: [], capabilities: ['gpu'] }],
+      visibleDevices: '0',
+      nvidiaRuntime: false,
+      canServe: false,
+    });
+    expect(v.problems.join('\n')).toMatch(
+      /vizdoom asks for a GPU \(driver nvidia, count 1, capabilities gpu; NVIDIA_VISIBLE_DEVICES=0\), but the engine has no nvidia runtime \(its runtimes: .*runc.*\): .*_vizdoom_1 cannot start/,
+    );
+    // The engine's own reason, as a start failure of the gpu kind.
+    expect(JSON.stringify(v)).toMatch(/could not select device driver/);
+    const text = await cliOk(['health', '--project', stack.project], { DOOM_OPS_CONFIG: configPath });
+    expect(text.stdout).toMatch(/no nvidia runtime/);
   });
 
   it('a failing deep check makes a healthy-looking service unhealthy', async () => {

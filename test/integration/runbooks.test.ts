@@ -180,6 +180,7 @@ describe('dependency-order and disk-usage runbooks', () => {
     const base = testContext(main.project).config;
     const ctx = testContext(main.project, undefined, {
       disk: {
+        ...base.disk,
         volumes: { 'mongodb-data': 512 * 1024 },
         playLogs: { ...base.disk.playLogs, threshold: 1024 * 1024 },
       },

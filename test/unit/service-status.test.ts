@@ -63,6 +63,8 @@ function detail(
     secretValues: [],
     envNames: [],
     emptyEnv: [],
+    gpu: null,
+    logPath: null,
     labels: {},
     mounts: [],
     portBindings: [],

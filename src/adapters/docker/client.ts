@@ -66,6 +66,7 @@ export class DockerAdapter {
   private identity: Promise<{ version: string; apiVersion: string }> | undefined;
   private sameHost: Promise<string | null> | undefined;
   private stateCache: ContainerStateCache | undefined;
+  private runtimeNames: Promise<string[]> | undefined;
 
   private readonly name: EngineName | undefined;
 
@@ -137,6 +138,17 @@ export class DockerAdapter {
       return `ssh://${m.username ? `${m.username}@` : ''}${m.host}${m.port ? `:${m.port}` : ''}`;
     if (m.host) return `tcp://${m.host}:${m.port ?? 2375}`;
     return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+  }
+
+  /** The engine's registered runtimes (GET /info Runtimes: runc, nvidia, …), read once per adapter. Errors: the engine's. */
+  async runtimes(signal?: AbortSignal): Promise<string[]> {
+    this.runtimeNames ??= this.call('read engine info', signal, (s) =>
+      (this.docker.info as unknown as (o: object) => Promise<unknown>)({ abortSignal: s }),
+    ).then((raw) => Object.keys((raw as { Runtimes?: Record<string, unknown> }).Runtimes ?? {}).sort());
+    this.runtimeNames.catch(() => {
+      this.runtimeNames = undefined;
+    });
+    return this.runtimeNames;
   }
 
   /** The engine's CPU count (GET /info NCPU). Errors: the engine's (DockerError as ToolError). */
@@ -491,6 +503,8 @@ export class DockerAdapter {
         .filter((e) => /^[^=]+=$/.test(e) || !e.includes('='))
         .map((e) => e.split('=')[0]!),
       labels: info.Config.Labels ?? {},
+      gpu: gpuOf(info),
+      logPath: info.LogPath || null,
       ...wiring(info),
     };
   }
@@ -703,4 +717,35 @@ export function compareApi(a: string, b: string): number {
   const [am = 0, an = 0] = a.split('.').map(Number);
   const [bm = 0, bn = 0] = b.split('.').map(Number);
   return am - bm || an - bn;
+}
+
+/**
+ * What a container asks of GPUs, as the engine holds it: HostConfig.DeviceRequests (Compose's
+ * deploy.resources.reservations.devices, `--gpus`; Count -1 = all), HostConfig.Runtime, and
+ * NVIDIA_VISIBLE_DEVICES from its environment. Null when it asks for none.
+ */
+function gpuOf(info: Docker.ContainerInspectInfo): ContainerDetail['gpu'] {
+  type Request = {
+    Driver?: string;
+    Count?: number;
+    DeviceIDs?: string[] | null;
+    Capabilities?: string[][] | null;
+  };
+  const requests = ((info.HostConfig as { DeviceRequests?: Request[] | null }).DeviceRequests ?? []).map(
+    (r) => ({
+      driver: r.Driver || '',
+      count: r.Count ?? 0,
+      deviceIds: r.DeviceIDs ?? [],
+      capabilities: [...new Set((r.Capabilities ?? []).flat())],
+    }),
+  );
+  // runc is the engine's default: only another runtime (nvidia) says something.
+  const named = (info.HostConfig as { Runtime?: string }).Runtime;
+  const runtime = named && named !== 'runc' ? named : null;
+  const visible =
+    (info.Config.Env ?? [])
+      .find((e) => e.startsWith('NVIDIA_VISIBLE_DEVICES='))
+      ?.slice('NVIDIA_VISIBLE_DEVICES='.length) ?? null;
+  if (requests.length === 0 && runtime !== 'nvidia') return null;
+  return { requests, runtime, visibleDevices: visible };
 }

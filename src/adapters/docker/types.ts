@@ -75,6 +75,17 @@ export interface ContainerDetail {
   stopTimeoutS: number | null;
   /** Values of environment variables whose names look secret: redacted wherever they appear. */
   secretValues: string[];
+  /**
+   * What it asks of GPUs (HostConfig.DeviceRequests: driver, count (-1 = all), device ids,
+   * capabilities; HostConfig.Runtime; NVIDIA_VISIBLE_DEVICES); null when it asks for none.
+   */
+  gpu: {
+    requests: Array<{ driver: string; count: number; deviceIds: string[]; capabilities: string[] }>;
+    runtime: string | null;
+    visibleDevices: string | null;
+  } | null;
+  /** LogPath: the json-file driver's log file on the engine's host; null for other drivers. */
+  logPath: string | null;
   /** Names of the environment variables set in the container (Config.Env), and those set empty; never values. */
   envNames: string[];
   emptyEnv: string[];

@@ -1,4 +1,6 @@
+import { stat } from 'node:fs/promises';
 import { z } from 'zod';
+import type { ContainerDetail } from '../../adapters/docker/types.js';
 import { volumeUsage } from '../../adapters/docker/volumes.js';
 import { measureVolume } from '../../backup/measure-volume.js';
 import { isToolError } from '../../errors.js';
@@ -18,7 +20,8 @@ export const diskUsage = defineTool({
     "Sizes of the stack's volumes (as `docker system df -v` computes them) against the thresholds in config " +
     '(disk.volumes; a volume with a threshold that system df omits, such as a named volume bound to a host path, is ' +
     "measured through a helper container as a backup reads it), and each running agent's DuckDB play-log files against disk.playLogs.threshold (the " +
-    "handbook's monitor_duckdb.sh). Flags what is over its threshold and which volumes nothing monitors. Used by " +
+    "handbook's monitor_duckdb.sh), and each container's json-file log file (its LogPath, sized where the engine's " +
+    'host is this one; whether it rotates) against disk.logs. Flags what is over its threshold and which volumes nothing monitors. Used by ' +
     'the disk-usage runbook.',
   summary:
     'Use when disk space runs low or volumes grow. Returns volume and agent play-log sizes against their ' +
@@ -51,7 +54,28 @@ export const diskUsage = defineTool({
         over: z.boolean(),
       }),
     ),
-    notMeasured: z.array(z.string()).describe('containers whose play logs could not be read, and why'),
+    containerLogs: z
+      .array(
+        z.object({
+          container: z.string(),
+          driver: z.string(),
+          bytes: z
+            .number()
+            .nullable()
+            .describe('the log file size; null when the engine does not expose it here'),
+          rotated: z
+            .boolean()
+            .describe('max-size is set (json-file), or the local driver (it rotates by itself)'),
+          threshold: z.number(),
+          over: z.boolean(),
+        }),
+      )
+      .describe(
+        "each container's log file (json-file: its LogPath, read where the engine's host is this one), against disk.logs",
+      ),
+    notMeasured: z
+      .array(z.string())
+      .describe('containers whose play logs or log files could not be read, and why'),
     over: z.number(),
     summary: z.string(),
   }),
@@ -159,15 +183,22 @@ export const diskUsage = defineTool({
       }
     }
     playLogs.sort((a, b) => b.bytes - a.bytes);
-    const over = volumes.filter((v) => v.over).length + playLogs.filter((p) => p.over).length;
+    const containerLogs = await logFiles(ctx, details, notMeasured);
+    const over =
+      volumes.filter((v) => v.over).length +
+      playLogs.filter((p) => p.over).length +
+      containerLogs.filter((l) => l.over).length;
     const total = volumes.reduce((n, v) => n + (v.bytes ?? 0), 0);
+    const logBytes = containerLogs.reduce((n, l) => n + (l.bytes ?? 0), 0);
     return {
       volumes,
       playLogs,
+      containerLogs,
       notMeasured,
       over,
       summary:
         `${volumes.length} volume(s), ${formatBytes(total)} in all; ${playLogs.length} play log(s); ` +
+        `container logs ${formatBytes(logBytes)}; ` +
         (over ? `${over} over threshold` : 'nothing over threshold'),
     };
   },
@@ -182,4 +213,44 @@ async function projectVolumes(ctx: ToolContext): Promise<Array<{ name: string; k
     }),
   )) as { Volumes?: Array<{ Name: string; Labels?: Record<string, string> | null }> | null };
   return (r.Volumes ?? []).map((v) => ({ name: v.Name, key: v.Labels?.[VOLUME_LABEL] ?? null }));
+}
+
+/**
+ * Each container's log file where the engine exposes it: the json-file driver's LogPath, sized on
+ * this host when the engine's paths are this host's (DockerAdapter.sameHostAccess); otherwise
+ * bytes is null and notMeasured says why. Other drivers keep no file the engine names (local rotates
+ * by itself; journald, syslog… ship elsewhere). Largest first.
+ */
+async function logFiles(ctx: ToolContext, details: ContainerDetail[], notMeasured: string[]) {
+  const threshold = ctx.config.disk.logs;
+  const notHere = await ctx.docker.sameHostAccess(ctx.signal).catch((e: Error) => e.message);
+  const out = [];
+  for (const d of details) {
+    const driver = d.logConfig.driver;
+    if (driver !== 'json-file' && driver !== 'local') continue;
+    const rotated = driver === 'local' || d.logConfig.options['max-size'] !== undefined;
+    let bytes: number | null = null;
+    if (driver === 'json-file' && d.logPath) {
+      if (notHere) notMeasured.push(`${d.name}: log file not sized (${notHere})`);
+      else
+        bytes = await stat(d.logPath).then(
+          (st) => st.size,
+          (err: NodeJS.ErrnoException) => {
+            notMeasured.push(
+              `${d.name}: log file ${d.logPath} not readable here (${err.code ?? err.message})`,
+            );
+            return null;
+          },
+        );
+    }
+    out.push({
+      container: d.name,
+      driver,
+      bytes,
+      rotated,
+      threshold,
+      over: bytes !== null && bytes > threshold,
+    });
+  }
+  return out.sort((a, b) => (b.bytes ?? -1) - (a.bytes ?? -1));
 }

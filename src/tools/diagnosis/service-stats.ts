@@ -33,6 +33,10 @@ const containerStats = z.object({
   pids: z.number().nullable(),
   pidsLimit: z.number().nullable().describe('pids_limit of the container; null = unlimited'),
   cpuset: z.string().nullable().describe('CPUs it is pinned to (cpuset), null = any'),
+  cpuLimit: z
+    .number()
+    .nullable()
+    .describe('CPUs it may use (deploy.resources.limits.cpus / cpus, from NanoCpus); null = unlimited'),
 });
 
 export const serviceStats = defineTool({
@@ -126,7 +130,7 @@ type Row = z.output<typeof containerStats>;
 function row(
   who: { name: string; service: string; number: number },
   m: Metrics,
-  d: Pick<ContainerDetail, 'memoryLimitBytes' | 'pidsLimit' | 'cpuset'> | undefined,
+  d: Pick<ContainerDetail, 'memoryLimitBytes' | 'pidsLimit' | 'cpuset' | 'nanoCpus'> | undefined,
 ): Row {
   return {
     ...who,
@@ -142,6 +146,7 @@ function row(
     pids: m.pids,
     pidsLimit: m.pidsLimit ?? d?.pidsLimit ?? null,
     cpuset: d?.cpuset ?? null,
+    cpuLimit: d?.nanoCpus ? d.nanoCpus / 1e9 : null,
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ContainerDetail } from '../../adapters/docker/types.js';
 import { drillRecord, drillWarning } from '../../backup/drill-record.js';
 import { describeInterrupted, leftStopped, readJournal, readStoppedForBackup } from '../../backup/journal.js';
 import { serviceName } from '../../config/schema.js';
@@ -92,6 +93,37 @@ const serviceOut = z.object({
     })
     .nullable(),
   containers: z.array(containerOut),
+  gpu: z
+    .object({
+      requests: z
+        .array(
+          z.object({
+            driver: z.string(),
+            count: z.number().describe('-1 = all GPUs'),
+            deviceIds: z.array(z.string()),
+            capabilities: z.array(z.string()),
+          }),
+        )
+        .describe(
+          "the container's device requests as the engine holds them (deploy.resources.reservations.devices, --gpus)",
+        ),
+      runtime: z.string().nullable().describe('its runtime when not the default (runtime: nvidia)'),
+      visibleDevices: z.string().nullable().describe('NVIDIA_VISIBLE_DEVICES'),
+      engineRuntimes: z
+        .array(z.string())
+        .nullable()
+        .describe("the engine's runtimes (GET /info); null when it could not be asked"),
+      nvidiaRuntime: z.boolean().nullable().describe('whether the engine has the nvidia runtime'),
+      canServe: z
+        .boolean()
+        .nullable()
+        .describe('whether the engine can give it the GPU it asks for; null when unknown'),
+    })
+    .nullable()
+    .optional()
+    .describe(
+      'for a service whose containers ask for a GPU: what they ask and whether the engine can serve it',
+    ),
   swarm: z
     .object({
       mode: z.enum(['replicated', 'global']),
@@ -276,8 +308,10 @@ export const stackHealth = defineTool({
           deepCheck = await runDeepCheck(ctx, expected.deepCheck, target?.id, secrets);
           if (!deepCheck.ok) summary.problems.push(`deep check failed: ${deepCheck.detail}`);
         }
+        const gpu = await gpuView(ctx, service, mine, summary.problems);
         const ok = summary.ok && (deepCheck?.ok ?? true);
         return {
+          ...(gpu ? { gpu } : {}),
           service,
           expected: Boolean(expected),
           critical: expected?.critical ?? false,
@@ -351,4 +385,36 @@ function serviceOrder(configured: string[]): (a: string, b: string) => number {
     return i === -1 ? configured.length : i;
   };
   return (a, b) => rank(a) - rank(b) || a.localeCompare(b);
+}
+
+/**
+ * For a service whose containers ask for a GPU (device requests, runtime nvidia): what they ask
+ * and whether this engine can serve it (the nvidia runtime among its runtimes, GET /info). When it
+ * cannot, a problem says so with the reason. Null for a service that asks for none.
+ */
+async function gpuView(ctx: ToolContext, service: string, mine: ContainerDetail[], problems: string[]) {
+  const ask = mine.find((d) => d.gpu)?.gpu;
+  if (!ask) return null;
+  const engineRuntimes = await ctx.docker.runtimes(ctx.signal).catch(() => null);
+  const nvidiaRuntime = engineRuntimes ? engineRuntimes.includes('nvidia') : null;
+  // Docker's GPU requests (capability gpu, driver nvidia or unset) are served by the NVIDIA toolkit.
+  const wantsNvidia =
+    ask.runtime === 'nvidia' ||
+    ask.requests.some((r) => r.driver === 'nvidia' || r.capabilities.includes('gpu'));
+  const canServe = !wantsNvidia ? null : nvidiaRuntime;
+  if (canServe === false) {
+    const what = [
+      ...ask.requests.map(
+        (r) =>
+          `driver ${r.driver || '(default)'}, ${r.deviceIds.length ? `device ${r.deviceIds.join(',')}` : r.count === -1 ? 'all GPUs' : `count ${r.count}`}, capabilities ${r.capabilities.join(',') || '-'}`,
+      ),
+      ...(ask.runtime ? [`runtime ${ask.runtime}`] : []),
+      ...(ask.visibleDevices !== null ? [`NVIDIA_VISIBLE_DEVICES=${ask.visibleDevices}`] : []),
+    ].join('; ');
+    const down = mine.filter((d) => !d.state.running);
+    problems.push(
+      `${service} asks for a GPU (${what}), but the engine has no nvidia runtime (its runtimes: ${engineRuntimes!.join(', ') || 'none'})${down.length ? `: ${down.map((d) => d.name).join(', ')} cannot start` : ''}; install the NVIDIA Container Toolkit (nvidia-ctk runtime configure --runtime=docker) or run without the GPU overlay`,
+    );
+  }
+  return { ...ask, engineRuntimes, nvidiaRuntime, canServe };
 }

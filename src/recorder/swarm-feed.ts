@@ -82,14 +82,7 @@ export async function pollTaskEvents(
   project: string,
   signal: AbortSignal,
 ): Promise<EngineEvent[]> {
-  const swarm = new SwarmAdapter(docker);
-  const [services, nodes] = await Promise.all([swarm.services(project, signal), swarm.nodes(signal)]);
-  const tasks = services.length
-    ? await swarm.tasks(
-        services.map((s) => s.name),
-        signal,
-      )
-    : [];
+  const { services, nodes, tasks } = await new SwarmAdapter(docker).stack(project, signal);
   return tasks
     .map((t) => taskEvent(project, t, services, nodes))
     .filter((e): e is EngineEvent => e !== null)

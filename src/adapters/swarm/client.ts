@@ -191,6 +191,24 @@ export class SwarmAdapter {
     }
   }
 
+  /**
+   * A stack as the manager holds it: its services, the swarm's nodes, and the services' tasks
+   * (GET /services, /nodes, then /tasks; no tasks call for a stack without services).
+   */
+  async stack(
+    namespace: string,
+    signal?: AbortSignal,
+  ): Promise<{ services: SwarmService[]; nodes: SwarmNode[]; tasks: SwarmTask[] }> {
+    const [services, nodes] = await Promise.all([this.services(namespace, signal), this.nodes(signal)]);
+    const tasks = services.length
+      ? await this.tasks(
+          services.map((s) => s.name),
+          signal,
+        )
+      : [];
+    return { services, nodes, tasks };
+  }
+
   /** The swarm's nodes. */
   async nodes(signal?: AbortSignal): Promise<SwarmNode[]> {
     const list = (await this.docker.call('list the swarm nodes', signal, (s) =>

@@ -35,17 +35,7 @@ export interface RunningUnit {
 export async function swarmRunningUnits(
   ctx: ToolContext,
 ): Promise<{ services: SwarmService[]; units: RunningUnit[] }> {
-  const swarm = new SwarmAdapter(ctx.docker);
-  const [services, nodes] = await Promise.all([
-    swarm.services(ctx.project, ctx.signal),
-    swarm.nodes(ctx.signal),
-  ]);
-  const tasks = services.length
-    ? await swarm.tasks(
-        services.map((s) => s.name),
-        ctx.signal,
-      )
-    : [];
+  const { services, nodes, tasks } = await new SwarmAdapter(ctx.docker).stack(ctx.project, ctx.signal);
   const hostnames = [...new Set(tasks.map((t) => nodeName(nodes, t.nodeId)).filter((n): n is string => !!n))];
   const at = placesOn(ctx, hostnames);
   const units: RunningUnit[] = [];
@@ -192,17 +182,7 @@ export async function swarmServiceStates(
     problems: string[];
   }>
 > {
-  const swarm = new SwarmAdapter(ctx.docker);
-  const [services, nodes] = await Promise.all([
-    swarm.services(ctx.project, ctx.signal),
-    swarm.nodes(ctx.signal),
-  ]);
-  const tasks = services.length
-    ? await swarm.tasks(
-        services.map((s) => s.name),
-        ctx.signal,
-      )
-    : [];
+  const { services, nodes, tasks } = await new SwarmAdapter(ctx.docker).stack(ctx.project, ctx.signal);
   const now = Date.now();
   return services.map((svc) => {
     const h = swarmServiceHealth(svc, tasks, nodes, now);

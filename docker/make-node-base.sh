@@ -29,8 +29,7 @@ ca_bundle=/etc/ssl/certs/ca-certificates.crt
 [ -f "$ca_bundle" ] || ca_bundle=
 # Every library node and restic link, resolved to real files (the image has no merged-/usr symlinks
 # to follow). A static restic has none (ldd then says "not a dynamic executable").
-mapfile -t libs < <( (ldd "$node_bin"; ldd "$restic_bin" 2>/dev/null || true) |
-  awk '/=>/ && $3 ~ /^\// {print $3} /^\t\/[^ ]+ \(/ {print $1}' | sort -u)
+mapfile -t libs < <(rootfs_libs "$node_bin" "$restic_bin")
 hash=$( (cat "$node_bin" "$busybox" "$restic_bin" ${ca_bundle:+"$ca_bundle"} "$0" "$(dirname "$0")/../scripts/lib/rootfs-image.sh"; cat "$npm_dir/package.json"; for l in "${libs[@]}"; do cat "$(readlink -f "$l")"; done) | sha256sum | cut -c1-16)
 rootfs_exit_if_current "$image" "$hash"
 
@@ -38,10 +37,7 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 rootfs_add_busybox "$root" "$busybox"
 mkdir -p "$root"/{usr/local/bin,usr/local/lib/node_modules,etc,home/node,root}
-for l in "${libs[@]}"; do
-  mkdir -p "$root$(dirname "$l")"
-  cp -L "$l" "$root$l"
-done
+rootfs_add_libs "$root" "${libs[@]}"
 cp "$node_bin" "$root/usr/local/bin/node"
 cp "$restic_bin" "$root/usr/bin/restic"
 chmod 0755 "$root/usr/bin/restic"

@@ -2,7 +2,8 @@
 # Makes a Docker engine available for the demo and the tests, without disturbing one that runs.
 #  - An engine already answers (DOCKER_HOST or the default socket): use it, change nothing.
 #  - Otherwise, as root on Debian: install docker.io, docker-compose (v1, used by tests to make
-#    genuine Compose stacks) and busybox-static (the test image's root filesystem) when missing,
+#    genuine Compose stacks), busybox-static (the test image's root filesystem) and nats-server
+#    (the test stack's real NATS, copied into that image) when missing,
 #    start dockerd in the background, and wait for its socket.
 # Idempotent: running it again with the engine up only reports that it is up.
 set -euo pipefail
@@ -14,6 +15,7 @@ command -v docker >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 if ! [ -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then need_pkgs+=(busybox-static); fi
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_pkgs+=(nats-server)
 # The Swarm tests' extra engines live in network namespaces (scripts/swarm-test-hosts.sh).
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 command -v nsenter >/dev/null 2>&1 || need_pkgs+=(util-linux)

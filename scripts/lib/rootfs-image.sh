@@ -22,6 +22,25 @@ rootfs_add_busybox() {
   chmod 1777 "$1/tmp"
 }
 
+# Prints the shared libraries binaries $@ link, as `ldd` resolves them (the loader included), one per
+# line, sorted; nothing for a static binary ("not a dynamic executable").
+rootfs_libs() {
+  local b
+  for b in "$@"; do ldd "$b" 2>/dev/null || true; done |
+    awk '/=>/ && $3 ~ /^\// {print $3} /^\t\/[^ ]+ \(/ {print $1}' | sort -u
+}
+
+# Copies libraries $2… into root $1 at the same paths, as real files (the image has no merged-/usr
+# symlinks to follow).
+rootfs_add_libs() {
+  local root=$1 l
+  shift
+  for l in "$@"; do
+    mkdir -p "$root$(dirname "$l")"
+    cp -L "$l" "$root$l"
+  done
+}
+
 # Imports root $1 as image $2 labelled with hash $3 and with doom-ops.build=$DOOM_OPS_BUILD_ID (default
 # `local`; the tests set their run's id and remove what they built); further arguments are
 # `docker import --change`s.

@@ -3,6 +3,7 @@ import { pipeline as pipelineCb, type Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { readArchive, writeArchive } from '../adapters/docker/archive.js';
 import { createHelper, removeHelper } from '../adapters/docker/helper.js';
+import { countPerCollection, isCountedNamespace, redactMongoUri } from '../adapters/mongodb/client.js';
 import { isToolError, ToolError } from '../errors.js';
 import type { ToolContext } from '../tools/context.js';
 import { redactForProject } from '../tools/lib/secrets.js';
@@ -34,6 +35,7 @@ class Scratch {
   readonly name = `doom-ops-drill-${randomBytes(4).toString('hex')}`;
   private readonly volumes: string[] = [];
   private readonly containers: string[] = [];
+  private readonly networks: string[] = [];
 
   constructor(private readonly ctx: ToolContext) {}
 
@@ -72,6 +74,25 @@ class Scratch {
     }
   }
 
+  /**
+   * An internal bridge network of this scratch project (no route out, no other container on it;
+   * this host reaches its containers), named as the project. Removed with the rest.
+   */
+  async network(): Promise<string> {
+    // Tracked before it is asked for, as volumes are.
+    this.networks.push(this.name);
+    await this.ctx.docker.call(`create network ${this.name}`, this.ctx.signal, () =>
+      this.ctx.docker.docker.createNetwork({
+        Name: this.name,
+        Driver: 'bridge',
+        Internal: true,
+        CheckDuplicate: true,
+        Labels: this.labels,
+      }),
+    );
+    return this.name;
+  }
+
   track(containerId: string): void {
     this.containers.push(containerId);
   }
@@ -87,6 +108,12 @@ class Scratch {
       await this.ctx.docker
         .call(`remove volume ${v}`, undefined, (s) =>
           this.ctx.docker.docker.getVolume(v).remove({ abortSignal: s } as object),
+        )
+        .catch(() => undefined);
+    for (const n of this.networks)
+      await this.ctx.docker
+        .call(`remove network ${n}`, undefined, (s) =>
+          this.ctx.docker.docker.getNetwork(n).remove({ abortSignal: s } as object),
         )
         .catch(() => undefined);
   }
@@ -289,14 +316,18 @@ async function drillMongo(
   };
   if (!live) return check(`no ${cfg.service} container to take the image from`);
   const d = await ctx.docker.docker.getContainer(live.id).inspect();
+  // A network doom-ops reaches the scratch mongod on, for counting through the driver; without
+  // one it runs with no network, as before, and only mongorestore's total is checked.
+  const net = await scratchNetwork(ctx, scratch);
+  const name = `${scratch.name}-mongodb`;
   const c = await ctx.docker.createContainer('create scratch mongodb', ctx.signal, {
-    name: `${scratch.name}-mongodb`,
+    name,
     Image: d.Config.Image,
     Env: d.Config.Env,
     Cmd: d.Config.Cmd,
     Entrypoint: d.Config.Entrypoint,
     Labels: scratch.labels,
-    HostConfig: { NetworkMode: 'none' },
+    HostConfig: { NetworkMode: net.network ?? 'none' },
   });
   scratch.track(c.id);
   await ctx.docker.call('start scratch mongodb', ctx.signal, (s) => c.start({ abortSignal: s } as object));
@@ -304,37 +335,142 @@ async function drillMongo(
     .exec(c.id, ['sh', '-c', 'command -v mongorestore'], { signal: ctx.signal, timeoutMs: 30_000 })
     .catch(() => null);
   if (has?.exitCode !== 0) return check(`image ${d.Config.Image} has no mongorestore (or no shell)`);
-  const want = Object.values((e.details.collections ?? {}) as Record<string, number>).reduce(
-    (n, x) => n + x,
-    0,
-  );
-  const deadline = Date.now() + 90_000;
+  const recorded = (e.details.collections ?? {}) as Record<string, number>;
+  const want = Object.values(recorded).reduce((n, x) => n + x, 0);
+  const restoreDeadline = Date.now() + 90_000;
+  let restored: number | null;
   for (;;) {
     try {
-      const r = await restoreMongo(ctx, () => b.open(e), { id: c.id, name: `${scratch.name}-mongodb` });
-      const restored = r.restored;
-      if (restored !== null && restored !== want)
-        throw new ToolError(
-          'failed',
-          `mongorestore restored ${restored} document(s), the backup recorded ${want}`,
-        );
-      return {
-        component: 'mongodb',
-        target: e.target,
-        status: 'ok',
-        detail: `mongorestore into scratch container ${scratch.name}-mongodb: ${restored ?? '?'} document(s), as recorded`,
-      };
+      restored = (await restoreMongo(ctx, () => b.open(e), { id: c.id, name })).restored;
+      break;
     } catch (err) {
       // mongod in the scratch container may still be starting: retry until the deadline.
-      if (
-        ctx.signal.aborted ||
-        Date.now() > deadline ||
-        (isToolError(err) && /restored \d+ document/.test(err.message))
-      )
-        throw err;
+      if (ctx.signal.aborted || Date.now() > restoreDeadline) throw err;
       await sleep(2000, ctx.signal);
     }
   }
+  if (restored !== null && restored !== want)
+    throw new ToolError(
+      'failed',
+      `mongorestore restored ${restored} document(s), the backup recorded ${want}`,
+    );
+  const total = `mongorestore into scratch container ${name}: ${restored ?? '?'} document(s), as recorded`;
+  if (!net.network)
+    return ok(`${total} (mongorestore's total; per-collection counts not checked: ${net.why})`);
+  const counted = await countScratch(ctx, c.id, name, net.network);
+  if ('why' in counted)
+    return ok(`${total} (mongorestore's total; per-collection counts not checked: ${counted.why})`);
+  const compared = compareCounts(recorded, counted.counts);
+  if (compared.differ.length)
+    throw new ToolError(
+      'failed',
+      `restored document counts differ from the backup's (counted through the driver at ${counted.at}): ${compared.differ.join('; ')}`,
+    );
+  return ok(
+    compared.checked.length
+      ? `${total}; counted through the driver at ${counted.at}: ${compared.checked.length} collection(s) as recorded (${compared.checked.join(', ')})`
+      : `${total}; counted through the driver at ${counted.at}: the backup recorded no collection to compare`,
+  );
+
+  function ok(detail: string): DrillCheck {
+    return { component: 'mongodb', target: e.target, status: 'ok', detail };
+  }
+}
+
+/** backup.drill.mongodbNetwork, or a network of the drill's own; none (with why) when it cannot be made. */
+async function scratchNetwork(
+  ctx: ToolContext,
+  scratch: Scratch,
+): Promise<{ network: string; why?: undefined } | { network?: undefined; why: string }> {
+  const named = ctx.config.backup.drill?.mongodbNetwork;
+  if (named) return { network: named };
+  try {
+    return { network: await scratch.network() };
+  } catch (err) {
+    if (ctx.signal.aborted || !isToolError(err)) throw err;
+    return { why: `no network for the scratch mongod (${err.message})` };
+  }
+}
+
+/**
+ * Documents per collection in the scratch mongod, through the driver at backup.drill.mongodbUri
+ * ({ip}: the container's address on `network`, {name}: its name; the user and password of
+ * backup.mongodb.uri when the template has none). `why` when the driver got no count (it cannot
+ * reach the scratch mongod, or is refused): the drill then falls back to mongorestore's total.
+ */
+async function countScratch(
+  ctx: ToolContext,
+  id: string,
+  name: string,
+  network: string,
+): Promise<{ counts: Record<string, number>; at: string } | { why: string }> {
+  const info = await ctx.docker.call('inspect scratch mongodb', ctx.signal, () =>
+    ctx.docker.docker.getContainer(id).inspect(),
+  );
+  const ip = info.NetworkSettings.Networks?.[network]?.IPAddress ?? '';
+  const template = ctx.config.backup.drill?.mongodbUri ?? 'mongodb://{ip}:27017';
+  if (template.includes('{ip}') && !ip)
+    return { why: `the scratch container has no address on network ${network}` };
+  const uri = scratchUri(
+    template.replaceAll('{ip}', ip).replaceAll('{name}', name),
+    ctx.config.backup.mongodb.uri,
+  );
+  try {
+    const counts = await countPerCollection(uri, {
+      timeoutMs: ctx.config.mongodb?.timeout ?? 5000,
+      signal: ctx.signal,
+    });
+    return { counts, at: redactMongoUri(uri) };
+  } catch (err) {
+    if (ctx.signal.aborted || !isToolError(err)) throw err;
+    return { why: err.message };
+  }
+}
+
+/**
+ * `uri` with the user, password and auth options (authSource, authMechanism) of `credentials`
+ * when it has no user of its own, and directConnection=true: the scratch mongod is one server,
+ * whatever replica set its command line names.
+ */
+export function scratchUri(uri: string, credentials: string): string {
+  const parts = (u: string) => /^([a-z+]+:\/\/)(?:(.*)@)?([^/?]*)(\/[^?]*)?(?:\?(.*))?$/i.exec(u);
+  const target = parts(uri);
+  if (!target) return uri;
+  const [, scheme, user, hosts, path] = target;
+  const query = new URLSearchParams(target[5] ?? '');
+  let auth = user;
+  const from = parts(credentials);
+  if (!auth && from?.[2]) {
+    auth = from[2];
+    const theirs = new URLSearchParams(from[5] ?? '');
+    for (const k of ['authSource', 'authMechanism'])
+      if (theirs.has(k) && !query.has(k)) query.set(k, theirs.get(k)!);
+  }
+  query.delete('replicaSet');
+  query.set('directConnection', 'true');
+  return `${scheme}${auth ? `${auth}@` : ''}${hosts}${path ?? '/'}?${query.toString()}`;
+}
+
+/**
+ * The recorded per-collection counts (mongodump's "done dumping db.coll (N documents)") against
+ * the restored ones, for the namespaces countPerCollection counts (isCountedNamespace). `differ`
+ * names each collection whose count is not the one recorded (or that is missing); `checked` lists
+ * those that match.
+ */
+export function compareCounts(
+  recorded: Record<string, number>,
+  restored: Record<string, number>,
+): { differ: string[]; checked: string[] } {
+  const differ: string[] = [];
+  const checked: string[] = [];
+  for (const [ns, want] of Object.entries(recorded).sort(([a], [b]) => a.localeCompare(b))) {
+    if (!isCountedNamespace(ns)) continue;
+    const got = restored[ns];
+    if (got === undefined) differ.push(`${ns}: missing after the restore (${want} recorded)`);
+    else if (got !== want) differ.push(`${ns}: ${got} restored, ${want} recorded`);
+    else checked.push(`${ns}: ${got}`);
+  }
+  return { differ, checked };
 }
 
 /**

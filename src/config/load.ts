@@ -149,6 +149,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     raw.ollama = o;
   }
   if (env.DOOM_OPS_BACKUP_DIR) raw.backup = { ...(raw.backup as object), dir: env.DOOM_OPS_BACKUP_DIR };
+  if (env.DOOM_OPS_MONGODB_URI) raw.mongodb = { ...(raw.mongodb as object), uri: env.DOOM_OPS_MONGODB_URI };
   if (env.DOOM_OPS_MCP_TOOLSETS)
     raw.mcp = {
       ...(raw.mcp as object),

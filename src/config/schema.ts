@@ -44,11 +44,17 @@ const deepCheck = z
       .strict()
       .optional()
       .describe("Ollama's /api/tags at this base URL answers and lists this model"),
+    mongodb: z
+      .literal(true)
+      .optional()
+      .describe(
+        'through the MongoDB driver at the top-level mongodb.uri: ping, serverStatus, and (mongodb.replicaSet) a PRIMARY member',
+      ),
     timeout: durationMs.default(5000),
   })
   .strict()
-  .refine((c) => [c.http, c.exec, c.ollama].filter(Boolean).length === 1, {
-    message: 'give exactly one of http, exec or ollama',
+  .refine((c) => [c.http, c.exec, c.ollama, c.mongodb].filter(Boolean).length === 1, {
+    message: 'give exactly one of http, exec, ollama or mongodb',
   });
 
 /** One smoke-test probe (design: the handbook's smoke_test.sh as config). Exactly one kind. */
@@ -260,10 +266,50 @@ export const configSchema = z
           })
           .strict()
           .optional(),
-        /** MongoDB flush to disk, exec'd in backup.mongodb.service; [] = skipped. */
-        mongoFsync: z
-          .array(z.string())
-          .default(['mongosh', '--quiet', '--eval', 'db.adminCommand({fsync: 1})']),
+        /**
+         * NATS JetStream in the flush: before anything is stopped, wait (bounded) until no consumer has
+         * messages delivered but not yet acknowledged (num_ack_pending in the server's /jsz). Read from
+         * `url` (or every server of a cluster in `urls`), else from `exec` (argv printing
+         * /jsz?consumers=true inside each running container of `service`), else from each container's
+         * monitor port: its published port on 127.0.0.1, else the container's own address.
+         */
+        jetstream: z
+          .object({
+            enabled: z.boolean().default(true),
+            service: serviceName.default('nats'),
+            url: z
+              .url()
+              .optional()
+              .describe('the monitor endpoint as doom-ops reaches it, e.g. http://127.0.0.1:8222'),
+            urls: z
+              .array(z.url())
+              .min(1)
+              .optional()
+              .describe(
+                "a JetStream cluster: every server's monitor endpoint (each lists only the streams it hosts)",
+              ),
+            exec: z
+              .array(z.string())
+              .min(1)
+              .optional()
+              .describe(
+                'argv printing /jsz?consumers=true JSON, run in every running container of the service',
+              ),
+            monitorPort: z.number().int().min(1).max(65535).default(8222),
+            timeout: durationMs.default(60_000),
+            every: durationMs.default(1000),
+          })
+          .strict()
+          .refine((j) => [j.url, j.urls, j.exec].filter(Boolean).length <= 1, {
+            message: 'give at most one of url, urls or exec',
+          })
+          .prefault({}),
+        /**
+         * MongoDB's flush to disk ({fsync: 1}): `driver` through the driver at mongodb.uri (no mongosh
+         * needed in the image); `auto` the driver when mongodb.uri is set, else mongosh exec'd in
+         * backup.mongodb.service; an argv: that command exec'd there; [] = skipped.
+         */
+        mongoFsync: z.union([z.enum(['auto', 'driver']), z.array(z.string())]).default('auto'),
         /** POST <backup.opensearch.url>/_flush before stopping. */
         opensearchFlush: z.boolean().default(true),
         /** Stop timeout for containers that set none (the handbook's `down --timeout 30`). */
@@ -478,6 +524,28 @@ export const configSchema = z
           })
           .strict()
           .default({ service: 'mongodb', uri: 'mongodb://localhost:27017' }),
+        /** Restore drills (drill_backup). */
+        drill: z
+          .object({
+            /**
+             * How doom-ops reaches the scratch mongod of a drill through the driver, to count the
+             * restored documents per collection: {ip} is replaced by the scratch container's address
+             * on its network, {name} by its name. Without user and password here, those of
+             * backup.mongodb.uri are used (the scratch mongod runs with the live one's environment).
+             */
+            mongodbUri: z
+              .string()
+              .regex(/^mongodb:\/\/\S+$/, 'must be a mongodb:// URI ({ip} and {name} are replaced)')
+              .default('mongodb://{ip}:27017'),
+            /**
+             * The network the scratch mongod joins. Default: an internal network of the drill's own,
+             * created and removed with it (reachable from this host, from no other container); name
+             * one doom-ops is on when it runs in a container.
+             */
+            mongodbNetwork: z.string().min(1).optional(),
+          })
+          .strict()
+          .prefault({}),
         opensearch: z
           .object({
             service: serviceName.default('opensearch'),
@@ -508,6 +576,25 @@ export const configSchema = z
             file: '/data/play_logs.duckdb',
             checkpoint: ['duckdb', '{file}', '-c', 'CHECKPOINT;'],
           }),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * MongoDB as doom-ops itself reaches it through the driver (deepCheck { mongodb: true }, the
+     * fsync of a shutdown): e.g. mongodb://127.0.0.1:27017 (a port published on the host) or
+     * mongodb://mongodb:27017 when doom-ops runs in the stack. DOOM_OPS_MONGODB_URI overrides; a
+     * password here is redacted everywhere.
+     */
+    mongodb: z
+      .object({
+        uri: z
+          .string()
+          .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// URI')
+          .optional(),
+        /** Also read replSetGetStatus: the deep check fails while the set has no PRIMARY member. */
+        replicaSet: z.boolean().default(false),
+        /** Finding the server and connecting to it give up after this. */
+        timeout: durationMs.default(5000),
       })
       .strict()
       .prefault({}),

@@ -10,6 +10,7 @@ import type { ToolContext } from '../../src/tools/context.js';
 import { invokeTool } from '../../src/tools/invoke.js';
 import { findTool } from '../../src/tools/registry.js';
 import { testContext } from '../helpers/context.js';
+import { MongoStandIn } from '../helpers/mongodb-standin.js';
 import { OpenSearchStandIn } from '../helpers/opensearch-standin.js';
 import { type SftpServer, startSftpServer } from '../helpers/sftp-server.js';
 import { containerOf, docker, type TestStack, upStack, waitFor } from '../helpers/stack.js';
@@ -708,6 +709,83 @@ describe('an sftp offsite repository', () => {
     ).rejects.toMatchObject({
       code: 'config_invalid',
       message: expect.stringMatching(/offsite repository nopw .* has no password/),
+    });
+  });
+});
+
+describe('restore drills count documents per collection through the driver', () => {
+  const mongo = new MongoStandIn();
+  const dir = mkdtempSync(join(tmpdir(), 'doomdrillcount-'));
+  const over = { dir, duckdb: { service: 'agent', file: '/data/play_logs.duckdb', checkpoint: [] } };
+  /** A drill whose counting reaches the stand-in at `uri` (default: the scratch container's address). */
+  const drill = (uri?: string) =>
+    invokeTool(
+      findTool('drill_backup')!,
+      testContext(
+        stack.project,
+        undefined,
+        {
+          backup: { ...base, ...over, drill: { mongodbUri: uri ?? 'mongodb://{ip}:27017' } },
+          mongodb: { replicaSet: false, timeout: 1500 },
+        },
+        { stateDir },
+      ),
+      {},
+    ) as Promise<Drill>;
+  const mongoCheck = (d: Drill) => d.checks.find((c) => c.component === 'mongodb')!;
+  beforeAll(async () => {
+    await mongo.start();
+    // The backup records mongodump's "done dumping clau-doom.episodes (2 documents)".
+    await call('backup', { component: 'mongodb' }, over);
+  });
+  afterAll(async () => {
+    await mongo.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('counts as recorded: the drill names each collection it compared; the scratch network is removed', async () => {
+    mongo.counts = { 'clau-doom.episodes': 2 };
+    const d = await drill(`mongodb://127.0.0.1:${mongo.port}`);
+    expect(d.restorable).toBe(true);
+    expect(mongoCheck(d)).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(
+        /: 2 document\(s\), as recorded; counted through the driver at mongodb:\/\/127\.0\.0\.1:\d+\/\?directConnection=true: 1 collection\(s\) as recorded \(clau-doom\.episodes: 2\)$/,
+      ),
+    });
+    expect(mongo.received('aggregate').map((c) => `${c.db}.${String(c.document.aggregate)}`)).toEqual([
+      'clau-doom.episodes',
+    ]);
+    expect(
+      await docker.listNetworks({ filters: { label: [`doom-ops.drill.project=${d.scratchProject}`] } }),
+    ).toEqual([]);
+  });
+
+  it('a collection whose restored count differs makes the drill fail, naming it', async () => {
+    mongo.counts = { 'clau-doom.episodes': 1, 'clau-doom.extra': 3 };
+    const d = await drill(`mongodb://127.0.0.1:${mongo.port}`);
+    expect(d.restorable).toBe(false);
+    expect(mongoCheck(d)).toMatchObject({
+      status: 'failed',
+      detail: expect.stringMatching(
+        /^restored document counts differ from the backup's \(counted through the driver at mongodb:\/\/127\.0\.0\.1:\d+\/\?directConnection=true\): clau-doom\.episodes: 1 restored, 2 recorded$/,
+      ),
+    });
+    expect(d.summary).toMatch(
+      /is NOT restorable: mongodb:mongodb: .*clau-doom\.episodes: 1 restored, 2 recorded/,
+    );
+  });
+
+  it("by default the driver goes to the scratch container's own address; no mongod answering there: mongorestore's total, saying why", async () => {
+    // The test image has no mongod: the scratch container's kernel refuses the connection, which
+    // shows doom-ops reached its address on the drill's network.
+    const d = await drill();
+    expect(d.restorable).toBe(true);
+    expect(mongoCheck(d)).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(
+        /: 2 document\(s\), as recorded \(mongorestore's total; per-collection counts not checked: .*cannot reach MongoDB at mongodb:\/\/\d+\.\d+\.\d+\.\d+:27017\/\?directConnection=true within 1500 ms .*ECONNREFUSED/,
+      ),
     });
   });
 });

@@ -31,7 +31,7 @@ beforeAll(async () => {
     configPath,
     [
       'services:',
-      '  nats: { critical: true, startPeriod: 1s, deepCheck: { exec: ["wget", "-qO-", "http://127.0.0.1:8222/healthz"] } }',
+      '  nats: { critical: true, startPeriod: 1s, deepCheck: { exec: ["wget", "-qO-", "http://127.0.0.1:8222/healthz"], timeout: 3s } }',
       `  dashboard: { critical: false, startPeriod: 1s, deepCheck: { http: "http://127.0.0.1:${port}/api/health", timeout: 2s } }`,
       '  vizdoom: { critical: false, startPeriod: 1s, optional: true }',
       '',
@@ -133,13 +133,23 @@ describe('health scenarios on the real engine', () => {
 
   it('a failing deep check makes a healthy-looking service unhealthy', async () => {
     const nats = await containerOf(stack.project, 'nats');
-    // Stop nats' monitoring endpoint; Docker's own check will follow, but the deep check sees it now.
-    const exec = await docker.getContainer(nats.Id).exec({ Cmd: ['sh', '-c', 'rm /www/healthz'] });
-    await exec.start({});
-    const { h } = await health();
-    const n = h.services.find((s) => s.service === 'nats')!;
-    expect(n.deepCheck).toMatchObject({ kind: 'exec', ok: false });
-    expect(n.ok).toBe(false);
-    expect(h.verdict).toBe('down'); // nats is critical
+    // Freeze the NATS server (SIGSTOP; PID 1 is the image's wrapper): Docker's own check will
+    // follow, but the deep check sees it now.
+    const signal = async (sig: string) => {
+      const exec = await docker
+        .getContainer(nats.Id)
+        .exec({ Cmd: ['sh', '-c', `kill -${sig} $(pidof nats-server)`] });
+      await exec.start({});
+    };
+    await signal('STOP');
+    try {
+      const { h } = await health();
+      const n = h.services.find((s) => s.service === 'nats')!;
+      expect(n.deepCheck).toMatchObject({ kind: 'exec', ok: false });
+      expect(n.ok).toBe(false);
+      expect(h.verdict).toBe('down'); // nats is critical
+    } finally {
+      await signal('CONT');
+    }
   });
 });

@@ -34,7 +34,7 @@ describe('smoke_test', () => {
         {
           name: 'nats monitoring',
           exec: { service: 'nats', argv: ['wget', '-qO-', 'http://127.0.0.1:8222/healthz'] },
-          expect: '^ok',
+          expect: '"status": ?"ok"',
           timeout: 5000,
         },
         {
@@ -61,7 +61,7 @@ describe('smoke_test', () => {
       probes: Array<{ name: string; ok: boolean; latencyMs: number; detail: string }>;
     };
     const by = Object.fromEntries(r.probes.map((p) => [p.name, p]));
-    expect(by['nats monitoring']).toMatchObject({ ok: true, detail: 'exit 0: ok' });
+    expect(by['nats monitoring']).toMatchObject({ ok: true, detail: 'exit 0: {"status":"ok"}' });
     expect(by.dashboard).toMatchObject({ ok: true, detail: 'HTTP 200' });
     expect(by['dashboard port']).toMatchObject({ ok: true, detail: 'connected' });
     expect(by['closed port']!.ok).toBe(false);

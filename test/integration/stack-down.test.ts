@@ -5,10 +5,13 @@ import type { Approver } from '../../src/safety/approver.js';
 import { invokeTool } from '../../src/tools/invoke.js';
 import { findTool } from '../../src/tools/registry.js';
 import { testContext } from '../helpers/context.js';
+import { MongoStandIn } from '../helpers/mongodb-standin.js';
 import { OpenSearchStandIn } from '../helpers/opensearch-standin.js';
 import { containerOf, docker, type TestStack, upStack, waitFor } from '../helpers/stack.js';
 
 const os = new OpenSearchStandIn();
+// MongoDB as doom-ops reaches it through the driver (mongodb.uri): the wire-protocol stand-in.
+const mongo = new MongoStandIn();
 let stack: TestStack;
 const approveAll: Approver = async () => ({ approved: true, approver: 'test human', via: 'test' });
 
@@ -29,8 +32,10 @@ function ctx(approver?: Approver) {
       ...base.lifecycle,
       stopAcceptingWork: { service: 'orchestrator', argv: ['sh', '-c', 'echo draining > /tmp/drain'] },
       inFlight: { service: 'orchestrator', argv: ['test', '-f', '/tmp/drain'], timeout: 10_000, every: 500 },
-      mongoFsync: ['sh', '-c', 'sync && echo fsync >> /tmp/fsync-calls'],
+      // The default: through the driver, since mongodb.uri is set.
+      mongoFsync: 'auto',
     },
+    mongodb: { ...base.mongodb, uri: mongo.uri },
   };
   return { ...testContext(stack.project, undefined, config), ...(approver ? { approver } : {}) };
 }
@@ -44,6 +49,7 @@ const volumes = async () =>
 
 beforeAll(async () => {
   await os.start();
+  await mongo.start();
   stack = await upStack({ env: { ORCHESTRATOR_MODE: 'normal' } });
   await waitFor('agent running', async () => (await containerOf(stack.project, 'agent')).State.Running);
   // The play log the CHECKPOINT stand-in expects.
@@ -53,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.down();
   await os.stop();
+  await mongo.stop();
 });
 
 describe('stack_down', () => {
@@ -75,6 +82,7 @@ describe('stack_down', () => {
     expect(r.steps.map((s) => [s.step, s.ok, s.skipped])).toEqual([
       ['stop accepting work', true, false],
       ['wait for in-flight episodes', true, false],
+      ['drain NATS JetStream', true, false],
       ['CHECKPOINT DuckDB play logs', true, false],
       ['flush OpenSearch', true, false],
       ['fsync MongoDB', true, false],
@@ -83,7 +91,19 @@ describe('stack_down', () => {
     expect(await fileIn('orchestrator', '/tmp/drain')).toContain('draining');
     expect(await fileIn('agent', '/tmp/duckdb-calls')).toContain('/data/play_logs.duckdb -c CHECKPOINT;');
     expect(os.calls.some((c) => c.path === '/_flush')).toBe(true);
-    expect(await fileIn('mongodb', '/tmp/fsync-calls')).toContain('fsync');
+    // fsync reached MongoDB through the driver; the mongodb container has no mongosh.
+    expect(mongo.received('fsync')).toHaveLength(1);
+    expect(r.steps.find((s) => s.step === 'fsync MongoDB')!.detail).toBe(
+      `fsync through the driver at ${mongo.uri}: ok (1 file(s))`,
+    );
+    const mongosh = await execa(
+      'docker',
+      ['exec', `${stack.project}_mongodb_1`, 'sh', '-c', 'command -v mongosh'],
+      {
+        reject: false,
+      },
+    );
+    expect(mongosh.exitCode).not.toBe(0);
 
     // Reverse dependency order, by the engine's own stop times.
     const finished = async (s: string) => Date.parse((await containerOf(stack.project, s)).State.FinishedAt);

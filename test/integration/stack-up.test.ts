@@ -30,7 +30,7 @@ function ctxFor(project: string) {
         {
           name: 'nats monitoring',
           exec: { service: 'nats', argv: ['wget', '-qO-', 'http://127.0.0.1:8222/healthz'] },
-          expect: '^ok',
+          expect: '"status": ?"ok"',
           timeout: 5000,
         },
       ],

@@ -101,7 +101,8 @@ export interface ContainerDetail {
   publishedPorts: PortBinding[];
   /** Container ports the image or Compose exposes, e.g. "4222/tcp". */
   exposedPorts: string[];
-  networks: Array<{ name: string; aliases: string[] }>;
+  /** The networks it is attached to, with its aliases and its IPv4 address there (null when stopped). */
+  networks: Array<{ name: string; aliases: string[]; ip: string | null }>;
 }
 
 export interface MountInfo {

@@ -47,7 +47,7 @@ export function wiring(info: Docker.ContainerInspectInfo): {
   ephemeralPorts: PortRequest[];
   publishedPorts: PortBinding[];
   exposedPorts: string[];
-  networks: Array<{ name: string; aliases: string[] }>;
+  networks: Array<{ name: string; aliases: string[]; ip: string | null }>;
 } {
   const mounts = (info.Mounts ?? []).map((m) => ({
     type: m.Type ?? 'volume',
@@ -66,6 +66,7 @@ export function wiring(info: Docker.ContainerInspectInfo): {
     networks: Object.entries(info.NetworkSettings?.Networks ?? {}).map(([name, n]) => ({
       name,
       aliases: (n as { Aliases?: string[] | null }).Aliases ?? [],
+      ip: (n as { IPAddress?: string }).IPAddress || null,
     })),
   };
 }

@@ -6,7 +6,7 @@ import { serviceName } from '../../config/schema.js';
 import { redact } from '../../safety/redact.js';
 import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
-import { runDeepCheck } from '../lib/deep-check.js';
+import { deepCheckResultSchema, runDeepCheck } from '../lib/deep-check.js';
 import { unmetDependencies } from '../lib/dependencies.js';
 import { neverStartedOut, probeOut, swarmTaskOut } from '../lib/diagnosis-schema.js';
 import { recentHistory } from '../lib/evidence.js';
@@ -84,14 +84,7 @@ const serviceOut = z.object({
   ok: z.boolean(),
   replicas: z.object({ running: z.number(), total: z.number() }),
   problems: z.array(z.string()),
-  deepCheck: z
-    .object({
-      kind: z.enum(['http', 'exec', 'ollama']),
-      ok: z.boolean(),
-      detail: z.string(),
-      durationMs: z.number(),
-    })
-    .nullable(),
+  deepCheck: deepCheckResultSchema.nullable(),
   containers: z.array(containerOut),
   gpu: z
     .object({
@@ -161,7 +154,7 @@ export const stackHealth = defineTool({
     deep: z
       .boolean()
       .default(true)
-      .describe('Run the deep checks configured for services (HTTP or exec probes)'),
+      .describe('Run the deep checks configured for services (HTTP, exec, Ollama or MongoDB probes)'),
   }),
   output: z.object({
     project: z.string(),

@@ -1,15 +1,22 @@
+import { z } from 'zod';
+import { type MongoStatus, mongoStatus, mongoStatusSchema } from '../../adapters/mongodb/client.js';
 import type { DeepCheck } from '../../config/schema.js';
 import { isToolError } from '../../errors.js';
-import { redact } from '../../safety/redact.js';
+import { redact, redactValue } from '../../safety/redact.js';
 import { deadline } from '../../util/deadline.js';
 import type { ToolContext } from '../context.js';
 
-export interface DeepCheckResult {
-  kind: 'http' | 'exec' | 'ollama';
-  ok: boolean;
-  detail: string;
-  durationMs: number;
-}
+/** A deep check's result, as stack_health reports it (services[].deepCheck). */
+export const deepCheckResultSchema = z.object({
+  kind: z.enum(['http', 'exec', 'ollama', 'mongodb']),
+  ok: z.boolean(),
+  detail: z.string(),
+  durationMs: z.number(),
+  mongodb: mongoStatusSchema
+    .optional()
+    .describe('kind mongodb, when the server answered: what serverStatus (and replSetGetStatus) said'),
+});
+export type DeepCheckResult = z.output<typeof deepCheckResultSchema>;
 
 /** Why a request with a timeout failed: the deadline, or the socket error fetch wraps in `cause`. */
 export function requestFailure(err: unknown, timeoutMs: number): string {
@@ -21,8 +28,9 @@ export function requestFailure(err: unknown, timeoutMs: number): string {
 
 /**
  * A check beyond Docker's own healthcheck, from config: an HTTP GET (from doom-ops' side, e.g. a
- * port published on 127.0.0.1) or a command exec'd inside a running replica. `secrets`: every secret
- * of the project (projectSecrets), masked in the detail before it is cut to 500 characters.
+ * port published on 127.0.0.1), a command exec'd inside a running replica, Ollama's model list, or
+ * MongoDB through the driver (at the top-level mongodb.uri, from doom-ops' side). `secrets`: every
+ * secret of the project (projectSecrets), masked in the detail before it is cut to 500 characters.
  */
 export async function runDeepCheck(
   ctx: ToolContext,
@@ -38,6 +46,11 @@ export async function runDeepCheck(
     durationMs: Date.now() - started,
   });
   if (check.ollama) return ollamaCheck(ctx, check.ollama, check.timeout, done);
+  if (check.mongodb) {
+    const r = await mongodbCheck(ctx, check.timeout);
+    const result = done('mongodb', r.ok, r.detail);
+    return r.status ? { ...result, mongodb: redactValue(r.status, secrets) } : result;
+  }
   if (check.http) {
     try {
       const res = await fetch(check.http, {
@@ -92,4 +105,55 @@ async function ollamaCheck(
   } catch (err) {
     return done('ollama', false, `GET ${url} failed: ${requestFailure(err, timeout)}`);
   }
+}
+
+/**
+ * MongoDB through the driver at the top-level mongodb.uri: ping, serverStatus (connections,
+ * memory) and, with mongodb.replicaSet, replSetGetStatus, which must show a PRIMARY member. The
+ * whole check is bounded by the deep check's timeout. Not ok: no mongodb.uri, the server does not
+ * answer or refuses, or the set has no primary (the status is still returned then).
+ */
+async function mongodbCheck(
+  ctx: ToolContext,
+  timeout: number,
+): Promise<{ ok: boolean; detail: string; status?: MongoStatus }> {
+  const cfg = ctx.config.mongodb;
+  if (!cfg?.uri)
+    return {
+      ok: false,
+      detail:
+        'deepCheck mongodb needs mongodb.uri (how doom-ops reaches MongoDB, e.g. mongodb://127.0.0.1:27017), which is not set: set it in the config file or DOOM_OPS_MONGODB_URI',
+    };
+  try {
+    const status = await mongoStatus(cfg.uri, {
+      timeoutMs: Math.min(timeout, cfg.timeout),
+      signal: deadline(ctx.signal, timeout),
+      replicaSet: cfg.replicaSet,
+    });
+    const detail = describeMongo(status);
+    const rs = status.replicaSet;
+    if (rs && !rs.primary)
+      return {
+        ok: false,
+        status,
+        detail: `${detail}; replica set ${rs.set} has no PRIMARY member (${rs.members.map((m) => `${m.name} ${m.state}`).join(', ') || 'no members'})`,
+      };
+    return { ok: true, status, detail };
+  } catch (err) {
+    if (!isToolError(err) || err.code === 'cancelled') throw err;
+    return { ok: false, detail: `${err.message}${err.hint ? ` (${err.hint})` : ''}` };
+  }
+}
+
+/** "ping ok; MongoDB 7.0.12; connections: 3 current, 838857 available; memory: 92 MiB resident; replica set rs0: primary m1:27017, 3 member(s)". */
+export function describeMongo(s: MongoStatus): string {
+  const n = (v: number | null) => (v === null ? '?' : String(v));
+  const rs = s.replicaSet;
+  return [
+    'ping ok',
+    `MongoDB ${s.version}`,
+    `connections: ${n(s.connections.current)} current, ${n(s.connections.available)} available`,
+    `memory: ${n(s.memMiB.resident)} MiB resident`,
+    ...(rs?.primary ? [`replica set ${rs.set}: primary ${rs.primary}, ${rs.members.length} member(s)`] : []),
+  ].join('; ');
 }

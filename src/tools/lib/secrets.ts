@@ -21,12 +21,16 @@ function remember(ctx: ToolContext, values: readonly string[]): void {
   rememberSecrets(values);
 }
 
-/** The password of a URI in config (backup.mongodb.uri), as written and percent-decoded. */
+/**
+ * The password of a URI in config (backup.mongodb.uri, backup.drill.mongodbUri, mongodb.uri,
+ * repository URLs), as written and percent-decoded.
+ */
 function configSecrets(ctx: ToolContext): string[] {
   const b = ctx.config.backup;
   const out: string[] = [];
   const repos = [...(b.repository ? [b.repository] : []), ...(b.offsite ?? [])];
-  for (const uri of [b.mongodb.uri, ...repos.map((r) => r.url ?? '')]) {
+  const mongo = [b.mongodb.uri, b.drill?.mongodbUri ?? '', ctx.config.mongodb?.uri ?? ''];
+  for (const uri of [...mongo, ...repos.map((r) => r.url ?? '')]) {
     // The password runs to the last "@" (it may itself hold "@" or "/").
     const m = /[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:(\S+)@[^@\s]*$/i.exec(uri);
     if (!m) continue;
@@ -50,7 +54,7 @@ function configSecrets(ctx: ToolContext): string[] {
  * Every secret value known for the project, so that one service's output never shows another's
  * secret (the orchestrator logging MongoDB's root password): the secret env values
  * (secretEnvValues) of all the project's containers, every service and one-off containers
- * included, plus the password in backup.mongodb.uri. A value that is also the name of the project,
+ * included, plus the passwords of the URIs in config (configSecrets). A value that is also the name of the project,
  * a service, a container or an image is left out (it shows up as that name everywhere).
  *
  * The container list is read on every call (a call that creates containers sees their secrets);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LABEL } from '../../adapters/docker/labels.js';
 import { stopContainer } from '../../adapters/docker/replicas.js';
 import type { StackContainer } from '../../adapters/docker/types.js';
+import { redactMongoUri } from '../../adapters/mongodb/client.js';
 import type { SwarmService } from '../../adapters/swarm/client.js';
 import { checkpointAgent } from '../../backup/components/duckdb.js';
 import { snapshots } from '../../backup/components/opensearch.js';
@@ -11,6 +12,8 @@ import { canonical } from '../../safety/approver.js';
 import type { ToolContext } from '../context.js';
 import { defineTool } from '../define-tool.js';
 import { parseDependsOnLabel } from '../lib/dependencies.js';
+import { drainJetStream, jetStreamPlan } from '../lib/jetstream.js';
+import { fsyncThroughDriver } from '../lib/mongo-fsync.js';
 import { redactForProject } from '../lib/secrets.js';
 import { stackKind } from '../lib/stack-kind.js';
 import {
@@ -73,9 +76,28 @@ function order(
   });
 }
 
+const MONGOSH_FSYNC = ['mongosh', '--quiet', '--eval', 'db.adminCommand({fsync: 1})'];
+
+/** How the flush fsyncs MongoDB (lifecycle.mongoFsync): through the driver, an argv to exec, or null (disabled). */
+function mongoFsyncHow(ctx: ToolContext): 'driver' | string[] | null {
+  const f = ctx.config.lifecycle.mongoFsync;
+  if (f === 'driver' || (f === 'auto' && ctx.config.mongodb.uri)) return 'driver';
+  if (f === 'auto') return MONGOSH_FSYNC;
+  return f.length ? f : null;
+}
+
+function mongoFsyncPlan(ctx: ToolContext): string {
+  const how = mongoFsyncHow(ctx);
+  if (how === null) return 'fsync MongoDB: disabled';
+  if (how === 'driver')
+    return `fsync MongoDB through the driver at ${ctx.config.mongodb.uri ? redactMongoUri(ctx.config.mongodb.uri) : 'mongodb.uri (not set: the step fails)'}`;
+  return `fsync MongoDB: ${how.join(' ')} in ${ctx.config.backup.mongodb.service}${ctx.config.lifecycle.mongoFsync === 'auto' ? ' (set mongodb.uri to fsync through the driver instead)' : ''}`;
+}
+
 function plannedSteps(
   ctx: ToolContext,
   list: Array<{ service: string; labels?: Record<string, string> }>,
+  swarm = false,
 ): string[] {
   const l = ctx.config.lifecycle;
   const b = ctx.config.backup;
@@ -86,11 +108,10 @@ function plannedSteps(
     l.inFlight
       ? `wait up to ${l.inFlight.timeout / 1000}s for in-flight episodes: ${l.inFlight.argv.join(' ')} in ${l.inFlight.service} until it exits 0`
       : 'wait for in-flight episodes: not configured (lifecycle.inFlight), skipped',
+    jetStreamPlan(l.jetstream, swarm),
     `CHECKPOINT the DuckDB play log of every running ${b.duckdb.service}`,
     l.opensearchFlush ? `flush OpenSearch (${b.opensearch.url}/_flush)` : 'flush OpenSearch: disabled',
-    l.mongoFsync.length
-      ? `fsync MongoDB: ${l.mongoFsync.join(' ')} in ${b.mongodb.service}`
-      : 'fsync MongoDB: disabled',
+    mongoFsyncPlan(ctx),
     `stop, dependents first: ${order(ctx, list).join(' -> ')} (each with its stop timeout, else ${l.stopTimeout / 1000}s); volumes are kept`,
   ];
 }
@@ -100,7 +121,8 @@ export const stackDown = defineTool({
   title: 'Shut the stack down gracefully',
   description:
     "The handbook's graceful shutdown and data flush: stop accepting work (configured command), wait for in-flight " +
-    'episodes (configured check, bounded), CHECKPOINT every agent DuckDB, flush OpenSearch, fsync MongoDB, then stop ' +
+    "episodes (configured check, bounded), wait (bounded) until no NATS JetStream consumer has messages awaiting ack (the server's /jsz), " +
+    'CHECKPOINT every agent DuckDB, flush OpenSearch, fsync MongoDB, then stop ' +
     'the services dependents-first with their stop timeouts. Containers are stopped, not removed; volumes are never ' +
     'touched. Destructive: needs a human approval. A failed flush step stops the shutdown before any service stops ' +
     "unless force is set. On a Swarm stack the flush steps exec in the task containers through their nodes' engines " +
@@ -129,7 +151,7 @@ export const stackDown = defineTool({
       return {
         summary: `graceful shutdown of Swarm stack ${ctx.project}: ${units.length} running task(s) of ${services.length} service(s)${input.force ? ' (force)' : ''}`,
         steps: [
-          ...plannedSteps(ctx, units).slice(0, -1),
+          ...plannedSteps(ctx, units, true).slice(0, -1),
           `scale to 0, dependents first, each waited for: ${order(
             ctx,
             units,
@@ -190,6 +212,11 @@ export const stackDown = defineTool({
         });
       } catch (err) {
         if (!(err instanceof Error)) throw err;
+        if (ctx.signal.aborted)
+          throw new ToolError(
+            'cancelled',
+            `stack_down was cancelled during "${name}"; no service was stopped`,
+          );
         steps.push({
           step: name,
           ok: false,
@@ -232,6 +259,20 @@ export const stackDown = defineTool({
         await sleep(f.every, undefined, { signal: ctx.signal });
       }
     });
+    const js = l.jetstream;
+    const nats = list.filter((c) => c.service === js.service);
+    await doStep(
+      'drain NATS JetStream',
+      !js.enabled
+        ? 'disabled (lifecycle.jetstream.enabled)'
+        : !nats.length
+          ? `${js.service} is not running`
+          : swarm && !js.url && !js.urls && !js.exec
+            ? 'on a Swarm stack, set lifecycle.jetstream.url, urls or exec to read /jsz'
+            : null,
+      () =>
+        drainJetStream(ctx, js, nats, swarm, (message) => ctx.progress({ progress: steps.length, message })),
+    );
     const agents = list.filter((c) => c.service === b.duckdb.service);
     await doStep(
       'CHECKPOINT DuckDB play logs',
@@ -257,14 +298,15 @@ export const stackDown = defineTool({
         return `flushed ${r.total} shards`;
       },
     );
+    const fsync = mongoFsyncHow(ctx);
     await doStep(
       'fsync MongoDB',
-      l.mongoFsync.length
-        ? byService(b.mongodb.service)
+      fsync === null
+        ? 'disabled'
+        : byService(b.mongodb.service)
           ? null
-          : `${b.mongodb.service} is not running`
-        : 'disabled',
-      () => execIn(b.mongodb.service, l.mongoFsync),
+          : `${b.mongodb.service} is not running`,
+      () => (fsync === 'driver' ? fsyncThroughDriver(ctx) : execIn(b.mongodb.service, fsync!)),
     );
 
     const failed = steps.filter((s) => !s.ok);

@@ -4,7 +4,9 @@
 #   MODE     normal | oom (log, then allocate past the memory limit) | crash (log an error, exit 1)
 #            | write (touch WRITE_TO, log the error and exit 1 when that fails)
 #   OOM_AFTER seconds before allocating (oom mode), OOM_BYTES how much to allocate
-#   HTTP_PORT  when set, busybox httpd serves /www on it (nats monitoring, dashboard)
+#            | nats (the real NATS server, Debian's nats-server: clients on 4222, monitoring on
+#              HTTP_PORT, default 8222, JetStream stored under NATS_STORE, default /data)
+#   HTTP_PORT  when set, busybox httpd serves /www on it (dashboard; nats monitoring outside nats mode)
 # Lines are JSON with a level so log filtering can be tested; the TERM trap keeps stops fast.
 SERVICE=${SERVICE:-svc}
 MODE=${MODE:-normal}
@@ -18,6 +20,16 @@ trap 'log info "received SIGTERM, shutting down"; exit 0' TERM INT
 
 log info "starting" "\"mode\":\"$MODE\",\"pid\":$$"
 [ -n "$API_TOKEN" ] && log info "registered with dashboard api_token=$API_TOKEN"
+if [ "$MODE" = nats ]; then
+  # A child, not exec: PID 1 stays this script, so a test can stop (SIGSTOP) the server alone.
+  nats-server -js -sd "${NATS_STORE:-/data}" -m "${HTTP_PORT:-8222}" -p 4222 -n "$SERVICE" &
+  pid=$!
+  trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 0' TERM INT
+  wait "$pid"
+  rc=$?
+  log error "nats-server exited $rc"
+  exit "$rc"
+fi
 if [ -n "$HTTP_PORT" ]; then
   mkdir -p /www/api && echo ok > /www/healthz && echo '{"status":"ok"}' > /www/api/health
   httpd -p "$HTTP_PORT" -h /www

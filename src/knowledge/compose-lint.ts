@@ -374,7 +374,7 @@ export function lintCompose(
           ),
         };
       });
-      const { env, unreadable } = serviceEnvironment(
+      const { env, unreadable, origin } = serviceEnvironment(
         sources,
         options.vars ?? {},
         options.readEnvFile ?? (() => null),
@@ -384,7 +384,14 @@ export function lintCompose(
         findings.push({
           rule: 'missing_required_variable',
           severity: 'error',
-          ...at,
+          // An emptied variable: where it was emptied (an overlay, or the base file).
+          ...(m.empty && origin[m.name] !== undefined
+            ? {
+                file: where[origin[m.name]!]!.file,
+                service,
+                line: where[origin[m.name]!]!.services.get(service)!.line,
+              }
+            : at),
           message: `${service} ${m.empty ? `sets ${m.name} empty` : `has no ${m.name}`} in its environment (a required variable: config requiredVariables)${lost.length ? `; its env_file ${lost.join(', ')} could not be read` : ''}`,
           fix: `set ${m.name} in the service's environment, its env_file or .env (the handbook's Required Variables)`,
         });

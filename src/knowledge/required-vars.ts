@@ -27,21 +27,28 @@ export function envFilePaths(value: unknown): Array<{ path: string; required: bo
  * environment values is expanded from `vars` (.env, then the shell's over it, as Compose does); a
  * bare `KEY` (or `KEY:` with no value) takes the value from `vars` and is left out when unset there.
  * `readEnvFile` gives an env_file's text (null: it cannot be read; named in `unreadable`).
+ * `origin`: for each name, the index in `sources` of the file that set it last.
  */
 export function serviceEnvironment(
   sources: EnvSource[],
   vars: Record<string, string | undefined>,
   readEnvFile: (path: string) => string | null,
-): { env: Record<string, string>; unreadable: string[] } {
+): { env: Record<string, string>; unreadable: string[]; origin: Record<string, number> } {
   const env: Record<string, string> = {};
+  const origin: Record<string, number> = {};
   const unreadable: string[] = [];
-  for (const s of sources) {
+  for (const [i, s] of sources.entries()) {
     for (const path of s.envFiles) {
       const text = readEnvFile(path);
       if (text === null) unreadable.push(path);
-      else Object.assign(env, parseEnv(text));
+      else
+        for (const [k, v] of Object.entries(parseEnv(text))) {
+          env[k] = v ?? '';
+          origin[k] = i;
+        }
     }
     const set = (k: string, raw: string | null) => {
+      origin[k] = i;
       if (raw === null) {
         const v = vars[k];
         if (v === undefined) delete env[k];
@@ -59,7 +66,7 @@ export function serviceEnvironment(
       for (const [k, v] of Object.entries(s.environment as Record<string, unknown>))
         set(k, v === null || v === undefined ? null : String(v));
   }
-  return { env, unreadable };
+  return { env, unreadable, origin };
 }
 
 /** Required variables a service's environment lacks or leaves empty. */

@@ -44,6 +44,7 @@ interface Health {
     ok: boolean;
     problems: string[];
     replicas: { running: number; total: number };
+    deepCheck?: { kind: string; ok: boolean; detail: string } | null;
     swarm?: {
       desired: number;
       tasks: Array<{ node: string | null; state: string; exitCode: number | null; error: string | null }>;
@@ -202,6 +203,45 @@ describe('stack_health on a two-node swarm', () => {
     expect(shown).toMatch(/swarm nodes:/);
     expect(shown).toMatch(/orchestrator tasks \(newest first\):/);
   }, 120_000);
+});
+
+describe('deep checks on a two-node swarm', () => {
+  /** nats (on node2) with an exec deep check, agent with one that fails. */
+  const deepCtx = (c: ToolContext, natsArgv: string[]): ToolContext => ({
+    ...c,
+    config: {
+      ...c.config,
+      services: {
+        ...c.config.services,
+        nats: { ...c.config.services.nats!, deepCheck: { exec: natsArgv, timeout: 5000 } },
+        agent: {
+          ...c.config.services.agent!,
+          deepCheck: { exec: ['sh', '-c', 'echo no episode queue; exit 4'], timeout: 5000 },
+        },
+      },
+    },
+  });
+  const deepHealth = async (c: ToolContext) =>
+    (await invokeTool(findTool('stack_health')!, c, { deep: true })) as Health;
+
+  it("an exec check runs in a running task through its node's engine; a failing one fails the service with its output", async () => {
+    const h = await deepHealth(deepCtx(bothNodes(), ['wget', '-qO-', 'http://127.0.0.1:8222/healthz']));
+    const by = (s: string) => h.services.find((x) => x.service === s)!;
+    expect(by('nats').deepCheck).toMatchObject({ kind: 'exec', ok: true });
+    expect(by('nats').deepCheck!.detail).toMatch(/exit 0: ok/);
+    expect(by('agent').deepCheck).toMatchObject({ kind: 'exec', ok: false });
+    expect(by('agent').ok).toBe(false);
+    expect(by('agent').problems.join('\n')).toMatch(/deep check failed: .*exit 4: no episode queue/);
+  }, 60_000);
+
+  it('an exec check of a service whose tasks all run on a node without an endpoint says so', async () => {
+    const h = await deepHealth(deepCtx(ctx(), ['true']));
+    const nats = h.services.find((x) => x.service === 'nats')!;
+    expect(nats.deepCheck).toMatchObject({ kind: 'exec', ok: false });
+    expect(nats.deepCheck!.detail).toBe(
+      `no running task on a node with an endpoint in swarm.nodes to run true in (running on: ${swarm.nodes[1]!.name})`,
+    );
+  }, 60_000);
 });
 
 describe('explain_restarts on a two-node swarm', () => {

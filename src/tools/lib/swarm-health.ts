@@ -6,10 +6,12 @@ import {
   type SwarmTask,
 } from '../../adapters/swarm/client.js';
 import { NodeEngines } from '../../adapters/swarm/nodes.js';
+import type { DeepCheck } from '../../config/schema.js';
 import { explainExitCode } from '../../knowledge/exit-codes.js';
 import type { ToolContext } from '../context.js';
+import { type DeepCheckResult, runDeepCheck } from './deep-check.js';
 import { projectSecrets } from './secrets.js';
-import { overallVerdict, type ServiceStatus } from './service-status.js';
+import { overallVerdict, type ServiceStatus, statusWithDeepCheck } from './service-status.js';
 
 /** Failed tasks within this window make a service that runs now `restarting` (a crash loop). */
 export const SWARM_LOOP_WINDOW_MS = 15 * 60_000;
@@ -265,10 +267,38 @@ export async function confirmOomKills(
 }
 
 /**
+ * A service's deep check on Swarm: http, ollama and mongodb run from doom-ops as on Compose; exec
+ * runs in a running task's container through its node's engine (swarm.nodes), failing with the
+ * reason when no running task sits on a node with an endpoint.
+ */
+async function swarmDeepCheck(
+  ctx: ToolContext,
+  check: DeepCheck,
+  serviceId: string,
+  tasks: SwarmTask[],
+  nodes: SwarmNode[],
+  engines: NodeEngines,
+  secrets: string[],
+): Promise<DeepCheckResult> {
+  if (!check.exec) return runDeepCheck(ctx, check, undefined, secrets);
+  const running = tasks.filter((t) => t.serviceId === serviceId && t.state === 'running' && t.containerId);
+  for (const t of running) {
+    const engine = engines.get(nodeName(nodes, t.nodeId));
+    if (engine) return runDeepCheck({ ...ctx, docker: engine }, check, t.containerId!, secrets);
+  }
+  return {
+    kind: 'exec',
+    ok: false,
+    detail: `no running task on a node with an endpoint in swarm.nodes to run ${check.exec.join(' ')} in (running on: ${[...new Set(running.map((t) => nodeName(nodes, t.nodeId)))].join(', ') || 'no node'})`,
+    durationMs: 0,
+  };
+}
+
+/**
  * stack_health for a Swarm stack, from the manager: every service of the stack (and every
  * configured one, `missing` when the stack has no such service) judged by swarmServiceHealth, the
  * nodes, and exit-137 tasks checked for OOM on their node's engine where swarm.nodes names one.
- * Deep checks are not run on Swarm (they need exec on the task's node): a note says so.
+ * Deep checks run as on Compose; an exec check in a running task through its node's engine.
  */
 export async function swarmStackHealth(
   ctx: ToolContext,
@@ -277,7 +307,7 @@ export async function swarmStackHealth(
   now: number,
 ) {
   const swarm = new SwarmAdapter(ctx.docker);
-  const [services, nodes] = await Promise.all([
+  const [services, nodes, secrets] = await Promise.all([
     swarm.services(ctx.project, ctx.signal),
     swarm.nodes(ctx.signal),
     // The stack's secrets (service specs included), so the final masking pass knows them.
@@ -315,14 +345,21 @@ export async function swarmStackHealth(
       const h = swarmServiceHealth(svc, tasks, nodes, now);
       const recent = h.tasks.filter((t) => now - Date.parse(t.at) <= SWARM_LOOP_WINDOW_MS);
       const oom = await confirmOomKills(recent, containerIds, (n) => engines.get(n), ctx.signal);
-      if (deep && expected?.deepCheck)
-        notes.push(`${name}: deep check not run (not supported on a Swarm stack yet)`);
+      const deepCheck =
+        deep && expected?.deepCheck && h.running > 0
+          ? await swarmDeepCheck(ctx, expected.deepCheck, svc.id, tasks, nodes, engines, secrets)
+          : null;
       return {
         ...base,
-        status: h.status,
-        ok: h.ok,
+        deepCheck,
+        status: statusWithDeepCheck(h.status, deepCheck?.ok),
+        ok: h.ok && (deepCheck?.ok ?? true),
         replicas: { running: h.running, total: h.desired },
-        problems: [...h.problems, ...oom],
+        problems: [
+          ...h.problems,
+          ...oom,
+          ...(deepCheck && !deepCheck.ok ? [`deep check failed: ${deepCheck.detail}`] : []),
+        ],
         swarm: { mode: h.mode, desired: h.desired, update: h.update, tasks: h.tasks },
       };
     }),

@@ -66,8 +66,10 @@ export function cliContext(
     signal,
     approver: cliApprover(config, Boolean(opts.yes)),
     progress: (p) => {
-      if (process.stderr.isTTY && !opts.json)
-        process.stderr.write(`\r${p.message ?? ''} ${p.total ? `${p.progress}/${p.total}` : ''}   `);
+      if (process.stderr.isTTY && !opts.json) {
+        process.stderr.write(`\r\x1b[K${p.message ?? ''} ${p.total ? `${p.progress}/${p.total}` : ''}`);
+        progressShown = true;
+      }
     },
     logger,
     tools,
@@ -107,6 +109,7 @@ export async function runToolCommand<T extends AnyTool>(
     const tools = tool.callsTools ? (await import('../tools/registry.js')).registry : [];
     const ctx = cliContext(opts, interruptSignal(), logger, tools);
     const out = await invokeTool(tool, ctx, stripUndefined(input));
+    clearProgress();
     process.stdout.write(`${opts.json ? JSON.stringify(out, null, 2) : render(out)}\n`);
     return exitFor(out);
   } catch (err) {
@@ -124,6 +127,7 @@ export function reportError(failure: unknown, opts: CommonOptions, _logger?: Log
   // A file-system failure no tool wrapped (a state directory that is a file, a full disk) is the
   // environment, not a bug: said as such, naming the path.
   const err = isToolError(failure) ? failure : (systemFileError(failure, stateDir()) ?? failure);
+  clearProgress();
   if (isToolError(err)) {
     process.stderr.write(`doom-ops: ${err.message}\n${err.hint ? `  next: ${err.hint}\n` : ''}`);
     if (opts.json) process.stdout.write(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`);
@@ -133,6 +137,16 @@ export function reportError(failure: unknown, opts: CommonOptions, _logger?: Log
   process.stderr.write(`doom-ops: ${line}\n`);
   if (opts.json) process.stdout.write(`${JSON.stringify({ error: { code: 'internal', message: line } })}\n`);
   return EXIT.error;
+}
+
+/** A progress line left on the terminal (written with \r, no newline): nothing printed after it may join it. */
+let progressShown = false;
+
+/** Erases the progress line, if one is shown, before the answer or an error is printed. */
+export function clearProgress(): void {
+  if (!progressShown) return;
+  progressShown = false;
+  process.stderr.write('\r\x1b[K');
 }
 
 function stripUndefined(input: Record<string, unknown>): Record<string, unknown> {

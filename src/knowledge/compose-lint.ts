@@ -103,6 +103,29 @@ interface FileDoc {
   /** Top-level named volume declarations and their lines. */
   volumes: Map<string, number | null>;
   dev: boolean;
+  /** The 1-based line of a character offset of the file. */
+  lineOf: (offset: number) => number;
+}
+
+/** The line where a service of `d` sets variable `name` in its `environment` (map or list form). */
+function envLine(d: FileDoc, service: string, name: string): number | null {
+  const env = d.services.get(service)?.node.get('environment', true);
+  const rangeLine = (n: unknown) => {
+    const r = (n as { range?: [number, number, number] } | undefined)?.range;
+    return r ? d.lineOf(r[0]) : null;
+  };
+  if (isMap(env)) {
+    const pair = env.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === name);
+    return pair ? rangeLine(pair.key) : null;
+  }
+  if (isSeq(env)) {
+    const item = env.items.find((i) => {
+      const text = String((i as { value?: unknown })?.value ?? i);
+      return text === name || text.startsWith(`${name}=`);
+    });
+    return item ? rangeLine(item) : null;
+  }
+  return null;
 }
 
 function parse(file: string, text: string): FileDoc {
@@ -133,7 +156,13 @@ function parse(file: string, text: string): FileDoc {
       );
     }
   }
-  return { file, services, volumes, dev: /(^|[./_-])dev([./_-]|$)/i.test(file.split('/').pop() ?? file) };
+  return {
+    file,
+    services,
+    volumes,
+    dev: /(^|[./_-])dev([./_-]|$)/i.test(file.split('/').pop() ?? file),
+    lineOf: (offset) => lineCounter.linePos(offset).line,
+  };
 }
 
 const get = (node: YAMLMap, path: string[]): unknown => node.getIn(path);
@@ -389,7 +418,9 @@ export function lintCompose(
             ? {
                 file: where[origin[m.name]!]!.file,
                 service,
-                line: where[origin[m.name]!]!.services.get(service)!.line,
+                line:
+                  envLine(where[origin[m.name]!]!, service, m.name) ??
+                  where[origin[m.name]!]!.services.get(service)!.line,
               }
             : at),
           message: `${service} ${m.empty ? `sets ${m.name} empty` : `has no ${m.name}`} in its environment (a required variable: config requiredVariables)${lost.length ? `; its env_file ${lost.join(', ')} could not be read` : ''}`,

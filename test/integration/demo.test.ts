@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_PROJECT } from '../../src/cli/commands/demo.js';
 import { DEMO_MARK, downHint } from '../../src/cli/commands/demo-run.js';
@@ -103,9 +105,30 @@ describe('doom-ops demo on a shared engine', () => {
     const again = await cli(['demo', '--project', project], {}, 300_000);
     expect(again.exitCode, again.stderr).toBe(0);
 
+    // A container recreated without the demo's mark (as `doom-ops up` does) is still the demo's:
+    // the project's networks and volumes carry the mark.
+    await execa('docker-compose', [
+      '-p',
+      project,
+      '-f',
+      resolve('test/stack/docker-compose.yml'),
+      'up',
+      '-d',
+      '--no-deps',
+      '--force-recreate',
+      'dashboard',
+    ]);
+    expect(
+      (await resources(project)).filter((r) => r.labels[DEMO_MARK] !== 'true').map((r) => r.kind),
+    ).toEqual(['container']);
+
     const down = await cli(['demo', '--down', '--project', project], {}, 120_000);
     expect(down.exitCode, down.stderr).toBe(0);
     expect(await resources(project)).toEqual([]);
+    // Nothing left: said so, not "removed".
+    const again2 = await cli(['demo', '--down', '--project', project], {}, 60_000);
+    expect(again2.exitCode).toBe(0);
+    expect(again2.stderr).toMatch(/no demo stack .* to remove/);
   }, 700_000);
 
   it('the default project keeps the quick start hint: `demo --down`', () => {

@@ -7,7 +7,14 @@ import { findTool } from '../../src/tools/registry.js';
 import { testContext } from '../helpers/context.js';
 
 interface Lint {
-  findings: Array<{ rule: string; service: string; file: string; message: string; fix?: string }>;
+  findings: Array<{
+    rule: string;
+    service: string;
+    file: string;
+    line: number | null;
+    message: string;
+    fix?: string;
+  }>;
 }
 
 const lint = async (files: string[]) => {
@@ -41,6 +48,7 @@ describe('lint_compose on the test stack', () => {
     expect(missing.map((f) => f.service)).toEqual(['agent']);
     // Named where it was emptied: the overlay, not the base file.
     expect(missing[0]!.file).toBe('docker-compose.lint-faults.yml');
+    expect(missing[0]!.line).toBe(7); // NATS_URL:
     expect(missing[0]!.message).toMatch(/NATS_URL/);
     // Values are never shown: not the agent's other variables, not any secret of the stack.
     const text = JSON.stringify(r);

@@ -215,7 +215,7 @@ describe('stack_down and JetStream', () => {
     ).rejects.toMatchObject({
       code: 'failed',
       message: expect.stringMatching(
-        /shutdown stopped before stopping any service: drain NATS JetStream: after 2\.5s, 3 messages still await ack: HELD\/trainer 3/,
+        /shutdown stopped before stopping any service: drain NATS JetStream: after 2\.\ds, 3 messages still await ack: HELD\/trainer 3 .*\(done: fsync MongoDB\)$/,
       ),
     });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);

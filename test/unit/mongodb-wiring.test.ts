@@ -141,6 +141,20 @@ describe('through the driver (the MongoDB stand-in)', () => {
     expect(down.mongodb).toBeUndefined();
   });
 
+  it('deep check: with mongodb.timeout equal to the check timeout (both default to 5s), a refused port is unreachable, not slow', async () => {
+    const port = await freePort();
+    const r = await runDeepCheck(
+      ctx({ uri: `mongodb://127.0.0.1:${port}`, timeout: 1500 }),
+      { mongodb: true, timeout: 1500 },
+      undefined,
+      [],
+    );
+    expect(r.ok).toBe(false);
+    expect(r.detail).toMatch(/cannot reach MongoDB at mongodb:\/\/127\.0\.0\.1:\d+ within 1200 ms/);
+    expect(r.detail).toMatch(/ECONNREFUSED/);
+    expect(r.detail).not.toMatch(/no answer in time/);
+  });
+
   it('fsyncThroughDriver: fsync reaches the server, one line back; no mongodb.uri is a config error', async () => {
     expect(await fsyncThroughDriver(ctx({ uri: mongo.uri }))).toBe(
       `fsync through the driver at ${mongo.uri}: ok (1 file(s))`,

@@ -66,7 +66,7 @@ describe('lint_compose reports missing or empty required variables by name, neve
     const run = async (files: string[]) =>
       (
         (await invokeTool(lintComposeTool, ctx, { files })) as {
-          findings: Array<{ rule: string; service: string; message: string }>;
+          findings: Array<{ rule: string; service: string; message: string; line: number | null }>;
         }
       ).findings.filter((f) => f.rule === 'missing_required_variable');
     const base = await run(['docker-compose.yml']);
@@ -74,6 +74,8 @@ describe('lint_compose reports missing or empty required variables by name, neve
       ['orchestrator', 'orchestrator sets OPENSEARCH_ENDPOINT empty'],
       ['agent', 'agent has no GRPC_ENDPOINT'],
     ]);
+    // An emptied variable is named at its own line (list form here); a missing one at the service.
+    expect(base.map((f) => f.line)).toEqual([10, 11]);
     // With the prod overlay (and its .env.prod), the agent has GRPC_ENDPOINT.
     const prod = await run(['docker-compose.yml', 'docker-compose.prod.yml']);
     expect(prod.map((f) => f.service)).toEqual(['orchestrator']);

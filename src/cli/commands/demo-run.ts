@@ -31,7 +31,16 @@ export async function runDemo(opts: { project: string; down?: boolean }): Promis
     const ctx = cliContext({ project: opts.project }, interruptSignal(), logger);
     await ctx.docker.version(ctx.signal); // fail early, naming the engine, if none answers
     // Only ever start or remove a project the demo made itself: never someone's stack of that name.
-    await refuseForeignProject(ctx.docker, opts.project, opts.down ? 'remove' : 'start', ctx.signal);
+    const existing = await refuseForeignProject(
+      ctx.docker,
+      opts.project,
+      opts.down ? 'remove' : 'start',
+      ctx.signal,
+    );
+    if (opts.down && !existing) {
+      say(`no demo stack ${opts.project} to remove: the project has no container, network or volume`);
+      return EXIT.ok;
+    }
     if (opts.down) {
       await compose(opts.project, [file], ['down', '-v', '--remove-orphans', '-t', '2']);
       say(`demo stack ${opts.project} removed`);
@@ -112,18 +121,22 @@ export function demoMarkOverride(file: string): string {
 /**
  * Refuses to start or remove a Compose project that exists without the demo's mark: it is someone
  * else's stack (or a test's) that happens to have the name, and `compose up`/`down -v` would take
- * it over or delete its volumes.
+ * it over or delete its volumes. Returns how many resources the (demo's) project has.
  */
 async function refuseForeignProject(
   docker: DockerAdapter,
   project: string,
   action: 'start' | 'remove',
   signal: AbortSignal,
-): Promise<void> {
-  const foreign = (await projectResources(docker, project, signal)).filter(
-    (r) => r.labels[DEMO_MARK] !== 'true',
+): Promise<number> {
+  const resources = await projectResources(docker, project, signal);
+  // Containers recreated later (doom-ops up, docker-compose up) lose the mark; the project's
+  // networks and volumes keep it, so a project whose other resources carry it is still the demo's.
+  const demoMade = resources.some((r) => r.kind !== 'container' && r.labels[DEMO_MARK] === 'true');
+  const foreign = resources.filter(
+    (r) => r.labels[DEMO_MARK] !== 'true' && !(r.kind === 'container' && demoMade),
   );
-  if (!foreign.length) return;
+  if (!foreign.length) return resources.length;
   const named = foreign
     .slice(0, 5)
     .map((r) => `${r.kind} ${r.name}`)

@@ -71,7 +71,7 @@ export function downCommand(program: Command): void {
     program
       .command('down')
       .description(
-        'graceful shutdown (destructive: shows the plan and asks): stop accepting work, wait for in-flight episodes, checkpoint DuckDB, flush OpenSearch, fsync MongoDB, stop dependents first; volumes kept',
+        'graceful shutdown (destructive: shows the plan and asks): stop accepting work, wait for in-flight episodes, wait for NATS JetStream acks (lifecycle.jetstream), checkpoint DuckDB, flush OpenSearch, fsync MongoDB, stop dependents first; volumes kept',
       )
       .option('--force', 'stop the services even when a drain or flush step failed')
       .option('-y, --yes', 'approve the plan without the prompt'),

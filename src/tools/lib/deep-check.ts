@@ -126,7 +126,9 @@ async function mongodbCheck(
     };
   try {
     const status = await mongoStatus(cfg.uri, {
-      timeoutMs: Math.min(timeout, cfg.timeout),
+      // Finding the server gives up before the check's own deadline, so an unreachable server
+      // is named as such ("cannot reach …: ECONNREFUSED") rather than as a slow one.
+      timeoutMs: Math.min(cfg.timeout, Math.max(200, Math.floor(timeout * 0.8))),
       signal: deadline(ctx.signal, timeout),
       replicaSet: cfg.replicaSet,
     });

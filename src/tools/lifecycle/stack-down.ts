@@ -109,7 +109,9 @@ function plannedSteps(
       ? `wait up to ${l.inFlight.timeout / 1000}s for in-flight episodes: ${l.inFlight.argv.join(' ')} in ${l.inFlight.service} until it exits 0`
       : 'wait for in-flight episodes: not configured (lifecycle.inFlight), skipped',
     jetStreamPlan(l.jetstream, swarm),
-    `CHECKPOINT the DuckDB play log of every running ${b.duckdb.service}`,
+    b.duckdb.checkpoint.length
+      ? `CHECKPOINT the DuckDB play log of every running ${b.duckdb.service}`
+      : 'CHECKPOINT DuckDB play logs: not configured (backup.duckdb.checkpoint), skipped',
     l.opensearchFlush ? `flush OpenSearch (${b.opensearch.url}/_flush)` : 'flush OpenSearch: disabled',
     mongoFsyncPlan(ctx),
     `stop, dependents first: ${order(ctx, list).join(' -> ')} (each with its stop timeout, else ${l.stopTimeout / 1000}s); volumes are kept`,
@@ -276,7 +278,11 @@ export const stackDown = defineTool({
     const agents = list.filter((c) => c.service === b.duckdb.service);
     await doStep(
       'CHECKPOINT DuckDB play logs',
-      agents.length ? null : `no running ${b.duckdb.service}`,
+      !b.duckdb.checkpoint.length
+        ? 'not configured (backup.duckdb.checkpoint)'
+        : agents.length
+          ? null
+          : `no running ${b.duckdb.service}`,
       async () => {
         const cut = agents.filter((a) => !a.ctx);
         if (cut.length)
@@ -313,9 +319,16 @@ export const stackDown = defineTool({
     if (failed.length && !input.force)
       throw new ToolError(
         'failed',
-        `shutdown stopped before stopping any service: ${failed.map((f) => `${f.step}: ${f.detail}`).join('; ')}`,
+        `shutdown stopped before stopping any service: ${failed.map((f) => `${f.step}: ${f.detail}`).join('; ')}${
+          steps.some((x) => x.ok && !x.skipped)
+            ? ` (done: ${steps
+                .filter((x) => x.ok && !x.skipped)
+                .map((x) => x.step)
+                .join(', ')})`
+            : ''
+        }`,
         {
-          hint: 'fix the step, or run stack_down with force to stop anyway (data still in memory may be lost)',
+          hint: 'fix the step, or shut down with force (CLI --force, MCP force: true) to stop anyway (data still in memory may be lost)',
         },
       );
 

@@ -170,13 +170,21 @@ describe('mergeJsz (a JetStream cluster)', () => {
   });
 });
 
+describe('mergeJsz (independent servers)', () => {
+  it('two servers outside a cluster with the same stream and consumer names: both counted', () => {
+    const m = mergeJsz([parseJsz(enabled, 'a'), parseJsz(enabled, 'b')], ['a', 'b']);
+    expect(m.streams).toBe(4);
+    expect(m.consumers.reduce((n, c) => n + c.ackPending, 0)).toBe(6);
+  });
+});
+
 describe('drainJetStream bounds, against a local /jsz', () => {
   let http: Server;
   let base: string;
   let mode: 'pending' | 'slow-after-first' = 'pending';
   let reads = 0;
   beforeAll(async () => {
-    http = createServer((req, res) => {
+    http = createServer((_req, res) => {
       reads++;
       if (mode === 'slow-after-first' && reads > 1) return; // never answers
       res.end(enabled);

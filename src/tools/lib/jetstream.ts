@@ -126,9 +126,11 @@ export function mergeJsz(
     );
   const byKey = new Map<string, ConsumerState>();
   const followers = new Map<string, ConsumerState>();
-  for (const s of states)
+  for (const [i, s] of states.entries())
     for (const c of s.consumers) {
-      const key = `${c.account}/${c.stream}/${c.consumer}`;
+      // Servers outside a cluster (replicas of the service, each its own JetStream) share no
+      // consumer: the same names on two of them are two consumers.
+      const key = `${size > 1 ? '' : `${i}:`}${c.account}/${c.stream}/${c.consumer}`;
       if (c.leads) byKey.set(key, c);
       else followers.set(key, c);
     }
@@ -139,7 +141,10 @@ export function mergeJsz(
       `the leader of ${leaderless.map((c) => `${c.stream}/${c.consumer} (${c.leader})`).join(', ')} was not among the servers read (${read.join(', ')}), so its messages awaiting ack are unknown`,
       { hint },
     );
-  return { streams: new Set(states.flatMap((s) => s.streams)).size, consumers: [...byKey.values()] };
+  return {
+    streams: new Set(states.flatMap((s, i) => s.streams.map((x) => (size > 1 ? x : `${i}:${x}`)))).size,
+    consumers: [...byKey.values()],
+  };
 }
 
 /** Where one server's /jsz is read from, in words, and how (within `timeoutMs`). */

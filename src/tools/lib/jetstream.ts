@@ -4,8 +4,7 @@ import { isToolError, ToolError } from '../../errors.js';
 import { deadline } from '../../util/deadline.js';
 import type { ToolContext } from '../context.js';
 import { requestFailure } from './deep-check.js';
-import { redactForProject } from './secrets.js';
-import type { RunningUnit } from './swarm-lifecycle.js';
+import { execInUnit, type RunningUnit } from './swarm-lifecycle.js';
 
 type JetStreamConfig = Config['lifecycle']['jetstream'];
 
@@ -214,18 +213,10 @@ export function httpSource(ctx: ToolContext, bases: string[]): JszSource {
 function execSource(ctx: ToolContext, argv: string[], unit: RunningUnit): JszSource {
   return {
     describe: `${argv.join(' ')} in ${unit.name}`,
-    read: async (timeoutMs) => {
-      if (!unit.ctx) throw new ToolError('failed', `cannot exec in ${unit.name}: ${unit.unreachable}`);
-      const r = await unit.ctx.docker.exec(unit.id, argv, { signal: ctx.signal, timeoutMs }).catch((err) => {
+    read: (timeoutMs) =>
+      execInUnit(ctx, unit, argv, timeoutMs).catch((err) => {
         throw ctx.signal.aborted ? cancelled() : err;
-      });
-      if (r.exitCode !== 0)
-        throw new ToolError(
-          'failed',
-          `${argv.join(' ')} in ${unit.name} exited ${r.exitCode}: ${(await redactForProject(ctx, (r.stderr || r.stdout).trim())).slice(0, 200)}`,
-        );
-      return r.stdout;
-    },
+      }),
   };
 }
 

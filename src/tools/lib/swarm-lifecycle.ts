@@ -3,6 +3,7 @@ import { placesOn } from '../../backup/swarm-places.js';
 import { ToolError } from '../../errors.js';
 import { sleep } from '../../util/concurrency.js';
 import type { ToolContext } from '../context.js';
+import { redactForProject } from './secrets.js';
 import { nodeName, swarmServiceHealth, taskLabel } from './swarm-health.js';
 
 /**
@@ -29,6 +30,27 @@ export interface RunningUnit {
   unreachable?: string;
   /** Compose: the container's labels (depends_on). */
   labels?: Record<string, string>;
+}
+
+/**
+ * Runs `argv` in a running unit's container (on Swarm through its node's engine) and returns its
+ * stdout. A ToolError when the unit's engine cannot be reached or the command exits non-zero
+ * (naming the command, the container and the exit code, with its output masked and cut).
+ */
+export async function execInUnit(
+  ctx: ToolContext,
+  unit: RunningUnit,
+  argv: string[],
+  timeoutMs: number,
+): Promise<string> {
+  if (!unit.ctx) throw new ToolError('failed', `cannot exec in ${unit.name}: ${unit.unreachable}`);
+  const r = await unit.ctx.docker.exec(unit.id, argv, { signal: ctx.signal, timeoutMs });
+  if (r.exitCode !== 0)
+    throw new ToolError(
+      'failed',
+      `${argv.join(' ')} in ${unit.name} exited ${r.exitCode}: ${(await redactForProject(ctx, (r.stderr || r.stdout).trim())).slice(0, 200)}`,
+    );
+  return r.stdout;
 }
 
 /** The Swarm stack's services and their running tasks as RunningUnits (through swarm.nodes). Errors: the manager's. */

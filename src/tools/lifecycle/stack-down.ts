@@ -14,10 +14,10 @@ import { defineTool } from '../define-tool.js';
 import { parseDependsOnLabel } from '../lib/dependencies.js';
 import { drainJetStream, jetStreamPlan } from '../lib/jetstream.js';
 import { fsyncThroughDriver } from '../lib/mongo-fsync.js';
-import { redactForProject } from '../lib/secrets.js';
 import { stackKind } from '../lib/stack-kind.js';
 import {
   DOWN_LABEL,
+  execInUnit,
   type RunningUnit,
   scaleToZero,
   stopGraceMs,
@@ -231,13 +231,7 @@ export const stackDown = defineTool({
     const execIn = async (service: string, argv: string[], timeoutMs = 120_000) => {
       const c = byService(service);
       if (!c) throw new ToolError('not_found', `${service} is not running`);
-      if (!c.ctx) throw new ToolError('failed', `cannot exec in ${c.name}: ${c.unreachable}`);
-      const r = await c.ctx.docker.exec(c.id, argv, { signal: ctx.signal, timeoutMs });
-      if (r.exitCode !== 0)
-        throw new ToolError(
-          'failed',
-          `${argv.join(' ')} in ${c.name} exited ${r.exitCode}: ${(await redactForProject(ctx, (r.stderr || r.stdout).trim())).slice(0, 200)}`,
-        );
+      await execInUnit(ctx, c, argv, timeoutMs);
       return `${argv.join(' ')} in ${c.name}: exit 0`;
     };
 
